@@ -1,0 +1,8 @@
+// Every migration, by name (names sort by timestamp). Listed statically so that the migrator
+// works the same under tsx, vitest and compiled JavaScript.
+import type { Migration } from 'kysely';
+import * as m0001 from './20261122_0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '20261122_0001_initial': m0001,
+};

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Brings Dialwell's stack up on this machine, idempotently: PostgreSQL and Redis (reused when
+# they already answer, else installed from Debian's packages and started), Asterisk 22 from
+# Debian's own packages in a cached chroot (Debian 12 has no asterisk package), and sipp.
+#   scripts/stack.sh up | down | status
+# `down` stops only what `up` started; what `up` started is recorded in $DIALWELL_STATE_DIR.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+
+CACHE_DIR=${DIALWELL_CACHE_DIR:-/var/cache/dialwell}
+STATE_DIR=${DIALWELL_STATE_DIR:-/var/lib/dialwell-stack}
+ASTERISK_MAJOR=22
+CHROOT="$CACHE_DIR/asterisk${ASTERISK_MAJOR}-chroot"
+# var/run is an absolute symlink to /run inside the chroot: always go through $CHROOT/run.
+AST_PIDFILE="$CHROOT/run/asterisk/asterisk.pid"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+APT_UPDATED=0
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "installing $* needs root (run as root, or install them yourself)"
+  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+  log "installing $* from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+mark_started() { mkdir -p "$STATE_DIR"; touch "$STATE_DIR/$1.started"; }
+started_by_us() { [ -f "$STATE_DIR/$1.started" ]; }
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# ---------------------------------------------------------------- tools
+ensure_tools() {
+  local missing=()
+  command -v sipp >/dev/null || missing+=(sip-tester)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v sox >/dev/null || missing+=(sox)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_up() {
+  if pg_isready -q -h "$PGHOST_ADDR" -p "$PGPORT_NUM" 2>/dev/null; then
+    log "PostgreSQL answers on $PGHOST_ADDR:$PGPORT_NUM: reusing it"; return
+  fi
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql postgresql-client
+  local ver; ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  [ -n "$ver" ] || die "PostgreSQL installed but no cluster under /etc/postgresql"
+  local hba="/etc/postgresql/$ver/main/pg_hba.conf"
+  # Dialwell connects over loopback as postgres without a password (trust), as on this machine.
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+  log "starting PostgreSQL $ver"
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  mark_started postgres
+  for _ in $(seq 1 60); do pg_isready -q -h "$PGHOST_ADDR" -p "$PGPORT_NUM" && return; sleep 0.5; done
+  die "PostgreSQL did not answer on $PGHOST_ADDR:$PGPORT_NUM within 30 s"
+}
+
+pg_down() {
+  started_by_us postgres || return 0
+  local ver; ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  log "stopping PostgreSQL $ver (started by up)"
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main stop || true
+  rm -f "$STATE_DIR/postgres.started"
+}
+
+# ---------------------------------------------------------------- Redis
+redis_ping() { [ "$(redis-cli -h "$REDIS_HOST_ADDR" -p "$REDIS_PORT_NUM" ping 2>/dev/null)" = PONG ]; }
+
+redis_up() {
+  if command -v redis-cli >/dev/null && redis_ping; then
+    log "Redis answers on $REDIS_HOST_ADDR:$REDIS_PORT_NUM: reusing it"; return
+  fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p "$STATE_DIR/redis"
+  log "starting Redis on $REDIS_HOST_ADDR:$REDIS_PORT_NUM"
+  redis-server --daemonize yes --bind "$REDIS_HOST_ADDR" --port "$REDIS_PORT_NUM" --save '' \
+    --appendonly no --dir "$STATE_DIR/redis" --pidfile "$STATE_DIR/redis.pid" \
+    --logfile "$STATE_DIR/redis.log"
+  mark_started redis
+  for _ in $(seq 1 40); do redis_ping && return; sleep 0.25; done
+  die "Redis did not answer on $REDIS_HOST_ADDR:$REDIS_PORT_NUM"
+}
+
+redis_down() {
+  started_by_us redis || return 0
+  local pid; pid=$(cat "$STATE_DIR/redis.pid" 2>/dev/null || true)
+  log "stopping Redis (pid ${pid:-?}, started by up)"
+  pid_alive "$pid" && kill "$pid"
+  rm -f "$STATE_DIR/redis.started"
+}
+
+# ---------------------------------------------------------------- Asterisk
+chroot_mounts() { findmnt -rn -o TARGET | grep -F "$1" || true; }
+
+ensure_chroot() {
+  if [ -x "$CHROOT/usr/sbin/asterisk" ]; then return; fi
+  local building="$CHROOT.building"
+  if [ -e "$building" ]; then
+    [ -z "$(chroot_mounts "$building")" ] || die "$building has something mounted inside; unmount it first"
+    rm -rf "$building"
+  fi
+  mkdir -p "$CACHE_DIR"
+  log "building the Asterisk $ASTERISK_MAJOR chroot from Debian unstable (about a minute, ~0.5 GB, cached in $CHROOT)"
+  debootstrap --variant=minbase --include=asterisk,asterisk-modules,asterisk-core-sounds-en-gsm \
+    sid "$building" >"$CACHE_DIR/debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $CACHE_DIR/debootstrap.log"
+  mv "$building" "$CHROOT"
+}
+
+asterisk_version() { chroot "$CHROOT" /usr/sbin/asterisk -V 2>/dev/null || true; }
+
+check_asterisk_version() {
+  local v; v=$(asterisk_version)
+  case "$v" in
+    "Asterisk $ASTERISK_MAJOR."*) ;;
+    *) die "the chroot's Asterisk is '${v:-missing}', Dialwell needs Asterisk $ASTERISK_MAJOR (delete $CHROOT to rebuild it)";;
+  esac
+}
+
+# Renders asterisk-config/ with the credentials and ports from the environment.
+render_config() {
+  local out=$1
+  rm -rf "$out"; mkdir -p "$out"
+  local f
+  for f in "$ROOT"/asterisk-config/*.conf; do
+    sed -e "s|@ARI_USER@|$ARI_USER|g" -e "s|@ARI_PASSWORD@|$ARI_PASSWORD|g" \
+        -e "s|@ARI_PORT@|$ARI_PORT_NUM|g" -e "s|@ARI_APP@|$ARI_APP|g" \
+        -e "s|@AMI_USER@|$AMI_USER|g" -e "s|@AMI_PASSWORD@|$AMI_PASSWORD|g" \
+        -e "s|@AMI_PORT@|$AMI_PORT|g" -e "s|@SIP_PORT@|$SIP_PORT|g" \
+        "$f" >"$out/$(basename "$f")"
+  done
+}
+
+config_hash() { (cd "$1" && cat $(ls | sort) | sha256sum | cut -d' ' -f1); }
+
+asterisk_pid() {
+  local pid; pid=$(cat "$AST_PIDFILE" 2>/dev/null || true)
+  pid_alive "$pid" && echo "$pid"
+}
+
+ari_ready() {
+  curl -fsS -m 2 -u "$ARI_USER:$ARI_PASSWORD" "http://127.0.0.1:$ARI_PORT_NUM/ari/asterisk/info" >/dev/null 2>&1
+}
+
+asterisk_stop() {
+  local pid; pid=$(asterisk_pid || true)
+  [ -n "$pid" ] || return 0
+  log "stopping Asterisk (pid $pid)"
+  chroot "$CHROOT" /usr/sbin/asterisk -rx 'core stop now' >/dev/null 2>&1 || true
+  for _ in $(seq 1 40); do pid_alive "$pid" || return 0; sleep 0.25; done
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do pid_alive "$pid" || return 0; sleep 0.25; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+asterisk_up() {
+  ensure_chroot
+  check_asterisk_version
+  # No /etc/hosts in the chroot makes every call's RTCP setup wait on DNS (pbx-notes, trap 2).
+  printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$CHROOT/etc/hosts"
+  mkdir -p "$CHROOT/var/spool/asterisk/recording" "$CHROOT/run/asterisk" "$CHROOT/var/log/asterisk"
+
+  local staged="$STATE_DIR/asterisk-config.rendered"
+  mkdir -p "$STATE_DIR"
+  render_config "$staged"
+  local want; want=$(config_hash "$staged")
+  local have; have=$(cat "$STATE_DIR/asterisk-config.sha256" 2>/dev/null || true)
+  local pid; pid=$(asterisk_pid || true)
+
+  if [ -n "$pid" ] && [ "$want" = "$have" ] && ari_ready; then
+    log "Asterisk already running (pid $pid) with this configuration"; return
+  fi
+  if [ -n "$pid" ]; then
+    started_by_us asterisk || die "an Asterisk that up did not start runs in $CHROOT (pid $pid); stop it first"
+    log "configuration changed: restarting Asterisk"
+    asterisk_stop
+  fi
+  if ss -ltn "sport = :$ARI_PORT_NUM" | grep -q LISTEN; then
+    die "port $ARI_PORT_NUM is taken by another program; set ARI_URL to a free port"
+  fi
+  rm -rf "$CHROOT/etc/asterisk"; mkdir -p "$CHROOT/etc/asterisk"
+  cp "$staged"/*.conf "$CHROOT/etc/asterisk/"
+  echo "$want" >"$STATE_DIR/asterisk-config.sha256"
+  : >"$CHROOT/var/log/asterisk/messages.log"
+  log "starting $(asterisk_version) in $CHROOT"
+  chroot "$CHROOT" /usr/sbin/asterisk -F >/dev/null 2>&1
+  mark_started asterisk
+  for _ in $(seq 1 120); do
+    if ari_ready; then log "Asterisk is up: ARI on 127.0.0.1:$ARI_PORT_NUM, AMI on 127.0.0.1:$AMI_PORT, SIP on udp 127.0.0.1:$SIP_PORT"; return; fi
+    sleep 0.5
+  done
+  tail -n 30 "$CHROOT/var/log/asterisk/messages.log" >&2 || true
+  die "Asterisk started but ARI did not answer within 60 s"
+}
+
+asterisk_down() {
+  started_by_us asterisk || return 0
+  asterisk_stop
+  rm -f "$STATE_DIR/asterisk.started" "$STATE_DIR/asterisk-config.sha256"
+}
+
+# ---------------------------------------------------------------- commands
+status() {
+  local who
+  if pg_isready -q -h "$PGHOST_ADDR" -p "$PGPORT_NUM" 2>/dev/null; then
+    who=$(started_by_us postgres && echo "started by up" || echo "already running, reused")
+    echo "postgres  up    $PGHOST_ADDR:$PGPORT_NUM ($who)"
+  else echo "postgres  down"; fi
+  if command -v redis-cli >/dev/null && redis_ping; then
+    who=$(started_by_us redis && echo "started by up" || echo "already running, reused")
+    echo "redis     up    $REDIS_HOST_ADDR:$REDIS_PORT_NUM ($who)"
+  else echo "redis     down"; fi
+  local pid; pid=$(asterisk_pid || true)
+  if [ -n "$pid" ]; then
+    who=$(started_by_us asterisk && echo "started by up" || echo "not started by up")
+    echo "asterisk  up    pid $pid, $(asterisk_version), ARI 127.0.0.1:$ARI_PORT_NUM, AMI 127.0.0.1:$AMI_PORT, SIP udp 127.0.0.1:$SIP_PORT, chroot $CHROOT ($who)"
+  else echo "asterisk  down  (chroot $( [ -x "$CHROOT/usr/sbin/asterisk" ] && echo cached || echo 'not built'): $CHROOT)"; fi
+  if command -v sipp >/dev/null; then echo "sipp      ok    $(command -v sipp)"; else echo "sipp      missing"; fi
+}
+
+case "${1:-}" in
+  up) ensure_tools; pg_up; redis_up; asterisk_up; status ;;
+  down) asterisk_down; redis_down; pg_down; status ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

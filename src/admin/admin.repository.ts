@@ -1,0 +1,90 @@
+// Creating the things a campaign dials with: trunks, caller ids, agents, campaigns, contacts,
+// attempts. Plain functions over a Kysely instance or transaction.
+import type { Db } from '../db/database.js';
+import type { DialMode } from '../db/schema.js';
+
+export async function createTrunk(
+  db: Db,
+  t: { name: string; host: string; port: number; transport?: 'udp' | 'tcp' | 'tls'; codecs?: string[]; username?: string; password?: string },
+): Promise<{ id: string; name: string }> {
+  return db
+    .insertInto('trunks')
+    .values({
+      name: t.name,
+      host: t.host,
+      port: t.port,
+      transport: t.transport ?? 'udp',
+      codecs: t.codecs ?? ['alaw', 'ulaw'],
+      username: t.username ?? null,
+      password: t.password ?? null,
+    })
+    .returning(['id', 'name'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function createCallerId(db: Db, number: string, label = ''): Promise<{ id: string; number: string }> {
+  return db.insertInto('caller_ids').values({ number, label, daily_cap: null }).returning(['id', 'number']).executeTakeFirstOrThrow();
+}
+
+export async function createAgent(
+  db: Db,
+  a: { name: string; endpoint: string; contactUri?: string; sipPassword?: string },
+): Promise<{ id: string; name: string; endpoint: string }> {
+  return db
+    .insertInto('agents')
+    .values({ name: a.name, endpoint: a.endpoint, contact_uri: a.contactUri ?? null, sip_password: a.sipPassword ?? null })
+    .returning(['id', 'name', 'endpoint'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function createCampaign(
+  db: Db,
+  c: { name: string; trunkId: string; callerIdId: string; dialMode?: DialMode; recordCalls?: boolean; state?: 'draft' | 'running' },
+): Promise<{ id: string; name: string }> {
+  return db
+    .insertInto('campaigns')
+    .values({
+      name: c.name,
+      trunk_id: c.trunkId,
+      caller_id_id: c.callerIdId,
+      dial_mode: c.dialMode ?? 'progressive',
+      record_calls: c.recordCalls ?? true,
+      state: c.state ?? 'draft',
+    })
+    .returning(['id', 'name'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function addContact(
+  db: Db,
+  c: { campaignId: string; phone: string; name?: string; segment?: string; timeZone?: string },
+): Promise<{ id: string; phone: string }> {
+  return db
+    .insertInto('contacts')
+    .values({ campaign_id: c.campaignId, phone: c.phone, name: c.name ?? null, segment: c.segment ?? null, time_zone: c.timeZone ?? null })
+    .onConflict((oc) => oc.columns(['campaign_id', 'phone']).doUpdateSet({ name: (eb) => eb.ref('excluded.name') }))
+    .returning(['id', 'phone'])
+    .executeTakeFirstOrThrow();
+}
+
+/** A queued attempt; the idempotency key makes creating the same attempt twice a no-op. */
+export async function createAttempt(
+  db: Db,
+  a: { campaignId: string; contactId: string; phone: string; idempotencyKey: string; scheduledAt?: Date },
+): Promise<{ id: string; created: boolean }> {
+  const inserted = await db
+    .insertInto('attempts')
+    .values({
+      campaign_id: a.campaignId,
+      contact_id: a.contactId,
+      phone: a.phone,
+      idempotency_key: a.idempotencyKey,
+      scheduled_at: a.scheduledAt ?? new Date(),
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return { id: inserted.id, created: true };
+  const existing = await db.selectFrom('attempts').where('idempotency_key', '=', a.idempotencyKey).select('id').executeTakeFirstOrThrow();
+  return { id: existing.id, created: false };
+}

@@ -1,0 +1,48 @@
+// Environment → typed configuration, validated with zod at start. The only module that reads
+// process.env; every other module receives the parts it needs.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+export const configSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/dialwell'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  ARI_URL: url(['http:', 'https:']).default('http://127.0.0.1:8088'),
+  ARI_USER: z.string().min(1).default('dialwell'),
+  ARI_PASSWORD: z.string().min(1).default('dialwell-local-ari'),
+  ARI_APP: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('dialwell'),
+  /** Sockets to ARI at most: Asterisk closes connections past http.conf's sessionlimit. */
+  ARI_MAX_SOCKETS: z.coerce.number().int().min(1).max(500).default(40),
+  ARI_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  AMI_HOST: z.string().min(1).default('127.0.0.1'),
+  AMI_PORT: port.default(5038),
+  AMI_USER: z.string().min(1).default('dialwell'),
+  AMI_PASSWORD: z.string().min(1).default('dialwell-local-ami'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: port.default(8080),
+  RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),
+  DIAL_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('dialwell-dial'),
+  DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; a bad variable throws a ConfigError that names it and says why. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,144 @@
+// Kysely table types: the shape of every table as the database stores it.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json = ColumnType<Record<string, unknown>, string | undefined, string>;
+/** pg returns bigint as a string; we read sizes as numbers via a type parser (see database.ts). */
+type BigIntColumn = ColumnType<number, number | bigint, number | bigint>;
+
+export interface TrunkTable {
+  id: Generated<string>;
+  name: string;
+  host: string;
+  port: Generated<number>;
+  transport: Generated<'udp' | 'tcp' | 'tls'>;
+  username: string | null;
+  password: string | null;
+  codecs: ColumnType<string[], string[] | undefined, string[]>;
+  max_channels: Generated<number>;
+  max_cps: Generated<number>;
+  enabled: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CallerIdTable {
+  id: Generated<string>;
+  number: string;
+  label: Generated<string>;
+  is_hotline: Generated<boolean>;
+  daily_cap: number | null;
+  created_at: Generated<Date>;
+}
+
+export interface AgentTable {
+  id: Generated<string>;
+  name: string;
+  endpoint: string;
+  sip_password: string | null;
+  contact_uri: string | null;
+  created_at: Generated<Date>;
+}
+
+export type CampaignState = 'draft' | 'running' | 'paused' | 'completed';
+export type DialMode = 'preview' | 'progressive' | 'predictive';
+
+export interface CampaignTable {
+  id: Generated<string>;
+  name: string;
+  state: Generated<CampaignState>;
+  dial_mode: Generated<DialMode>;
+  trunk_id: string | null;
+  caller_id_id: string | null;
+  default_country: Generated<string>;
+  max_concurrent: Generated<number>;
+  max_cps: Generated<number>;
+  record_calls: Generated<boolean>;
+  settings: Generated<Json>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ContactTable {
+  id: Generated<string>;
+  campaign_id: string;
+  phone: string;
+  name: string | null;
+  segment: string | null;
+  time_zone: string | null;
+  attributes: Generated<Json>;
+  priority: Generated<number>;
+  created_at: Generated<Date>;
+}
+
+export type AttemptState = 'queued' | 'dialing' | 'completed' | 'skipped' | 'failed' | 'cancelled';
+
+export interface AttemptTable {
+  id: Generated<string>;
+  campaign_id: string;
+  contact_id: string;
+  phone: string;
+  state: Generated<AttemptState>;
+  idempotency_key: string;
+  scheduled_at: Generated<Date>;
+  dialed_at: NullableTimestamp;
+  outcome: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CallTable {
+  id: Generated<string>;
+  attempt_id: string;
+  campaign_id: string;
+  contact_id: string;
+  phone: string;
+  caller_id: string;
+  trunk_id: string;
+  agent_id: string | null;
+  channel_id: string;
+  bridge_id: string | null;
+  created_at: Generated<Date>;
+  ringing_at: NullableTimestamp;
+  answered_at: NullableTimestamp;
+  bridged_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  hangup_cause: number | null;
+  hangup_cause_text: string | null;
+  outcome: string | null;
+}
+
+export interface RecordingTable {
+  id: Generated<string>;
+  call_id: string;
+  name: string;
+  format: string;
+  storage_key: string;
+  started_at: Timestamp;
+  duration_ms: number;
+  size_bytes: BigIntColumn;
+  sha256: string;
+  created_at: Generated<Date>;
+}
+
+export interface Database {
+  trunks: TrunkTable;
+  caller_ids: CallerIdTable;
+  agents: AgentTable;
+  campaigns: CampaignTable;
+  contacts: ContactTable;
+  attempts: AttemptTable;
+  calls: CallTable;
+  recordings: RecordingTable;
+}
+
+export type Trunk = Selectable<TrunkTable>;
+export type NewTrunk = Insertable<TrunkTable>;
+export type Agent = Selectable<AgentTable>;
+export type Campaign = Selectable<CampaignTable>;
+export type Contact = Selectable<ContactTable>;
+export type Attempt = Selectable<AttemptTable>;
+export type Call = Selectable<CallTable>;
+export type CallUpdate = Updateable<CallTable>;
+export type Recording = Selectable<RecordingTable>;

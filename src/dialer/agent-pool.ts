@@ -1,0 +1,216 @@
+// Logged-in agents and their states. An agent's softphone is called once at login and kept in the
+// agent's own mixing bridge for the whole session, so an answered customer is joined with a
+// single bridge operation and the agent's phone never rings again.
+import { randomUUID } from 'node:crypto';
+import type { AriGateway } from '../pbx/ari.js';
+import type { Logger } from '../log.js';
+import type { EventRouter } from './event-router.js';
+
+export type AgentState = 'logging-in' | 'ready' | 'reserved' | 'on-call' | 'wrap-up' | 'paused' | 'logged-out';
+
+export interface AgentSession {
+  agentId: string;
+  name: string;
+  endpoint: string;
+  channelId: string;
+  bridgeId: string;
+  state: AgentState;
+  stateSince: number;
+  callId: string | null;
+  pauseReason: string | null;
+}
+
+export interface AgentPoolOptions {
+  /** Wrap-up time before an agent is ready again; null waits for a disposition. */
+  autoReadyAfterMs: number | null;
+  loginTimeoutSeconds: number;
+}
+
+export class AgentLoginError extends Error {
+  override readonly name = 'AgentLoginError';
+}
+
+export class AgentPool {
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly waiters: Array<(s: AgentSession | null) => void> = [];
+  /** Called when an agent's softphone hangs up while a customer is with them. */
+  onAgentLost: (s: AgentSession, callId: string) => void = () => {};
+
+  constructor(
+    private readonly ari: AriGateway,
+    private readonly router: EventRouter,
+    private readonly log: Logger,
+    private readonly opts: AgentPoolOptions,
+  ) {}
+
+  get(agentId: string): AgentSession | undefined {
+    return this.sessions.get(agentId);
+  }
+
+  list(): AgentSession[] {
+    return [...this.sessions.values()];
+  }
+
+  countIn(state: AgentState): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.state === state) n++;
+    return n;
+  }
+
+  async login(agent: { id: string; name: string; endpoint: string }): Promise<AgentSession> {
+    const existing = this.sessions.get(agent.id);
+    if (existing && existing.state !== 'logged-out') return existing;
+    const session: AgentSession = {
+      agentId: agent.id,
+      name: agent.name,
+      endpoint: agent.endpoint,
+      channelId: randomUUID(),
+      bridgeId: randomUUID(),
+      state: 'logging-in',
+      stateSince: Date.now(),
+      callId: null,
+      pauseReason: null,
+    };
+    this.sessions.set(agent.id, session);
+    const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
+    await this.ari.createBridge(session.bridgeId, 'mixing');
+
+    const answered = new Promise<void>((resolve, reject) => {
+      this.router.onChannel(session.channelId, (e) => {
+        if (e.type === 'StasisStart') resolve();
+        else if (e.type === 'ChannelDestroyed') {
+          reject(new AgentLoginError(`softphone ${agent.endpoint} did not answer: ${e.cause_txt} (cause ${e.cause})`));
+          this.ended(session, log);
+        }
+      });
+    });
+    try {
+      await this.ari.originate({
+        endpoint: `PJSIP/${agent.endpoint}`,
+        channelId: session.channelId,
+        app: this.ari.app,
+        appArgs: `agent,${agent.id}`,
+        callerId: '"Dialwell" <dialwell>',
+        timeout: this.opts.loginTimeoutSeconds,
+      });
+      await answered;
+      await this.ari.addToBridge(session.bridgeId, session.channelId);
+    } catch (err) {
+      this.ended(session, log);
+      await this.ari.hangup(session.channelId).catch(() => undefined);
+      throw err instanceof AgentLoginError ? err : new AgentLoginError(`login of ${agent.endpoint} failed: ${(err as Error).message}`);
+    }
+    this.router.onChannel(session.channelId, (e) => {
+      if (e.type === 'ChannelDestroyed') this.ended(session, log);
+    });
+    log.info('agent logged in');
+    this.setState(session, 'ready');
+    return session;
+  }
+
+  private ended(s: AgentSession, log: Logger): void {
+    if (s.state === 'logged-out') return;
+    const callId = s.callId;
+    this.setState(s, 'logged-out');
+    this.router.offChannel(s.channelId);
+    void this.ari.destroyBridge(s.bridgeId).catch((err: unknown) => log.warn({ err }, 'destroying agent bridge failed'));
+    log.info('agent logged out');
+    if (callId) this.onAgentLost(s, callId);
+  }
+
+  async logout(agentId: string): Promise<void> {
+    const s = this.sessions.get(agentId);
+    if (!s || s.state === 'logged-out') return;
+    await this.ari.hangup(s.channelId);
+    this.ended(s, this.log.child({ agentId }));
+  }
+
+  private setState(s: AgentSession, state: AgentState): void {
+    s.state = state;
+    s.stateSince = Date.now();
+    if (state === 'ready') this.serveWaiter(s);
+  }
+
+  private serveWaiter(s: AgentSession): void {
+    const w = this.waiters.shift();
+    if (!w) return;
+    s.state = 'reserved';
+    s.stateSince = Date.now();
+    w(s);
+  }
+
+  /** Reserves the agent who has been ready longest, or null. */
+  reserve(): AgentSession | null {
+    let best: AgentSession | null = null;
+    for (const s of this.sessions.values()) {
+      if (s.state === 'ready' && (!best || s.stateSince < best.stateSince)) best = s;
+    }
+    if (best) this.setState(best, 'reserved');
+    return best;
+  }
+
+  /** Reserves a ready agent now, or the first to become ready within timeoutMs, else null. */
+  reserveWithin(timeoutMs: number): Promise<AgentSession | null> {
+    const now = this.reserve();
+    if (now || timeoutMs <= 0) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const waiter = (s: AgentSession | null) => {
+        clearTimeout(timer);
+        resolve(s);
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(null);
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Gives a reserved agent back (the customer left before being joined). */
+  release(agentId: string): void {
+    const s = this.sessions.get(agentId);
+    if (s && s.state === 'reserved') this.setState(s, 'ready');
+  }
+
+  connected(agentId: string, callId: string): void {
+    const s = this.sessions.get(agentId);
+    if (!s) return;
+    s.callId = callId;
+    this.setState(s, 'on-call');
+  }
+
+  callEnded(agentId: string): void {
+    const s = this.sessions.get(agentId);
+    if (!s || s.state === 'logged-out') return;
+    s.callId = null;
+    this.setState(s, 'wrap-up');
+    const after = this.opts.autoReadyAfterMs;
+    if (after !== null) {
+      setTimeout(() => {
+        if (s.state === 'wrap-up') this.setState(s, 'ready');
+      }, after);
+    }
+  }
+
+  setReady(agentId: string): void {
+    const s = this.sessions.get(agentId);
+    if (s && (s.state === 'wrap-up' || s.state === 'paused')) {
+      s.pauseReason = null;
+      this.setState(s, 'ready');
+    }
+  }
+
+  pause(agentId: string, reason: string): void {
+    const s = this.sessions.get(agentId);
+    if (s && (s.state === 'ready' || s.state === 'wrap-up')) {
+      s.pauseReason = reason;
+      this.setState(s, 'paused');
+    }
+  }
+
+  async logoutAll(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((id) => this.logout(id)));
+    for (const w of this.waiters.splice(0)) w(null);
+  }
+}

@@ -1,0 +1,217 @@
+// One outbound call, from originate to its CDR: ringing → answered → joined to an agent (or
+// abandoned after the connect timeout) → recorded → ended. Listeners are registered before the
+// originate, so no early event is lost.
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { AriGateway } from '../pbx/ari.js';
+import type { AriEvent } from '../pbx/ari-types.js';
+import type { RecordingStore } from '../recordings/store.js';
+import { storeRecording } from '../recordings/recorder.js';
+import type { AgentPool, AgentSession } from './agent-pool.js';
+import type { EventRouter } from './event-router.js';
+import { finishAttempt, updateCall, type DialContext } from './dial.repository.js';
+import { outcomeOf, type CallOutcome } from './outcome.js';
+
+export interface CallSessionDeps {
+  db: Db;
+  ari: AriGateway;
+  router: EventRouter;
+  agents: AgentPool;
+  store: RecordingStore;
+  log: Logger;
+  /** How long an answered customer may wait for an agent before the call is abandoned. */
+  connectTimeoutMs: number;
+  /** What an abandoned customer hears before the call ends (ARI media URIs). */
+  abandonMedia: string[];
+  maxCallSeconds: number;
+}
+
+export interface CallSummary {
+  callId: string;
+  attemptId: string;
+  outcome: CallOutcome;
+  agentId: string | null;
+  answeredAt: Date | null;
+  bridgedAt: Date | null;
+  endedAt: Date;
+  hangupCause: number | null;
+  recordingId: string | null;
+  /** Answer → both legs in one bridge, in ms. */
+  connectMs: number | null;
+}
+
+export class CallSession {
+  private ringingAt: Date | null = null;
+  private answeredAt: Date | null = null;
+  private bridgedAt: Date | null = null;
+  private endedAt: Date | null = null;
+  private dialStatus: string | null = null;
+  private agent: AgentSession | null = null;
+  private abandoned = false;
+  private recording: { name: string; startedAt: Date; stopped: boolean } | null = null;
+  private recordingDone: Promise<string | null> = Promise.resolve(null);
+  private resolveDone!: (s: CallSummary) => void;
+  readonly done: Promise<CallSummary>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: CallSessionDeps,
+    readonly ctx: DialContext,
+    readonly callId: string,
+    readonly channelId: string,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    this.log = deps.log.child({ callId, attemptId: ctx.attempt.id, campaignId: ctx.campaign.id });
+  }
+
+  /** Registers the event handler; call before originating. */
+  listen(): void {
+    this.deps.router.onChannel(this.channelId, (e) => {
+      this.handle(e).catch((err: unknown) => this.log.error({ err, event: e.type }, 'call event handling failed'));
+    });
+  }
+
+  private async handle(e: AriEvent): Promise<void> {
+    switch (e.type) {
+      case 'ChannelStateChange':
+        if (e.channel.state === 'Ringing' && !this.ringingAt) {
+          this.ringingAt = new Date(e.timestamp);
+          await updateCall(this.deps.db, this.callId, { ringing_at: this.ringingAt });
+        }
+        return;
+      case 'Dial':
+        if (e.dialstatus) this.dialStatus = e.dialstatus;
+        return;
+      case 'StasisStart':
+        return this.answered(new Date(e.timestamp));
+      case 'ChannelLeftBridge':
+        return this.stopRecording();
+      case 'ChannelDestroyed':
+        return this.ended(new Date(e.timestamp), e.cause, e.cause_txt);
+      default:
+        return;
+    }
+  }
+
+  private async answered(at: Date): Promise<void> {
+    this.answeredAt = at;
+    await updateCall(this.deps.db, this.callId, { answered_at: at });
+    const agent = await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs);
+    if (this.endedAt) {
+      if (agent) this.deps.agents.release(agent.agentId);
+      return;
+    }
+    if (!agent) return this.abandon();
+    this.agent = agent;
+    try {
+      await this.deps.ari.addToBridge(agent.bridgeId, this.channelId);
+    } catch (err) {
+      this.agent = null;
+      this.deps.agents.release(agent.agentId);
+      if (!this.endedAt) throw err;
+      return;
+    }
+    this.bridgedAt = new Date();
+    this.deps.agents.connected(agent.agentId, this.callId);
+    this.log.info({ agentId: agent.agentId, connectMs: this.bridgedAt.getTime() - at.getTime() }, 'customer joined to agent');
+    await updateCall(this.deps.db, this.callId, { agent_id: agent.agentId, bridge_id: agent.bridgeId, bridged_at: this.bridgedAt });
+    if (this.ctx.campaign.recordCalls && !this.endedAt) await this.startRecording(agent.bridgeId);
+  }
+
+  private async startRecording(bridgeId: string): Promise<void> {
+    const name = `call-${this.callId}`;
+    const rec = { name, startedAt: new Date(), stopped: false };
+    this.recording = rec;
+    this.recordingDone = new Promise<string | null>((resolve) => {
+      let settled = false;
+      const finish = async (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        this.deps.router.offRecording(name);
+        if (!ok) return resolve(null);
+        try {
+          const stored = await storeRecording(this.deps, { callId: this.callId, name, startedAt: rec.startedAt });
+          resolve(stored.id);
+        } catch (err) {
+          this.log.error({ err, recording: name }, 'storing the recording failed');
+          resolve(null);
+        }
+      };
+      this.deps.router.onRecording(name, (e) => {
+        if (e.type === 'RecordingFinished') void finish(true);
+        else if (e.type === 'RecordingFailed') {
+          this.log.error({ recording: e.recording }, 'recording failed');
+          void finish(false);
+        }
+      });
+    });
+    try {
+      await this.deps.ari.recordBridge(bridgeId, name, this.deps.maxCallSeconds);
+    } catch (err) {
+      this.deps.router.offRecording(name);
+      this.recording = null;
+      this.recordingDone = Promise.resolve(null);
+      this.log.error({ err }, 'starting the recording failed');
+    }
+  }
+
+  private async stopRecording(): Promise<void> {
+    const rec = this.recording;
+    if (!rec || rec.stopped) return;
+    rec.stopped = true;
+    await this.deps.ari.stopRecording(rec.name);
+  }
+
+  private async abandon(): Promise<void> {
+    this.abandoned = true;
+    this.log.warn({ waitedMs: this.deps.connectTimeoutMs }, 'no agent ready: abandoning with the information message');
+    try {
+      for (const media of this.deps.abandonMedia) await this.deps.ari.playOnChannel(this.channelId, media);
+      // The message is short; hang up after it (a PlaybackFinished wait would also do).
+      setTimeout(() => void this.deps.ari.hangup(this.channelId).catch(() => undefined), 4000);
+    } catch {
+      await this.deps.ari.hangup(this.channelId).catch(() => undefined);
+    }
+  }
+
+  private async ended(at: Date, cause: number, causeText: string): Promise<void> {
+    if (this.endedAt) return;
+    this.endedAt = at;
+    this.deps.router.offChannel(this.channelId);
+    await this.stopRecording().catch((err: unknown) => this.log.warn({ err }, 'stopping the recording failed'));
+    if (this.agent) {
+      if (this.bridgedAt) this.deps.agents.callEnded(this.agent.agentId);
+      else this.deps.agents.release(this.agent.agentId);
+    }
+    const outcome = outcomeOf({ answered: this.answeredAt !== null, abandoned: this.abandoned, dialStatus: this.dialStatus, cause });
+    await updateCall(this.deps.db, this.callId, { ended_at: at, hangup_cause: cause, hangup_cause_text: causeText, outcome });
+    await finishAttempt(this.deps.db, this.ctx.attempt.id, 'completed', outcome);
+    const recordingId = await this.recordingDone;
+    this.log.info({ outcome, cause, recordingId }, 'call ended');
+    this.resolveDone({
+      callId: this.callId,
+      attemptId: this.ctx.attempt.id,
+      outcome,
+      agentId: this.agent?.agentId ?? null,
+      answeredAt: this.answeredAt,
+      bridgedAt: this.bridgedAt,
+      endedAt: at,
+      hangupCause: cause,
+      recordingId,
+      connectMs: this.answeredAt && this.bridgedAt ? this.bridgedAt.getTime() - this.answeredAt.getTime() : null,
+    });
+  }
+
+  /** The originate itself failed: close the call row so no CDR is left open. */
+  async originateFailed(err: Error): Promise<void> {
+    this.deps.router.offChannel(this.channelId);
+    const at = new Date();
+    this.endedAt = at;
+    await updateCall(this.deps.db, this.callId, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) });
+    await finishAttempt(this.deps.db, this.ctx.attempt.id, 'failed', 'failed');
+    this.resolveDone({
+      callId: this.callId, attemptId: this.ctx.attempt.id, outcome: 'failed', agentId: null, answeredAt: null,
+      bridgedAt: null, endedAt: at, hangupCause: null, recordingId: null, connectMs: null,
+    });
+  }
+}

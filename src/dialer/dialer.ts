@@ -1,0 +1,142 @@
+// The dial worker's engine: claims an attempt exactly once, writes the call row, originates through
+// ARI over the campaign's trunk, and hands the call to its session. Owns the event router and the
+// agent pool for this process.
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { AriGateway } from '../pbx/ari.js';
+import type { RecordingStore } from '../recordings/store.js';
+import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
+import { CallSession, type CallSummary } from './call-session.js';
+import { claimAttempt, DialSetupError, finishAttempt, insertCall, loadDialContext } from './dial.repository.js';
+import { EventRouter } from './event-router.js';
+import type { DialJob } from './queue.js';
+
+export interface DialerOptions {
+  connectTimeoutMs: number;
+  abandonMedia: string[];
+  maxCallSeconds: number;
+  ringTimeoutSeconds: number;
+  agents: AgentPoolOptions;
+}
+
+export const defaultDialerOptions: DialerOptions = {
+  connectTimeoutMs: 2000,
+  abandonMedia: ['sound:vm-goodbye'],
+  maxCallSeconds: 3600,
+  ringTimeoutSeconds: 30,
+  agents: { autoReadyAfterMs: null, loginTimeoutSeconds: 20 },
+};
+
+export type DialResult =
+  | { status: 'dialing'; callId: string; channelId: string }
+  | { status: 'already-claimed' }
+  | { status: 'not-dialed'; reason: string };
+
+export class Dialer {
+  readonly router = new EventRouter();
+  readonly agents: AgentPool;
+  private readonly sessions = new Map<string, CallSession>();
+  private readonly finished = new Map<string, CallSummary>();
+  private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ari: AriGateway,
+    private readonly store: RecordingStore,
+    private readonly log: Logger,
+    private readonly opts: DialerOptions = defaultDialerOptions,
+  ) {
+    this.agents = new AgentPool(ari, this.router, log, opts.agents);
+    this.agents.onAgentLost = (_s, callId) => {
+      for (const session of this.sessions.values()) {
+        if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
+      }
+    };
+    this.router.unrouted = (e) => {
+      if (e.type === 'StasisStart') log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
+    };
+    ari.on('event', (e) => this.router.dispatch(e));
+  }
+
+  get activeCalls(): number {
+    return this.sessions.size;
+  }
+
+  /** BullMQ processor: one job per attempt. */
+  process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
+
+  async dialAttempt(attemptId: string): Promise<DialResult> {
+    const attempt = await claimAttempt(this.db, attemptId);
+    if (!attempt) return { status: 'already-claimed' };
+    let ctx;
+    try {
+      ctx = await loadDialContext(this.db, attempt);
+    } catch (err) {
+      if (!(err instanceof DialSetupError)) throw err;
+      await finishAttempt(this.db, attempt.id, 'failed', 'setup-error');
+      this.log.error({ attemptId, err: err.message }, 'attempt cannot be dialed');
+      return { status: 'not-dialed', reason: err.message };
+    }
+    const channelId = randomUUID();
+    const callId = await insertCall(this.db, {
+      attemptId: attempt.id,
+      campaignId: ctx.campaign.id,
+      contactId: ctx.contact.id,
+      phone: attempt.phone,
+      callerId: ctx.callerId,
+      trunkId: ctx.trunk.id,
+      channelId,
+    });
+    const session = new CallSession(
+      {
+        db: this.db, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
+        connectTimeoutMs: this.opts.connectTimeoutMs, abandonMedia: this.opts.abandonMedia, maxCallSeconds: this.opts.maxCallSeconds,
+      },
+      ctx,
+      callId,
+      channelId,
+    );
+    this.sessions.set(attempt.id, session);
+    void session.done.then((summary) => this.settle(summary));
+    session.listen();
+    try {
+      await this.ari.originate({
+        endpoint: `PJSIP/${attempt.phone}@${ctx.trunk.name}`,
+        channelId,
+        app: this.ari.app,
+        appArgs: `customer,${callId}`,
+        callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${ctx.callerId}>`,
+        timeout: this.opts.ringTimeoutSeconds,
+      });
+    } catch (err) {
+      await session.originateFailed(err as Error);
+      return { status: 'not-dialed', reason: (err as Error).message };
+    }
+    return { status: 'dialing', callId, channelId };
+  }
+
+  private settle(summary: CallSummary): void {
+    this.sessions.delete(summary.attemptId);
+    this.finished.set(summary.attemptId, summary);
+    if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as string);
+    for (const w of this.doneWaiters.get(summary.attemptId) ?? []) w(summary);
+    this.doneWaiters.delete(summary.attemptId);
+  }
+
+  /** Resolves when the attempt's call has ended and its CDR and recording are written. */
+  callDone(attemptId: string): Promise<CallSummary> {
+    const done = this.finished.get(attemptId);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve) => {
+      const list = this.doneWaiters.get(attemptId) ?? [];
+      list.push(resolve);
+      this.doneWaiters.set(attemptId, list);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agents.logoutAll();
+  }
+}

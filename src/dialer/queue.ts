@@ -1,0 +1,33 @@
+// The BullMQ dial queue: one job per attempt, keyed by the attempt id so that enqueuing the same
+// attempt twice is a no-op. PostgreSQL stays the system of record; the job only carries the id.
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+
+export interface DialJob {
+  attemptId: string;
+}
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers block on Redis: they need maxRetriesPerRequest null.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+export function createDialQueue(name: string, connection: Redis): Queue<DialJob> {
+  return new Queue<DialJob>(name, {
+    connection,
+    defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+  });
+}
+
+export async function enqueueAttempt(queue: Queue<DialJob>, attemptId: string, delayMs = 0): Promise<void> {
+  await queue.add('dial', { attemptId }, { jobId: attemptId, delay: Math.max(0, delayMs) });
+}
+
+export function createDialWorker(
+  name: string,
+  connection: Redis,
+  concurrency: number,
+  process: (job: Job<DialJob>) => Promise<unknown>,
+): Worker<DialJob> {
+  return new Worker<DialJob>(name, process, { connection, concurrency, autorun: true });
+}

@@ -1,0 +1,67 @@
+// ARI JSON payloads Dialwell reads (Asterisk's rest-api/api-docs/events.json and channels.json),
+// reduced to the fields we use.
+export interface AriChannel {
+  id: string;
+  name: string;
+  state: string;
+  caller?: { name: string; number: string };
+  connected?: { name: string; number: string };
+  creationtime: string;
+  dialplan?: { context: string; exten: string; priority: number };
+}
+
+export interface AriBridge {
+  id: string;
+  technology: string;
+  bridge_type: string;
+  channels: string[];
+}
+
+export interface AriLiveRecording {
+  name: string;
+  format: string;
+  state: string;
+  target_uri?: string;
+  duration?: number;
+  cause?: string;
+}
+
+interface Base {
+  application: string;
+  timestamp: string;
+}
+
+export type AriEvent =
+  | (Base & { type: 'StasisStart'; channel: AriChannel; args: string[]; replace_channel?: AriChannel })
+  | (Base & { type: 'StasisEnd'; channel: AriChannel })
+  | (Base & { type: 'ChannelStateChange'; channel: AriChannel })
+  | (Base & { type: 'ChannelDestroyed'; channel: AriChannel; cause: number; cause_txt: string })
+  | (Base & { type: 'ChannelHangupRequest'; channel: AriChannel; cause?: number; soft?: boolean })
+  | (Base & { type: 'Dial'; peer: AriChannel; caller?: AriChannel; dialstatus: string; dialstring?: string })
+  | (Base & { type: 'ChannelEnteredBridge'; channel: AriChannel; bridge: AriBridge })
+  | (Base & { type: 'ChannelLeftBridge'; channel: AriChannel; bridge: AriBridge })
+  | (Base & { type: 'RecordingStarted'; recording: AriLiveRecording })
+  | (Base & { type: 'RecordingFinished'; recording: AriLiveRecording })
+  | (Base & { type: 'RecordingFailed'; recording: AriLiveRecording })
+  | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } });
+
+export type AriEventType = AriEvent['type'];
+export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
+
+/** The channel an event is about, for routing it to its call or agent session. */
+export function eventChannelId(e: AriEvent): string | undefined {
+  if (e.type === 'Dial') return e.peer.id;
+  // Asterisk sends more event types than the union names (bridge, endpoint, application events).
+  return (e as { channel?: { id?: string } }).channel?.id;
+}
+
+export interface OriginateParams {
+  endpoint: string;
+  channelId: string;
+  app: string;
+  appArgs?: string;
+  callerId?: string;
+  timeout?: number;
+  variables?: Record<string, string>;
+  otherChannelId?: string;
+}

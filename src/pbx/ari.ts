@@ -1,0 +1,214 @@
+// The only code that speaks ARI: a typed wrapper around npm ari-client with the two guards
+// pbx-notes.md asks for (a bounded HTTP agent, a timeout on every request), and one event
+// stream that the dialer routes by channel id.
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+import ari, { type AriClient } from 'ari-client';
+import type { Logger } from '../log.js';
+import type { AriBridge, AriChannel, AriEvent, AriLiveRecording, OriginateParams } from './ari-types.js';
+
+export interface AriOptions {
+  url: string;
+  user: string;
+  password: string;
+  app: string;
+  maxSockets: number;
+  timeoutMs: number;
+  log: Logger;
+}
+
+export class AriError extends Error {
+  override readonly name = 'AriError';
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly operation: string,
+  ) {
+    super(message);
+  }
+}
+
+/** ari-client (swagger-client 2.0.26 → shred → node:http) uses Node's global agent and offers no
+ * way to pass one. Node's default agent has no socket cap, and Asterisk closes connections past
+ * its session limit; the request then hangs forever (pbx-notes, trap 1). So the global agent is
+ * replaced by a bounded one, once per process. */
+let installedMaxSockets = 0;
+function boundGlobalAgent(maxSockets: number): void {
+  if (installedMaxSockets === maxSockets) return;
+  http.globalAgent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  installedMaxSockets = maxSockets;
+}
+
+function statusOf(err: unknown): number | null {
+  if (err && typeof err === 'object' && 'status' in err && typeof err.status === 'number') return err.status;
+  const m = /"?status"?\s*[:=]\s*(\d{3})/.exec(String(err));
+  return m ? Number(m[1]) : null;
+}
+
+export interface AriEvents {
+  event: [AriEvent];
+  connected: [];
+  disconnected: [Error | undefined];
+}
+
+export class AriGateway extends EventEmitter<AriEvents> {
+  private constructor(
+    private readonly client: AriClient,
+    private readonly opts: AriOptions,
+  ) {
+    super();
+  }
+
+  static async connect(opts: AriOptions): Promise<AriGateway> {
+    boundGlobalAgent(opts.maxSockets);
+    // swagger-client 2.0.26 defines a global `log` that console.logs a Swagger 1.1 deprecation
+    // notice on every connect; send it to our debug log instead of stdout.
+    const g = globalThis as { log?: unknown };
+    if (typeof g.log === 'function') g.log = (...args: unknown[]) => opts.log.debug({ swagger: args }, 'swagger-client');
+    const client = await withTimeout(ari.connect(opts.url, opts.user, opts.password), opts.timeoutMs * 2, 'connect');
+    const gw = new AriGateway(client, opts);
+    client.on('*', (event: AriEvent) => gw.emit('event', event));
+    client.on('WebSocketConnected', () => gw.emit('connected'));
+    client.on('WebSocketReconnecting', (err: Error) => opts.log.warn({ err }, 'ARI websocket lost, reconnecting'));
+    client.on('WebSocketMaxRetries', (err: Error) => gw.emit('disconnected', err));
+    await withTimeout(client.start(opts.app), opts.timeoutMs * 2, 'start websocket');
+    return gw;
+  }
+
+  get app(): string {
+    return this.opts.app;
+  }
+
+  private async call<T>(operation: string, run: () => Promise<unknown>): Promise<T> {
+    try {
+      return (await withTimeout(run(), this.opts.timeoutMs, operation)) as T;
+    } catch (err) {
+      if (err instanceof AriError) throw err;
+      throw new AriError(`ARI ${operation} failed: ${err instanceof Error ? err.message : String(err)}`, statusOf(err), operation);
+    }
+  }
+
+  /** Strips ari-client's resource objects down to their JSON fields. */
+  private static json<T>(v: unknown): T {
+    return JSON.parse(JSON.stringify(v, (k, val: unknown) => (k.startsWith('_') || typeof val === 'function' ? undefined : val))) as T;
+  }
+
+  async originate(p: OriginateParams): Promise<AriChannel> {
+    const params: Record<string, unknown> = {
+      endpoint: p.endpoint,
+      channelId: p.channelId,
+      app: p.app,
+      appArgs: p.appArgs ?? '',
+      timeout: p.timeout ?? 30,
+    };
+    if (p.callerId) params.callerId = p.callerId;
+    if (p.otherChannelId) params.otherChannelId = p.otherChannelId;
+    if (p.variables) params.variables = p.variables;
+    return AriGateway.json(await this.call('channels.originate', () => this.client.channels.originate(params)));
+  }
+
+  async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
+    await this.ignoreMissing(() => this.call('channels.hangup', () => this.client.channels.hangup({ channelId, reason })));
+  }
+
+  async createBridge(bridgeId: string, type = 'mixing'): Promise<AriBridge> {
+    return AriGateway.json(await this.call('bridges.create', () => this.client.bridges.create({ bridgeId, type, name: bridgeId })));
+  }
+
+  async destroyBridge(bridgeId: string): Promise<void> {
+    await this.ignoreMissing(() => this.call('bridges.destroy', () => this.client.bridges.destroy({ bridgeId })));
+  }
+
+  async addToBridge(bridgeId: string, channelId: string): Promise<void> {
+    await this.call('bridges.addChannel', () => this.client.bridges.addChannel({ bridgeId, channel: channelId }));
+  }
+
+  async removeFromBridge(bridgeId: string, channelId: string): Promise<void> {
+    await this.ignoreMissing(() => this.call('bridges.removeChannel', () => this.client.bridges.removeChannel({ bridgeId, channel: channelId })));
+  }
+
+  async recordBridge(bridgeId: string, name: string, maxDurationSeconds: number): Promise<AriLiveRecording> {
+    return AriGateway.json(
+      await this.call('bridges.record', () =>
+        this.client.bridges.record({ bridgeId, name, format: 'wav', maxDurationSeconds, ifExists: 'fail', beep: false, terminateOn: 'none' }),
+      ),
+    );
+  }
+
+  async stopRecording(recordingName: string): Promise<void> {
+    await this.ignoreMissing(() => this.call('recordings.stop', () => this.client.recordings.stop({ recordingName })));
+  }
+
+  async deleteStoredRecording(recordingName: string): Promise<void> {
+    await this.ignoreMissing(() => this.call('recordings.deleteStored', () => this.client.recordings.deleteStored({ recordingName })));
+  }
+
+  /** The stored recording's bytes. Fetched with node:http (same bounded agent, same timeout):
+   * ari-client's getStoredFile goes through shred, which decodes bodies as UTF-8 text. */
+  async downloadStoredRecording(recordingName: string): Promise<Buffer> {
+    const url = new URL(`/ari/recordings/stored/${encodeURIComponent(recordingName)}/file`, this.opts.url);
+    return this.call('recordings.getStoredFile', () => httpGetBuffer(url, this.opts.user, this.opts.password, this.opts.timeoutMs));
+  }
+
+  async playOnChannel(channelId: string, media: string): Promise<void> {
+    await this.call('channels.play', () => this.client.channels.play({ channelId, media }));
+  }
+
+  async application(): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
+    return AriGateway.json(await this.call('applications.get', () => this.client.applications.get({ applicationName: this.opts.app })));
+  }
+
+  /** Creates or replaces a live configuration object (sorcery must map it to a writable store). */
+  async putConfigObject(configClass: string, objectType: string, id: string, fields: Record<string, string>): Promise<void> {
+    const body = { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) };
+    await this.call(`asterisk.updateObject ${objectType}/${id}`, () =>
+      this.client.asterisk.updateObject({ configClass, objectType, id, fields: body.fields }),
+    );
+  }
+
+  async deleteConfigObject(configClass: string, objectType: string, id: string): Promise<void> {
+    await this.ignoreMissing(() =>
+      this.call(`asterisk.deleteObject ${objectType}/${id}`, () => this.client.asterisk.deleteObject({ configClass, objectType, id })),
+    );
+  }
+
+  private async ignoreMissing(run: () => Promise<unknown>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      if (err instanceof AriError && (err.status === 404 || /not found|does not exist|not in stasis/i.test(err.message))) return;
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.removeAllListeners();
+    this.client.removeAllListeners();
+    this.client.stop();
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AriError(`ARI ${what} timed out after ${ms} ms`, null, what)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function httpGetBuffer(url: URL, user: string, password: string, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { auth: `${user}:${password}`, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (res.statusCode === 200) resolve(body);
+        else reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body.toString('utf8').slice(0, 200)}`), { status: res.statusCode }));
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}

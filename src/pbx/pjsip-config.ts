@@ -1,0 +1,76 @@
+// Pushes trunks and agent endpoints into Asterisk's PJSIP configuration live, through ARI's
+// dynamic configuration (sorcery.conf maps endpoint/aor/auth to astdb), with no reload.
+import type { AriGateway } from './ari.js';
+
+export interface TrunkSpec {
+  /** PJSIP object id; also the name in dial strings (PJSIP/<number>@<name>). */
+  name: string;
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp' | 'tls';
+  username?: string | null;
+  password?: string | null;
+  codecs: string[];
+}
+
+export interface AgentEndpointSpec {
+  endpoint: string;
+  password?: string | null;
+  /** A fixed contact for a softphone that does not register (e.g. sip:127.0.0.1:5080). */
+  contactUri?: string | null;
+  codecs?: string[];
+}
+
+const CLASS = 'res_pjsip';
+
+/** Settings every Dialwell leg needs: media through Asterisk (the recorder and the dialer need it). */
+function mediaFields(codecs: string[]): Record<string, string> {
+  return {
+    context: 'dialwell',
+    disallow: 'all',
+    allow: codecs.join(','),
+    direct_media: 'no',
+    rtp_symmetric: 'yes',
+    force_rport: 'yes',
+    rewrite_contact: 'yes',
+  };
+}
+
+export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
+  const transport = `transport-${t.transport}`;
+  const authId = `${t.name}-auth`;
+  if (t.username && t.password) {
+    await ari.putConfigObject(CLASS, 'auth', authId, { auth_type: 'userpass', username: t.username, password: t.password });
+  }
+  await ari.putConfigObject(CLASS, 'aor', t.name, {
+    contact: `sip:${t.host}:${t.port}`,
+    qualify_frequency: '0',
+  });
+  const fields: Record<string, string> = { ...mediaFields(t.codecs), transport, aors: t.name };
+  if (t.username && t.password) fields.outbound_auth = authId;
+  await ari.putConfigObject(CLASS, 'endpoint', t.name, fields);
+}
+
+export async function removeTrunk(ari: AriGateway, name: string): Promise<void> {
+  await ari.deleteConfigObject(CLASS, 'endpoint', name);
+  await ari.deleteConfigObject(CLASS, 'aor', name);
+  await ari.deleteConfigObject(CLASS, 'auth', `${name}-auth`);
+}
+
+export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec): Promise<void> {
+  if (a.password) {
+    await ari.putConfigObject(CLASS, 'auth', a.endpoint, { auth_type: 'userpass', username: a.endpoint, password: a.password });
+  }
+  const aor: Record<string, string> = { max_contacts: '1', remove_existing: 'yes', qualify_frequency: '0' };
+  if (a.contactUri) aor.contact = a.contactUri;
+  await ari.putConfigObject(CLASS, 'aor', a.endpoint, aor);
+  const fields: Record<string, string> = { ...mediaFields(a.codecs ?? ['alaw', 'ulaw']), transport: 'transport-udp', aors: a.endpoint };
+  if (a.password) fields.auth = a.endpoint;
+  await ari.putConfigObject(CLASS, 'endpoint', a.endpoint, fields);
+}
+
+export async function removeAgentEndpoint(ari: AriGateway, endpoint: string): Promise<void> {
+  await ari.deleteConfigObject(CLASS, 'endpoint', endpoint);
+  await ari.deleteConfigObject(CLASS, 'aor', endpoint);
+  await ari.deleteConfigObject(CLASS, 'auth', endpoint);
+}

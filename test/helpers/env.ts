@@ -1,0 +1,9 @@
+// Configuration for integration tests: the real stack, with a database of the tests' own.
+import { loadConfig, type Config } from '../../src/config.js';
+
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  const base = loadConfig(process.env);
+  const db = new URL(base.DATABASE_URL);
+  db.pathname = '/dialwell_test';
+  return loadConfig({ ...process.env, DATABASE_URL: db.toString(), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...overrides });
+}

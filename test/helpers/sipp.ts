@@ -1,0 +1,78 @@
+// Runs sipp as a child process playing a customer, carrier or softphone; stops it by its own PID.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const scenarioDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../sipp');
+
+export interface SippOptions {
+  scenario: string;
+  port: number;
+  mediaPort: number;
+  /** Value of -d: the scenario's default pause, in ms. */
+  pauseMs?: number;
+  /** Exit after this many calls. */
+  maxCalls?: number;
+  extraArgs?: string[];
+}
+
+export class Sipp {
+  private exited: Promise<number | null>;
+  private stderr = '';
+  readonly dir: string;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly opts: SippOptions,
+    dir: string,
+  ) {
+    this.dir = dir;
+    child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    child.stdout?.resume();
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  static async start(opts: SippOptions): Promise<Sipp> {
+    if (!existsSync('/usr/bin/sipp')) throw new Error('sipp is not installed: run `bash scripts/stack.sh up`');
+    const dir = mkdtempSync(path.join(tmpdir(), `sipp-${opts.port}-`));
+    const args = [
+      '-sf', path.join(scenarioDir, opts.scenario),
+      '-i', '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
+      '-d', String(opts.pauseMs ?? 0),
+      '-buff_size', '212992', '-nostdin', '-trace_err', '-error_file', path.join(dir, 'errors.log'),
+      '-trace_stat', '-stf', path.join(dir, 'stats.csv'),
+      ...(opts.maxCalls ? ['-m', String(opts.maxCalls)] : []),
+      ...(opts.extraArgs ?? []),
+    ];
+    const child = spawn('/usr/bin/sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    const s = new Sipp(child, opts, dir);
+    // sipp binds its port at once; give it a moment, and fail loudly if it died.
+    const early = await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('running'), 300))]);
+    if (early !== 'running') throw new Error(`sipp ${opts.scenario} on ${opts.port} exited at start (${String(early)}): ${s.stderr}`);
+    return s;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  errors(): string {
+    const f = path.join(this.dir, 'errors.log');
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+
+  /** Waits for sipp to exit by itself (with -m), up to timeoutMs. */
+  async waitExit(timeoutMs: number): Promise<number | null> {
+    return Promise.race([this.exited, new Promise<null>((_, rej) => setTimeout(() => rej(new Error('sipp did not exit')), timeoutMs))]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}

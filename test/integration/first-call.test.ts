@@ -1,0 +1,130 @@
+// The first real call end to end: a BullMQ job → the dial worker → ARI originate over a PJSIP
+// trunk to a sipp customer who answers and talks → joined to a sipp agent softphone in a mixing
+// bridge → recorded → the customer hangs up → one CDR row and one recording row in PostgreSQL.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { Dialer, defaultDialerOptions } from '../../src/dialer/dialer.js';
+import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from '../../src/dialer/queue.js';
+import { createLogger } from '../../src/log.js';
+import { AriGateway } from '../../src/pbx/ari.js';
+import { LocalRecordingStore } from '../../src/recordings/store.js';
+import { pcm16Rms, readWavInfo } from '../../src/recordings/wav.js';
+import { testConfig } from '../helpers/env.js';
+import { Sipp } from '../helpers/sipp.js';
+
+const CUSTOMER_PORT = 5171;
+const AGENT_PORT = 5181;
+const TALK_MS = 3000;
+
+describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', () => {
+  const cfg = testConfig();
+  const log = createLogger(cfg.LOG_LEVEL);
+  const recordingsDir = mkdtempSync(path.join(tmpdir(), 'dialwell-rec-'));
+  const app = `dialwell-it-${randomUUID().slice(0, 8)}`;
+  let db: Db;
+  let ari: AriGateway;
+  let dialer: Dialer;
+  let redis: Redis;
+  let queue: Queue<DialJob>;
+  let worker: Worker<DialJob>;
+  let customer: Sipp;
+  let agentPhone: Sipp;
+
+  beforeAll(async () => {
+    db = createDb(cfg.DATABASE_URL, 5);
+    ari = await AriGateway.connect({
+      url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app,
+      maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+    });
+    customer = await Sipp.start({ scenario: 'customer-answer.xml', port: CUSTOMER_PORT, mediaPort: 16100, pauseMs: TALK_MS, maxCalls: 1 });
+    agentPhone = await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT_PORT, mediaPort: 16200 });
+    dialer = new Dialer(db, ari, new LocalRecordingStore(recordingsDir), log, defaultDialerOptions);
+    redis = redisConnection(cfg.REDIS_URL);
+    const queueName = `dial-it-${randomUUID()}`;
+    queue = createDialQueue(queueName, redis);
+    worker = createDialWorker(queueName, redisConnection(cfg.REDIS_URL), 4, dialer.process);
+  });
+
+  afterAll(async () => {
+    await dialer?.close();
+    await worker?.close();
+    await queue?.obliterate({ force: true }).catch(() => undefined);
+    await queue?.close();
+    redis?.disconnect();
+    await customer?.stop();
+    await agentPhone?.stop();
+    ari?.close();
+    await db?.destroy();
+  });
+
+  it('dials, answers, bridges to the agent, records, and writes one CDR and one recording', async () => {
+    const trunk = await createTrunk(db, { name: `carrier-${app}`.slice(0, 40), host: '127.0.0.1', port: CUSTOMER_PORT });
+    await syncTrunk(db, ari, trunk.id);
+    const callerId = await createCallerId(db, '+15550100001', 'test line');
+    const agent = await createAgent(db, { name: 'Ada Agent', endpoint: `agent-${app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${AGENT_PORT}` });
+    await syncAgent(db, ari, agent.id);
+    const campaign = await createCampaign(db, { name: `first call ${app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running' });
+    const contact = await addContact(db, { campaignId: campaign.id, phone: '+13055550123', name: 'Carla Customer' });
+    const attempt = await createAttempt(db, { campaignId: campaign.id, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() });
+
+    const session = await dialer.agents.login(agent);
+    expect(session.state).toBe('ready');
+
+    const started = Date.now();
+    await enqueueAttempt(queue, attempt.id);
+    const summary = await dialer.callDone(attempt.id);
+    expect(summary.outcome).toBe('answered');
+    expect(summary.agentId).toBe(agent.id);
+    expect(Date.now() - started).toBeGreaterThan(TALK_MS);
+
+    const calls = await db.selectFrom('calls').where('campaign_id', '=', campaign.id).selectAll().execute();
+    expect(calls).toHaveLength(1);
+    const call = calls[0]!;
+    expect(call.attempt_id).toBe(attempt.id);
+    expect(call.trunk_id).toBe(trunk.id);
+    expect(call.caller_id).toBe('+15550100001');
+    expect(call.agent_id).toBe(agent.id);
+    expect(call.phone).toBe('+13055550123');
+    expect(call.outcome).toBe('answered');
+    expect(call.hangup_cause).toBe(16); // normal clearing: the customer hung up
+    const { created_at, answered_at, bridged_at, ended_at } = call;
+    expect(answered_at).toBeInstanceOf(Date);
+    expect(bridged_at).toBeInstanceOf(Date);
+    expect(ended_at).toBeInstanceOf(Date);
+    expect(created_at.getTime()).toBeLessThanOrEqual(answered_at!.getTime());
+    expect(answered_at!.getTime()).toBeLessThanOrEqual(bridged_at!.getTime());
+    expect(bridged_at!.getTime() - answered_at!.getTime()).toBeLessThan(2000);
+    expect(ended_at!.getTime() - bridged_at!.getTime()).toBeGreaterThan(TALK_MS - 1000);
+
+    const attemptRow = await db.selectFrom('attempts').where('id', '=', attempt.id).selectAll().executeTakeFirstOrThrow();
+    expect(attemptRow.state).toBe('completed');
+    expect(attemptRow.outcome).toBe('answered');
+
+    const recs = await db.selectFrom('recordings').where('call_id', '=', call.id).selectAll().execute();
+    expect(recs).toHaveLength(1);
+    const rec = recs[0]!;
+    expect(rec.format).toBe('wav');
+    const file = readFileSync(path.join(recordingsDir, rec.storage_key));
+    expect(file.length).toBe(rec.size_bytes);
+    expect(createHash('sha256').update(file).digest('hex')).toBe(rec.sha256);
+    const wav = readWavInfo(file);
+    expect(wav.sampleRate).toBe(8000);
+    expect(wav.durationMs).toBeGreaterThan(1000);
+    expect(Math.abs(wav.durationMs - rec.duration_ms)).toBeLessThanOrEqual(1);
+    // Real audio from both pcaps, not silence.
+    expect(pcm16Rms(file)).toBeGreaterThan(100);
+
+    // The agent stays on the line, in wrap-up, after the customer left.
+    expect(dialer.agents.get(agent.id)?.state).toBe('wrap-up');
+    await customer.waitExit(5000);
+    expect(customer.errors()).toBe('');
+  });
+});
