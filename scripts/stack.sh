@@ -127,16 +127,8 @@ check_asterisk_version() {
 
 # Renders asterisk-config/ with the credentials and ports from the environment.
 render_config() {
-  local out=$1
-  rm -rf "$out"; mkdir -p "$out"
-  local f
-  for f in "$ROOT"/asterisk-config/*.conf; do
-    sed -e "s|@ARI_USER@|$ARI_USER|g" -e "s|@ARI_PASSWORD@|$ARI_PASSWORD|g" \
-        -e "s|@ARI_PORT@|$ARI_PORT_NUM|g" -e "s|@ARI_APP@|$ARI_APP|g" \
-        -e "s|@AMI_USER@|$AMI_USER|g" -e "s|@AMI_PASSWORD@|$AMI_PASSWORD|g" \
-        -e "s|@AMI_PORT@|$AMI_PORT|g" -e "s|@SIP_PORT@|$SIP_PORT|g" \
-        "$f" >"$out/$(basename "$f")"
-  done
+  rm -rf "$1"
+  ARI_PORT=$ARI_PORT_NUM sh "$ROOT/asterisk-config/render.sh" "$ROOT/asterisk-config" "$1"
 }
 
 config_hash() { (cd "$1" && cat $(ls | sort) | sha256sum | cut -d' ' -f1); }

@@ -18,7 +18,7 @@ import { AriGateway } from '../../src/pbx/ari.js';
 import { LocalRecordingStore } from '../../src/recordings/store.js';
 import { pcm16Rms, readWavInfo } from '../../src/recordings/wav.js';
 import { testConfig } from '../helpers/env.js';
-import { Sipp } from '../helpers/sipp.js';
+import { Sipp } from '../../src/sim/sipp.js';
 
 const CUSTOMER_PORT = 5171;
 const AGENT_PORT = 5181;

@@ -1,11 +1,12 @@
-// Runs sipp as a child process playing a customer, carrier or softphone; stops it by its own PID.
+// Runs sipp as a child process playing a customer, carrier or softphone (for the demo, the tests
+// and the benchmarks); stops it by its own PID. Scenarios live in test/sipp/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const scenarioDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../sipp');
+const scenarioDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/sipp');
 
 export interface SippOptions {
   scenario: string;

@@ -1,0 +1,157 @@
+// `dialwell demo`: a small campaign against simulated customers (sipp as the carrier) and
+// simulated agents (sipp softphones on auto-answer), dialed through the real queue, worker and
+// Asterisk, then a summary of what happened: calls placed, outcomes, CDRs and recordings.
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { addContact, createAttempt, createCallerId, createCampaign, createTrunk, createAgent } from '../admin/admin.repository.js';
+import { syncAgent, syncTrunk } from '../admin/pbx-sync.js';
+import { loadConfig } from '../config.js';
+import { createDb, ensureDatabase, type Db } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { Dialer, defaultDialerOptions } from '../dialer/dialer.js';
+import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection } from '../dialer/queue.js';
+import { createLogger } from '../log.js';
+import { AriGateway } from '../pbx/ari.js';
+import { maskPhone } from '../privacy/mask.js';
+import { LocalRecordingStore } from '../recordings/store.js';
+import { Sipp } from '../sim/sipp.js';
+
+const CARRIER_PORT = 5070;
+const AGENT_BASE_PORT = 5080;
+
+async function upsertTrunk(db: Db, name: string, port: number): Promise<string> {
+  const found = await db.selectFrom('trunks').where('name', '=', name).select('id').executeTakeFirst();
+  if (found) {
+    await db.updateTable('trunks').set({ host: '127.0.0.1', port, enabled: true }).where('id', '=', found.id).execute();
+    return found.id;
+  }
+  return (await createTrunk(db, { name, host: '127.0.0.1', port })).id;
+}
+
+async function upsertAgent(db: Db, i: number): Promise<{ id: string; name: string; endpoint: string }> {
+  const endpoint = `demo-agent-${i}`;
+  const contactUri = `sip:127.0.0.1:${AGENT_BASE_PORT + i}`;
+  const found = await db.selectFrom('agents').where('endpoint', '=', endpoint).select(['id', 'name', 'endpoint']).executeTakeFirst();
+  if (found) {
+    await db.updateTable('agents').set({ contact_uri: contactUri }).where('id', '=', found.id).execute();
+    return found;
+  }
+  return createAgent(db, { name: `Demo Agent ${i}`, endpoint, contactUri });
+}
+
+export async function runDemo(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { calls: { type: 'string', default: '4' }, agents: { type: 'string', default: '2' }, 'talk-ms': { type: 'string', default: '3000' } },
+  });
+  const calls = Number(values.calls);
+  const agentCount = Number(values.agents);
+  const talkMs = Number(values['talk-ms']);
+  if (!Number.isInteger(calls) || calls < 1 || calls > 200) throw new Error('--calls must be a whole number from 1 to 200');
+  if (!Number.isInteger(agentCount) || agentCount < 1 || agentCount > 10) throw new Error('--agents must be a whole number from 1 to 10');
+  if (!Number.isInteger(talkMs) || talkMs < 500) throw new Error('--talk-ms must be at least 500');
+
+  const cfg = loadConfig();
+  const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
+  await ensureDatabase(cfg.DATABASE_URL);
+  const db = createDb(cfg.DATABASE_URL, 10);
+  await migrateToLatest(db);
+  const ari = await AriGateway.connect({
+    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app: cfg.ARI_APP,
+    maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+  });
+  const sipps: Sipp[] = [];
+  const redis = redisConnection(cfg.REDIS_URL);
+  const workerRedis = redisConnection(cfg.REDIS_URL);
+  const queueName = `${cfg.DIAL_QUEUE}-demo-${randomUUID().slice(0, 8)}`;
+  const queue = createDialQueue(queueName, redis);
+  const dialer = new Dialer(db, ari, new LocalRecordingStore(cfg.RECORDINGS_DIR), log, {
+    ...defaultDialerOptions,
+    agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 300 },
+  });
+  const worker = createDialWorker(queueName, workerRedis, agentCount, dialer.process);
+  try {
+    console.log(`Dialwell demo: ${calls} customers, ${agentCount} agents, through Asterisk at ${cfg.ARI_URL}`);
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER_PORT, mediaPort: 16000, pauseMs: talkMs }));
+    const trunkId = await upsertTrunk(db, 'demo-carrier', CARRIER_PORT);
+    await syncTrunk(db, ari, trunkId);
+    const callerId =
+      (await db.selectFrom('caller_ids').where('number', '=', '+15550100000').select(['id', 'number']).executeTakeFirst()) ??
+      (await createCallerId(db, '+15550100000', 'Demo outbound line'));
+    const campaign = await createCampaign(db, {
+      name: `Demo ${new Date().toISOString()}`, trunkId, callerIdId: callerId.id, state: 'running', recordCalls: true,
+    });
+
+    const agents = [];
+    for (let i = 1; i <= agentCount; i++) {
+      sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT_BASE_PORT + i, mediaPort: 16100 + i * 20 }));
+      const agent = await upsertAgent(db, i);
+      await syncAgent(db, ari, agent.id);
+      await dialer.agents.login(agent);
+      agents.push(agent);
+      console.log(`  agent ${agent.name} logged in (softphone PJSIP/${agent.endpoint})`);
+    }
+
+    const attempts: string[] = [];
+    for (let i = 0; i < calls; i++) {
+      const phone = `+1305555${String(100 + i).padStart(4, '0')}`;
+      const contact = await addContact(db, { campaignId: campaign.id, phone, name: `Customer ${i + 1}` });
+      const attempt = await createAttempt(db, { campaignId: campaign.id, contactId: contact.id, phone, idempotencyKey: `${campaign.id}:${contact.id}:1` });
+      attempts.push(attempt.id);
+    }
+
+    // Progressive pacing: one call per ready agent.
+    const pending = [...attempts];
+    const inFlight = new Set<Promise<unknown>>();
+    while (pending.length > 0 || inFlight.size > 0) {
+      while (pending.length > 0 && inFlight.size < dialer.agents.countIn('ready')) {
+        const id = pending.shift() as string;
+        await enqueueAttempt(queue, id);
+        const p: Promise<unknown> = dialer.callDone(id).then(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await Promise.race([...inFlight, new Promise((r) => setTimeout(r, 200))]);
+    }
+
+    const rows = await db
+      .selectFrom('calls as c')
+      .leftJoin('agents as a', 'a.id', 'c.agent_id')
+      .leftJoin('recordings as r', 'r.call_id', 'c.id')
+      .where('c.campaign_id', '=', campaign.id)
+      .select([
+        'c.id', 'c.phone', 'c.outcome', 'c.hangup_cause', 'c.created_at', 'c.answered_at', 'c.bridged_at', 'c.ended_at',
+        'a.name as agent', 'r.storage_key', 'r.duration_ms', 'r.size_bytes', 'r.sha256',
+      ])
+      .orderBy('c.created_at')
+      .execute();
+    const byOutcome = new Map<string, number>();
+    for (const r of rows) byOutcome.set(r.outcome ?? 'open', (byOutcome.get(r.outcome ?? 'open') ?? 0) + 1);
+    console.log(`\nCalls placed: ${rows.length}`);
+    console.log(`Outcomes: ${[...byOutcome].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log('\nCDRs:');
+    for (const r of rows) {
+      const connect = r.answered_at && r.bridged_at ? `${r.bridged_at.getTime() - r.answered_at.getTime()} ms` : '-';
+      const talk = r.bridged_at && r.ended_at ? `${((r.ended_at.getTime() - r.bridged_at.getTime()) / 1000).toFixed(1)} s` : '-';
+      console.log(
+        `  ${maskPhone(r.phone)}  ${r.outcome ?? 'open'}  agent ${r.agent ?? '-'}  answer→agent ${connect}  talk ${talk}  cause ${r.hangup_cause ?? '-'}`,
+      );
+    }
+    console.log(`\nRecordings (in ${cfg.RECORDINGS_DIR}):`);
+    for (const r of rows.filter((x) => x.storage_key)) {
+      console.log(`  ${r.storage_key}  ${((r.duration_ms ?? 0) / 1000).toFixed(1)} s  ${r.size_bytes} bytes  sha256 ${r.sha256?.slice(0, 16)}…`);
+    }
+    const answered = rows.filter((r) => r.outcome === 'answered' && r.bridged_at && r.storage_key).length;
+    console.log(`\n${answered} of ${rows.length} calls answered, bridged to an agent and recorded.`);
+    return answered > 0 ? 0 : 1;
+  } finally {
+    await dialer.close().catch(() => undefined);
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    redis.disconnect();
+    workerRedis.disconnect();
+    for (const s of sipps) await s.stop();
+    ari.close();
+    await db.destroy();
+  }
+}

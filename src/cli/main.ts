@@ -1,0 +1,61 @@
+// The `dialwell` command line: migrate, demo, and the commands later issues add.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { createDb, ensureDatabase } from '../db/database.js';
+import { migrateDown, migrateToLatest } from '../db/migrate.js';
+import { runDemo } from './demo.js';
+
+const usage = `usage: dialwell <command> [options]
+
+commands:
+  migrate [--down]              run database migrations to the latest (or one step down)
+  demo [--calls N] [--agents N] bring up a demo campaign against sipp customers and agents, dial it,
+                                and print what happened
+`;
+
+async function migrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { down: { type: 'boolean', default: false } } });
+  const cfg = loadConfig();
+  await ensureDatabase(cfg.DATABASE_URL);
+  const db = createDb(cfg.DATABASE_URL, 2);
+  try {
+    const res = values.down ? await migrateDown(db) : await migrateToLatest(db);
+    const ran = res.results ?? [];
+    if (ran.length === 0) console.log('migrations: nothing to do');
+    for (const r of ran) console.log(`migration ${r.migrationName}: ${r.direction} ${r.status}`);
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'migrate':
+      return migrate(rest);
+    case 'demo':
+      return runDemo(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`dialwell: unknown command "${command}"\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`dialwell: ${err.message}\n`);
+    else if (err instanceof Error && err.name === 'TypeError' && /parseArgs|Unknown option|ERR_PARSE_ARGS/.test(`${err.message}${(err as NodeJS.ErrnoException).code ?? ''}`)) {
+      process.stderr.write(`dialwell: ${err.message}\n${usage}`);
+      process.exit(2);
+    } else process.stderr.write(`dialwell: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
