@@ -2,7 +2,9 @@
 // works the same under tsx, vitest and compiled JavaScript.
 import type { Migration } from 'kysely';
 import * as m0001 from './20261122_0001_initial.js';
+import * as m0002 from './20261122_0002_compliance.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
+  '20261122_0002_compliance': m0002,
 };

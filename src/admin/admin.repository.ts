@@ -39,7 +39,10 @@ export async function createAgent(
 
 export async function createCampaign(
   db: Db,
-  c: { name: string; trunkId: string; callerIdId: string; dialMode?: DialMode; recordCalls?: boolean; state?: 'draft' | 'running' },
+  c: {
+    name: string; trunkId: string; callerIdId: string; dialMode?: DialMode; recordCalls?: boolean; state?: 'draft' | 'running';
+    policyName?: string | null; product?: string | null;
+  },
 ): Promise<{ id: string; name: string }> {
   return db
     .insertInto('campaigns')
@@ -50,6 +53,8 @@ export async function createCampaign(
       dial_mode: c.dialMode ?? 'progressive',
       record_calls: c.recordCalls ?? true,
       state: c.state ?? 'draft',
+      policy_name: c.policyName ?? null,
+      product: c.product ?? null,
     })
     .returning(['id', 'name'])
     .executeTakeFirstOrThrow();

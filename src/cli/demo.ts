@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk, createAgent } from '../admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../admin/pbx-sync.js';
+import { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -65,7 +66,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const workerRedis = redisConnection(cfg.REDIS_URL);
   const queueName = `${cfg.DIAL_QUEUE}-demo-${randomUUID().slice(0, 8)}`;
   const queue = createDialQueue(queueName, redis);
-  const dialer = new Dialer(db, ari, new LocalRecordingStore(cfg.RECORDINGS_DIR), log, {
+  const dialer = new Dialer(db, ari, new PolicyResolver(db), new LocalRecordingStore(cfg.RECORDINGS_DIR), log, {
     ...defaultDialerOptions,
     agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 300 },
   });

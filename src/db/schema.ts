@@ -55,6 +55,10 @@ export interface CampaignTable {
   max_concurrent: Generated<number>;
   max_cps: Generated<number>;
   record_calls: Generated<boolean>;
+  /** The compliance policy (by name; its latest version applies) on top of the global one. */
+  policy_name: string | null;
+  /** What this campaign offers; product caps and refusals count per product. */
+  product: string | null;
   settings: Generated<Json>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -84,6 +88,9 @@ export interface AttemptTable {
   scheduled_at: Generated<Date>;
   dialed_at: NullableTimestamp;
   outcome: string | null;
+  product: string | null;
+  refused: Generated<boolean>;
+  decision_id: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -122,7 +129,78 @@ export interface RecordingTable {
   created_at: Generated<Date>;
 }
 
+export interface PolicyTable {
+  id: Generated<string>;
+  name: string;
+  version: number;
+  document: ColumnType<Record<string, unknown>, string, never>;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface SettingTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: Generated<Date>;
+}
+
+export type DncSource = 'manual' | 'api' | 'complaint' | 'disposition' | 'import';
+
+export interface DncEntryTable {
+  id: Generated<string>;
+  phone: string;
+  campaign_id: string | null;
+  source: DncSource;
+  reason: string | null;
+  expires_at: NullableTimestamp;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface DncRegistryTable {
+  phone: ColumnType<string, string | bigint, string | bigint>;
+  registry: string;
+  expires_at: NullableTimestamp;
+}
+
+export interface DncAuditTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor: string;
+  action: 'add' | 'remove' | 'import';
+  phone: string | null;
+  campaign_id: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+export interface ProtectedNumberTable {
+  phone: string;
+  list: string;
+  note: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface DecisionTable {
+  id: Generated<string>;
+  attempt_id: string | null;
+  phone: string;
+  campaign_id: string | null;
+  decided_at: Timestamp;
+  allowed: boolean;
+  reasons: ColumnType<unknown[], string, never>;
+  time_zones: ColumnType<string[], string[], never>;
+  policy_versions: ColumnType<{ name: string; version: number }[], string, never>;
+  next_allowed_at: NullableTimestamp;
+}
+
 export interface Database {
+  policies: PolicyTable;
+  settings: SettingTable;
+  dnc_entries: DncEntryTable;
+  dnc_registry: DncRegistryTable;
+  dnc_audit: DncAuditTable;
+  protected_numbers: ProtectedNumberTable;
+  decisions: DecisionTable;
   trunks: TrunkTable;
   caller_ids: CallerIdTable;
   agents: AgentTable;

@@ -14,19 +14,6 @@ export class DialSetupError extends Error {
   override readonly name = 'DialSetupError';
 }
 
-/** Moves an attempt from queued to dialing; returns null when another worker (or an earlier
- * delivery of the same job) already claimed it: an attempt is dialed at most once. */
-export async function claimAttempt(db: Db, attemptId: string): Promise<Attempt | null> {
-  const row = await db
-    .updateTable('attempts')
-    .set({ state: 'dialing', dialed_at: new Date(), updated_at: new Date() })
-    .where('id', '=', attemptId)
-    .where('state', '=', 'queued')
-    .returningAll()
-    .executeTakeFirst();
-  return row ?? null;
-}
-
 export async function loadDialContext(db: Db, attempt: Attempt): Promise<DialContext> {
   const row = await db
     .selectFrom('campaigns as c')

@@ -9,7 +9,9 @@ import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
-import { claimAttempt, DialSetupError, finishAttempt, insertCall, loadDialContext } from './dial.repository.js';
+import { decideAndReserve } from '../compliance/store/dial-gate.js';
+import type { PolicyResolver } from '../compliance/store/policies.repository.js';
+import { DialSetupError, finishAttempt, insertCall, loadDialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -30,8 +32,9 @@ export const defaultDialerOptions: DialerOptions = {
 };
 
 export type DialResult =
-  | { status: 'dialing'; callId: string; channelId: string }
+  | { status: 'dialing'; callId: string; channelId: string; decisionId: string }
   | { status: 'already-claimed' }
+  | { status: 'denied'; decisionId: string; reasons: string[]; rescheduledTo: Date | null }
   | { status: 'not-dialed'; reason: string };
 
 export class Dialer {
@@ -41,9 +44,13 @@ export class Dialer {
   private readonly finished = new Map<string, CallSummary>();
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
 
+  /** Called when a denied attempt was rescheduled to its next allowed instant (re-enqueue it). */
+  onRescheduled: (attemptId: string, at: Date) => void | Promise<void> = () => {};
+
   constructor(
     private readonly db: Db,
     private readonly ari: AriGateway,
+    private readonly policies: PolicyResolver,
     private readonly store: RecordingStore,
     private readonly log: Logger,
     private readonly opts: DialerOptions = defaultDialerOptions,
@@ -68,8 +75,16 @@ export class Dialer {
   process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
 
   async dialAttempt(attemptId: string): Promise<DialResult> {
-    const attempt = await claimAttempt(this.db, attemptId);
-    if (!attempt) return { status: 'already-claimed' };
+    // The compliance decision and the reservation, atomically per phone number.
+    const gate = await decideAndReserve({ db: this.db, policies: this.policies }, attemptId);
+    if (gate.status === 'not-queued') return { status: 'already-claimed' };
+    if (gate.status === 'denied') {
+      const reasons = gate.decision.reasons.filter((r) => !r.passed).map((r) => r.detail);
+      this.log.info({ attemptId, reasons, rescheduledTo: gate.rescheduledTo }, 'dial denied by compliance');
+      if (gate.rescheduledTo) await this.onRescheduled(attemptId, gate.rescheduledTo);
+      return { status: 'denied', decisionId: gate.decisionId, reasons, rescheduledTo: gate.rescheduledTo };
+    }
+    const attempt = await this.db.selectFrom('attempts').where('id', '=', attemptId).selectAll().executeTakeFirstOrThrow();
     let ctx;
     try {
       ctx = await loadDialContext(this.db, attempt);
@@ -114,7 +129,7 @@ export class Dialer {
       await session.originateFailed(err as Error);
       return { status: 'not-dialed', reason: (err as Error).message };
     }
-    return { status: 'dialing', callId, channelId };
+    return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
   }
 
   private settle(summary: CallSummary): void {

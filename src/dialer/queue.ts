@@ -19,8 +19,12 @@ export function createDialQueue(name: string, connection: Redis): Queue<DialJob>
   });
 }
 
-export async function enqueueAttempt(queue: Queue<DialJob>, attemptId: string, delayMs = 0): Promise<void> {
-  await queue.add('dial', { attemptId }, { jobId: attemptId, delay: Math.max(0, delayMs) });
+/** Enqueues an attempt for its scheduled instant. The job id is the attempt id plus that instant,
+ * so enqueuing the same attempt for the same instant twice is a no-op, and a rescheduled attempt
+ * gets a job of its own. */
+export async function enqueueAttempt(queue: Queue<DialJob>, attemptId: string, at: Date = new Date()): Promise<void> {
+  const delay = Math.max(0, at.getTime() - Date.now());
+  await queue.add('dial', { attemptId }, { jobId: `${attemptId}_${at.getTime()}`, delay });
 }
 
 export function createDialWorker(

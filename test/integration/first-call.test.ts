@@ -1,77 +1,47 @@
 // The first real call end to end: a BullMQ job → the dial worker → ARI originate over a PJSIP
 // trunk to a sipp customer who answers and talks → joined to a sipp agent softphone in a mixing
 // bridge → recorded → the customer hangs up → one CDR row and one recording row in PostgreSQL.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
-import { createDb, type Db } from '../../src/db/database.js';
-import { Dialer, defaultDialerOptions } from '../../src/dialer/dialer.js';
-import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from '../../src/dialer/queue.js';
-import { createLogger } from '../../src/log.js';
-import { AriGateway } from '../../src/pbx/ari.js';
-import { LocalRecordingStore } from '../../src/recordings/store.js';
+import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { pcm16Rms, readWavInfo } from '../../src/recordings/wav.js';
-import { testConfig } from '../helpers/env.js';
 import { Sipp } from '../../src/sim/sipp.js';
+import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
 
 const CUSTOMER_PORT = 5171;
 const AGENT_PORT = 5181;
 const TALK_MS = 3000;
 
 describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', () => {
-  const cfg = testConfig();
-  const log = createLogger(cfg.LOG_LEVEL);
-  const recordingsDir = mkdtempSync(path.join(tmpdir(), 'dialwell-rec-'));
-  const app = `dialwell-it-${randomUUID().slice(0, 8)}`;
-  let db: Db;
-  let ari: AriGateway;
-  let dialer: Dialer;
-  let redis: Redis;
-  let queue: Queue<DialJob>;
-  let worker: Worker<DialJob>;
+  let h: Harness;
   let customer: Sipp;
   let agentPhone: Sipp;
 
   beforeAll(async () => {
-    db = createDb(cfg.DATABASE_URL, 5);
-    ari = await AriGateway.connect({
-      url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app,
-      maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
-    });
+    h = await startHarness();
     customer = await Sipp.start({ scenario: 'customer-answer.xml', port: CUSTOMER_PORT, mediaPort: 16100, pauseMs: TALK_MS, maxCalls: 1 });
     agentPhone = await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT_PORT, mediaPort: 16200 });
-    dialer = new Dialer(db, ari, new LocalRecordingStore(recordingsDir), log, defaultDialerOptions);
-    redis = redisConnection(cfg.REDIS_URL);
-    const queueName = `dial-it-${randomUUID()}`;
-    queue = createDialQueue(queueName, redis);
-    worker = createDialWorker(queueName, redisConnection(cfg.REDIS_URL), 4, dialer.process);
   });
 
   afterAll(async () => {
-    await dialer?.close();
-    await worker?.close();
-    await queue?.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    redis?.disconnect();
+    await h?.close();
     await customer?.stop();
     await agentPhone?.stop();
-    ari?.close();
-    await db?.destroy();
   });
 
   it('dials, answers, bridges to the agent, records, and writes one CDR and one recording', async () => {
+    const { db, ari, dialer, queue, app, recordingsDir } = h;
+    const policyName = await saveOpenPolicy(h);
     const trunk = await createTrunk(db, { name: `carrier-${app}`.slice(0, 40), host: '127.0.0.1', port: CUSTOMER_PORT });
     await syncTrunk(db, ari, trunk.id);
     const callerId = await createCallerId(db, '+15550100001', 'test line');
     const agent = await createAgent(db, { name: 'Ada Agent', endpoint: `agent-${app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${AGENT_PORT}` });
     await syncAgent(db, ari, agent.id);
-    const campaign = await createCampaign(db, { name: `first call ${app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running' });
+    const campaign = await createCampaign(db, { name: `first call ${app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName });
     const contact = await addContact(db, { campaignId: campaign.id, phone: '+13055550123', name: 'Carla Customer' });
     const attempt = await createAttempt(db, { campaignId: campaign.id, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() });
 
@@ -83,6 +53,11 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
     const summary = await dialer.callDone(attempt.id);
     expect(summary.outcome).toBe('answered');
     expect(summary.agentId).toBe(agent.id);
+    // The dial was decided and the decision stored with its reasons and policy version.
+    const decision = await db.selectFrom('decisions').where('attempt_id', '=', attempt.id).selectAll().executeTakeFirstOrThrow();
+    expect(decision.allowed).toBe(true);
+    expect(decision.time_zones).toEqual(['America/New_York']);
+    expect(decision.policy_versions).toEqual([{ name: policyName, version: 1 }]);
     expect(Date.now() - started).toBeGreaterThan(TALK_MS);
 
     const calls = await db.selectFrom('calls').where('campaign_id', '=', campaign.id).selectAll().execute();

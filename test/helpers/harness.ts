@@ -1,0 +1,81 @@
+// One dialer wired to the real stack for an integration test file: database, ARI (an application
+// name of its own), recordings directory, policies, BullMQ queue and worker; and teardown.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { savePolicy, PolicyResolver } from '../../src/compliance/store/policies.repository.js';
+import type { PolicyInput } from '../../src/compliance/policy.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { Dialer, defaultDialerOptions, type DialerOptions } from '../../src/dialer/dialer.js';
+import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from '../../src/dialer/queue.js';
+import { createLogger } from '../../src/log.js';
+import { AriGateway } from '../../src/pbx/ari.js';
+import { LocalRecordingStore } from '../../src/recordings/store.js';
+import { testConfig } from './env.js';
+
+/** A policy open around the clock, so that call tests pass at any hour CI runs them. */
+export const openAllHours = (name: string): PolicyInput => ({
+  name,
+  version: 1,
+  description: 'integration tests: every hour of every day, DNC and protected numbers still apply',
+  windows: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '00:00', end: '24:00' }],
+});
+
+export interface Harness {
+  cfg: ReturnType<typeof testConfig>;
+  db: Db;
+  ari: AriGateway;
+  dialer: Dialer;
+  policies: PolicyResolver;
+  queue: Queue<DialJob>;
+  worker: Worker<DialJob>;
+  recordingsDir: string;
+  app: string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { dialer?: Partial<DialerOptions>; workerConcurrency?: number } = {}): Promise<Harness> {
+  const cfg = testConfig();
+  const log = createLogger(cfg.LOG_LEVEL);
+  const recordingsDir = mkdtempSync(path.join(tmpdir(), 'dialwell-rec-'));
+  const app = `dialwell-it-${randomUUID().slice(0, 8)}`;
+  const db = createDb(cfg.DATABASE_URL, 10);
+  const ari = await AriGateway.connect({
+    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app,
+    maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+  });
+  const policies = new PolicyResolver(db, 0);
+  const dialer = new Dialer(db, ari, policies, new LocalRecordingStore(recordingsDir), log, {
+    ...defaultDialerOptions,
+    ...opts.dialer,
+    agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
+  });
+  const redis: Redis = redisConnection(cfg.REDIS_URL);
+  const workerRedis: Redis = redisConnection(cfg.REDIS_URL);
+  const queueName = `dial-it-${randomUUID()}`;
+  const queue = createDialQueue(queueName, redis);
+  dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
+  const worker = createDialWorker(queueName, workerRedis, opts.workerConcurrency ?? 8, dialer.process);
+  return {
+    cfg, db, ari, dialer, policies, queue, worker, recordingsDir, app,
+    async close() {
+      await dialer.close().catch(() => undefined);
+      await worker.close();
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      redis.disconnect();
+      workerRedis.disconnect();
+      ari.close();
+      await db.destroy();
+    },
+  };
+}
+
+export async function saveOpenPolicy(h: Harness): Promise<string> {
+  const name = `open-${h.app}`;
+  await savePolicy(h.db, openAllHours(name), 'test');
+  return name;
+}
