@@ -5,12 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk, createAgent } from '../admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../admin/pbx-sync.js';
-import { PolicyResolver } from '../compliance/store/policies.repository.js';
+import { addDncEntry } from '../compliance/store/dnc.repository.js';
+import { PolicyResolver, savePolicy } from '../compliance/store/policies.repository.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { Dialer, defaultDialerOptions } from '../dialer/dialer.js';
-import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection } from '../dialer/queue.js';
+import { Dialer, defaultDialerOptions, type DialResult } from '../dialer/dialer.js';
+import { QueueEvents } from 'bullmq';
+import { createDialQueue, createDialWorker, redisConnection } from '../dialer/queue.js';
 import { createLogger } from '../log.js';
 import { AriGateway } from '../pbx/ari.js';
 import { maskPhone } from '../privacy/mask.js';
@@ -71,6 +73,8 @@ export async function runDemo(args: string[]): Promise<number> {
     agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 300 },
   });
   const worker = createDialWorker(queueName, workerRedis, agentCount, dialer.process);
+  const queueEvents = new QueueEvents(queueName, { connection: redisConnection(cfg.REDIS_URL) });
+  await queueEvents.waitUntilReady();
   try {
     console.log(`Dialwell demo: ${calls} customers, ${agentCount} agents, through Asterisk at ${cfg.ARI_URL}`);
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER_PORT, mediaPort: 16000, pauseMs: talkMs }));
@@ -79,9 +83,19 @@ export async function runDemo(args: string[]): Promise<number> {
     const callerId =
       (await db.selectFrom('caller_ids').where('number', '=', '+15550100000').select(['id', 'number']).executeTakeFirst()) ??
       (await createCallerId(db, '+15550100000', 'Demo outbound line'));
+    // The demo runs at any hour, so its policy opens every hour; DNC, protected numbers and a cap
+    // of 3 calls per number per 24 h still apply, and every dial is decided and recorded.
+    const policy = await savePolicy(db, {
+      name: 'demo',
+      description: 'Demo: open around the clock, 3 calls per number per 24 h, DNC and protected numbers enforced',
+      windows: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '00:00', end: '24:00' }],
+      caps: [{ scope: 'phone', max: 3, windowHours: 24 }],
+    }, 'demo');
     const campaign = await createCampaign(db, {
       name: `Demo ${new Date().toISOString()}`, trunkId, callerIdId: callerId.id, state: 'running', recordCalls: true,
+      policyName: policy.name,
     });
+    console.log(`  campaign "${campaign.name}" under policy ${policy.name} v${policy.version}`);
 
     const agents = [];
     for (let i = 1; i <= agentCount; i++) {
@@ -93,21 +107,32 @@ export async function runDemo(args: string[]): Promise<number> {
       console.log(`  agent ${agent.name} logged in (softphone PJSIP/${agent.endpoint})`);
     }
 
+    // One more customer, who asked not to be called: the dialer must refuse it and say why.
+    const dncPhone = '+13055550199';
+    await addDncEntry(db, { phone: dncPhone, source: 'complaint', reason: 'asked not to be called (demo)', actor: 'demo' });
     const attempts: string[] = [];
-    for (let i = 0; i < calls; i++) {
-      const phone = `+1305555${String(100 + i).padStart(4, '0')}`;
+    // Fresh fictional 555-01xx..09xx numbers each run, so repeated demos rarely meet the cap.
+    const base = 100 + (Date.now() % 700);
+    for (let i = 0; i <= calls; i++) {
+      const phone = i === calls ? dncPhone : `+1305555${String(base + i).padStart(4, '0')}`;
       const contact = await addContact(db, { campaignId: campaign.id, phone, name: `Customer ${i + 1}` });
       const attempt = await createAttempt(db, { campaignId: campaign.id, contactId: contact.id, phone, idempotencyKey: `${campaign.id}:${contact.id}:1` });
       attempts.push(attempt.id);
     }
 
-    // Progressive pacing: one call per ready agent.
+    // Progressive pacing: one job per ready agent; the worker's result says dialed or denied.
+    const denied: { id: string; result: DialResult }[] = [];
     const pending = [...attempts];
     const inFlight = new Set<Promise<unknown>>();
     while (pending.length > 0 || inFlight.size > 0) {
       while (pending.length > 0 && inFlight.size < dialer.agents.countIn('ready')) {
         const id = pending.shift() as string;
-        await enqueueAttempt(queue, id);
+        const job = await queue.add('dial', { attemptId: id }, { jobId: `${id}_demo` });
+        const result = (await job.waitUntilFinished(queueEvents, 30_000)) as DialResult;
+        if (result.status !== 'dialing') {
+          denied.push({ id, result });
+          continue;
+        }
         const p: Promise<unknown> = dialer.callDone(id).then(() => inFlight.delete(p));
         inFlight.add(p);
       }
@@ -141,12 +166,19 @@ export async function runDemo(args: string[]): Promise<number> {
     for (const r of rows.filter((x) => x.storage_key)) {
       console.log(`  ${r.storage_key}  ${((r.duration_ms ?? 0) / 1000).toFixed(1)} s  ${r.size_bytes} bytes  sha256 ${r.sha256?.slice(0, 16)}…`);
     }
+    console.log('\nNot dialed (each decision stored with its reasons):');
+    for (const d of denied) {
+      const a = await db.selectFrom('attempts').where('id', '=', d.id).select(['phone']).executeTakeFirstOrThrow();
+      const why = d.result.status === 'denied' ? d.result.reasons.join('; ') : d.result.status;
+      console.log(`  ${maskPhone(a.phone)}  ${why}`);
+    }
     const answered = rows.filter((r) => r.outcome === 'answered' && r.bridged_at && r.storage_key).length;
     console.log(`\n${answered} of ${rows.length} calls answered, bridged to an agent and recorded.`);
     return answered > 0 ? 0 : 1;
   } finally {
     await dialer.close().catch(() => undefined);
     await worker.close();
+    await queueEvents.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
     redis.disconnect();
