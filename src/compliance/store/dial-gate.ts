@@ -52,6 +52,7 @@ export async function profileNumber(
 }
 
 interface FactRow {
+  phone: string;
   history: { at: string; campaignId: string; product: string | null; outcome: string | null; refused: boolean; state: string }[];
   dnc: { campaignId: string | null; source: string; expiresAt: string | null }[];
   registry: string | null;
@@ -60,55 +61,66 @@ interface FactRow {
   refusals: Record<string, number> | null;
 }
 
-/** Everything decide() needs from the store about one number, in one round trip. */
+interface StoredFacts {
+  history: AttemptRecord[];
+  dncHits: DecisionFacts['dncHits'];
+  protectedHits: DecisionFacts['protectedHits'];
+  refusals: Record<string, number>;
+  live: number;
+}
+
+/** Everything decide() needs from the store about some numbers, in one round trip. */
 async function loadFacts(
   q: Db | Transaction<Database>,
-  f: { phone: string; campaignId: string | null; excludeAttemptId: string | null; since: Date; now: Date },
-): Promise<{ history: AttemptRecord[]; dncHits: DecisionFacts['dncHits']; protectedHits: DecisionFacts['protectedHits']; refusals: Record<string, number>; live: number }> {
-  const digits = f.phone.slice(1);
+  f: { phones: string[]; campaignId: string | null; excludeAttemptId: string | null; since: Date; now: Date },
+): Promise<Map<string, StoredFacts>> {
   const res = await sql<FactRow>`
-    select
+    select p.phone,
       coalesce((select json_agg(json_build_object('at', a.dialed_at, 'campaignId', a.campaign_id, 'product', a.product,
                   'outcome', a.outcome, 'refused', a.refused, 'state', a.state))
                 from attempts a
-                where a.phone = ${f.phone} and a.dialed_at >= ${f.since}
+                where a.phone = p.phone and a.dialed_at >= ${f.since}
                   and a.id is distinct from ${f.excludeAttemptId}::uuid), '[]'::json) as history,
       coalesce((select json_agg(json_build_object('campaignId', d.campaign_id, 'source', d.source, 'expiresAt', d.expires_at))
                 from dnc_entries d
-                where d.phone = ${f.phone} and (d.campaign_id is null or d.campaign_id = ${f.campaignId}::uuid)
+                where d.phone = p.phone and (d.campaign_id is null or d.campaign_id = ${f.campaignId}::uuid)
                   and (d.expires_at is null or d.expires_at > ${f.now})), '[]'::json) as dnc,
-      (select r.registry from dnc_registry r where r.phone = ${digits}::bigint and (r.expires_at is null or r.expires_at > ${f.now})) as registry,
-      (select r.expires_at from dnc_registry r where r.phone = ${digits}::bigint) as registry_expires,
-      coalesce((select json_agg(p.list) from protected_numbers p where p.phone = ${f.phone}), '[]'::json) as protected,
+      r.registry, r.expires_at as registry_expires,
+      coalesce((select json_agg(pn.list) from protected_numbers pn where pn.phone = p.phone), '[]'::json) as protected,
       (select json_object_agg(coalesce(x.product, ''), x.n)
          from (select a.product, count(*)::int as n from attempts a
-               where a.phone = ${f.phone} and a.refused group by a.product) x) as refusals
+               where a.phone = p.phone and a.refused group by a.product) x) as refusals
+    from unnest(${f.phones}::text[]) as p(phone)
+    left join dnc_registry r on r.phone = substr(p.phone, 2)::bigint and (r.expires_at is null or r.expires_at > ${f.now})
   `.execute(q);
-  const row = res.rows[0]!;
-  let live = 0;
-  const history: AttemptRecord[] = [];
-  for (const h of row.history) {
-    if (h.state === 'dialing') live++;
-    history.push({
-      at: new Date(h.at),
-      campaignId: h.campaignId,
-      product: h.product,
-      // A call still in progress has no outcome yet: it counts as an attempt.
-      outcome: (h.outcome && OUTCOME[h.outcome]) || 'no-answer',
-      refused: h.refused,
-    });
+  const out = new Map<string, StoredFacts>();
+  for (const row of res.rows) {
+    let live = 0;
+    const history: AttemptRecord[] = [];
+    for (const h of row.history) {
+      if (h.state === 'dialing') live++;
+      history.push({
+        at: new Date(h.at),
+        campaignId: h.campaignId,
+        product: h.product,
+        // A call still in progress has no outcome yet: it counts as an attempt.
+        outcome: (h.outcome && OUTCOME[h.outcome]) || 'no-answer',
+        refused: h.refused,
+      });
+    }
+    const dncHits: DecisionFacts['dncHits'][number][] = row.dnc.map((d) => ({
+      list: d.campaignId ? 'campaign' : 'global',
+      source: d.source,
+      expiresAt: d.expiresAt ? new Date(d.expiresAt) : null,
+    }));
+    if (row.registry) dncHits.push({ list: 'global', source: `registry:${row.registry}`, expiresAt: row.registry_expires ? new Date(row.registry_expires) : null });
+    out.set(row.phone, { history, dncHits, protectedHits: row.protected.map((list) => ({ list })), refusals: row.refusals ?? {}, live });
   }
-  const dncHits: DecisionFacts['dncHits'][number][] = row.dnc.map((d) => ({
-    list: d.campaignId ? 'campaign' : 'global',
-    source: d.source,
-    expiresAt: d.expiresAt ? new Date(d.expiresAt) : null,
-  }));
-  if (row.registry) dncHits.push({ list: 'global', source: `registry:${row.registry}`, expiresAt: row.registry_expires ? new Date(row.registry_expires) : null });
-  return { history, dncHits, protectedHits: row.protected.map((list) => ({ list })), refusals: row.refusals ?? {}, live };
+  return out;
 }
 
-function engineReason(rule: string, passed: boolean, detail: string, inputs: Reason['inputs'] = {}): Reason {
-  return { rule: rule as Reason['rule'], policy: null, passed, detail, inputs };
+function engineReason(rule: 'policy' | 'in-progress', passed: boolean, detail: string, inputs: Reason['inputs'] = {}): Reason {
+  return { rule, policy: null, passed, detail, inputs };
 }
 
 function deniedDecision(reason: Reason, policies: readonly Policy[], timeZones: string[]): Decision {
@@ -202,36 +214,53 @@ export interface DecideInput {
 
 /** Loads the facts and decides; used under the lock by the gate and without it by dry runs. */
 export async function decideFor(q: Db | Transaction<Database>, resolver: PolicyResolver, input: DecideInput, now: Date): Promise<Decision> {
+  return (await decideMany(q, resolver, [input], now))[0]!;
+}
+
+/**
+ * Decides for many numbers of one campaign at once (one facts query for all): the dry-run check
+ * and list scrubbing. Inputs must share campaignId and campaignPolicy.
+ */
+export async function decideMany(q: Db | Transaction<Database>, resolver: PolicyResolver, inputs: DecideInput[], now: Date): Promise<Decision[]> {
+  const first = inputs[0];
+  if (!first) return [];
   let policies: Policy[];
   try {
-    policies = await resolver.forCampaign(input.campaignPolicy);
+    policies = await resolver.forCampaign(first.campaignPolicy);
   } catch (err) {
-    if (err instanceof PolicyError) return deniedDecision(engineReason('policy', false, err.message), [], []);
+    if (err instanceof PolicyError) return inputs.map(() => deniedDecision(engineReason('policy', false, err.message), [], []));
     throw err;
   }
   if (policies.length === 0) {
-    return deniedDecision(engineReason('policy', false, 'no policy applies: attach one to the campaign or set a global policy'), [], []);
+    const none = engineReason('policy', false, 'no policy applies: attach one to the campaign or set a global policy');
+    return inputs.map(() => deniedDecision(none, [], []));
   }
-  const profile = await profileNumber(input.phone, input.contact);
   const since = new Date(now.getTime() - historyHorizonHours(policies) * 3_600_000);
-  const facts = await loadFacts(q, { phone: input.phone, campaignId: input.campaignId, excludeAttemptId: input.attemptId, since, now });
-  const decision = decide(
-    {
-      phone: input.phone, numberType: profile.numberType, timeZones: profile.timeZones, region: profile.region,
-      segment: input.contact.segment ?? null, campaignId: input.campaignId, product: input.product,
-      history: facts.history, refusalsByProduct: facts.refusals, dncHits: facts.dncHits, protectedHits: facts.protectedHits,
-    },
-    policies,
-    now,
-  );
-  // Never two calls to one number at the same moment, whatever the policies say.
-  const live = engineReason('in-progress', facts.live === 0, facts.live === 0 ? 'no call to this number in progress' : `${facts.live} call(s) to this number in progress`, { live: facts.live });
-  decision.reasons.push(live);
-  if (!live.passed) {
-    decision.allowed = false;
-    // Retried once the live call has had time to end.
-    const retry = new Date(now.getTime() + 60_000);
-    if (decision.nextAllowedAt && decision.nextAllowedAt < retry) decision.nextAllowedAt = retry;
-  }
-  return decision;
+  const [profiles, facts] = await Promise.all([
+    Promise.all(inputs.map((i) => profileNumber(i.phone, i.contact))),
+    loadFacts(q, { phones: [...new Set(inputs.map((i) => i.phone))], campaignId: first.campaignId, excludeAttemptId: first.attemptId, since, now }),
+  ]);
+  return inputs.map((input, k) => {
+    const profile = profiles[k]!;
+    const f = facts.get(input.phone)!;
+    const decision = decide(
+      {
+        phone: input.phone, numberType: profile.numberType, timeZones: profile.timeZones, region: profile.region,
+        segment: input.contact.segment ?? null, campaignId: input.campaignId, product: input.product,
+        history: f.history, refusalsByProduct: f.refusals, dncHits: f.dncHits, protectedHits: f.protectedHits,
+      },
+      policies,
+      now,
+    );
+    // Never two calls to one number at the same moment, whatever the policies say.
+    const live = engineReason('in-progress', f.live === 0, f.live === 0 ? 'no call to this number in progress' : `${f.live} call(s) to this number in progress`, { live: f.live });
+    decision.reasons.push(live);
+    if (!live.passed) {
+      decision.allowed = false;
+      // Retried once the live call has had time to end.
+      const retry = new Date(now.getTime() + 60_000);
+      if (decision.nextAllowedAt && decision.nextAllowedAt < retry) decision.nextAllowedAt = retry;
+    }
+    return decision;
+  });
 }
