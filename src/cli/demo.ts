@@ -15,7 +15,7 @@ import { QueueEvents } from 'bullmq';
 import { createDialQueue, createDialWorker, redisConnection } from '../dialer/queue.js';
 import { createLogger } from '../log.js';
 import { AriGateway } from '../pbx/ari.js';
-import { maskPhone } from '../privacy/mask.js';
+import { maskPhone } from '../compliance/phone.js';
 import { LocalRecordingStore } from '../recordings/store.js';
 import { Sipp } from '../sim/sipp.js';
 

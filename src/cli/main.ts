@@ -4,6 +4,9 @@ import { ConfigError, loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateDown, migrateToLatest } from '../db/migrate.js';
 import { runDemo } from './demo.js';
+import { runDnc } from './dnc.js';
+import { CliInputError, runEligibility } from './eligibility.js';
+import { runServe } from './serve.js';
 
 const usage = `usage: dialwell <command> [options]
 
@@ -11,6 +14,10 @@ commands:
   migrate [--down]              run database migrations to the latest (or one step down)
   demo [--calls N] [--agents N] bring up a demo campaign against sipp customers and agents, dial it,
                                 and print what happened
+  serve                         run the HTTP API on PORT (default 8080)
+  eligibility <phone> --policy <preset|file> [--at ISO] [--country CC] [--time-zone Z] [--segment S] [--json]
+                                dry-run decision without a database; exit 0 allowed, 1 denied, 2 bad input
+  dnc add|remove|list|import    do-not-call lists (see dialwell dnc)
 `;
 
 async function migrate(args: string[]): Promise<number> {
@@ -36,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
       return migrate(rest);
     case 'demo':
       return runDemo(rest);
+    case 'serve':
+      return runServe();
+    case 'eligibility':
+      return runEligibility(rest);
+    case 'dnc':
+      return runDnc(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -52,8 +65,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`dialwell: ${err.message}\n`);
-    else if (err instanceof Error && err.name === 'TypeError' && /parseArgs|Unknown option|ERR_PARSE_ARGS/.test(`${err.message}${(err as NodeJS.ErrnoException).code ?? ''}`)) {
-      process.stderr.write(`dialwell: ${err.message}\n${usage}`);
+    else if (err instanceof CliInputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      // Bad input: say what was wrong; exit 2.
+      process.stderr.write(`dialwell: ${(err as Error).message}\n`);
       process.exit(2);
     } else process.stderr.write(`dialwell: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
-import { maskPhone } from '../../../src/privacy/mask.js';
 
 describe('configuration from the environment', () => {
   it('has working defaults for the local stack', () => {
@@ -14,12 +13,5 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a URL starting with postgres:/);
     expect(() => loadConfig({ ARI_APP: 'has space' })).toThrow(/ARI_APP/);
-  });
-});
-
-describe('phone masking', () => {
-  it('hides the four digits before the last four', () => {
-    expect(maskPhone('+8613812345678')).toBe('+86138****5678');
-    expect(maskPhone('+13055550123')).toBe('+130****0123');
   });
 });

@@ -1,0 +1,38 @@
+// The HTTP API (fastify): zod schemas validate every request; one route file per resource.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { PolicyResolver } from '../compliance/store/policies.repository.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import { installErrorHandler } from './errors.js';
+import { dncRoutes } from './routes/dnc.routes.js';
+import { eligibilityRoutes } from './routes/eligibility.routes.js';
+import { policyRoutes } from './routes/policies.routes.js';
+
+export interface ApiDeps {
+  db: Db;
+  policies: PolicyResolver;
+  log: Logger;
+}
+
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino 10's Logger and fastify's bundled pino types differ only in generics.
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: 1 << 20,
+    disableRequestLogging: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  // Registry files are plain text or CSV, streamed to COPY, never buffered whole.
+  for (const type of ['text/plain', 'text/csv', 'application/octet-stream']) {
+    app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  }
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  await api.register(eligibilityRoutes(deps), { prefix: '/api/v1' });
+  await api.register(dncRoutes(deps), { prefix: '/api/v1' });
+  await api.register(policyRoutes(deps), { prefix: '/api/v1' });
+  app.get('/healthz', async () => ({ ok: true }));
+  return app;
+}
