@@ -38,6 +38,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   // Caps count dialed attempts per number across all campaigns.
   await sql`create index attempts_phone_dialed_idx on attempts (phone, dialed_at) where dialed_at is not null`.execute(db);
+  // "Stop after N refusals" counts all-time refusals per number: a small partial index.
+  await sql`create index attempts_phone_refused_idx on attempts (phone, product) where refused`.execute(db);
 
   // Entries from people and processes: manual, API, complaints, dispositions; global or per campaign.
   await db.schema
@@ -102,6 +104,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropTable(t).ifExists().execute();
   }
   await sql`drop index if exists attempts_phone_dialed_idx`.execute(db);
+  await sql`drop index if exists attempts_phone_refused_idx`.execute(db);
   await db.schema.alterTable('attempts').dropColumn('product').dropColumn('refused').dropColumn('decision_id').execute();
   await db.schema.alterTable('campaigns').dropColumn('policy_name').dropColumn('product').execute();
 }

@@ -9,7 +9,7 @@ import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
-import { decideAndReserve } from '../compliance/store/dial-gate.js';
+import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { DialSetupError, finishAttempt, insertCall, loadDialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
@@ -43,6 +43,7 @@ export class Dialer {
   private readonly sessions = new Map<string, CallSession>();
   private readonly finished = new Map<string, CallSummary>();
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
+  private readonly gate: DialGate;
 
   /** Called when a denied attempt was rescheduled to its next allowed instant (re-enqueue it). */
   onRescheduled: (attemptId: string, at: Date) => void | Promise<void> = () => {};
@@ -56,6 +57,7 @@ export class Dialer {
     private readonly opts: DialerOptions = defaultDialerOptions,
   ) {
     this.agents = new AgentPool(ari, this.router, log, opts.agents);
+    this.gate = new DialGate({ db, policies });
     this.agents.onAgentLost = (_s, callId) => {
       for (const session of this.sessions.values()) {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
@@ -76,7 +78,7 @@ export class Dialer {
 
   async dialAttempt(attemptId: string): Promise<DialResult> {
     // The compliance decision and the reservation, atomically per phone number.
-    const gate = await decideAndReserve({ db: this.db, policies: this.policies }, attemptId);
+    const gate = await this.gate.decideAndReserve(attemptId);
     if (gate.status === 'not-queued') return { status: 'already-claimed' };
     if (gate.status === 'denied') {
       const reasons = gate.decision.reasons.filter((r) => !r.passed).map((r) => r.detail);

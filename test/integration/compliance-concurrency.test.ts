@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
-import { decideAndReserve } from '../../src/compliance/store/dial-gate.js';
+import { DialGate } from '../../src/compliance/store/dial-gate.js';
 import { addDncEntry } from '../../src/compliance/store/dnc.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
@@ -45,15 +45,17 @@ describe('atomic dial-time decisions under concurrency', () => {
   it(`${WORKERS} workers never exceed a cap of ${CAP} per number and never dial a number twice at once`, async () => {
     const phones = Array.from({ length: 6 }, (_, i) => `+1305555${String(2000 + i + Math.floor(Math.random() * 5000)).padStart(4, '0')}`);
     const attempts = await setup(phones, 20);
-    const resolver = new PolicyResolver(db, 0);
+    // Three dial gates stand for three dialer processes; each coalesces its workers' calls.
+    const gates = [0, 1, 2].map(() => new DialGate({ db, policies: new PolicyResolver(db, 0) }, { maxBatch: 8, maxParallel: 3 }));
     const live = new Map<string, number>();
     const allowed = new Map<string, number>();
     let maxLive = 0;
     let next = 0;
-    const worker = async () => {
+    const worker = async (_: unknown, w: number) => {
+      const gate = gates[w % gates.length]!;
       while (next < attempts.length) {
         const a = attempts[next++]!;
-        const r = await decideAndReserve({ db, policies: resolver }, a.id);
+        const r = await gate.decideAndReserve(a.id);
         if (r.status !== 'allowed') continue;
         const n = (live.get(a.phone) ?? 0) + 1;
         live.set(a.phone, n);
@@ -101,17 +103,18 @@ describe('atomic dial-time decisions under concurrency', () => {
     const contact = await addContact(db, { campaignId: camp.id, phone });
     const ids: string[] = [];
     for (let i = 0; i < 300; i++) ids.push((await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() })).id);
-    const resolver = new PolicyResolver(db, 0);
+    const gates = [0, 1].map(() => new DialGate({ db, policies: new PolicyResolver(db, 0) }));
     let next = 0;
     let dncCommittedAt = Infinity;
-    const worker = async () => {
+    const worker = async (_: unknown, w: number) => {
+      const gate = gates[w % gates.length]!;
       while (next < ids.length) {
         const id = ids[next++]!;
         if (next === 100) {
           await addDncEntry(db, { phone, source: 'complaint', reason: 'complained about repeated calls', actor: 'test' });
           dncCommittedAt = Date.now();
         }
-        const r = await decideAndReserve({ db, policies: resolver }, id);
+        const r = await gate.decideAndReserve(id);
         if (r.status === 'allowed') await db.updateTable('attempts').set({ state: 'completed', outcome: 'no-answer' }).where('id', '=', id).execute();
       }
     };

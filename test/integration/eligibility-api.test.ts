@@ -129,6 +129,15 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     const s = scrub.json();
     expect(s.counts).toMatchObject({ dnc: 2, invalid: 1, protected: 1, eligible: 1 });
     expect(s.numbers[2]).toMatchObject({ phone: '+19005550100', status: 'protected' });
+    // A second registry merges (the first one's numbers stay); replacing it drops only its own.
+    const importText = (registry: string, body: string, replace = false) =>
+      app.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=${registry}&replace=${replace}`, headers: { 'content-type': 'text/csv' }, payload: body });
+    const second = await importText(`other-${tag}`, '+13055550303\n+13055550304\n');
+    expect(second.json()).toMatchObject({ read: 2, imported: 1, duplicates: 1 });
+    const replaced = await importText(`other-${tag}`, '+13055550305\n', true);
+    expect(replaced.json()).toMatchObject({ imported: 1 });
+    const after = await post('/api/v1/eligibility/scrub', { phones: ['+13055550301', '+13055550304', '+13055550305'], campaignId, details: true });
+    expect(after.json().numbers.map((n: { status: string }) => n.status)).toEqual(['dnc', 'eligible', 'dnc']);
     const noBody = await app.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=x`, headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(noBody.statusCode).toBe(415);
   });

@@ -4,9 +4,9 @@
 // stored with its reasons, and an allowed attempt becomes `dialing` before the lock is released.
 // So concurrent workers can never exceed a cap, dial one number twice at once, or miss a DNC entry
 // committed before the decision. Anything that fails means no dial (fail closed).
-import { sql, type Transaction } from 'kysely';
-import type { Db } from '../../db/database.js';
-import type { Database } from '../../db/schema.js';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { poolOf, type Db } from '../../db/database.js';
 import { decide, historyHorizonHours, type AttemptRecord, type Decision, type DecisionFacts, type Reason } from '../decide.js';
 import { Lru } from '../lru.js';
 import { parsePhone } from '../phone.js';
@@ -69,32 +69,40 @@ interface StoredFacts {
   live: number;
 }
 
+/** A pg pool or a checked-out client: the dial path runs named (prepared) statements on it, so
+ * PostgreSQL plans each of them once per connection instead of on every decision. */
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+async function named<R extends pg.QueryResultRow>(q: Queryable, name: string, text: string, values: unknown[]): Promise<R[]> {
+  return (await q.query<R>({ name, text, values })).rows;
+}
+
+const FACTS_SQL = `
+  select p.phone,
+    coalesce((select json_agg(json_build_object('at', a.dialed_at, 'campaignId', a.campaign_id, 'product', a.product,
+                'outcome', a.outcome, 'refused', a.refused, 'state', a.state))
+              from attempts a
+              where a.phone = p.phone and a.dialed_at >= $2), '[]'::json) as history,
+    coalesce((select json_agg(json_build_object('campaignId', d.campaign_id, 'source', d.source, 'expiresAt', d.expires_at))
+              from dnc_entries d
+              where d.phone = p.phone and (d.campaign_id is null or d.campaign_id = $3::uuid)
+                and (d.expires_at is null or d.expires_at > $4)), '[]'::json) as dnc,
+    r.registry, r.expires_at as registry_expires,
+    coalesce((select json_agg(pn.list) from protected_numbers pn where pn.phone = p.phone), '[]'::json) as protected,
+    (select json_object_agg(coalesce(x.product, ''), x.n)
+       from (select a.product, count(*)::int as n from attempts a
+             where a.phone = p.phone and a.refused group by a.product) x) as refusals
+  from unnest($1::text[]) as p(phone)
+  left join dnc_registry r on r.phone = substr(p.phone, 2)::bigint and (r.expires_at is null or r.expires_at > $4)`;
+
 /** Everything decide() needs from the store about some numbers, in one round trip. */
 async function loadFacts(
-  q: Db | Transaction<Database>,
-  f: { phones: string[]; campaignId: string | null; excludeAttemptId: string | null; since: Date; now: Date },
+  q: Queryable,
+  f: { phones: string[]; campaignId: string | null; since: Date; now: Date },
 ): Promise<Map<string, StoredFacts>> {
-  const res = await sql<FactRow>`
-    select p.phone,
-      coalesce((select json_agg(json_build_object('at', a.dialed_at, 'campaignId', a.campaign_id, 'product', a.product,
-                  'outcome', a.outcome, 'refused', a.refused, 'state', a.state))
-                from attempts a
-                where a.phone = p.phone and a.dialed_at >= ${f.since}
-                  and a.id is distinct from ${f.excludeAttemptId}::uuid), '[]'::json) as history,
-      coalesce((select json_agg(json_build_object('campaignId', d.campaign_id, 'source', d.source, 'expiresAt', d.expires_at))
-                from dnc_entries d
-                where d.phone = p.phone and (d.campaign_id is null or d.campaign_id = ${f.campaignId}::uuid)
-                  and (d.expires_at is null or d.expires_at > ${f.now})), '[]'::json) as dnc,
-      r.registry, r.expires_at as registry_expires,
-      coalesce((select json_agg(pn.list) from protected_numbers pn where pn.phone = p.phone), '[]'::json) as protected,
-      (select json_object_agg(coalesce(x.product, ''), x.n)
-         from (select a.product, count(*)::int as n from attempts a
-               where a.phone = p.phone and a.refused group by a.product) x) as refusals
-    from unnest(${f.phones}::text[]) as p(phone)
-    left join dnc_registry r on r.phone = substr(p.phone, 2)::bigint and (r.expires_at is null or r.expires_at > ${f.now})
-  `.execute(q);
+  const rows = await named<FactRow>(q, 'dialwell_facts', FACTS_SQL, [f.phones, f.since, f.campaignId, f.now]);
   const out = new Map<string, StoredFacts>();
-  for (const row of res.rows) {
+  for (const row of rows) {
     let live = 0;
     const history: AttemptRecord[] = [];
     for (const h of row.history) {
@@ -150,57 +158,176 @@ interface AttemptInfo {
   attributes: Record<string, unknown>;
 }
 
-/** Decides whether the queued attempt may be dialed now and, if so, reserves it (state dialing). */
-export async function decideAndReserve(deps: GateDeps, attemptId: string): Promise<GateResult> {
-  return deps.db.transaction().execute(async (trx) => {
-    const info = await sql<AttemptInfo>`
-      select a.id, a.phone, a.state, a.campaign_id, c.policy_name, coalesce(a.product, c.product) as product,
-             ct.segment, ct.time_zone, ct.attributes, pg_advisory_xact_lock(hashtextextended(a.phone, 0)) is null as locked
-      from attempts a join campaigns c on c.id = a.campaign_id join contacts ct on ct.id = a.contact_id
-      where a.id = ${attemptId}`.execute(trx);
-    const a = info.rows[0];
-    if (!a) return { status: 'not-queued' } as const;
-    // Read again under the lock: another worker may have claimed it while we waited.
-    const state = await trx.selectFrom('attempts').where('id', '=', attemptId).select('state').executeTakeFirst();
-    if (state?.state !== 'queued') return { status: 'not-queued' } as const;
+const ATTEMPTS_SQL = `
+  select a.id, a.phone, a.state, a.campaign_id, c.policy_name, coalesce(a.product, c.product) as product,
+         ct.segment, ct.time_zone, ct.attributes, hashtextextended(a.phone, 0)::text as lock_key
+  from attempts a join campaigns c on c.id = a.campaign_id join contacts ct on ct.id = a.contact_id
+  where a.id = any($1::uuid[])`;
 
-    const now = deps.now?.() ?? new Date();
-    const decision = await decideFor(trx, deps.policies, {
-      phone: a.phone, campaignId: a.campaign_id, campaignPolicy: a.policy_name, product: a.product, attemptId,
+// Keys in ascending order, so that two transactions locking several numbers can never deadlock.
+const LOCK_SQL = `select count(pg_advisory_xact_lock(k)) from (select unnest($1::bigint[]) as k order by 1) s`;
+
+// coalesce(state) keeps the planner on the primary key: with stale statistics it would otherwise
+// walk the (state, scheduled_at) index through every queued attempt. A row another worker claimed
+// first is not updated, and then its decision is not inserted either.
+const WRITE_SQL = `
+  with d as (
+    select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[], $5::timestamptz[], $6::text[], $7::text[],
+                         $8::uuid[], $9::jsonb[], $10::text[], $11::jsonb[])
+      as t(decision_id, attempt_id, new_state, allowed, next_at, product, phone, campaign_id, reasons, zones, versions)),
+  u as (
+    update attempts a set
+      state = d.new_state,
+      dialed_at = case when d.allowed then $12::timestamptz else a.dialed_at end,
+      scheduled_at = case when d.allowed then a.scheduled_at else coalesce(d.next_at, a.scheduled_at) end,
+      outcome = case when d.new_state = 'skipped' then 'denied' else a.outcome end,
+      product = d.product, decision_id = d.decision_id, updated_at = $12
+    from d
+    where a.id = d.attempt_id and coalesce(a.state, '') = 'queued'
+    returning a.id)
+  insert into decisions (id, attempt_id, phone, campaign_id, decided_at, allowed, reasons, time_zones, policy_versions, next_allowed_at)
+  select d.decision_id, d.attempt_id, d.phone, d.campaign_id, $12, d.allowed, d.reasons,
+         string_to_array(d.zones, ','), d.versions, d.next_at
+  from d join u on u.id = d.attempt_id
+  returning attempt_id`;
+
+interface Pending {
+  attemptId: string;
+  resolve: (r: GateResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The dial gate. Concurrent calls are coalesced into one transaction per batch (one attempt per
+ * number in a batch; a second attempt for the same number waits for the next batch), so the round
+ * trips and the commit are shared while every number is still decided under its own lock.
+ */
+export class DialGate {
+  private queue: Pending[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly deps: GateDeps,
+    private readonly opts: { maxBatch: number; maxParallel: number } = { maxBatch: 32, maxParallel: 4 },
+  ) {}
+
+  decideAndReserve(attemptId: string): Promise<GateResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ attemptId, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.maxParallel && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxBatch);
+      this.running++;
+      void this.run(batch).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    let results: Map<string, GateResult>;
+    let deferred: Pending[] = [];
+    try {
+      const out = await decideBatch(this.deps, batch.map((p) => p.attemptId));
+      results = out.results;
+      const later = new Set(out.deferred);
+      deferred = batch.filter((p) => later.has(p.attemptId));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const p of batch) {
+      const r = results.get(p.attemptId);
+      if (r) p.resolve(r);
+    }
+    // Same number twice in one batch: the later attempts go into the next batch.
+    if (deferred.length) this.queue.unshift(...deferred);
+  }
+}
+
+/** One gate call without batching (tests, tools). */
+export async function decideAndReserve(deps: GateDeps, attemptId: string): Promise<GateResult> {
+  const { results } = await decideBatch(deps, [attemptId]);
+  return results.get(attemptId) ?? { status: 'not-queued' };
+}
+
+async function decideBatch(deps: GateDeps, attemptIds: string[]): Promise<{ results: Map<string, GateResult>; deferred: string[] }> {
+  const client = await poolOf(deps.db).connect();
+  try {
+    await client.query('begin');
+    const out = await gateBatch(client, deps, attemptIds);
+    await client.query('commit');
+    return out;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: string[]): Promise<{ results: Map<string, GateResult>; deferred: string[] }> {
+  const results = new Map<string, GateResult>();
+  const deferred: string[] = [];
+  const rows = await named<AttemptInfo & { lock_key: string }>(client, 'dialwell_gate_attempts', ATTEMPTS_SQL, [attemptIds]);
+  const byPhone = new Map<string, AttemptInfo & { lock_key: string }>();
+  for (const id of attemptIds) {
+    const a = rows.find((r) => r.id === id);
+    // The state read here predates the lock; the write re-checks it under the lock.
+    if (!a || a.state !== 'queued') results.set(id, { status: 'not-queued' });
+    else if (byPhone.has(a.phone)) deferred.push(id);
+    else byPhone.set(a.phone, a);
+  }
+  const chosen = [...byPhone.values()];
+  if (chosen.length === 0) return { results, deferred };
+  await named(client, 'dialwell_gate_lock', LOCK_SQL, [chosen.map((a) => a.lock_key)]);
+
+  const now = deps.now?.() ?? new Date();
+  // One facts query per campaign in the batch (the campaign's DNC list and policy differ).
+  const groups = new Map<string, (AttemptInfo & { lock_key: string })[]>();
+  for (const a of chosen) groups.set(a.campaign_id, [...(groups.get(a.campaign_id) ?? []), a]);
+  const decided: { a: AttemptInfo; decision: Decision }[] = [];
+  for (const group of groups.values()) {
+    const decisions = await decideMany(client, deps.policies, group.map((a) => ({
+      phone: a.phone, campaignId: a.campaign_id, campaignPolicy: a.policy_name, product: a.product, attemptId: a.id,
       contact: {
         segment: a.segment,
         timeZone: a.time_zone,
         postalTimeZone: typeof a.attributes.postalTimeZone === 'string' ? a.attributes.postalTimeZone : null,
         region: typeof a.attributes.region === 'string' ? a.attributes.region : null,
       },
-    }, now);
+    })), now);
+    group.forEach((a, k) => decided.push({ a, decision: decisions[k]! }));
+  }
 
-    const d = await trx
-      .insertInto('decisions')
-      .values({
-        attempt_id: attemptId, phone: a.phone, campaign_id: a.campaign_id, decided_at: now, allowed: decision.allowed,
-        reasons: JSON.stringify(decision.reasons), time_zones: decision.timeZones,
-        policy_versions: JSON.stringify(decision.policyVersions), next_allowed_at: decision.nextAllowedAt,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-
-    if (decision.allowed) {
-      await trx
-        .updateTable('attempts')
-        .set({ state: 'dialing', dialed_at: now, decision_id: d.id, product: a.product, updated_at: now })
-        .where('id', '=', attemptId)
-        .execute();
-      return { status: 'allowed', decisionId: d.id, decision, phone: a.phone } as const;
-    }
-    const next = decision.nextAllowedAt;
-    await trx
-      .updateTable('attempts')
-      .set(next ? { scheduled_at: next, decision_id: d.id, updated_at: now } : { state: 'skipped', outcome: 'denied', decision_id: d.id, updated_at: now })
-      .where('id', '=', attemptId)
-      .execute();
-    return { status: 'denied', decisionId: d.id, decision, rescheduledTo: next } as const;
+  const ids = decided.map(() => randomUUID());
+  const written = await named<{ attempt_id: string }>(client, 'dialwell_gate_write', WRITE_SQL, [
+    ids,
+    decided.map((x) => x.a.id),
+    decided.map((x) => (x.decision.allowed ? 'dialing' : x.decision.nextAllowedAt ? 'queued' : 'skipped')),
+    decided.map((x) => x.decision.allowed),
+    decided.map((x) => x.decision.nextAllowedAt),
+    decided.map((x) => x.a.product),
+    decided.map((x) => x.a.phone),
+    decided.map((x) => x.a.campaign_id),
+    decided.map((x) => JSON.stringify(x.decision.reasons)),
+    decided.map((x) => x.decision.timeZones.join(',')),
+    decided.map((x) => JSON.stringify(x.decision.policyVersions)),
+    now,
+  ]);
+  const done = new Set(written.map((w) => w.attempt_id));
+  decided.forEach(({ a, decision }, k) => {
+    // Another worker claimed it between our read and the lock: nothing was written for it.
+    if (!done.has(a.id)) results.set(a.id, { status: 'not-queued' });
+    else if (decision.allowed) results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, phone: a.phone });
+    else results.set(a.id, { status: 'denied', decisionId: ids[k]!, decision, rescheduledTo: decision.nextAllowedAt });
   });
+  return { results, deferred };
 }
 
 export interface DecideInput {
@@ -213,7 +340,7 @@ export interface DecideInput {
 }
 
 /** Loads the facts and decides; used under the lock by the gate and without it by dry runs. */
-export async function decideFor(q: Db | Transaction<Database>, resolver: PolicyResolver, input: DecideInput, now: Date): Promise<Decision> {
+export async function decideFor(q: Queryable, resolver: PolicyResolver, input: DecideInput, now: Date): Promise<Decision> {
   return (await decideMany(q, resolver, [input], now))[0]!;
 }
 
@@ -221,7 +348,7 @@ export async function decideFor(q: Db | Transaction<Database>, resolver: PolicyR
  * Decides for many numbers of one campaign at once (one facts query for all): the dry-run check
  * and list scrubbing. Inputs must share campaignId and campaignPolicy.
  */
-export async function decideMany(q: Db | Transaction<Database>, resolver: PolicyResolver, inputs: DecideInput[], now: Date): Promise<Decision[]> {
+export async function decideMany(q: Queryable, resolver: PolicyResolver, inputs: DecideInput[], now: Date): Promise<Decision[]> {
   const first = inputs[0];
   if (!first) return [];
   let policies: Policy[];
@@ -238,7 +365,7 @@ export async function decideMany(q: Db | Transaction<Database>, resolver: Policy
   const since = new Date(now.getTime() - historyHorizonHours(policies) * 3_600_000);
   const [profiles, facts] = await Promise.all([
     Promise.all(inputs.map((i) => profileNumber(i.phone, i.contact))),
-    loadFacts(q, { phones: [...new Set(inputs.map((i) => i.phone))], campaignId: first.campaignId, excludeAttemptId: first.attemptId, since, now }),
+    loadFacts(q, { phones: [...new Set(inputs.map((i) => i.phone))], campaignId: first.campaignId, since, now }),
   ]);
   return inputs.map((input, k) => {
     const profile = profiles[k]!;

@@ -1,7 +1,7 @@
 // Dry runs: "may this number be called now (or at a given instant)?", for one number or a list,
 // reserving nothing; and scrubbing, which sorts a list into invalid, protected, on DNC, over caps,
 // unknown zone and eligible. National-format input is parsed with the campaign's default country.
-import type { Db } from '../../db/database.js';
+import { poolOf, type Db } from '../../db/database.js';
 import { scrubStatusOf, type Decision, type ScrubStatus } from '../decide.js';
 import { parsePhone } from '../phone.js';
 import { decideMany, type DecideInput } from './dial-gate.js';
@@ -80,7 +80,7 @@ export async function checkNumbers(deps: { db: Db; policies: PolicyResolver }, r
       },
     };
   });
-  const decisions = await decideMany(deps.db, deps.policies, inputs, req.at ?? new Date());
+  const decisions = await decideMany(poolOf(deps.db), deps.policies, inputs, req.at ?? new Date());
   let k = 0;
   return parsed.map(({ input, p }) => (p.ok ? { input, phone: p.e164, decision: decisions[k++]! } : { input, phone: null, error: p.error }));
 }
