@@ -6,6 +6,7 @@ import { migrateDown, migrateToLatest } from '../db/migrate.js';
 import { runDemo } from './demo.js';
 import { runDnc } from './dnc.js';
 import { CliInputError, runEligibility } from './eligibility.js';
+import { runScrub } from './scrub.js';
 import { runServe } from './serve.js';
 
 const usage = `usage: dialwell <command> [options]
@@ -18,6 +19,8 @@ commands:
   eligibility <phone> --policy <preset|file> [--at ISO] [--country CC] [--time-zone Z] [--segment S] [--json]
                                 dry-run decision without a database; exit 0 allowed, 1 denied, 2 bad input
   dnc add|remove|list|import    do-not-call lists (see dialwell dnc)
+  scrub <file|-> [--campaign ID] [--country CC] [--details]
+                                sort a list into invalid, protected, DNC, over caps, unknown zone, eligible
 `;
 
 async function migrate(args: string[]): Promise<number> {
@@ -49,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       return runEligibility(rest);
     case 'dnc':
       return runDnc(rest);
+    case 'scrub':
+      return runScrub(rest);
     case undefined:
     case '-h':
     case '--help':

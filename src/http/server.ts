@@ -5,9 +5,11 @@ import type { PolicyResolver } from '../compliance/store/policies.repository.js'
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { installErrorHandler } from './errors.js';
+import { attemptRoutes } from './routes/attempts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
+import { protectedRoutes } from './routes/protected.routes.js';
 
 export interface ApiDeps {
   db: Db;
@@ -33,6 +35,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(eligibilityRoutes(deps), { prefix: '/api/v1' });
   await api.register(dncRoutes(deps), { prefix: '/api/v1' });
   await api.register(policyRoutes(deps), { prefix: '/api/v1' });
+  await api.register(protectedRoutes(deps), { prefix: '/api/v1' });
+  await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

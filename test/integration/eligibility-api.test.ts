@@ -141,4 +141,60 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     const noBody = await app.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=x`, headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(noBody.statusCode).toBe(415);
   });
+
+  it('dispositions feed compliance at once: refusals stop a product, a do-not-call request blocks the number', async () => {
+    const policyName = `refusals-${tag}`;
+    await savePolicy(db, {
+      name: policyName,
+      windows: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '00:00', end: '24:00' }],
+      refusals: { stopAfter: 2, scope: 'product' },
+    }, 'test');
+    const trunk = await db.selectFrom('trunks').where('name', '=', `t-${tag}`).select('id').executeTakeFirstOrThrow();
+    const cid = await db.selectFrom('caller_ids').select('id').executeTakeFirstOrThrow();
+    const camp = await createCampaign(db, { name: `disp ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, product: 'loan', state: 'running' });
+    const phone = '+13055550188';
+    const contact = await addContact(db, { campaignId: camp.id, phone });
+    const gate = { db, policies: policies() };
+    const dialOnce = async () => {
+      const a = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+      const r = await decideAndReserve(gate, a.id);
+      if (r.status === 'allowed') await db.updateTable('attempts').set({ state: 'completed', outcome: 'answered' }).where('id', '=', a.id).execute();
+      return { id: a.id, r };
+    };
+    const undialed = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    const early = await post(`/api/v1/attempts/${undialed.id}/disposition`, { result: 'not-interested', refused: true });
+    expect(early.statusCode).toBe(409);
+    for (let i = 0; i < 2; i++) {
+      const { id, r } = await dialOnce();
+      expect(r.status).toBe('allowed');
+      const d = await post(`/api/v1/attempts/${id}/disposition`, { result: 'not-interested', refused: true });
+      expect(d.statusCode).toBe(200);
+    }
+    const third = await dialOnce();
+    expect(third.r.status).toBe('denied');
+    const failed = third.r.status === 'denied' ? third.r.decision.reasons.filter((x) => !x.passed).map((x) => x.rule) : [];
+    expect(failed).toEqual(['refusals']);
+
+    const other = '+13055550189';
+    const c2 = await addContact(db, { campaignId: camp.id, phone: other });
+    const a2 = await createAttempt(db, { campaignId: camp.id, contactId: c2.id, phone: other, idempotencyKey: randomUUID() });
+    expect((await decideAndReserve(gate, a2.id)).status).toBe('allowed');
+    const dnc = await post(`/api/v1/attempts/${a2.id}/disposition`, { result: 'complaint', complaint: 'called too often' });
+    expect(dnc.json()).toMatchObject({ addedToDnc: true });
+    const check = (await post('/api/v1/eligibility/check', { phone: other, campaignId: camp.id })).json();
+    expect(check.reasons.find((r: { rule: string }) => r.rule === 'dnc')).toMatchObject({ passed: false });
+    expect(check.reasons.find((r: { rule: string }) => r.rule === 'dnc').detail).toMatch(/complaint/);
+  });
+
+  it('protected lists (e.g. payphones) are never dialed', async () => {
+    const phone = '+13055550166';
+    const at = '2026-03-09T15:00:00Z';
+    expect((await post('/api/v1/eligibility/check', { phone, at, campaignId })).json().allowed).toBe(true);
+    expect((await post('/api/v1/protected-numbers', { phone, list: 'payphone', note: 'lobby phone' })).statusCode).toBe(201);
+    const denied = (await post('/api/v1/eligibility/check', { phone, at, campaignId })).json();
+    expect(denied.allowed).toBe(false);
+    expect(denied.reasons.find((r: { rule: string }) => r.rule === 'protected')).toMatchObject({ passed: false });
+    expect((await post('/api/v1/protected-numbers', { phone: '12', list: 'payphone' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/protected-numbers/${encodeURIComponent(phone)}?list=payphone` })).statusCode).toBe(200);
+  });
 });

@@ -5,9 +5,9 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
-import type { DncSource } from '../../db/schema.js';
+import type { Database, DncSource } from '../../db/schema.js';
 
 export interface DncEntryInput {
   phone: string;
@@ -22,23 +22,26 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Adds (or refreshes) an entry; effective for the very next dial decision once this returns. */
 export async function addDncEntry(db: Db, e: DncEntryInput): Promise<{ id: string; created: boolean }> {
-  return db.transaction().execute(async (trx) => {
-    const row = await sql<{ id: string; created: boolean }>`
-      insert into dnc_entries (phone, campaign_id, source, reason, expires_at, created_by)
-      values (${e.phone}, ${e.campaignId ?? null}, ${e.source}, ${e.reason ?? null}, ${e.expiresAt ?? null}, ${e.actor})
-      on conflict (phone, coalesce(campaign_id, ${NIL_UUID}::uuid))
-      do update set source = excluded.source, reason = excluded.reason, expires_at = excluded.expires_at,
-                    created_by = excluded.created_by, created_at = now()
-      returning id::text, (xmax = 0) as created`.execute(trx);
-    await trx
-      .insertInto('dnc_audit')
-      .values({
-        actor: e.actor, action: 'add', phone: e.phone, campaign_id: e.campaignId ?? null,
-        detail: JSON.stringify({ source: e.source, reason: e.reason ?? null, expiresAt: e.expiresAt?.toISOString() ?? null }),
-      })
-      .execute();
-    return row.rows[0]!;
-  });
+  return db.transaction().execute((trx) => addDncEntryIn(trx, e));
+}
+
+/** The same, inside a transaction the caller owns (a disposition adds the number with its other writes). */
+export async function addDncEntryIn(trx: Transaction<Database>, e: DncEntryInput): Promise<{ id: string; created: boolean }> {
+  const row = await sql<{ id: string; created: boolean }>`
+    insert into dnc_entries (phone, campaign_id, source, reason, expires_at, created_by)
+    values (${e.phone}, ${e.campaignId ?? null}, ${e.source}, ${e.reason ?? null}, ${e.expiresAt ?? null}, ${e.actor})
+    on conflict (phone, coalesce(campaign_id, ${NIL_UUID}::uuid))
+    do update set source = excluded.source, reason = excluded.reason, expires_at = excluded.expires_at,
+                  created_by = excluded.created_by, created_at = now()
+    returning id::text, (xmax = 0) as created`.execute(trx);
+  await trx
+    .insertInto('dnc_audit')
+    .values({
+      actor: e.actor, action: 'add', phone: e.phone, campaign_id: e.campaignId ?? null,
+      detail: JSON.stringify({ source: e.source, reason: e.reason ?? null, expiresAt: e.expiresAt?.toISOString() ?? null }),
+    })
+    .execute();
+  return row.rows[0]!;
 }
 
 /** Removes a number from a list (global: also from the imported registry). Audited. */

@@ -1,0 +1,50 @@
+// What the agent records at wrap-up feeds compliance at once: the outcome and whether the customer
+// refused (for "stop after N refusals" and product intervals), and a do-not-call request or a
+// complaint, which puts the number on the do-not-call list before the transaction commits.
+import type { Db } from '../../db/database.js';
+import { addDncEntryIn } from './dnc.repository.js';
+
+export interface Disposition {
+  attemptId: string;
+  /** The call's result in the call centre's words (sale, callback, not-interested, ...). */
+  result: string;
+  refused: boolean;
+  product?: string | null;
+  feedback?: string | null;
+  doNotCall: boolean;
+  complaint?: string | null;
+  actor: string;
+}
+
+export class DispositionError extends Error {
+  override readonly name = 'DispositionError';
+  constructor(
+    message: string,
+    readonly status: 404 | 409,
+  ) {
+    super(message);
+  }
+}
+
+export async function recordDisposition(db: Db, d: Disposition): Promise<{ phone: string; addedToDnc: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const a = await trx.selectFrom('attempts').where('id', '=', d.attemptId).select(['id', 'phone', 'state', 'dialed_at']).forUpdate().executeTakeFirst();
+    if (!a) throw new DispositionError(`attempt ${d.attemptId} does not exist`, 404);
+    if (!a.dialed_at) throw new DispositionError(`attempt ${d.attemptId} was never dialed (state ${a.state}); only dialed calls take a disposition`, 409);
+    const update: { refused: boolean; updated_at: Date; product?: string } = { refused: d.refused, updated_at: new Date() };
+    if (d.product) update.product = d.product;
+    await trx.updateTable('attempts').set(update).where('id', '=', a.id).execute();
+    let addedToDnc = false;
+    if (d.doNotCall || d.complaint) {
+      await addDncEntryIn(trx, {
+        phone: a.phone,
+        source: d.complaint ? 'complaint' : 'disposition',
+        reason: d.complaint ?? `asked not to be called (disposition ${d.result})`,
+        actor: d.actor,
+      });
+      addedToDnc = true;
+    }
+    return { phone: a.phone, addedToDnc };
+  });
+}
+
