@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { decide, historyHorizonHours } from '../src/compliance/decide.js';
-import { parsePolicy, type Policy } from '../src/compliance/policy.js';
+import { parsePolicy } from '../src/compliance/policy.js';
 import { PRESET_INPUTS } from '../src/compliance/presets.js';
 import { decideAndReserve, DialGate, profileNumber } from '../src/compliance/store/dial-gate.js';
 import { importDncRegistry } from '../src/compliance/store/dnc.repository.js';
