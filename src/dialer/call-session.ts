@@ -41,6 +41,7 @@ export interface CallSummary {
 }
 
 export class CallSession {
+  private readonly startedAt = new Date();
   private ringingAt: Date | null = null;
   private answeredAt: Date | null = null;
   private bridgedAt: Date | null = null;
@@ -183,7 +184,11 @@ export class CallSession {
       if (this.bridgedAt) this.deps.agents.callEnded(this.agent.agentId);
       else this.deps.agents.release(this.agent.agentId);
     }
-    const outcome = outcomeOf({ answered: this.answeredAt !== null, abandoned: this.abandoned, dialStatus: this.dialStatus, cause });
+    const ringFrom = this.ringingAt ?? this.startedAt;
+    const outcome = outcomeOf({
+      answered: this.answeredAt !== null, abandoned: this.abandoned, dialStatus: this.dialStatus, cause,
+      ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
+    });
     await updateCall(this.deps.db, this.callId, { ended_at: at, hangup_cause: cause, hangup_cause_text: causeText, outcome });
     await finishAttempt(this.deps.db, this.ctx.attempt.id, 'completed', outcome);
     const recordingId = await this.recordingDone;

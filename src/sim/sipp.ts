@@ -1,7 +1,7 @@
 // Runs sipp as a child process playing a customer, carrier or softphone (for the demo, the tests
 // and the benchmarks); stops it by its own PID. Scenarios live in test/sipp/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ export interface SippOptions {
   pauseMs?: number;
   /** Exit after this many calls. */
   maxCalls?: number;
+  /** Values for @name@ placeholders in the scenario (sipp cannot take a status code from -key). */
+  vars?: Record<string, string>;
   extraArgs?: string[];
 }
 
@@ -38,8 +40,15 @@ export class Sipp {
   static async start(opts: SippOptions): Promise<Sipp> {
     if (!existsSync('/usr/bin/sipp')) throw new Error('sipp is not installed: run `bash scripts/stack.sh up`');
     const dir = mkdtempSync(path.join(tmpdir(), `sipp-${opts.port}-`));
+    let scenario = path.join(scenarioDir, opts.scenario);
+    if (opts.vars) {
+      let text = readFileSync(scenario, 'utf8');
+      for (const [k, v] of Object.entries(opts.vars)) text = text.replaceAll(`@${k}@`, v);
+      scenario = path.join(dir, opts.scenario);
+      writeFileSync(scenario, text);
+    }
     const args = [
-      '-sf', path.join(scenarioDir, opts.scenario),
+      '-sf', scenario,
       '-i', '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
       '-d', String(opts.pauseMs ?? 0),
       '-buff_size', '212992', '-nostdin', '-trace_err', '-error_file', path.join(dir, 'errors.log'),

@@ -1,0 +1,105 @@
+// Outcomes from Asterisk's own signals, with sipp playing each customer behaviour through its own
+// carrier trunk: busy (486), congestion (503), rejected (603), no answer, answer and hang up at
+// once, early media then failure, and an answered customer with no agent ready (abandoned).
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
+import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
+import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+
+describe('call outcomes from Asterisk signals (sipp customers)', () => {
+  let h: Harness;
+  let policyName: string;
+  let callerIdId: string;
+  const sipps: Sipp[] = [];
+  let port = 5200;
+  let media = 17000;
+
+  beforeAll(async () => {
+    // 16 s ring timeout: "no answer" only after ringing at least 15 s.
+    h = await startHarness({ dialer: { ringTimeoutSeconds: 16, connectTimeoutMs: 2000, abandonMedia: ['sound:beep'] } });
+    policyName = await saveOpenPolicy(h);
+    callerIdId = (await createCallerId(h.db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`)).id;
+  });
+  afterAll(async () => {
+    await h?.close();
+    for (const s of sipps) await s.stop();
+  });
+
+  /** One carrier (sipp + trunk + campaign) per behaviour; dials one contact and waits for its CDR. */
+  async function dialThrough(sipp: Omit<SippOptions, 'port' | 'mediaPort'>) {
+    const p = port++;
+    sipps.push(await Sipp.start({ ...sipp, port: p, mediaPort: (media += 20) }));
+    const trunk = await createTrunk(h.db, { name: `c-${p}-${h.app}`.slice(0, 40), host: '127.0.0.1', port: p });
+    await syncTrunk(h.db, h.ari, trunk.id);
+    const camp = await createCampaign(h.db, { name: `outcome ${p} ${h.app}`, trunkId: trunk.id, callerIdId, policyName, state: 'running' });
+    const phone = `+1305555${String(p).padStart(4, '0')}`;
+    const contact = await addContact(h.db, { campaignId: camp.id, phone });
+    const attempt = await createAttempt(h.db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    const started = Date.now();
+    const r = await h.dialer.dialAttempt(attempt.id);
+    expect(r.status).toBe('dialing');
+    const summary = await h.dialer.callDone(attempt.id);
+    const call = await h.db.selectFrom('calls').where('attempt_id', '=', attempt.id).selectAll().executeTakeFirstOrThrow();
+    return { summary, call, ms: Date.now() - started };
+  }
+
+  it.each([
+    ['busy (486)', { status: '486', reason: 'Busy Here' }, 'busy', 17],
+    ['congestion (503)', { status: '503', reason: 'Service Unavailable' }, 'congestion', 34],
+    ['rejected (603)', { status: '603', reason: 'Decline' }, 'rejected', 21],
+  ])('%s', async (_name, keys, outcome, cause) => {
+    const { summary, call } = await dialThrough({
+      scenario: 'customer-reject.xml', vars: { status: keys.status, reason: keys.reason },
+    });
+    expect(summary.outcome).toBe(outcome);
+    expect(call.outcome).toBe(outcome);
+    expect(call.hangup_cause).toBe(cause);
+    expect(call.answered_at).toBeNull();
+    expect(call.ended_at).toBeInstanceOf(Date);
+  });
+
+  it('no answer after ringing at least 15 s', async () => {
+    const { summary, call, ms } = await dialThrough({ scenario: 'customer-no-answer.xml' });
+    expect(summary.outcome).toBe('no-answer');
+    expect(call.ringing_at).toBeInstanceOf(Date);
+    expect(call.ended_at!.getTime() - call.ringing_at!.getTime()).toBeGreaterThanOrEqual(15_000);
+    expect(ms).toBeGreaterThanOrEqual(15_000);
+    expect(call.answered_at).toBeNull();
+  }, 40_000);
+
+  it('early media then failure is a failed call, not an answer', async () => {
+    const { summary, call } = await dialThrough({
+      scenario: 'customer-early-media-fail.xml', pauseMs: 1500, vars: { status: '480', reason: 'Temporarily Unavailable' },
+    });
+    expect(call.answered_at).toBeNull();
+    // Asterisk maps 480 to cause 19 (no answer), but it never rang 15 s: a failed call.
+    expect(summary.outcome).toBe('failed');
+    expect(call.hangup_cause).toBe(19);
+  });
+
+  it('answered with no agent logged in: the information message, then abandoned', async () => {
+    const { summary, call } = await dialThrough({ scenario: 'customer-answer.xml', pauseMs: 20_000 });
+    expect(summary.outcome).toBe('abandoned');
+    expect(call.answered_at).toBeInstanceOf(Date);
+    expect(call.bridged_at).toBeNull();
+    // Asterisk ended it (after the connect timeout and the message), not the customer.
+    expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeGreaterThanOrEqual(2000);
+    expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeLessThan(15_000);
+  }, 40_000);
+
+  it('answered and hung up at once, while an agent is ready', async () => {
+    const agentPort = port++;
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: agentPort, mediaPort: (media += 20) }));
+    const agent = await createAgent(h.db, { name: 'Quick', endpoint: `a-${agentPort}-${h.app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${agentPort}` });
+    await syncAgent(h.db, h.ari, agent.id);
+    await h.dialer.agents.login(agent);
+    const { summary, call } = await dialThrough({ scenario: 'customer-answer.xml', pauseMs: 0 });
+    expect(call.answered_at).toBeInstanceOf(Date);
+    expect(['answered', 'abandoned']).toContain(summary.outcome);
+    expect(call.hangup_cause).toBe(16);
+    expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeLessThan(3000);
+    await h.dialer.agents.logout(agent.id);
+  });
+});
