@@ -10,4 +10,13 @@ cd "$ROOT"
 bash scripts/stack.sh up
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
-echo "== tests"; npx vitest run "$@"
+echo "== tests"
+report=$(mktemp -d)/vitest.json
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line for any reader of the output: "tests: N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$report" || echo "tests: 0 passed, 1 failed"
+exit $status

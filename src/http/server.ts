@@ -22,7 +22,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // pino 10's Logger and fastify's bundled pino types differ only in generics.
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 1 << 20,
-    disableRequestLogging: true,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
