@@ -59,6 +59,7 @@ export interface CampaignTable {
   policy_name: string | null;
   /** What this campaign offers; product caps and refusals count per product. */
   product: string | null;
+  abandon_cap: Generated<number>;
   settings: Generated<Json>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -91,6 +92,8 @@ export interface AttemptTable {
   product: string | null;
   refused: Generated<boolean>;
   decision_id: string | null;
+  /** When the pacer handed the attempt to the dial queue; null while it waits for the pacer. */
+  enqueued_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

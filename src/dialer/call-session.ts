@@ -29,6 +29,9 @@ export interface CallSessionDeps {
 export interface CallSummary {
   callId: string;
   attemptId: string;
+  campaignId: string;
+  /** When the originate was sent. */
+  startedAt: Date;
   outcome: CallOutcome;
   agentId: string | null;
   answeredAt: Date | null;
@@ -41,7 +44,7 @@ export interface CallSummary {
 }
 
 export class CallSession {
-  private readonly startedAt = new Date();
+  readonly startedAt = new Date();
   private ringingAt: Date | null = null;
   private answeredAt: Date | null = null;
   private bridgedAt: Date | null = null;
@@ -63,6 +66,14 @@ export class CallSession {
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.log = deps.log.child({ callId, attemptId: ctx.attempt.id, campaignId: ctx.campaign.id });
+  }
+
+  /** Where the call is now, for pacing: ringing, answered and waiting for an agent, with an agent, or over. */
+  get phase(): 'dialing' | 'waiting' | 'bridged' | 'ended' {
+    if (this.endedAt) return 'ended';
+    if (this.bridgedAt) return 'bridged';
+    if (this.answeredAt && !this.abandoned) return 'waiting';
+    return this.answeredAt ? 'ended' : 'dialing';
   }
 
   /** Registers the event handler; call before originating. */
@@ -196,6 +207,8 @@ export class CallSession {
     this.resolveDone({
       callId: this.callId,
       attemptId: this.ctx.attempt.id,
+      campaignId: this.ctx.campaign.id,
+      startedAt: this.startedAt,
       outcome,
       agentId: this.agent?.agentId ?? null,
       answeredAt: this.answeredAt,
@@ -215,7 +228,7 @@ export class CallSession {
     await updateCall(this.deps.db, this.callId, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) });
     await finishAttempt(this.deps.db, this.ctx.attempt.id, 'failed', 'failed');
     this.resolveDone({
-      callId: this.callId, attemptId: this.ctx.attempt.id, outcome: 'failed', agentId: null, answeredAt: null,
+      callId: this.callId, attemptId: this.ctx.attempt.id, campaignId: this.ctx.campaign.id, startedAt: this.startedAt, outcome: 'failed', agentId: null, answeredAt: null,
       bridgedAt: null, endedAt: at, hangupCause: null, recordingId: null, connectMs: null,
     });
   }

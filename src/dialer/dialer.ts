@@ -45,6 +45,10 @@ export class Dialer {
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
   private readonly gate: DialGate;
 
+  /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
+  readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
+  readonly callEnded: Array<(summary: CallSummary) => void> = [];
+
   /** Called when a denied attempt was rescheduled to its next allowed instant (re-enqueue it). */
   onRescheduled: (attemptId: string, at: Date) => void | Promise<void> = () => {};
 
@@ -71,6 +75,11 @@ export class Dialer {
 
   get activeCalls(): number {
     return this.sessions.size;
+  }
+
+  /** The calls in progress, with their phase and start, for the pacer's snapshot. */
+  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
+    return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
   }
 
   /** BullMQ processor: one job per attempt. */
@@ -131,11 +140,13 @@ export class Dialer {
       await session.originateFailed(err as Error);
       return { status: 'not-dialed', reason: (err as Error).message };
     }
+    for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt);
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
   }
 
   private settle(summary: CallSummary): void {
     this.sessions.delete(summary.attemptId);
+    for (const l of this.callEnded) l(summary);
     this.finished.set(summary.attemptId, summary);
     if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as string);
     for (const w of this.doneWaiters.get(summary.attemptId) ?? []) w(summary);

@@ -184,7 +184,9 @@ const WRITE_SQL = `
       dialed_at = case when d.allowed then $12::timestamptz else a.dialed_at end,
       scheduled_at = case when d.allowed then a.scheduled_at else coalesce(d.next_at, a.scheduled_at) end,
       outcome = case when d.new_state = 'skipped' then 'denied' else a.outcome end,
-      product = d.product, decision_id = d.decision_id, updated_at = $12
+      product = d.product, decision_id = d.decision_id, updated_at = $12,
+      -- a rescheduled attempt goes back to the pacer's pool until it is due again
+      enqueued_at = case when d.allowed then a.enqueued_at else null end
     from d
     where a.id = d.attempt_id and coalesce(a.state, '') = 'queued'
     returning a.id)

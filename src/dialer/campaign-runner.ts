@@ -1,0 +1,170 @@
+// Runs the campaigns that are `running`: once a second, per campaign, it builds the pacing
+// snapshot from the live dialer (agents, calls in progress, answer and talk statistics, the
+// abandonment rate as regulators count it), asks the campaign's pacer how many calls to place,
+// and hands that many due attempts to the dial queue. The same pacers run in the simulator
+// (bench/pacing.ts). Every handed attempt still passes the dial-time compliance gate.
+import { sql } from 'kysely';
+import type { Queue } from 'bullmq';
+import type { Db } from '../db/database.js';
+import type { DialMode } from '../db/schema.js';
+import type { Logger } from '../log.js';
+import type { CallSummary } from './call-session.js';
+import type { Dialer } from './dialer.js';
+import {
+  AbandonmentMeter,
+  CallStatisticsCollector,
+  PredictivePacer,
+  ProgressivePacer,
+  ROLLING_30_DAYS,
+  type Pacer,
+  type PacingSnapshot,
+} from './pacing/index.js';
+import { enqueueAttempt, type DialJob } from './queue.js';
+
+interface CampaignPacing {
+  mode: DialMode;
+  pacer: Pacer;
+  statistics: CallStatisticsCollector;
+  abandonment: AbandonmentMeter;
+  placed: number[];
+  maxConcurrent: number;
+  maxCps: number;
+  abandonCap: number;
+}
+
+export interface CampaignRunnerOptions {
+  tickMs: number;
+}
+
+export class CampaignRunner {
+  private readonly campaigns = new Map<string, CampaignPacing>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly queue: Queue<DialJob>,
+    private readonly dialer: Dialer,
+    private readonly log: Logger,
+    private readonly opts: CampaignRunnerOptions = { tickMs: 1000 },
+  ) {
+    dialer.callPlaced.push((campaignId, at) => {
+      const c = this.campaigns.get(campaignId);
+      if (!c) return;
+      c.placed.push(at.getTime());
+      c.abandonment.recordPlaced(at.getTime());
+    });
+    dialer.callEnded.push((s) => this.record(s));
+  }
+
+  /** Feeds a finished call into its campaign's statistics and abandonment meter. */
+  private record(s: CallSummary): void {
+    const c = this.campaigns.get(s.campaignId);
+    if (!c) return;
+    if (s.answeredAt) {
+      c.statistics.recordLiveAnswer((s.answeredAt.getTime() - s.startedAt.getTime()) / 1000);
+      c.abandonment.recordLiveAnswered(s.answeredAt.getTime(), s.outcome === 'abandoned');
+      if (s.bridgedAt) c.statistics.recordTalk((s.endedAt.getTime() - s.bridgedAt.getTime()) / 1000);
+    } else if (s.outcome !== 'failed' || s.hangupCause !== null) {
+      c.statistics.recordNoAnswer((s.endedAt.getTime() - s.startedAt.getTime()) / 1000);
+    }
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.opts.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One pacing round over every running campaign; returns how many attempts were handed over. */
+  async tick(now = new Date()): Promise<number> {
+    if (this.ticking) return 0;
+    this.ticking = true;
+    try {
+      const running = await this.db
+        .selectFrom('campaigns')
+        .where('state', '=', 'running')
+        .where('dial_mode', 'in', ['progressive', 'predictive'])
+        .select(['id', 'dial_mode', 'max_concurrent', 'max_cps', 'abandon_cap'])
+        .execute();
+      let handed = 0;
+      for (const row of running) {
+        const c = this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap);
+        const n = c.pacer.decide(this.snapshot(row.id, c, now.getTime()));
+        if (n > 0) handed += await this.handOver(row.id, n, now);
+      }
+      for (const id of this.campaigns.keys()) if (!running.some((r) => r.id === id)) this.campaigns.delete(id);
+      return handed;
+    } catch (err) {
+      this.log.error({ err }, 'pacing tick failed');
+      return 0;
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private pacingFor(id: string, mode: DialMode, maxConcurrent: number, maxCps: number, abandonCap: number): CampaignPacing {
+    let c = this.campaigns.get(id);
+    if (!c || c.mode !== mode) {
+      c = {
+        mode,
+        pacer: mode === 'predictive' ? new PredictivePacer() : new ProgressivePacer(),
+        statistics: c?.statistics ?? new CallStatisticsCollector(),
+        abandonment: c?.abandonment ?? new AbandonmentMeter(ROLLING_30_DAYS),
+        placed: c?.placed ?? [],
+        maxConcurrent,
+        maxCps,
+        abandonCap,
+      };
+      this.campaigns.set(id, c);
+    }
+    c.maxConcurrent = maxConcurrent;
+    c.maxCps = maxCps;
+    c.abandonCap = abandonCap;
+    return c;
+  }
+
+  /** What the live dialer looks like to this campaign's pacer right now. */
+  snapshot(campaignId: string, c: CampaignPacing, nowMs: number): PacingSnapshot {
+    const agents = this.dialer.agents.list();
+    const calls = this.dialer.liveCalls().filter((x) => x.campaignId === campaignId);
+    while (c.placed.length > 0 && c.placed[0]! < nowMs - 1000) c.placed.shift();
+    return {
+      nowMs,
+      limits: { abandonCap: c.abandonCap, maxConcurrentCalls: c.maxConcurrent, maxCallsPerSecond: c.maxCps },
+      agents: {
+        ready: agents.filter((a) => a.state === 'ready').length,
+        reserved: agents.filter((a) => a.state === 'reserved').length,
+        onCallTalkSec: agents.filter((a) => a.state === 'on-call').map((a) => (nowMs - a.stateSince) / 1000),
+        wrapUpSec: agents.filter((a) => a.state === 'wrap-up').map((a) => (nowMs - a.stateSince) / 1000),
+        paused: agents.filter((a) => a.state === 'paused').length,
+      },
+      calls: {
+        dialingAgeSec: calls.filter((x) => x.phase === 'dialing').map((x) => (nowMs - x.startedAt.getTime()) / 1000),
+        waitingForAgent: calls.filter((x) => x.phase === 'waiting').length,
+        placedInLastSecond: c.placed.length,
+      },
+      statistics: c.statistics.snapshot(),
+      abandonment: c.abandonment.stats(nowMs),
+    };
+  }
+
+  /** Marks up to n due attempts as handed to the queue (skipping rows another runner holds) and enqueues them. */
+  private async handOver(campaignId: string, n: number, now: Date): Promise<number> {
+    const rows = await sql<{ id: string; scheduled_at: Date }>`
+      update attempts a set enqueued_at = ${now}
+      where a.id in (
+        select a2.id from attempts a2 join contacts ct on ct.id = a2.contact_id
+        where a2.campaign_id = ${campaignId} and a2.state = 'queued' and a2.enqueued_at is null and a2.scheduled_at <= ${now}
+        order by ct.priority desc, a2.scheduled_at
+        limit ${n}
+        for update of a2 skip locked)
+      returning a.id, a.scheduled_at`.execute(this.db);
+    for (const r of rows.rows) await enqueueAttempt(this.queue, r.id, r.scheduled_at);
+    return rows.rows.length;
+  }
+}
