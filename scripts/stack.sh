@@ -222,5 +222,9 @@ case "${1:-}" in
   up) ensure_tools; pg_up; redis_up; asterisk_up; status ;;
   down) asterisk_down; redis_down; pg_down; status ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  # For tests and operators: run one Asterisk CLI command (e.g. 'core restart now').
+  asterisk-cli) [ -n "$(asterisk_pid || true)" ] || die "Asterisk is not running"; chroot "$CHROOT" /usr/sbin/asterisk -rx "${2:?give the CLI command}" ;;
+  # For fault tests: kill the Asterisk that up started, as a crash would (no hangups, no events).
+  crash-asterisk) started_by_us asterisk || die "this Asterisk was not started by up"; pid=$(asterisk_pid || true); [ -n "$pid" ] && kill -9 "$pid"; log "killed Asterisk (pid ${pid:-none})" ;;
+  *) echo "usage: $0 up|down|status|asterisk-cli '<command>'|crash-asterisk" >&2; exit 2 ;;
 esac

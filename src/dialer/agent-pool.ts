@@ -118,6 +118,12 @@ export class AgentPool {
     if (callId) this.onAgentLost(s, callId);
   }
 
+  /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out. */
+  lost(agentId: string): void {
+    const s = this.sessions.get(agentId);
+    if (s) this.ended(s, this.log.child({ agentId }));
+  }
+
   async logout(agentId: string): Promise<void> {
     const s = this.sessions.get(agentId);
     if (!s || s.state === 'logged-out') return;

@@ -186,7 +186,13 @@ export class CallSession {
     }
   }
 
-  private async ended(at: Date, cause: number, causeText: string): Promise<void> {
+  /** Asterisk no longer has the channel (it restarted, or the channel ended while the event
+   * websocket was down): close the call out with what is known. */
+  async closeOutLost(reason: string): Promise<void> {
+    await this.ended(new Date(), null, `lost: ${reason}`);
+  }
+
+  private async ended(at: Date, cause: number | null, causeText: string): Promise<void> {
     if (this.endedAt) return;
     this.endedAt = at;
     this.deps.router.offChannel(this.channelId);

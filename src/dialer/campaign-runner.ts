@@ -82,7 +82,8 @@ export class CampaignRunner {
 
   /** One pacing round over every running campaign; returns how many attempts were handed over. */
   async tick(now = new Date()): Promise<number> {
-    if (this.ticking) return 0;
+    // Nothing is handed over while Asterisk is away.
+    if (this.ticking || !this.dialer.available) return 0;
     this.ticking = true;
     try {
       const running = await this.db

@@ -31,6 +31,11 @@ export const defaultDialerOptions: DialerOptions = {
   agents: { autoReadyAfterMs: null, loginTimeoutSeconds: 20 },
 };
 
+/** Asterisk is not reachable: nothing was reserved or dialed; the job is retried later. */
+export class PbxUnavailableError extends Error {
+  override readonly name = 'PbxUnavailableError';
+}
+
 export type DialResult =
   | { status: 'dialing'; callId: string; channelId: string; decisionId: string }
   | { status: 'already-claimed' }
@@ -71,6 +76,42 @@ export class Dialer {
       if (e.type === 'StasisStart') log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
     };
     ari.on('event', (e) => this.router.dispatch(e));
+    ari.on('reconnected', () => {
+      void this.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
+    });
+  }
+
+  /** Run after Asterisk comes back (e.g. to push trunks and agent endpoints again). */
+  onPbxReconnected: () => Promise<void> = async () => {};
+
+  /** False while Asterisk is away: dialing is held. */
+  get available(): boolean {
+    return this.ari.connected;
+  }
+
+  /**
+   * After the event websocket comes back, events may have been missed: Asterisk's application
+   * state (GET /applications/{app}) says which channels still exist. Calls and agents whose
+   * channels are gone are closed out (a CDR for every call) and logged out.
+   */
+  async reconcileWithAsterisk(): Promise<{ callsClosed: number; agentsLost: number }> {
+    await this.onPbxReconnected();
+    const app = await this.ari.application();
+    const live = new Set(app.channel_ids);
+    let callsClosed = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (live.has(session.channelId)) continue;
+      await session.closeOutLost('Asterisk no longer had the channel after the ARI connection came back');
+      callsClosed++;
+    }
+    let agentsLost = 0;
+    for (const a of this.agents.list()) {
+      if (a.state === 'logged-out' || live.has(a.channelId)) continue;
+      this.agents.lost(a.agentId);
+      agentsLost++;
+    }
+    this.log.warn({ callsClosed, agentsLost, liveChannels: live.size }, 'reconciled with Asterisk');
+    return { callsClosed, agentsLost };
   }
 
   get activeCalls(): number {
@@ -86,6 +127,8 @@ export class Dialer {
   process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
 
   async dialAttempt(attemptId: string): Promise<DialResult> {
+    // Hold dialing while Asterisk is away: nothing is reserved, the job is retried.
+    if (!this.available) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
     // The compliance decision and the reservation, atomically per phone number.
     const gate = await this.gate.decideAndReserve(attemptId);
     if (gate.status === 'not-queued') return { status: 'already-claimed' };

@@ -47,7 +47,9 @@ function statusOf(err: unknown): number | null {
 
 export interface AriEvents {
   event: [AriEvent];
-  connected: [];
+  /** The websocket is back after a loss (events in between were missed: reconcile). */
+  reconnected: [];
+  /** The websocket was lost; requests will fail until `reconnected`. */
   disconnected: [Error | undefined];
 }
 
@@ -68,11 +70,57 @@ export class AriGateway extends EventEmitter<AriEvents> {
     const client = await withTimeout(ari.connect(opts.url, opts.user, opts.password), opts.timeoutMs * 2, 'connect');
     const gw = new AriGateway(client, opts);
     client.on('*', (event: AriEvent) => gw.emit('event', event));
-    client.on('WebSocketConnected', () => gw.emit('connected'));
-    client.on('WebSocketReconnecting', (err: Error) => opts.log.warn({ err }, 'ARI websocket lost, reconnecting'));
-    client.on('WebSocketMaxRetries', (err: Error) => gw.emit('disconnected', err));
+    client.on('WebSocketConnected', () => gw.markUp());
+    client.on('WebSocketReconnecting', (err: Error) => gw.markDown(err));
+    // ari-client gives up after ~10 tries (about a minute); Dialwell never does.
+    client.on('WebSocketMaxRetries', (err: Error) => {
+      gw.markDown(err);
+      void gw.reconnectForever();
+    });
     await withTimeout(client.start(opts.app), opts.timeoutMs * 2, 'start websocket');
+    gw.up = true;
     return gw;
+  }
+
+  private up = false;
+  private closed = false;
+  private everDown = false;
+
+  /** Whether the event websocket is connected: the dialer holds dialing while it is not. */
+  get connected(): boolean {
+    return this.up;
+  }
+
+  private markDown(err: Error | undefined): void {
+    if (this.up) this.opts.log.warn({ err: err?.message }, 'ARI websocket lost: holding dialing, reconnecting');
+    const was = this.up;
+    this.up = false;
+    this.everDown = true;
+    if (was) this.emit('disconnected', err);
+  }
+
+  private markUp(): void {
+    if (this.up || this.closed) return;
+    this.up = true;
+    if (this.everDown) {
+      this.opts.log.warn('ARI websocket back');
+      this.emit('reconnected');
+    }
+  }
+
+  private async reconnectForever(): Promise<void> {
+    let delay = 1000;
+    while (!this.closed && !this.up) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.closed) return;
+      try {
+        await withTimeout(this.client.start(this.opts.app), this.opts.timeoutMs * 2, 'restart websocket');
+        this.markUp();
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
   }
 
   get app(): string {
@@ -182,6 +230,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
   }
 
   close(): void {
+    this.closed = true;
     this.removeAllListeners();
     this.client.removeAllListeners();
     this.client.stop();
