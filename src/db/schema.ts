@@ -60,7 +60,7 @@ export interface CampaignTable {
   /** What this campaign offers; product caps and refusals count per product. */
   product: string | null;
   abandon_cap: Generated<number>;
-  settings: Generated<Json>;
+  settings: Json;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -72,9 +72,15 @@ export interface ContactTable {
   name: string | null;
   segment: string | null;
   time_zone: string | null;
-  attributes: Generated<Json>;
+  attributes: Json;
   priority: Generated<number>;
   created_at: Generated<Date>;
+  /** The contact's id in the system it was imported from. */
+  external_id: string | null;
+  updated_at: Generated<Date>;
+  /** The agent holding this contact's data, and since when; taken back after a set period. */
+  assigned_agent_id: string | null;
+  assigned_at: NullableTimestamp;
 }
 
 export type AttemptState = 'queued' | 'dialing' | 'completed' | 'skipped' | 'failed' | 'cancelled';

@@ -20,6 +20,7 @@ import {
   type PacingSnapshot,
 } from './pacing/index.js';
 import { enqueueAttempt, type DialJob } from './queue.js';
+import { scheduleRetry } from './retries.js';
 
 interface CampaignPacing {
   mode: DialMode;
@@ -54,7 +55,13 @@ export class CampaignRunner {
       c.placed.push(at.getTime());
       c.abandonment.recordPlaced(at.getTime());
     });
-    dialer.callEnded.push((s) => this.record(s));
+    dialer.callEnded.push((s) => {
+      this.record(s);
+      scheduleRetry(db, s).then(
+        (r) => r && log.info({ attemptId: s.attemptId, retry: r.attemptId, at: r.at, outcome: s.outcome }, 'retry scheduled'),
+        (err: unknown) => log.error({ err, attemptId: s.attemptId }, 'scheduling the retry failed'),
+      );
+    });
   }
 
   /** Feeds a finished call into its campaign's statistics and abandonment meter. */

@@ -148,4 +148,33 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     const decisions = await h.db.selectFrom('decisions').where('attempt_id', '=', id).select('allowed').execute();
     expect(decisions.map((d) => d.allowed)).toEqual([true, true]);
   }, 60_000);
+
+  it('retries a busy number per the campaign rules, through the gate again, at most N attempts', async () => {
+    const busyPort = 5302;
+    sipps.push(await Sipp.start({ scenario: 'customer-reject.xml', port: busyPort, mediaPort: 17600, vars: { status: '486', reason: 'Busy Here' } }));
+    const busyTrunk = await createTrunk(h.db, { name: `rb-${h.app}`.slice(0, 40), host: '127.0.0.1', port: busyPort });
+    await syncTrunk(h.db, h.ari, busyTrunk.id);
+    const camp = await createCampaign(h.db, { name: `retry ${randomUUID()}`, trunkId: busyTrunk.id, callerIdId, policyName, recordCalls: false, state: 'draft' });
+    await h.db.updateTable('campaigns').set({ settings: JSON.stringify({ retry: { busy: { afterMinutes: 0.05, maxAttempts: 2 } } }) }).where('id', '=', camp.id).execute();
+    const phone = '+13055557101';
+    const c = await addContact(h.db, { campaignId: camp.id, phone });
+    await createAttempt(h.db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() });
+    await h.db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
+    const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 4, h.dialer.process);
+    try {
+      runner.start();
+      await waitFor(async () => (await callsOf(camp.id)).filter((x) => x.outcome).length === 2, 30_000);
+      // Give a third (wrong) retry time to appear.
+      await new Promise((r) => setTimeout(r, 4000));
+    } finally {
+      runner.stop();
+      await worker.close();
+    }
+    const calls = await h.db.selectFrom('calls').where('campaign_id', '=', camp.id).select(['outcome', 'created_at', 'ended_at']).orderBy('created_at').execute();
+    expect(calls.map((x) => x.outcome)).toEqual(['busy', 'busy']);
+    expect(calls[1]!.created_at.getTime() - calls[0]!.ended_at!.getTime()).toBeGreaterThanOrEqual(3000);
+    const attempts = await h.db.selectFrom('attempts').where('campaign_id', '=', camp.id).select(['idempotency_key', 'decision_id']).execute();
+    expect(attempts).toHaveLength(2);
+    expect(attempts.every((a) => a.decision_id)).toBe(true);
+  }, 60_000);
 });

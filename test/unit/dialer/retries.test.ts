@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { retryRulesOf } from '../../../src/dialer/retries.js';
+
+describe('campaign retry rules', () => {
+  it('reads rules per outcome', () => {
+    const r = retryRulesOf({ retry: { busy: { afterMinutes: 10, maxAttempts: 3 }, 'no-answer': { afterMinutes: 120, maxAttempts: 2 } } });
+    expect(r.error).toBeNull();
+    expect(r.rules.busy).toEqual({ afterMinutes: 10, maxAttempts: 3 });
+    expect(r.rules.congestion).toBeUndefined();
+  });
+  it('no settings, no retries', () => {
+    expect(retryRulesOf({})).toEqual({ rules: {}, error: null });
+  });
+  it('says which setting is wrong and retries nothing', () => {
+    const r = retryRulesOf({ retry: { busy: { afterMinutes: -1, maxAttempts: 3 }, answered: { afterMinutes: 1, maxAttempts: 1 } } });
+    expect(r.rules).toEqual({});
+    expect(r.error).toMatch(/retry.busy.afterMinutes: must be 0 or more minutes/);
+    expect(r.error).toMatch(/answered/);
+  });
+});
