@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateDown, migrateToLatest } from '../db/migrate.js';
 import { runDemo } from './demo.js';
+import { runContacts } from './contacts.js';
 import { runDnc } from './dnc.js';
 import { CliInputError, runEligibility } from './eligibility.js';
 import { runScrub } from './scrub.js';
@@ -15,10 +16,13 @@ commands:
   migrate [--down]              run database migrations to the latest (or one step down)
   demo [--calls N] [--agents N] bring up a demo campaign against sipp customers and agents, dial it,
                                 and print what happened
-  serve                         run the HTTP API on PORT (default 8080)
+  serve [--no-dialer]           run the HTTP API on PORT (default 8080) and the dialer engine
   eligibility <phone> --policy <preset|file> [--at ISO] [--country CC] [--time-zone Z] [--segment S] [--json]
                                 dry-run decision without a database; exit 0 allowed, 1 denied, 2 bad input
   dnc add|remove|list|import    do-not-call lists (see dialwell dnc)
+  contacts import <file|-> --campaign ID [--country CC] | contacts reclaim [--months 10]
+                                import contacts from CSV (exit 0 all imported, 1 rows rejected, 2 bad input);
+                                take back contact data agents have held for the period
   scrub <file|-> [--campaign ID] [--country CC] [--details]
                                 sort a list into invalid, protected, DNC, over caps, unknown zone, eligible
 `;
@@ -47,11 +51,13 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return runDemo(rest);
     case 'serve':
-      return runServe();
+      return runServe(rest);
     case 'eligibility':
       return runEligibility(rest);
     case 'dnc':
       return runDnc(rest);
+    case 'contacts':
+      return runContacts(rest);
     case 'scrub':
       return runScrub(rest);
     case undefined:

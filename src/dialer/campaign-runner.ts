@@ -24,6 +24,8 @@ import { scheduleRetry } from './retries.js';
 
 interface CampaignPacing {
   mode: DialMode;
+  /** Attempts handed to the queue and not yet dialed (or refused): they count as calls being placed. */
+  handed: Map<string, number>;
   pacer: Pacer;
   statistics: CallStatisticsCollector;
   abandonment: AbandonmentMeter;
@@ -32,6 +34,9 @@ interface CampaignPacing {
   maxCps: number;
   abandonCap: number;
 }
+
+/** How long a handed-over attempt counts as on its way without hearing back from the dialer. */
+const HANDED_TTL_MS = 10_000;
 
 export interface CampaignRunnerOptions {
   tickMs: number;
@@ -54,6 +59,9 @@ export class CampaignRunner {
       if (!c) return;
       c.placed.push(at.getTime());
       c.abandonment.recordPlaced(at.getTime());
+    });
+    dialer.dialFinished.push((attemptId) => {
+      for (const c of this.campaigns.values()) c.handed.delete(attemptId);
     });
     dialer.callEnded.push((s) => {
       this.record(s);
@@ -103,7 +111,7 @@ export class CampaignRunner {
       for (const row of running) {
         const c = this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap);
         const n = c.pacer.decide(this.snapshot(row.id, c, now.getTime()));
-        if (n > 0) handed += await this.handOver(row.id, n, now);
+        if (n > 0) handed += await this.handOver(row.id, c, n, now);
       }
       for (const id of this.campaigns.keys()) if (!running.some((r) => r.id === id)) this.campaigns.delete(id);
       return handed;
@@ -121,6 +129,7 @@ export class CampaignRunner {
       c = {
         mode,
         pacer: mode === 'predictive' ? new PredictivePacer() : new ProgressivePacer(),
+        handed: c?.handed ?? new Map(),
         statistics: c?.statistics ?? new CallStatisticsCollector(),
         abandonment: c?.abandonment ?? new AbandonmentMeter(ROLLING_30_DAYS),
         placed: c?.placed ?? [],
@@ -141,6 +150,9 @@ export class CampaignRunner {
     const agents = this.dialer.agents.list();
     const calls = this.dialer.liveCalls().filter((x) => x.campaignId === campaignId);
     while (c.placed.length > 0 && c.placed[0]! < nowMs - 1000) c.placed.shift();
+    // A job taken by another process never reports back here: forget it after a while.
+    for (const [id, at] of c.handed) if (at < nowMs - HANDED_TTL_MS) c.handed.delete(id);
+    const onTheirWay = [...c.handed.values()].map((at) => (nowMs - at) / 1000);
     return {
       nowMs,
       limits: { abandonCap: c.abandonCap, maxConcurrentCalls: c.maxConcurrent, maxCallsPerSecond: c.maxCps },
@@ -152,7 +164,7 @@ export class CampaignRunner {
         paused: agents.filter((a) => a.state === 'paused').length,
       },
       calls: {
-        dialingAgeSec: calls.filter((x) => x.phase === 'dialing').map((x) => (nowMs - x.startedAt.getTime()) / 1000),
+        dialingAgeSec: [...onTheirWay, ...calls.filter((x) => x.phase === 'dialing').map((x) => (nowMs - x.startedAt.getTime()) / 1000)],
         waitingForAgent: calls.filter((x) => x.phase === 'waiting').length,
         placedInLastSecond: c.placed.length,
       },
@@ -162,7 +174,7 @@ export class CampaignRunner {
   }
 
   /** Marks up to n due attempts as handed to the queue (skipping rows another runner holds) and enqueues them. */
-  private async handOver(campaignId: string, n: number, now: Date): Promise<number> {
+  private async handOver(campaignId: string, c: CampaignPacing, n: number, now: Date): Promise<number> {
     const rows = await sql<{ id: string; scheduled_at: Date }>`
       update attempts a set enqueued_at = ${now}
       where a.id in (
@@ -172,7 +184,10 @@ export class CampaignRunner {
         limit ${n}
         for update of a2 skip locked)
       returning a.id, a.scheduled_at`.execute(this.db);
-    for (const r of rows.rows) await enqueueAttempt(this.queue, r.id, r.scheduled_at);
+    for (const r of rows.rows) {
+      c.handed.set(r.id, now.getTime());
+      await enqueueAttempt(this.queue, r.id, r.scheduled_at);
+    }
     return rows.rows.length;
   }
 }

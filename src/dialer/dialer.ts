@@ -52,6 +52,8 @@ export class Dialer {
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
   readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
+  /** Every dialAttempt's end, dialed or not (the runner stops counting it as on its way). */
+  readonly dialFinished: Array<(attemptId: string) => void> = [];
   readonly callEnded: Array<(summary: CallSummary) => void> = [];
 
   /** Called when a denied attempt was rescheduled to its next allowed instant (re-enqueue it). */
@@ -127,6 +129,14 @@ export class Dialer {
   process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
 
   async dialAttempt(attemptId: string): Promise<DialResult> {
+    try {
+      return await this.dial(attemptId);
+    } finally {
+      for (const l of this.dialFinished) l(attemptId);
+    }
+  }
+
+  private async dial(attemptId: string): Promise<DialResult> {
     // Hold dialing while Asterisk is away: nothing is reserved, the job is retried.
     if (!this.available) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
     // The compliance decision and the reservation, atomically per phone number.

@@ -3,9 +3,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Db } from '../db/database.js';
+import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import { installErrorHandler } from './errors.js';
+import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
+import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
@@ -15,6 +18,8 @@ export interface ApiDeps {
   db: Db;
   policies: PolicyResolver;
   log: Logger;
+  /** The dialer engine, when this process runs it (agent sessions, wrap-up). */
+  dialer?: Dialer;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -36,6 +41,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(policyRoutes(deps), { prefix: '/api/v1' });
   await api.register(protectedRoutes(deps), { prefix: '/api/v1' });
   await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
+  await api.register(contactRoutes(deps), { prefix: '/api/v1' });
+  await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

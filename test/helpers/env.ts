@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
   const base = loadConfig(process.env);
   const db = new URL(base.DATABASE_URL);
-  db.pathname = '/dialwell_test';
+  // DIALWELL_TEST_DB lets two test runs on one machine keep out of each other's database.
+  db.pathname = `/${process.env.DIALWELL_TEST_DB ?? 'dialwell_test'}`;
   return loadConfig({ ...process.env, DATABASE_URL: db.toString(), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...overrides });
 }

@@ -27,6 +27,9 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const b = req.body;
         try {
           const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: 'api' });
+          // The disposition ends the agent's wrap-up: they are ready for the next customer.
+          const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select('agent_id').executeTakeFirst();
+          if (call?.agent_id && deps.dialer?.agents.get(call.agent_id)?.state === 'wrap-up') deps.dialer.agents.setReady(call.agent_id);
           return { attemptId: req.params.id, addedToDnc: r.addedToDnc };
         } catch (err) {
           if (err instanceof DispositionError) throw new HttpError(err.status, err.message);

@@ -1,0 +1,71 @@
+// Agents' sessions: log in (Dialwell calls the softphone once and holds it), ready, pause with a
+// reason, log out, and the live state. Served by the process that runs the dialer engine.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AgentLoginError, type AgentSession } from '../../dialer/agent-pool.js';
+import { HttpError } from '../errors.js';
+import type { ApiDeps } from '../server.js';
+
+const params = z.object({ id: z.uuid('must be an agent id (a UUID)') });
+
+function view(s: AgentSession | undefined) {
+  if (!s) return { state: 'logged-out' as const, since: null, callId: null, pauseReason: null };
+  return { state: s.state, since: new Date(s.stateSince).toISOString(), callId: s.callId, pauseReason: s.pauseReason };
+}
+
+export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  const pool = () => {
+    if (!deps.dialer) throw new HttpError(503, 'the dialer engine does not run in this process; agent sessions live there');
+    return deps.dialer.agents;
+  };
+  const agentRow = async (id: string) => {
+    const a = await deps.db.selectFrom('agents').where('id', '=', id).select(['id', 'name', 'endpoint']).executeTakeFirst();
+    if (!a) throw new HttpError(404, `agent ${id} does not exist`);
+    return a;
+  };
+  return async (app) => {
+    app.get('/agents', async () => {
+      const rows = await deps.db.selectFrom('agents').select(['id', 'name', 'endpoint']).orderBy('name').execute();
+      return { agents: rows.map((a) => ({ ...a, ...view(deps.dialer?.agents.get(a.id)) })) };
+    });
+    app.get('/agents/:id/state', { schema: { params } }, async (req) => {
+      const a = await agentRow(req.params.id);
+      return { agentId: a.id, ...view(deps.dialer?.agents.get(a.id)) };
+    });
+    app.post('/agents/:id/login', { schema: { params } }, async (req) => {
+      const a = await agentRow(req.params.id);
+      try {
+        const s = await pool().login(a);
+        return { agentId: a.id, ...view(s) };
+      } catch (err) {
+        if (err instanceof AgentLoginError) throw new HttpError(409, err.message);
+        throw err;
+      }
+    });
+    app.post('/agents/:id/logout', { schema: { params } }, async (req) => {
+      const a = await agentRow(req.params.id);
+      await pool().logout(a.id);
+      return { agentId: a.id, state: 'logged-out' };
+    });
+    app.post('/agents/:id/ready', { schema: { params } }, async (req) => {
+      const a = await agentRow(req.params.id);
+      const s = pool().get(a.id);
+      if (!s || s.state === 'logged-out') throw new HttpError(409, `agent ${a.name} is not logged in`);
+      pool().setReady(a.id);
+      if (pool().get(a.id)?.state !== 'ready') throw new HttpError(409, `agent ${a.name} is ${s.state}; only wrap-up or paused can become ready`);
+      return { agentId: a.id, ...view(pool().get(a.id)) };
+    });
+    app.post(
+      '/agents/:id/pause',
+      { schema: { params, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a reason code such as "break" or "training"') }) } },
+      async (req) => {
+        const a = await agentRow(req.params.id);
+        const s = pool().get(a.id);
+        if (!s || s.state === 'logged-out') throw new HttpError(409, `agent ${a.name} is not logged in`);
+        pool().pause(a.id, req.body.reason);
+        if (pool().get(a.id)?.state !== 'paused') throw new HttpError(409, `agent ${a.name} is ${s.state}; pause from ready or wrap-up`);
+        return { agentId: a.id, ...view(pool().get(a.id)) };
+      },
+    );
+  };
+}

@@ -1,0 +1,112 @@
+// Agents over HTTP with the dialer engine in the same process (as `dialwell serve` runs it): log
+// in (the softphone is called once), take a call, stay in wrap-up until the disposition, then
+// the next customer; pause with a reason; log out. Progressive pacing never dials for an agent
+// in wrap-up.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { buildServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import { Sipp } from '../../src/sim/sipp.js';
+import { testConfig } from '../helpers/env.js';
+import { openAllHours } from '../helpers/harness.js';
+
+const CARRIER = 5341;
+const AGENT = 5351;
+
+describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)', () => {
+  const tag = randomUUID().slice(0, 8);
+  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
+  const log = createLogger(cfg.LOG_LEVEL);
+  let db: Db;
+  let engine: Engine;
+  let app: FastifyInstance;
+  const sipps: Sipp[] = [];
+
+  beforeAll(async () => {
+    db = createDb(cfg.DATABASE_URL, 10);
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 17900, pauseMs: 1500 }));
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 17950 }));
+    const policies = new PolicyResolver(db, 0);
+    engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
+    app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await engine?.close();
+    await db?.destroy();
+    for (const s of sipps) await s.stop();
+  });
+
+  const req = async (method: 'GET' | 'POST', url: string, payload?: object) => app.inject({ method, url, ...(payload ? { payload } : {}) });
+  async function until(what: () => Promise<boolean>, ms: number, label: string) {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (await what()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${label}`);
+  }
+
+  it('login, call, wrap-up until disposition, next call, pause, logout', async () => {
+    const policyName = `open-${tag}`;
+    await savePolicy(db, openAllHours(policyName), 'test');
+    const trunk = await createTrunk(db, { name: `tr-${tag}`, host: '127.0.0.1', port: CARRIER });
+    const agent = await createAgent(db, { name: 'Api Agent', endpoint: `ag-${tag}`, contactUri: `sip:127.0.0.1:${AGENT}` });
+    // The engine pushed what existed at start; push what was created since, as the admin API will.
+    const { syncAgent, syncTrunk } = await import('../../src/admin/pbx-sync.js');
+    await syncTrunk(db, engine.ari, trunk.id);
+    await syncAgent(db, engine.ari, agent.id);
+    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const camp = await createCampaign(db, { name: `agents ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: false, state: 'draft' });
+    const attempts: string[] = [];
+    for (const phone of ['+13055557201', '+13055557202']) {
+      const c = await addContact(db, { campaignId: camp.id, phone });
+      attempts.push((await createAttempt(db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() })).id);
+    }
+
+    expect((await req('GET', `/api/v1/agents/${agent.id}/state`)).json()).toMatchObject({ state: 'logged-out' });
+    const login = await req('POST', `/api/v1/agents/${agent.id}/login`);
+    expect(login.statusCode).toBe(200);
+    expect(login.json()).toMatchObject({ state: 'ready' });
+
+    await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
+    const ended = async (id: string) => !!(await db.selectFrom('calls').where('attempt_id', '=', id).select('ended_at').executeTakeFirst())?.ended_at;
+    const firstDone = async () => (await ended(attempts[0]!)) || (await ended(attempts[1]!));
+    await until(firstDone, 20_000, 'the first call to end');
+    const firstId = (await ended(attempts[0]!)) ? attempts[0]! : attempts[1]!;
+    const secondId = firstId === attempts[0] ? attempts[1]! : attempts[0]!;
+    expect((await req('GET', `/api/v1/agents/${agent.id}/state`)).json()).toMatchObject({ state: 'wrap-up' });
+    // In wrap-up nobody is ready: progressive pacing places nothing.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await db.selectFrom('calls').where('attempt_id', '=', secondId).select('id').executeTakeFirst()).toBeUndefined();
+
+    const disp = await req('POST', `/api/v1/attempts/${firstId}/disposition`, { result: 'callback-requested', refused: false });
+    expect(disp.statusCode).toBe(200);
+    await until(() => ended(secondId), 20_000, 'the second call to end');
+    const second = await db.selectFrom('calls').where('attempt_id', '=', secondId).selectAll().executeTakeFirstOrThrow();
+    expect(second.agent_id).toBe(agent.id);
+    expect(second.bridged_at).toBeInstanceOf(Date);
+
+    const pause = await req('POST', `/api/v1/agents/${agent.id}/pause`, { reason: 'break' });
+    expect(pause.statusCode).toBe(200);
+    expect(pause.json()).toMatchObject({ state: 'paused', pauseReason: 'break' });
+    expect((await req('POST', `/api/v1/agents/${agent.id}/pause`, { reason: 'Not A Code' })).statusCode).toBe(400);
+    expect((await req('POST', `/api/v1/agents/${agent.id}/ready`)).json()).toMatchObject({ state: 'ready' });
+    expect((await req('POST', `/api/v1/agents/${agent.id}/logout`)).json()).toMatchObject({ state: 'logged-out' });
+    expect((await req('POST', `/api/v1/agents/${randomUUID()}/login`)).statusCode).toBe(404);
+  }, 90_000);
+
+  it('answers 503 where no dialer runs', async () => {
+    const apiOnly = await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') });
+    // An unknown agent is a 404 wherever the dialer runs; a known one needs the dialer's process.
+    expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${randomUUID()}/ready` })).statusCode).toBe(404);
+    const agent = await createAgent(db, { name: 'Nowhere', endpoint: `nw-${tag}` });
+    expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/login` })).statusCode).toBe(503);
+    await apiOnly.close();
+  });
+});
