@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
+import { campaignRoutes } from './routes/campaigns.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
@@ -43,6 +44,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
+  await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

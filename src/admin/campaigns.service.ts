@@ -1,0 +1,162 @@
+// Campaigns as admins configure them: trunk, caller id, compliance policy, dial mode, limits
+// (never above the trunk's own), recording, the agent's script and retry rules; and the state
+// machine draft → running ⇄ paused → completed.
+import { z } from 'zod';
+import { loadPolicy } from '../compliance/store/policies.repository.js';
+import type { Db } from '../db/database.js';
+import type { Campaign, CampaignState } from '../db/schema.js';
+import { retryRulesSchema } from '../dialer/retries.js';
+
+export class CampaignError extends Error {
+  override readonly name = 'CampaignError';
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const line = z.string().max(2000);
+export const scriptSchema = z.strictObject({
+  opening: line.optional(),
+  needs: line.optional(),
+  response: line.optional(),
+  proposal: line.optional(),
+  close: line.optional(),
+  farewell: line.optional(),
+  /** Asked when the customer declines. */
+  questionnaire: z.array(z.string().min(1).max(500)).max(20).optional(),
+});
+
+export const campaignInputSchema = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  trunkId: z.uuid('must be a trunk id (a UUID)'),
+  callerIdId: z.uuid('must be a caller id id (a UUID)'),
+  policyName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be a policy name such as "us-federal"').nullable().default(null),
+  dialMode: z.enum(['preview', 'progressive', 'predictive']).default('progressive'),
+  maxConcurrent: z.int('must be a whole number').min(1).max(10_000).default(10),
+  maxCps: z.int('must be a whole number').min(1).max(1000).default(5),
+  recordCalls: z.boolean().default(true),
+  product: z.string().min(1).max(100).nullable().default(null),
+  defaultCountry: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as "US"').default('US'),
+  abandonCap: z.number().min(0).max(0.5, 'must be at most 0.5 (50%)').default(0.03),
+  script: scriptSchema.optional(),
+  retry: retryRulesSchema.optional(),
+});
+export type CampaignInput = z.infer<typeof campaignInputSchema>;
+export const campaignPatchSchema = campaignInputSchema.partial();
+
+export interface CampaignView {
+  id: string;
+  name: string;
+  state: CampaignState;
+  trunkId: string | null;
+  callerIdId: string | null;
+  policyName: string | null;
+  dialMode: string;
+  maxConcurrent: number;
+  maxCps: number;
+  recordCalls: boolean;
+  product: string | null;
+  defaultCountry: string;
+  abandonCap: number;
+  script: unknown;
+  retry: unknown;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function campaignView(c: Campaign): CampaignView {
+  return {
+    id: c.id, name: c.name, state: c.state, trunkId: c.trunk_id, callerIdId: c.caller_id_id, policyName: c.policy_name,
+    dialMode: c.dial_mode, maxConcurrent: c.max_concurrent, maxCps: c.max_cps, recordCalls: c.record_calls, product: c.product,
+    defaultCountry: c.default_country, abandonCap: c.abandon_cap, script: c.settings.script ?? null, retry: c.settings.retry ?? null,
+    createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString(),
+  };
+}
+
+/** Checks what the schema cannot: references exist, limits within the trunk's own. */
+async function checkReferences(db: Db, c: Pick<CampaignInput, 'trunkId' | 'callerIdId' | 'policyName' | 'maxConcurrent' | 'maxCps'>): Promise<void> {
+  const trunk = await db.selectFrom('trunks').where('id', '=', c.trunkId).select(['name', 'enabled', 'max_channels', 'max_cps']).executeTakeFirst();
+  if (!trunk) throw new CampaignError(`trunk ${c.trunkId} does not exist`, 400, 'trunkId');
+  if (!trunk.enabled) throw new CampaignError(`trunk "${trunk.name}" is disabled`, 400, 'trunkId');
+  if (c.maxCps > trunk.max_cps) throw new CampaignError(`maxCps ${c.maxCps} is above trunk "${trunk.name}"'s limit of ${trunk.max_cps} calls per second`, 400, 'maxCps');
+  if (c.maxConcurrent > trunk.max_channels) throw new CampaignError(`maxConcurrent ${c.maxConcurrent} is above trunk "${trunk.name}"'s ${trunk.max_channels} channels`, 400, 'maxConcurrent');
+  const cid = await db.selectFrom('caller_ids').where('id', '=', c.callerIdId).select('id').executeTakeFirst();
+  if (!cid) throw new CampaignError(`caller id ${c.callerIdId} does not exist`, 400, 'callerIdId');
+  if (c.policyName && !(await loadPolicy(db, c.policyName))) throw new CampaignError(`no policy named "${c.policyName}"`, 400, 'policyName');
+}
+
+export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<CampaignView> {
+  await checkReferences(db, input);
+  const exists = await db.selectFrom('campaigns').where('name', '=', input.name).select('id').executeTakeFirst();
+  if (exists) throw new CampaignError(`a campaign named "${input.name}" exists already`, 409, 'name');
+  const row = await db
+    .insertInto('campaigns')
+    .values({
+      name: input.name, trunk_id: input.trunkId, caller_id_id: input.callerIdId, policy_name: input.policyName,
+      dial_mode: input.dialMode, max_concurrent: input.maxConcurrent, max_cps: input.maxCps, record_calls: input.recordCalls,
+      product: input.product, default_country: input.defaultCountry, abandon_cap: input.abandonCap,
+      settings: JSON.stringify({ script: input.script, retry: input.retry }),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return campaignView(row);
+}
+
+export async function getCampaign(db: Db, id: string): Promise<Campaign> {
+  const c = await db.selectFrom('campaigns').where('id', '=', id).selectAll().executeTakeFirst();
+  if (!c) throw new CampaignError(`campaign ${id} does not exist`, 404);
+  return c;
+}
+
+export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof campaignPatchSchema>): Promise<CampaignView> {
+  const c = await getCampaign(db, id);
+  if (c.state === 'completed') throw new CampaignError(`campaign "${c.name}" is completed and can no longer change`, 409);
+  const merged = {
+    trunkId: patch.trunkId ?? c.trunk_id ?? '',
+    callerIdId: patch.callerIdId ?? c.caller_id_id ?? '',
+    policyName: patch.policyName !== undefined ? patch.policyName : c.policy_name,
+    maxConcurrent: patch.maxConcurrent ?? c.max_concurrent,
+    maxCps: patch.maxCps ?? c.max_cps,
+  };
+  await checkReferences(db, merged);
+  const settings = { ...c.settings, ...(patch.script !== undefined ? { script: patch.script } : {}), ...(patch.retry !== undefined ? { retry: patch.retry } : {}) };
+  const row = await db
+    .updateTable('campaigns')
+    .set({
+      name: patch.name ?? c.name, trunk_id: merged.trunkId, caller_id_id: merged.callerIdId, policy_name: merged.policyName,
+      dial_mode: patch.dialMode ?? c.dial_mode, max_concurrent: merged.maxConcurrent, max_cps: merged.maxCps,
+      record_calls: patch.recordCalls ?? c.record_calls, product: patch.product !== undefined ? patch.product : c.product,
+      default_country: patch.defaultCountry ?? c.default_country, abandon_cap: patch.abandonCap ?? c.abandon_cap,
+      settings: JSON.stringify(settings), updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return campaignView(row);
+}
+
+const TRANSITIONS: Record<'start' | 'pause' | 'complete', { from: CampaignState[]; to: CampaignState }> = {
+  start: { from: ['draft', 'paused'], to: 'running' },
+  pause: { from: ['running'], to: 'paused' },
+  complete: { from: ['draft', 'running', 'paused'], to: 'completed' },
+};
+
+/** Moves a campaign through its states; completing it cancels the attempts still queued. */
+export async function transitionCampaign(db: Db, id: string, action: keyof typeof TRANSITIONS): Promise<CampaignView> {
+  const t = TRANSITIONS[action];
+  return db.transaction().execute(async (trx) => {
+    const c = await trx.selectFrom('campaigns').where('id', '=', id).selectAll().forUpdate().executeTakeFirst();
+    if (!c) throw new CampaignError(`campaign ${id} does not exist`, 404);
+    if (!t.from.includes(c.state)) throw new CampaignError(`cannot ${action} campaign "${c.name}": it is ${c.state} (allowed from ${t.from.join(', ')})`, 409);
+    if (action === 'start' && (!c.trunk_id || !c.caller_id_id)) throw new CampaignError(`campaign "${c.name}" needs a trunk and a caller id before it starts`, 409);
+    if (action === 'complete') {
+      await trx.updateTable('attempts').set({ state: 'cancelled', updated_at: new Date() }).where('campaign_id', '=', id).where('state', '=', 'queued').execute();
+    }
+    const row = await trx.updateTable('campaigns').set({ state: t.to, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    return campaignView(row);
+  });
+}
