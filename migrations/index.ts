@@ -4,9 +4,13 @@ import type { Migration } from 'kysely';
 import * as m0001 from './20261122_0001_initial.js';
 import * as m0002 from './20261122_0002_compliance.js';
 import * as m0003 from './20261123_0003_dialer.js';
+import * as m0004 from './20261123_0004_contacts.js';
+import * as m0005 from './20261123_0005_agent_attempts.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
   '20261122_0002_compliance': m0002,
   '20261123_0003_dialer': m0003,
+  '20261123_0004_contacts': m0004,
+  '20261123_0005_agent_attempts': m0005,
 };

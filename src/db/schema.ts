@@ -100,6 +100,10 @@ export interface AttemptTable {
   decision_id: string | null;
   /** When the pacer handed the attempt to the dial queue; null while it waits for the pacer. */
   enqueued_at: NullableTimestamp;
+  /** The agent this attempt is for (a preview taken, a callback scheduled for them); null = any. */
+  agent_id: string | null;
+  is_callback: Generated<boolean>;
+  note: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

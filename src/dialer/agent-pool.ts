@@ -173,6 +173,14 @@ export class AgentPool {
     });
   }
 
+  /** Reserves this agent if ready (a preview or a callback meant for them). */
+  reserveAgent(agentId: string): AgentSession | null {
+    const s = this.sessions.get(agentId);
+    if (!s || s.state !== 'ready') return null;
+    this.setState(s, 'reserved');
+    return s;
+  }
+
   /** Gives a reserved agent back (the customer left before being joined). */
   release(agentId: string): void {
     const s = this.sessions.get(agentId);

@@ -63,6 +63,8 @@ export class CallSession {
     readonly ctx: DialContext,
     readonly callId: string,
     readonly channelId: string,
+    /** The agent reserved for this call before it was dialed, if any. */
+    private readonly assignedAgentId: string | null = null,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.log = deps.log.child({ callId, attemptId: ctx.attempt.id, campaignId: ctx.campaign.id });
@@ -108,7 +110,9 @@ export class CallSession {
   private async answered(at: Date): Promise<void> {
     this.answeredAt = at;
     await updateCall(this.deps.db, this.callId, { answered_at: at });
-    const agent = await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs);
+    // A call for one agent (preview, callback) goes to that agent, reserved before the dial.
+    const mine = this.assignedAgentId ? this.deps.agents.get(this.assignedAgentId) : undefined;
+    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs);
     if (this.endedAt) {
       if (agent) this.deps.agents.release(agent.agentId);
       return;
@@ -200,6 +204,9 @@ export class CallSession {
     if (this.agent) {
       if (this.bridgedAt) this.deps.agents.callEnded(this.agent.agentId);
       else this.deps.agents.release(this.agent.agentId);
+    } else if (this.assignedAgentId) {
+      // Never answered: the agent held for it is free again.
+      this.deps.agents.release(this.assignedAgentId);
     }
     const ringFrom = this.ringingAt ?? this.startedAt;
     const outcome = outcomeOf({
@@ -229,6 +236,7 @@ export class CallSession {
   /** The originate itself failed: close the call row so no CDR is left open. */
   async originateFailed(err: Error): Promise<void> {
     this.deps.router.offChannel(this.channelId);
+    if (this.assignedAgentId) this.deps.agents.release(this.assignedAgentId);
     const at = new Date();
     this.endedAt = at;
     await updateCall(this.deps.db, this.callId, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) });

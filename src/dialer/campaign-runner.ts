@@ -21,6 +21,7 @@ import {
 } from './pacing/index.js';
 import { enqueueAttempt, type DialJob } from './queue.js';
 import { scheduleRetry } from './retries.js';
+import { offerDueCallbacks } from './callbacks.js';
 
 interface CampaignPacing {
   mode: DialMode;
@@ -107,6 +108,8 @@ export class CampaignRunner {
         .where('dial_mode', 'in', ['progressive', 'predictive'])
         .select(['id', 'dial_mode', 'max_concurrent', 'max_cps', 'abandon_cap'])
         .execute();
+      // Callbacks first: they were promised for this time.
+      await offerDueCallbacks(this.db, this.dialer, this.log, now);
       let handed = 0;
       for (const row of running) {
         const c = this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap);
@@ -180,6 +183,7 @@ export class CampaignRunner {
       where a.id in (
         select a2.id from attempts a2 join contacts ct on ct.id = a2.contact_id
         where a2.campaign_id = ${campaignId} and a2.state = 'queued' and a2.enqueued_at is null and a2.scheduled_at <= ${now}
+          and not a2.is_callback
         order by ct.priority desc, a2.scheduled_at
         limit ${n}
         for update of a2 skip locked)

@@ -128,15 +128,23 @@ export class Dialer {
   /** BullMQ processor: one job per attempt. */
   process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
 
-  async dialAttempt(attemptId: string): Promise<DialResult> {
+  /**
+   * Decides and, when allowed, dials the attempt. With `agentId`, the caller has reserved that
+   * agent (a preview, a callback): the answered customer goes to them, and if the attempt is not
+   * dialed the agent is released.
+   */
+  async dialAttempt(attemptId: string, opts: { agentId?: string } = {}): Promise<DialResult> {
+    let result: DialResult | undefined;
     try {
-      return await this.dial(attemptId);
+      result = await this.dial(attemptId, opts.agentId ?? null);
+      return result;
     } finally {
+      if (opts.agentId && result?.status !== 'dialing') this.agents.release(opts.agentId);
       for (const l of this.dialFinished) l(attemptId);
     }
   }
 
-  private async dial(attemptId: string): Promise<DialResult> {
+  private async dial(attemptId: string, agentId: string | null): Promise<DialResult> {
     // Hold dialing while Asterisk is away: nothing is reserved, the job is retried.
     if (!this.available) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
     // The compliance decision and the reservation, atomically per phone number.
@@ -176,6 +184,7 @@ export class Dialer {
       ctx,
       callId,
       channelId,
+      agentId,
     );
     this.sessions.set(attempt.id, session);
     void session.done.then((summary) => this.settle(summary));

@@ -3,7 +3,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AgentLoginError, type AgentSession } from '../../dialer/agent-pool.js';
+import { maskPhone } from '../../compliance/phone.js';
+import { CallbackError, dialPreview, skipPreview, takePreview } from '../../dialer/callbacks.js';
 import { HttpError } from '../errors.js';
+
+async function callbackRun<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof CallbackError) throw new HttpError(err.status, err.message);
+    throw err;
+  }
+}
 import type { ApiDeps } from '../server.js';
 
 const params = z.object({ id: z.uuid('must be an agent id (a UUID)') });
@@ -14,10 +25,11 @@ function view(s: AgentSession | undefined) {
 }
 
 export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
-  const pool = () => {
+  const requireDialer = () => {
     if (!deps.dialer) throw new HttpError(503, 'the dialer engine does not run in this process; agent sessions live there');
-    return deps.dialer.agents;
+    return deps.dialer;
   };
+  const pool = () => requireDialer().agents;
   const agentRow = async (id: string) => {
     const a = await deps.db.selectFrom('agents').where('id', '=', id).select(['id', 'name', 'endpoint']).executeTakeFirst();
     if (!a) throw new HttpError(404, `agent ${id} does not exist`);
@@ -54,6 +66,23 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       pool().setReady(a.id);
       if (pool().get(a.id)?.state !== 'ready') throw new HttpError(409, `agent ${a.name} is ${s.state}; only wrap-up or paused can become ready`);
       return { agentId: a.id, ...view(pool().get(a.id)) };
+    });
+    app.post('/agents/:id/preview', { schema: { params } }, async (req, reply) => {
+      const a = await agentRow(req.params.id);
+      const p = await callbackRun(() => takePreview(deps.db, requireDialer(), a.id));
+      if (!p) return reply.status(404).send({ error: 'no contact is due in a running preview campaign' });
+      return { ...p, contact: { ...p.contact, phone: maskPhone(p.contact.phone) } };
+    });
+    const previewParams = z.object({ id: z.uuid('must be an agent id (a UUID)'), attemptId: z.uuid('must be an attempt id (a UUID)') });
+    app.post('/agents/:id/preview/:attemptId/dial', { schema: { params: previewParams } }, async (req) => {
+      const a = await agentRow(req.params.id);
+      const r = await callbackRun(() => dialPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
+      return { attemptId: req.params.attemptId, ...r };
+    });
+    app.post('/agents/:id/preview/:attemptId/skip', { schema: { params: previewParams } }, async (req) => {
+      const a = await agentRow(req.params.id);
+      await callbackRun(() => skipPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
+      return { attemptId: req.params.attemptId, skipped: true, ...view(deps.dialer?.agents.get(a.id)) };
     });
     app.post(
       '/agents/:id/pause',

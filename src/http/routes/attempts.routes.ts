@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DispositionError, recordDisposition } from '../../compliance/store/disposition.repository.js';
+import { CallbackError, scheduleCallback } from '../../dialer/callbacks.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
@@ -20,19 +21,35 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             feedback: z.string().max(2000).optional(),
             doNotCall: z.boolean().default(false),
             complaint: z.string().min(1).max(2000).optional(),
+            /** Call the contact back at this time: for the agent who took the call ("me"), a named agent, or anyone. */
+            callback: z
+              .strictObject({
+                at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant' }),
+                agent: z.union([z.literal('me'), z.literal('anyone'), z.uuid('must be "me", "anyone" or an agent id')]).default('me'),
+                note: z.string().max(1000).optional(),
+              })
+              .optional(),
           }),
         },
       },
       async (req) => {
-        const b = req.body;
+        const { callback, ...b } = req.body;
+        if (callback && new Date(callback.at) <= new Date()) throw new HttpError(400, 'body.callback.at: must be in the future', [{ field: 'body.callback.at', problem: 'must be in the future' }]);
+        if (callback && b.doNotCall) throw new HttpError(400, 'a do-not-call request and a callback contradict each other', [{ field: 'body.callback', problem: 'not with doNotCall' }]);
         try {
           const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: 'api' });
           // The disposition ends the agent's wrap-up: they are ready for the next customer.
           const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select('agent_id').executeTakeFirst();
           if (call?.agent_id && deps.dialer?.agents.get(call.agent_id)?.state === 'wrap-up') deps.dialer.agents.setReady(call.agent_id);
-          return { attemptId: req.params.id, addedToDnc: r.addedToDnc };
+          let scheduled: { attemptId: string; at: string; agentId: string | null } | null = null;
+          if (callback) {
+            const agentId = callback.agent === 'anyone' ? null : callback.agent === 'me' ? (call?.agent_id ?? null) : callback.agent;
+            const cb = await scheduleCallback(deps.db, { fromAttemptId: req.params.id, at: new Date(callback.at), agentId, note: callback.note ?? null });
+            scheduled = { attemptId: cb.attemptId, at: new Date(callback.at).toISOString(), agentId };
+          }
+          return { attemptId: req.params.id, addedToDnc: r.addedToDnc, callback: scheduled };
         } catch (err) {
-          if (err instanceof DispositionError) throw new HttpError(err.status, err.message);
+          if (err instanceof DispositionError || err instanceof CallbackError) throw new HttpError(err.status, err.message);
           throw err;
         }
       },
