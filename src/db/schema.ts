@@ -81,6 +81,8 @@ export interface ContactTable {
   /** The agent holding this contact's data, and since when; taken back after a set period. */
   assigned_agent_id: string | null;
   assigned_at: NullableTimestamp;
+  /** The hotline this contact called in on: a call back shows that number (rule A.8). */
+  called_hotline: string | null;
 }
 
 export type AttemptState = 'queued' | 'dialing' | 'completed' | 'skipped' | 'failed' | 'cancelled';
@@ -206,7 +208,13 @@ export interface DecisionTable {
   next_allowed_at: NullableTimestamp;
 }
 
+export interface CampaignCallerIdTable {
+  campaign_id: string;
+  caller_id_id: string;
+}
+
 export interface Database {
+  campaign_caller_ids: CampaignCallerIdTable;
   policies: PolicyTable;
   settings: SettingTable;
   dnc_entries: DncEntryTable;

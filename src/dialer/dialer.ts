@@ -11,7 +11,7 @@ import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { DialSetupError, finishAttempt, insertCall, loadDialContext } from './dial.repository.js';
+import { DialSetupError, finishAttempt, insertCall, loadDialContext, releaseReservation } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -166,13 +166,21 @@ export class Dialer {
       this.log.error({ attemptId, err: err.message }, 'attempt cannot be dialed');
       return { status: 'not-dialed', reason: err.message };
     }
+    if (!ctx.callerId) {
+      const tomorrow = new Date(new Date().toISOString().slice(0, 10));
+      tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
+      await releaseReservation(this.db, attempt.id, tomorrow);
+      this.log.warn({ attemptId, campaignId: ctx.campaign.id }, 'every caller id of the campaign is at its daily cap: attempt moved to tomorrow');
+      return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
+    }
+    const callerId = ctx.callerId;
     const channelId = randomUUID();
     const callId = await insertCall(this.db, {
       attemptId: attempt.id,
       campaignId: ctx.campaign.id,
       contactId: ctx.contact.id,
       phone: attempt.phone,
-      callerId: ctx.callerId,
+      callerId,
       trunkId: ctx.trunk.id,
       channelId,
     });
@@ -195,7 +203,7 @@ export class Dialer {
         channelId,
         app: this.ari.app,
         appArgs: `customer,${callId}`,
-        callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${ctx.callerId}>`,
+        callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
         timeout: this.opts.ringTimeoutSeconds,
       });
     } catch (err) {
