@@ -80,10 +80,16 @@ export class CallSession {
 
   /** Registers the event handler; call before originating. */
   listen(): void {
+    // One event at a time, in arrival order: a hangup that arrives while the customer is being
+    // joined to an agent is handled after the join, never interleaved with it.
     this.deps.router.onChannel(this.channelId, (e) => {
-      this.handle(e).catch((err: unknown) => this.log.error({ err, event: e.type }, 'call event handling failed'));
+      this.events = this.events
+        .then(() => this.handle(e))
+        .catch((err: unknown) => this.log.error({ err, event: e.type }, 'call event handling failed'));
     });
   }
+
+  private events: Promise<void> = Promise.resolve();
 
   private async handle(e: AriEvent): Promise<void> {
     switch (e.type) {
@@ -109,29 +115,29 @@ export class CallSession {
 
   private async answered(at: Date): Promise<void> {
     this.answeredAt = at;
-    await updateCall(this.deps.db, this.callId, { answered_at: at });
     // A call for one agent (preview, callback) goes to that agent, reserved before the dial.
     const mine = this.assignedAgentId ? this.deps.agents.get(this.assignedAgentId) : undefined;
     const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs);
-    if (this.endedAt) {
-      if (agent) this.deps.agents.release(agent.agentId);
-      return;
+    if (!agent) {
+      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      return this.abandon();
     }
-    if (!agent) return this.abandon();
-    this.agent = agent;
+    // Join first, write after: the customer is waiting; the database is not.
     try {
       await this.deps.ari.addToBridge(agent.bridgeId, this.channelId);
     } catch (err) {
-      this.agent = null;
+      // Most often the customer hung up meanwhile (their ChannelDestroyed is next in line).
       this.deps.agents.release(agent.agentId);
-      if (!this.endedAt) throw err;
+      this.log.warn({ err: (err as Error).message, agentId: agent.agentId }, 'joining the customer to the agent failed');
+      await updateCall(this.deps.db, this.callId, { answered_at: at });
       return;
     }
+    this.agent = agent;
     this.bridgedAt = new Date();
     this.deps.agents.connected(agent.agentId, this.callId);
     this.log.info({ agentId: agent.agentId, connectMs: this.bridgedAt.getTime() - at.getTime() }, 'customer joined to agent');
-    await updateCall(this.deps.db, this.callId, { agent_id: agent.agentId, bridge_id: agent.bridgeId, bridged_at: this.bridgedAt });
-    if (this.ctx.campaign.recordCalls && !this.endedAt) await this.startRecording(agent.bridgeId);
+    await updateCall(this.deps.db, this.callId, { answered_at: at, agent_id: agent.agentId, bridge_id: agent.bridgeId, bridged_at: this.bridgedAt });
+    if (this.ctx.campaign.recordCalls) await this.startRecording(agent.bridgeId);
   }
 
   private async startRecording(bridgeId: string): Promise<void> {
@@ -193,7 +199,9 @@ export class CallSession {
   /** Asterisk no longer has the channel (it restarted, or the channel ended while the event
    * websocket was down): close the call out with what is known. */
   async closeOutLost(reason: string): Promise<void> {
-    await this.ended(new Date(), null, `lost: ${reason}`);
+    const at = new Date();
+    this.events = this.events.then(() => this.ended(at, null, `lost: ${reason}`));
+    await this.events;
   }
 
   private async ended(at: Date, cause: number | null, causeText: string): Promise<void> {

