@@ -52,6 +52,7 @@ export class CallSession {
   private dialStatus: string | null = null;
   private agent: AgentSession | null = null;
   private abandoned = false;
+  private machine = false;
   private recording: { name: string; startedAt: Date; stopped: boolean } | null = null;
   private recordingDone: Promise<string | null> = Promise.resolve(null);
   private resolveDone!: (s: CallSummary) => void;
@@ -103,6 +104,8 @@ export class CallSession {
         if (e.dialstatus) this.dialStatus = e.dialstatus;
         return;
       case 'StasisStart':
+        if (e.args[0] === 'customer-amd') return this.amdVerdict(e.args[2] ?? 'NOTSURE', e.args[3] ?? '');
+        if (this.ctx.campaign.amd) return this.detectMachine(new Date(e.timestamp));
         return this.answered(new Date(e.timestamp));
       case 'ChannelLeftBridge':
         return this.stopRecording();
@@ -111,6 +114,25 @@ export class CallSession {
       default:
         return;
     }
+  }
+
+  /** Answered, with AMD on: the dialplan's AMD() listens first. */
+  private async detectMachine(at: Date): Promise<void> {
+    this.answeredAt = at;
+    await this.deps.ari.continueInDialplan(this.channelId, 'dialwell-amd', 's', 1);
+  }
+
+  private async amdVerdict(status: string, cause: string): Promise<void> {
+    const at = this.answeredAt ?? new Date();
+    this.log.info({ amd: status, cause }, 'answering-machine detection');
+    if (status === 'MACHINE') {
+      this.machine = true;
+      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      await this.deps.ari.hangup(this.channelId);
+      return;
+    }
+    // HUMAN, or NOTSURE (treated as a person: an unsure call is never dropped).
+    return this.answered(at);
   }
 
   private async answered(at: Date): Promise<void> {
@@ -218,7 +240,7 @@ export class CallSession {
     }
     const ringFrom = this.ringingAt ?? this.startedAt;
     const outcome = outcomeOf({
-      answered: this.answeredAt !== null, abandoned: this.abandoned, dialStatus: this.dialStatus, cause,
+      answered: this.answeredAt !== null, abandoned: this.abandoned, machine: this.machine, dialStatus: this.dialStatus, cause,
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
     await updateCall(this.deps.db, this.callId, { ended_at: at, hangup_cause: cause, hangup_cause_text: causeText, outcome });

@@ -5,7 +5,7 @@ import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
 
 export interface DialContext {
   attempt: Attempt;
-  campaign: { id: string; name: string; recordCalls: boolean; state: string };
+  campaign: { id: string; name: string; recordCalls: boolean; state: string; amd: boolean };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
   /** null when every number of the pool is at its daily cap. */
@@ -53,7 +53,10 @@ export async function loadDialContext(db: Db, attempt: Attempt): Promise<DialCon
   });
   return {
     attempt,
-    campaign: { id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state },
+    campaign: {
+      id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
+      amd: row.settings.amd === true,
+    },
     contact,
     trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
     callerId: choice.number,

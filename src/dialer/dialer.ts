@@ -205,7 +205,11 @@ export class Dialer {
         appArgs: `customer,${callId}`,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
         timeout: this.opts.ringTimeoutSeconds,
+        // For answering-machine detection the answered call runs AMD() in the dialplan and
+        // comes back to this application with the verdict.
+        ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),
       });
+      if (ctx.campaign.amd) await this.ari.subscribeChannel(channelId);
     } catch (err) {
       await session.originateFailed(err as Error);
       return { status: 'not-dialed', reason: (err as Error).message };

@@ -6,10 +6,10 @@ declare module 'ari-client' {
   type Operation = (params?: Params) => Promise<unknown>;
 
   export interface AriClient extends EventEmitter {
-    channels: Record<'originate' | 'hangup' | 'get' | 'list' | 'play' | 'answer' | 'setChannelVar', Operation>;
+    channels: Record<'originate' | 'hangup' | 'get' | 'list' | 'play' | 'answer' | 'setChannelVar' | 'continueInDialplan', Operation>;
     bridges: Record<'create' | 'destroy' | 'addChannel' | 'removeChannel' | 'record' | 'get' | 'list' | 'play', Operation>;
     recordings: Record<'stop' | 'getStored' | 'deleteStored' | 'getStoredFile' | 'listStored' | 'getLive', Operation>;
-    applications: Record<'get' | 'list' | 'filter', Operation>;
+    applications: Record<'get' | 'list' | 'filter' | 'subscribe', Operation>;
     asterisk: Record<'getInfo' | 'updateObject' | 'deleteObject' | 'getObject' | 'ping', Operation>;
     endpoints: Record<'list' | 'get', Operation>;
     start(apps: string | string[], subscribeAll?: boolean): Promise<void>;

@@ -212,6 +212,16 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return this.call('recordings.getStoredFile', () => httpGetBuffer(url, this.opts.user, this.opts.password, this.opts.timeoutMs));
   }
 
+  /** Sends a channel in Stasis to the dialplan (it leaves the application until Stasis() again). */
+  async continueInDialplan(channelId: string, context: string, extension: string, priority = 1): Promise<void> {
+    await this.call('channels.continueInDialplan', () => this.client.channels.continueInDialplan({ channelId, context, extension, priority }));
+  }
+
+  /** Keeps this channel's events coming while it is outside Stasis (e.g. in AMD). */
+  async subscribeChannel(channelId: string): Promise<void> {
+    await this.call('applications.subscribe', () => this.client.applications.subscribe({ applicationName: this.opts.app, eventSource: `channel:${channelId}` }));
+  }
+
   async playOnChannel(channelId: string, media: string): Promise<void> {
     await this.call('channels.play', () => this.client.channels.play({ channelId, media }));
   }

@@ -2,11 +2,15 @@
 // carrier trunk: busy (486), congestion (503), rejected (603), no answer, answer and hang up at
 // once, early media then failure, and an answered customer with no agent ready (abandoned).
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+import { writeGreetingPcap } from '../helpers/pcap.js';
 
 describe('call outcomes from Asterisk signals (sipp customers)', () => {
   let h: Harness;
@@ -28,12 +32,13 @@ describe('call outcomes from Asterisk signals (sipp customers)', () => {
   });
 
   /** One carrier (sipp + trunk + campaign) per behaviour; dials one contact and waits for its CDR. */
-  async function dialThrough(sipp: Omit<SippOptions, 'port' | 'mediaPort'>) {
+  async function dialThrough(sipp: Omit<SippOptions, 'port' | 'mediaPort'>, settings: Record<string, unknown> = {}) {
     const p = port++;
     sipps.push(await Sipp.start({ ...sipp, port: p, mediaPort: (media += 20) }));
     const trunk = await createTrunk(h.db, { name: `c-${p}-${h.app}`.slice(0, 40), host: '127.0.0.1', port: p });
     await syncTrunk(h.db, h.ari, trunk.id);
     const camp = await createCampaign(h.db, { name: `outcome ${p} ${h.app}`, trunkId: trunk.id, callerIdId, policyName, state: 'running' });
+    await h.db.updateTable('campaigns').set({ settings: JSON.stringify(settings) }).where('id', '=', camp.id).execute();
     const phone = `+1305555${String(p).padStart(4, '0')}`;
     const contact = await addContact(h.db, { campaignId: camp.id, phone });
     const attempt = await createAttempt(h.db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
@@ -106,4 +111,31 @@ describe('call outcomes from Asterisk signals (sipp customers)', () => {
     expect(h.dialer.agents.get(agent.id)?.callId).toBeNull();
     await h.dialer.agents.logout(agent.id);
   });
+
+  it('an answering machine (AMD on): detected, hung up, outcome machine, never sent to an agent', async () => {
+    // The "machine" greets with 3 s of continuous speech (the g711 pcap): longer than AMD's
+    // 1.5 s greeting limit.
+    const { summary, call } = await dialThrough({ scenario: 'customer-answer.xml', pauseMs: 20_000 }, { amd: true });
+    expect(summary.outcome).toBe('machine');
+    expect(call.outcome).toBe('machine');
+    expect(call.answered_at).toBeInstanceOf(Date);
+    expect(call.bridged_at).toBeNull();
+    expect(call.agent_id).toBeNull();
+  }, 40_000);
+
+  it('a person (AMD on): a short "Hello?" then silence is judged human and joined to an agent', async () => {
+    const pcap = path.join(mkdtempSync(path.join(tmpdir(), 'greeting-')), 'hello.pcap');
+    writeGreetingPcap(pcap, 600, 2400);
+    const agentPort = port++;
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: agentPort, mediaPort: (media += 20) }));
+    const agent = await createAgent(h.db, { name: 'Human', endpoint: `hu-${agentPort}-${h.app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${agentPort}` });
+    await syncAgent(h.db, h.ari, agent.id);
+    await h.dialer.agents.login(agent);
+    const { summary, call } = await dialThrough({ scenario: 'customer-greeting.xml', pauseMs: 6000, vars: { pcap } }, { amd: true });
+    expect(summary.outcome).toBe('answered');
+    expect(call.agent_id).toBe(agent.id);
+    // AMD listened before the join (greeting, then 800 ms of silence).
+    expect(call.bridged_at!.getTime() - call.answered_at!.getTime()).toBeGreaterThan(800);
+    await h.dialer.agents.logout(agent.id);
+  }, 40_000);
 });
