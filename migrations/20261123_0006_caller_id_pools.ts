@@ -9,9 +9,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('campaign_caller_ids_pk', ['campaign_id', 'caller_id_id'])
     .execute();
   await db.schema.alterTable('contacts').addColumn('called_hotline', 'text').execute();
+  // Daily caps count today's calls per presented number.
+  await db.schema.createIndex('calls_caller_id_created_idx').on('calls').columns(['caller_id', 'created_at']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropIndex('calls_caller_id_created_idx').ifExists().execute();
   await db.schema.alterTable('contacts').dropColumn('called_hotline').execute();
   await db.schema.dropTable('campaign_caller_ids').ifExists().execute();
 }

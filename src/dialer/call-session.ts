@@ -9,7 +9,7 @@ import type { RecordingStore } from '../recordings/store.js';
 import { storeRecording } from '../recordings/recorder.js';
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
-import { finishAttempt, updateCall, type DialContext } from './dial.repository.js';
+import { closeCall, updateCall, type DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
 export interface CallSessionDeps {
@@ -95,10 +95,8 @@ export class CallSession {
   private async handle(e: AriEvent): Promise<void> {
     switch (e.type) {
       case 'ChannelStateChange':
-        if (e.channel.state === 'Ringing' && !this.ringingAt) {
-          this.ringingAt = new Date(e.timestamp);
-          await updateCall(this.deps.db, this.callId, { ringing_at: this.ringingAt });
-        }
+        // Kept in memory and written with the call's end: one statement less per call.
+        if (e.channel.state === 'Ringing' && !this.ringingAt) this.ringingAt = new Date(e.timestamp);
         return;
       case 'Dial':
         if (e.dialstatus) this.dialStatus = e.dialstatus;
@@ -243,8 +241,11 @@ export class CallSession {
       answered: this.answeredAt !== null, abandoned: this.abandoned, machine: this.machine, dialStatus: this.dialStatus, cause,
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
-    await updateCall(this.deps.db, this.callId, { ended_at: at, hangup_cause: cause, hangup_cause_text: causeText, outcome });
-    await finishAttempt(this.deps.db, this.ctx.attempt.id, 'completed', outcome);
+    await closeCall(
+      this.deps.db, this.callId, this.ctx.attempt.id,
+      { ended_at: at, ringing_at: this.ringingAt, hangup_cause: cause, hangup_cause_text: causeText, outcome },
+      { state: 'completed', outcome },
+    );
     const recordingId = await this.recordingDone;
     this.log.info({ outcome, cause, recordingId }, 'call ended');
     this.resolveDone({
@@ -269,8 +270,7 @@ export class CallSession {
     if (this.assignedAgentId) this.deps.agents.release(this.assignedAgentId);
     const at = new Date();
     this.endedAt = at;
-    await updateCall(this.deps.db, this.callId, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) });
-    await finishAttempt(this.deps.db, this.ctx.attempt.id, 'failed', 'failed');
+    await closeCall(this.deps.db, this.callId, this.ctx.attempt.id, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) }, { state: 'failed', outcome: 'failed' });
     this.resolveDone({
       callId: this.callId, attemptId: this.ctx.attempt.id, campaignId: this.ctx.campaign.id, startedAt: this.startedAt, outcome: 'failed', agentId: null, answeredAt: null,
       bridgedAt: null, endedAt: at, hangupCause: null, recordingId: null, connectMs: null,

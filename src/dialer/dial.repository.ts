@@ -1,10 +1,11 @@
 // SQL for the dial path: claiming an attempt exactly once, and writing the call (CDR) row.
 import type { Db } from '../db/database.js';
-import type { Attempt, CallUpdate } from '../db/schema.js';
+import type { ReservedAttempt } from '../compliance/store/dial-gate.js';
+import type { CallUpdate } from '../db/schema.js';
 import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
 
 export interface DialContext {
-  attempt: Attempt;
+  attempt: ReservedAttempt;
   campaign: { id: string; name: string; recordCalls: boolean; state: string; amd: boolean };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
@@ -17,51 +18,93 @@ export class DialSetupError extends Error {
   override readonly name = 'DialSetupError';
 }
 
-export async function loadDialContext(db: Db, attempt: Attempt): Promise<DialContext> {
-  const row = await db
-    .selectFrom('campaigns as c')
-    .leftJoin('trunks as t', 't.id', 'c.trunk_id')
-    .leftJoin('caller_ids as ci', 'ci.id', 'c.caller_id_id')
-    .where('c.id', '=', attempt.campaign_id)
-    .select([
-      'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state',
-      't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
-    ])
-    .executeTakeFirst();
-  if (!row) throw new DialSetupError(`campaign ${attempt.campaign_id} of attempt ${attempt.id} does not exist`);
-  if (!row.trunk_id || !row.trunk_name) throw new DialSetupError(`campaign "${row.campaign_name}" has no trunk`);
-  if (!row.caller_id) throw new DialSetupError(`campaign "${row.campaign_name}" has no caller id`);
-  const contact = await db.selectFrom('contacts').where('id', '=', attempt.contact_id).select(['id', 'name', 'called_hotline']).executeTakeFirst();
-  if (!contact) throw new DialSetupError(`contact ${attempt.contact_id} of attempt ${attempt.id} does not exist`);
-  // The campaign's pool with today's use of each number (UTC day), for the caller-id rules.
-  const dayStart = new Date(new Date().toISOString().slice(0, 10));
-  const pool = await db
-    .selectFrom('campaign_caller_ids as p')
-    .innerJoin('caller_ids as ci', 'ci.id', 'p.caller_id_id')
-    .where('p.campaign_id', '=', attempt.campaign_id)
-    .select((eb) => [
-      'ci.number', 'ci.is_hotline', 'ci.daily_cap',
-      eb.selectFrom('calls as c').where('c.caller_id', '=', eb.ref('ci.number')).where('c.created_at', '>=', dayStart)
-        .select((e) => e.fn.countAll<string>().as('n')).as('used_today'),
-    ])
-    .execute();
-  const choice = chooseCallerId(attempt.phone, {
-    defaultNumber: row.caller_id,
-    pool: pool.map((p) => ({ number: p.number, isHotline: p.is_hotline, dailyCap: p.daily_cap, usedToday: Number(p.used_today ?? 0) })),
-    localPresence: row.settings.callerId !== undefined && (row.settings.callerId as { localPresence?: unknown }).localPresence === true,
-    calledHotline: contact.called_hotline,
-  });
-  return {
-    attempt,
-    campaign: {
-      id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
-      amd: row.settings.amd === true,
-    },
-    contact,
-    trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
-    callerId: choice.number,
-    callerIdRule: choice.rule,
-  };
+interface CampaignDialSetup {
+  campaign: DialContext['campaign'];
+  trunk: DialContext['trunk'];
+  defaultCallerId: string;
+  localPresence: boolean;
+  pool: { number: string; isHotline: boolean; dailyCap: number | null }[];
+}
+
+/**
+ * What a campaign dials with (trunk, caller ids, settings), cached for a second: it is the same
+ * for every call of the campaign, and reading it per call cost three queries on the hot path.
+ */
+export class DialContextLoader {
+  private readonly cache = new Map<string, { at: number; setup: CampaignDialSetup }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  private async setup(campaignId: string): Promise<CampaignDialSetup> {
+    const hit = this.cache.get(campaignId);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.setup;
+    const row = await this.db
+      .selectFrom('campaigns as c')
+      .leftJoin('trunks as t', 't.id', 'c.trunk_id')
+      .leftJoin('caller_ids as ci', 'ci.id', 'c.caller_id_id')
+      .where('c.id', '=', campaignId)
+      .select([
+        'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state',
+        't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
+      ])
+      .executeTakeFirst();
+    if (!row) throw new DialSetupError(`campaign ${campaignId} does not exist`);
+    if (!row.trunk_id || !row.trunk_name) throw new DialSetupError(`campaign "${row.campaign_name}" has no trunk`);
+    if (!row.caller_id) throw new DialSetupError(`campaign "${row.campaign_name}" has no caller id`);
+    const pool = await this.db
+      .selectFrom('campaign_caller_ids as p')
+      .innerJoin('caller_ids as ci', 'ci.id', 'p.caller_id_id')
+      .where('p.campaign_id', '=', campaignId)
+      .select(['ci.number', 'ci.is_hotline', 'ci.daily_cap'])
+      .execute();
+    const setup: CampaignDialSetup = {
+      campaign: {
+        id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
+        amd: row.settings.amd === true,
+      },
+      trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
+      defaultCallerId: row.caller_id,
+      localPresence: (row.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
+      pool: pool.map((p) => ({ number: p.number, isHotline: p.is_hotline, dailyCap: p.daily_cap })),
+    };
+    this.cache.set(campaignId, { at: Date.now(), setup });
+    return setup;
+  }
+
+  async load(attempt: ReservedAttempt): Promise<DialContext> {
+    const s = await this.setup(attempt.campaignId);
+    // Today's use (UTC day) is read only when some number of the pool has a daily cap.
+    const used = new Map<string, number>();
+    const capped = s.pool.filter((p) => p.dailyCap !== null).map((p) => p.number);
+    if (capped.length > 0) {
+      const dayStart = new Date(new Date().toISOString().slice(0, 10));
+      const rows = await this.db
+        .selectFrom('calls')
+        .where('caller_id', 'in', capped)
+        .where('created_at', '>=', dayStart)
+        .select(['caller_id', (eb) => eb.fn.countAll<string>().as('n')])
+        .groupBy('caller_id')
+        .execute();
+      for (const r of rows) used.set(r.caller_id, Number(r.n));
+    }
+    const choice = chooseCallerId(attempt.phone, {
+      defaultNumber: s.defaultCallerId,
+      pool: s.pool.map((p) => ({ ...p, usedToday: used.get(p.number) ?? 0 })),
+      localPresence: s.localPresence,
+      calledHotline: attempt.calledHotline,
+    });
+    return {
+      attempt,
+      campaign: s.campaign,
+      contact: { id: attempt.contactId, name: attempt.contactName },
+      trunk: s.trunk,
+      callerId: choice.number,
+      callerIdRule: choice.rule,
+    };
+  }
 }
 
 export async function insertCall(
@@ -96,6 +139,16 @@ export async function releaseReservation(db: Db, attemptId: string, at: Date): P
     .set({ state: 'queued', dialed_at: null, enqueued_at: null, scheduled_at: at, updated_at: new Date() })
     .where('id', '=', attemptId)
     .where('state', '=', 'dialing')
+    .execute();
+}
+
+/** The call's end and its attempt's outcome, in one statement. */
+export async function closeCall(db: Db, callId: string, attemptId: string, set: CallUpdate, attempt: { state: 'completed' | 'failed'; outcome: string }): Promise<void> {
+  await db
+    .with('a', (q) => q.updateTable('attempts').set({ state: attempt.state, outcome: attempt.outcome, updated_at: new Date() }).where('id', '=', attemptId))
+    .updateTable('calls')
+    .set(set)
+    .where('id', '=', callId)
     .execute();
 }
 

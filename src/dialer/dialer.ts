@@ -11,7 +11,7 @@ import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { DialSetupError, finishAttempt, insertCall, loadDialContext, releaseReservation } from './dial.repository.js';
+import { DialContextLoader, DialSetupError, finishAttempt, insertCall, releaseReservation } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -49,6 +49,7 @@ export class Dialer {
   private readonly finished = new Map<string, CallSummary>();
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
   private readonly gate: DialGate;
+  private readonly contexts: DialContextLoader;
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
   readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
@@ -69,6 +70,7 @@ export class Dialer {
   ) {
     this.agents = new AgentPool(ari, this.router, log, opts.agents);
     this.gate = new DialGate({ db, policies });
+    this.contexts = new DialContextLoader(db);
     this.agents.onAgentLost = (_s, callId) => {
       for (const session of this.sessions.values()) {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
@@ -156,10 +158,10 @@ export class Dialer {
       if (gate.rescheduledTo) await this.onRescheduled(attemptId, gate.rescheduledTo);
       return { status: 'denied', decisionId: gate.decisionId, reasons, rescheduledTo: gate.rescheduledTo };
     }
-    const attempt = await this.db.selectFrom('attempts').where('id', '=', attemptId).selectAll().executeTakeFirstOrThrow();
+    const attempt = gate.attempt;
     let ctx;
     try {
-      ctx = await loadDialContext(this.db, attempt);
+      ctx = await this.contexts.load(attempt);
     } catch (err) {
       if (!(err instanceof DialSetupError)) throw err;
       await finishAttempt(this.db, attempt.id, 'failed', 'setup-error');
@@ -178,7 +180,7 @@ export class Dialer {
     const callId = await insertCall(this.db, {
       attemptId: attempt.id,
       campaignId: ctx.campaign.id,
-      contactId: ctx.contact.id,
+      contactId: attempt.contactId,
       phone: attempt.phone,
       callerId,
       trunkId: ctx.trunk.id,

@@ -47,6 +47,8 @@ describe('caller id rules on real calls', () => {
     expect(await callWith('+13055557503', hotline.number)).toBe(hotline.number);
     // The local number reaches its cap for today: the next Miami call shows the default.
     await db.updateTable('caller_ids').set({ daily_cap: 1 }).where('id', '=', local.id).execute();
+    // A campaign's dial setup is cached for a second.
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await callWith('+13055557504')).toBe(def.number);
   }, 60_000);
 });

@@ -135,6 +135,16 @@ function deniedDecision(reason: Reason, policies: readonly Policy[], timeZones: 
   return { allowed: false, reasons: [reason], timeZones, policyVersions: policies.map((p) => ({ name: p.name, version: p.version })), nextAllowedAt: null };
 }
 
+/** What the dialer needs of a reserved attempt, read with it (no second query). */
+export interface ReservedAttempt {
+  id: string;
+  phone: string;
+  campaignId: string;
+  contactId: string;
+  contactName: string | null;
+  calledHotline: string | null;
+}
+
 export interface GateDeps {
   db: Db;
   policies: PolicyResolver;
@@ -142,7 +152,7 @@ export interface GateDeps {
 }
 
 export type GateResult =
-  | { status: 'allowed'; decisionId: string; decision: Decision; phone: string }
+  | { status: 'allowed'; decisionId: string; decision: Decision; phone: string; attempt: ReservedAttempt }
   | { status: 'denied'; decisionId: string; decision: Decision; rescheduledTo: Date | null }
   | { status: 'not-queued' };
 
@@ -151,6 +161,9 @@ interface AttemptInfo {
   phone: string;
   state: string;
   campaign_id: string;
+  contact_id: string;
+  contact_name: string | null;
+  called_hotline: string | null;
   policy_name: string | null;
   product: string | null;
   segment: string | null;
@@ -165,8 +178,8 @@ const ATTEMPTS_SQL = `
   with locked as (
     select count(pg_advisory_xact_lock(k)) as n
     from (select distinct hashtextextended(phone, 0) as k from attempts where id = any($1::uuid[]) order by 1) keys)
-  select a.id, a.phone, a.state, a.campaign_id, c.policy_name, coalesce(a.product, c.product) as product,
-         ct.segment, ct.time_zone, ct.attributes, locked.n
+  select a.id, a.phone, a.state, a.campaign_id, a.contact_id, ct.name as contact_name, ct.called_hotline,
+         c.policy_name, coalesce(a.product, c.product) as product, ct.segment, ct.time_zone, ct.attributes, locked.n
   from locked, attempts a join campaigns c on c.id = a.campaign_id join contacts ct on ct.id = a.contact_id
   where a.id = any($1::uuid[])`;
 
@@ -330,7 +343,10 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
   decided.forEach(({ a, decision }, k) => {
     // Another worker claimed it between our read and the lock: nothing was written for it.
     if (!done.has(a.id)) results.set(a.id, { status: 'not-queued' });
-    else if (decision.allowed) results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, phone: a.phone });
+    else if (decision.allowed) {
+      const attempt = { id: a.id, phone: a.phone, campaignId: a.campaign_id, contactId: a.contact_id, contactName: a.contact_name, calledHotline: a.called_hotline };
+      results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, phone: a.phone, attempt });
+    }
     else results.set(a.id, { status: 'denied', decisionId: ids[k]!, decision, rescheduledTo: decision.nextAllowedAt });
   });
   return { results, deferred };

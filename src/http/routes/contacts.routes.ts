@@ -4,9 +4,9 @@ import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { maskPhone } from '../../compliance/phone.js';
-import { listContacts } from '../../contacts/contacts.repository.js';
+import { findCampaign, listContacts } from '../../contacts/contacts.repository.js';
 import { ContactInputError, saveContact } from '../../contacts/contacts.service.js';
-import { ContactImportError, importContacts, resolveImportTarget } from '../../contacts/import.js';
+import { ContactImportError, importContacts } from '../../contacts/import.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
@@ -93,11 +93,7 @@ export function contactRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (req) => {
-        try {
-          await resolveImportTarget(deps.db, req.params.id);
-        } catch (err) {
-          throw httpError(err);
-        }
+        if (!(await findCampaign(deps.db, req.params.id))) throw new HttpError(404, `campaign ${req.params.id} does not exist`);
         const q = req.query;
         // Phones are masked by default; only an explicit unmasked=true shows them whole.
         const masked = q.unmasked !== 'true';
