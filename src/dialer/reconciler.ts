@@ -20,21 +20,22 @@ export async function reconcileQueue(
   db: Db,
   queue: Queue<DialJob>,
   log: Logger,
-  opts: { undialedGraceMs: number } = { undialedGraceMs: 60_000 },
+  opts: { undialedGraceMs?: number; campaignIds?: string[] } = {},
 ): Promise<ReconcileReport> {
+  const grace = opts.undialedGraceMs ?? 60_000;
+  // campaignIds narrows the work to some campaigns (a deployment has one queue: by default, all).
+  const scope = opts.campaignIds ?? null;
   const released = await sql<{ id: string }>`
     update attempts a set state = 'queued', dialed_at = null, enqueued_at = null, decision_id = null, updated_at = now()
-    where a.state = 'dialing' and a.dialed_at < ${new Date(Date.now() - opts.undialedGraceMs)}
+    where a.state = 'dialing' and a.dialed_at < ${new Date(Date.now() - grace)}
+      and (${scope}::uuid[] is null or a.campaign_id = any(${scope}::uuid[]))
       and not exists (select 1 from calls c where c.attempt_id = a.id)
     returning a.id`.execute(db);
   if (released.rows.length) log.warn({ attempts: released.rows.map((r) => r.id) }, 'reserved attempts never originated: released to be decided again');
 
-  const handed = await db
-    .selectFrom('attempts')
-    .where('state', '=', 'queued')
-    .where('enqueued_at', 'is not', null)
-    .select(['id', 'scheduled_at'])
-    .execute();
+  let q = db.selectFrom('attempts').where('state', '=', 'queued').where('enqueued_at', 'is not', null).select(['id', 'scheduled_at']);
+  if (scope) q = q.where('campaign_id', 'in', scope.length ? scope : ['00000000-0000-0000-0000-000000000000']);
+  const handed = await q.execute();
   let reenqueued = 0;
   for (const a of handed) {
     const jobId = `${a.id}_${a.scheduled_at.getTime()}`;

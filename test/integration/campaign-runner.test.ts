@@ -110,10 +110,10 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     await h.queue.obliterate({ force: true });
     expect(await h.queue.getJobCountByTypes('waiting', 'delayed', 'prioritized')).toBe(0);
 
-    const report = await reconcileQueue(h.db, h.queue, log);
+    const report = await reconcileQueue(h.db, h.queue, log, { campaignIds: [campaignId] });
     expect(report.reenqueued).toBe(handed);
     // Reconciling twice changes nothing.
-    expect((await reconcileQueue(h.db, h.queue, log)).reenqueued).toBe(0);
+    expect((await reconcileQueue(h.db, h.queue, log, { campaignIds: [campaignId] })).reenqueued).toBe(0);
 
     const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
     try {
@@ -138,8 +138,9 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     // BullMQ redelivers the stalled job: the attempt is no longer queued, so nothing is dialed.
     expect((await h.dialer.dialAttempt(id)).status).toBe('already-claimed');
     expect(await callsOf(campaignId)).toHaveLength(0);
-    const report = await reconcileQueue(h.db, h.queue, log, { undialedGraceMs: 0 });
+    const report = await reconcileQueue(h.db, h.queue, log, { undialedGraceMs: 0, campaignIds: [campaignId] });
     expect(report.releasedUndialed).toBe(1);
+    expect(await h.db.selectFrom('attempts').where('id', '=', id).select(['state', 'dialed_at']).executeTakeFirstOrThrow()).toEqual({ state: 'queued', dialed_at: null });
     const again = await h.dialer.dialAttempt(id);
     expect(again.status).toBe('dialing');
     await h.dialer.callDone(id);
