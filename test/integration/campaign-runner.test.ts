@@ -178,4 +178,27 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     expect(attempts).toHaveLength(2);
     expect(attempts.every((a) => a.decision_id)).toBe(true);
   }, 60_000);
+
+  it('predictive: the live pacer dials every contact once, within the campaign limits', async () => {
+    const { campaignId, ids } = await campaignWith(8, 'predictive');
+    await h.db.updateTable('campaigns').set({ max_concurrent: 4 }).where('id', '=', campaignId).execute();
+    const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
+    let maxLive = 0;
+    const probe = setInterval(() => {
+      maxLive = Math.max(maxLive, h.dialer.liveCalls().filter((c) => c.campaignId === campaignId).length);
+    }, 50);
+    try {
+      await h.db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', campaignId).execute();
+      runner.start();
+      await waitFor(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === ids.length, 60_000);
+    } finally {
+      runner.stop();
+      clearInterval(probe);
+      await worker.close();
+    }
+    const calls = await callsOf(campaignId);
+    expect(new Set(calls.map((c) => c.attempt_id)).size).toBe(ids.length);
+    expect(calls.filter((c) => c.bridged_at).length).toBeGreaterThanOrEqual(1);
+    expect(maxLive).toBeLessThanOrEqual(4);
+  }, 90_000);
 });
