@@ -89,7 +89,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(now))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(now))
     .execute();
-  await db.schema.createIndex('attempts_pending_idx').on('attempts').columns(['state', 'scheduled_at']).execute();
 
   await db.schema
     .createTable('calls')

@@ -3,7 +3,7 @@
 // Exit 0 allowed, 1 denied, 2 bad input.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decide } from '../compliance/decide.js';
+import { decide, decisionJson } from '../compliance/decide.js';
 import { parsePhone } from '../compliance/phone.js';
 import { parsePolicy, type Policy } from '../compliance/policy.js';
 import { isPresetName, PRESETS } from '../compliance/presets.js';
@@ -64,14 +64,7 @@ export async function runEligibility(args: string[]): Promise<number> {
     policies,
     at,
   );
-  const out = {
-    phone: parsed.e164,
-    allowed: d.allowed,
-    reasons: d.reasons.map((r) => ({ rule: r.rule, passed: r.passed, detail: r.detail, policy: r.policy, inputs: r.inputs })),
-    timeZones: d.timeZones,
-    policyVersions: d.policyVersions,
-    nextAllowedAt: d.nextAllowedAt?.toISOString() ?? null,
-  };
+  const out = decisionJson(parsed.e164, d);
   if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   else {
     process.stdout.write(`${out.phone} at ${at.toISOString()}: ${out.allowed ? 'ALLOWED' : 'DENIED'} (zones ${out.timeZones.join(', ') || 'unknown'})\n`);

@@ -99,6 +99,18 @@ export function decide(facts: DecisionFacts, policies: readonly Policy[], now: D
   };
 }
 
+/** The documented JSON form of a decision (HTTP dry run, CLI), for one phone. */
+export function decisionJson(phone: string, d: Decision) {
+  return {
+    phone,
+    allowed: d.allowed,
+    reasons: d.reasons.map((r) => ({ rule: r.rule, passed: r.passed, detail: r.detail, policy: r.policy, inputs: r.inputs })),
+    timeZones: d.timeZones,
+    policyVersions: d.policyVersions,
+    nextAllowedAt: d.nextAllowedAt?.toISOString() ?? null,
+  };
+}
+
 /** How many hours of attempt history decide() needs for these policies (bounds the DB fetch). */
 export function historyHorizonHours(policies: readonly Policy[]): number {
   let h = 0;

@@ -7,52 +7,33 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
-import { createDb, type Db } from '../../src/db/database.js';
-import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import type { Db } from '../../src/db/database.js';
+import type { Engine } from '../../src/dialer/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import { Sipp } from '../../src/sim/sipp.js';
-import { testConfig } from '../helpers/env.js';
+import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
 import { openAllHours } from '../helpers/harness.js';
 
 const CARRIER = 5341;
 const AGENT = 5351;
 
 describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)', () => {
-  const tag = randomUUID().slice(0, 8);
-  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
-  const log = createLogger(cfg.LOG_LEVEL);
+  let h: EngineHarness;
   let db: Db;
   let engine: Engine;
   let app: FastifyInstance;
-  const sipps: Sipp[] = [];
+  let tag: string;
 
   beforeAll(async () => {
-    db = createDb(cfg.DATABASE_URL, 10);
-    // The engine paces every running campaign in the database: other files' are finished.
-    await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
-    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 17900, pauseMs: 1500 }));
-    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 17950 }));
-    const policies = new PolicyResolver(db, 0);
-    engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
-    app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer });
+    h = await startEngineHarness([
+      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 17900, pauseMs: 1500 },
+      { scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 17950 },
+    ]);
+    ({ db, engine, app, tag } = h);
   });
-  afterAll(async () => {
-    await app?.close();
-    await engine?.close();
-    await db?.destroy();
-    for (const s of sipps) await s.stop();
-  });
+  afterAll(async () => h?.close());
 
   const req = async (method: 'GET' | 'POST', url: string, payload?: object) => app.inject({ method, url, ...(payload ? { payload } : {}) });
-  async function until(what: () => Promise<boolean>, ms: number, label: string) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await what()) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${label}`);
-  }
 
   it('login, call, wrap-up until disposition, next call, pause, logout', async () => {
     const policyName = `open-${tag}`;

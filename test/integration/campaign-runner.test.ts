@@ -72,8 +72,8 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     throw new Error('timed out');
   }
 
-  it('progressive: one call per ready agent, every contact dialed once and bridged', async () => {
-    const { campaignId, ids } = await campaignWith(6);
+  /** Starts the campaign with a worker and the runner until n calls have ended; returns the most calls live at once. */
+  async function runToEnd(campaignId: string, n: number): Promise<number> {
     const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
     let maxLive = 0;
     const probe = setInterval(() => {
@@ -82,12 +82,18 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     try {
       await h.db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', campaignId).execute();
       runner.start();
-      await waitFor(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === ids.length, 60_000);
+      await waitFor(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === n, 60_000);
     } finally {
       runner.stop();
       clearInterval(probe);
       await worker.close();
     }
+    return maxLive;
+  }
+
+  it('progressive: one call per ready agent, every contact dialed once and bridged', async () => {
+    const { campaignId, ids } = await campaignWith(6);
+    const maxLive = await runToEnd(campaignId, ids.length);
     const calls = await callsOf(campaignId);
     expect(calls).toHaveLength(6);
     expect(new Set(calls.map((c) => c.attempt_id)).size).toBe(6);
@@ -182,20 +188,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
   it('predictive: the live pacer dials every contact once, within the campaign limits', async () => {
     const { campaignId, ids } = await campaignWith(8, 'predictive');
     await h.db.updateTable('campaigns').set({ max_concurrent: 4 }).where('id', '=', campaignId).execute();
-    const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
-    let maxLive = 0;
-    const probe = setInterval(() => {
-      maxLive = Math.max(maxLive, h.dialer.liveCalls().filter((c) => c.campaignId === campaignId).length);
-    }, 50);
-    try {
-      await h.db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', campaignId).execute();
-      runner.start();
-      await waitFor(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === ids.length, 60_000);
-    } finally {
-      runner.stop();
-      clearInterval(probe);
-      await worker.close();
-    }
+    const maxLive = await runToEnd(campaignId, ids.length);
     const calls = await callsOf(campaignId);
     expect(new Set(calls.map((c) => c.attempt_id)).size).toBe(ids.length);
     expect(calls.filter((c) => c.bridged_at).length).toBeGreaterThanOrEqual(1);

