@@ -189,7 +189,7 @@ const ATTEMPTS_SQL = `
 const WRITE_SQL = `
   with d as (
     select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[], $5::timestamptz[], $6::text[], $7::text[],
-                         $8::uuid[], $9::jsonb[], $10::text[], $11::jsonb[])
+                         $8::uuid[], $9::json[], $10::text[], $11::json[])
       as t(decision_id, attempt_id, new_state, allowed, next_at, product, phone, campaign_id, reasons, zones, versions)),
   u as (
     update attempts a set
