@@ -31,6 +31,8 @@ export const configSchema = z.object({
   RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),
   DIAL_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('dialwell-dial'),
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
+  DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -46,7 +46,7 @@ export async function startEngine(
   const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
   const queue = createDialQueue(cfg.DIAL_QUEUE, connections[0]!);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
-  const worker: Worker<DialJob> = createDialWorker(cfg.DIAL_QUEUE, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process);
+  const worker: Worker<DialJob> = createDialWorker(cfg.DIAL_QUEUE, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
   worker.on('failed', (job, err) => log.error({ attemptId: job?.data.attemptId, err: err.message }, 'dial job failed (it is retried)'));
   const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000 });
   // Redis is transport: rebuild the queue from PostgreSQL at start and every minute.

@@ -32,6 +32,9 @@ export function createDialWorker(
   connection: Redis,
   concurrency: number,
   process: (job: Job<DialJob>) => Promise<unknown>,
+  lockMs = 30_000,
 ): Worker<DialJob> {
-  return new Worker<DialJob>(name, process, { connection, concurrency, autorun: true });
+  // A job whose worker died is "stalled" once its lock expires; a live worker then takes it over
+  // (the dial gate makes that harmless: a reserved attempt is never dialed again).
+  return new Worker<DialJob>(name, process, { connection, concurrency, autorun: true, lockDuration: lockMs, stalledInterval: lockMs });
 }

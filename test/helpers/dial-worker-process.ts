@@ -1,0 +1,13 @@
+// A dial worker in a process of its own (the dialer engine from the environment), so a test can
+// kill it with SIGKILL in the middle of dialing. Prints "ready" when it takes jobs.
+import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
+import { loadConfig } from '../../src/config.js';
+import { createDb } from '../../src/db/database.js';
+import { startEngine } from '../../src/dialer/engine.js';
+import { createLogger } from '../../src/log.js';
+
+const cfg = loadConfig();
+const db = createDb(cfg.DATABASE_URL, 10);
+const engine = await startEngine(cfg, db, new PolicyResolver(db), createLogger(cfg.LOG_LEVEL), { tickMs: 3_600_000, reconcileEveryMs: 3_600_000 });
+engine.runner.stop();
+process.stdout.write('ready\n');
