@@ -44,6 +44,14 @@ export const campaignInputSchema = z.strictObject({
   abandonCap: z.number().min(0).max(0.5, 'must be at most 0.5 (50%)').default(0.03),
   script: scriptSchema.optional(),
   retry: retryRulesSchema.optional(),
+  /** What an abandoned customer hears before the number to call back: ARI media, e.g. a recording naming the caller. */
+  informationMessage: z
+    .array(z.string().regex(/^(sound|recording|digits|number|tone):[A-Za-z0-9_/.:,-]+$/, 'must be an ARI media URI such as "sound:im-sorry" or "recording:acme-info"'))
+    .min(1)
+    .max(10)
+    .optional(),
+  amd: z.boolean().optional(),
+  localPresence: z.boolean().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
 export const campaignPatchSchema = campaignInputSchema.partial();
@@ -64,6 +72,9 @@ export interface CampaignView {
   abandonCap: number;
   script: unknown;
   retry: unknown;
+  informationMessage: unknown;
+  amd: boolean;
+  localPresence: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -73,6 +84,8 @@ export function campaignView(c: Campaign): CampaignView {
     id: c.id, name: c.name, state: c.state, trunkId: c.trunk_id, callerIdId: c.caller_id_id, policyName: c.policy_name,
     dialMode: c.dial_mode, maxConcurrent: c.max_concurrent, maxCps: c.max_cps, recordCalls: c.record_calls, product: c.product,
     defaultCountry: c.default_country, abandonCap: c.abandon_cap, script: c.settings.script ?? null, retry: c.settings.retry ?? null,
+    informationMessage: c.settings.informationMessage ?? null, amd: c.settings.amd === true,
+    localPresence: (c.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
     createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString(),
   };
 }
@@ -99,7 +112,10 @@ export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<
       name: input.name, trunk_id: input.trunkId, caller_id_id: input.callerIdId, policy_name: input.policyName,
       dial_mode: input.dialMode, max_concurrent: input.maxConcurrent, max_cps: input.maxCps, record_calls: input.recordCalls,
       product: input.product, default_country: input.defaultCountry, abandon_cap: input.abandonCap,
-      settings: JSON.stringify({ script: input.script, retry: input.retry }),
+      settings: JSON.stringify({
+        script: input.script, retry: input.retry, informationMessage: input.informationMessage, amd: input.amd,
+        callerId: input.localPresence === undefined ? undefined : { localPresence: input.localPresence },
+      }),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -123,7 +139,14 @@ export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof c
     maxCps: patch.maxCps ?? c.max_cps,
   };
   await checkReferences(db, merged);
-  const settings = { ...c.settings, ...(patch.script !== undefined ? { script: patch.script } : {}), ...(patch.retry !== undefined ? { retry: patch.retry } : {}) };
+  const settings = {
+    ...c.settings,
+    ...(patch.script !== undefined ? { script: patch.script } : {}),
+    ...(patch.retry !== undefined ? { retry: patch.retry } : {}),
+    ...(patch.informationMessage !== undefined ? { informationMessage: patch.informationMessage } : {}),
+    ...(patch.amd !== undefined ? { amd: patch.amd } : {}),
+    ...(patch.localPresence !== undefined ? { callerId: { localPresence: patch.localPresence } } : {}),
+  };
   const row = await db
     .updateTable('campaigns')
     .set({

@@ -1,6 +1,7 @@
 // One outbound call, from originate to its CDR: ringing → answered → joined to an agent (or
 // abandoned after the connect timeout) → recorded → ended. Listeners are registered before the
 // originate, so no early event is lost.
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -53,6 +54,7 @@ export class CallSession {
   private agent: AgentSession | null = null;
   private abandoned = false;
   private machine = false;
+  private lastPlayback: string | null = null;
   private recording: { name: string; startedAt: Date; stopped: boolean } | null = null;
   private recordingDone: Promise<string | null> = Promise.resolve(null);
   private resolveDone!: (s: CallSummary) => void;
@@ -66,6 +68,8 @@ export class CallSession {
     readonly channelId: string,
     /** The agent reserved for this call before it was dialed, if any. */
     private readonly assignedAgentId: string | null = null,
+    /** The number the customer sees, read back in the information message. */
+    private readonly callerIdShown: string | null = null,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.log = deps.log.child({ callId, attemptId: ctx.attempt.id, campaignId: ctx.campaign.id });
@@ -107,6 +111,9 @@ export class CallSession {
         return this.answered(new Date(e.timestamp));
       case 'ChannelLeftBridge':
         return this.stopRecording();
+      case 'PlaybackFinished':
+        if (e.playback.id === this.lastPlayback) await this.deps.ari.hangup(this.channelId);
+        return;
       case 'ChannelDestroyed':
         return this.ended(new Date(e.timestamp), e.cause, e.cause_txt);
       default:
@@ -204,13 +211,23 @@ export class CallSession {
     await this.deps.ari.stopRecording(rec.name);
   }
 
+  /**
+   * No agent within the connect timeout: the information message (the campaign's recording
+   * naming the caller, or a stock one), then the number to call back (the caller id shown), then
+   * the call ends, counted as abandoned.
+   */
   private async abandon(): Promise<void> {
     this.abandoned = true;
     this.log.warn({ waitedMs: this.deps.connectTimeoutMs }, 'no agent ready: abandoning with the information message');
+    const media = [...(this.ctx.campaign.informationMessage ?? this.deps.abandonMedia)];
+    if (this.callerIdShown) media.push(`digits:${this.callerIdShown.replace(/\D/g, '')}`);
+    this.lastPlayback = randomUUID();
     try {
-      for (const media of this.deps.abandonMedia) await this.deps.ari.playOnChannel(this.channelId, media);
-      // The message is short; hang up after it (a PlaybackFinished wait would also do).
-      setTimeout(() => void this.deps.ari.hangup(this.channelId).catch(() => undefined), 4000);
+      for (const [i, m] of media.entries()) {
+        await this.deps.ari.playOnChannel(this.channelId, m, i === media.length - 1 ? this.lastPlayback : undefined);
+      }
+      // Should the playback never report back, the call still ends.
+      setTimeout(() => void this.deps.ari.hangup(this.channelId).catch(() => undefined), 20_000).unref();
     } catch {
       await this.deps.ari.hangup(this.channelId).catch(() => undefined);
     }

@@ -6,7 +6,7 @@ import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
 
 export interface DialContext {
   attempt: ReservedAttempt;
-  campaign: { id: string; name: string; recordCalls: boolean; state: string; amd: boolean };
+  campaign: { id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
   /** null when every number of the pool is at its daily cap. */
@@ -64,6 +64,7 @@ export class DialContextLoader {
       campaign: {
         id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
         amd: row.settings.amd === true,
+        informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

@@ -25,7 +25,8 @@ export interface DialerOptions {
 
 export const defaultDialerOptions: DialerOptions = {
   connectTimeoutMs: 2000,
-  abandonMedia: ['sound:vm-goodbye'],
+  // "I'm sorry ... telephone number" and then the caller id's digits (added per call).
+  abandonMedia: ['sound:im-sorry', 'sound:telephone-number'],
   maxCallSeconds: 3600,
   ringTimeoutSeconds: 30,
   agents: { autoReadyAfterMs: null, loginTimeoutSeconds: 20 },
@@ -195,6 +196,7 @@ export class Dialer {
       callId,
       channelId,
       agentId,
+      callerId,
     );
     this.sessions.set(attempt.id, session);
     void session.done.then((summary) => this.settle(summary));

@@ -57,6 +57,7 @@ export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 /** The channel an event is about, for routing it to its call or agent session. */
 export function eventChannelId(e: AriEvent): string | undefined {
   if (e.type === 'Dial') return e.peer.id;
+  if (e.type === 'PlaybackFinished') return e.playback.target_uri.startsWith('channel:') ? e.playback.target_uri.slice(8) : undefined;
   // Asterisk sends more event types than the union names (bridge, endpoint, application events).
   return (e as { channel?: { id?: string } }).channel?.id;
 }

@@ -222,8 +222,9 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.call('applications.subscribe', () => this.client.applications.subscribe({ applicationName: this.opts.app, eventSource: `channel:${channelId}` }));
   }
 
-  async playOnChannel(channelId: string, media: string): Promise<void> {
-    await this.call('channels.play', () => this.client.channels.play({ channelId, media }));
+  /** Queues media on the channel (Asterisk plays a channel's playbacks one after another). */
+  async playOnChannel(channelId: string, media: string, playbackId?: string): Promise<void> {
+    await this.call('channels.play', () => this.client.channels.play({ channelId, media, ...(playbackId ? { playbackId } : {}) }));
   }
 
   async application(): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {

@@ -49,10 +49,12 @@ describe('campaigns API', () => {
     const pol = await send('POST', '/api/v1/campaigns', { name: `No policy ${tag}`, trunkId, callerIdId, policyName: 'nope' });
     expect(pol.statusCode).toBe(400);
     expect(pol.json().error).toMatch(/no policy named "nope"/);
-    const bad = await send('POST', '/api/v1/campaigns', { name: '', trunkId: 'x', callerIdId, dialMode: 'psychic', retry: { busy: { afterMinutes: -1, maxAttempts: 1 } } });
+    const bad = await send('POST', '/api/v1/campaigns', {
+      name: '', trunkId: 'x', callerIdId, dialMode: 'psychic', retry: { busy: { afterMinutes: -1, maxAttempts: 1 } }, informationMessage: ['http://evil/x.wav'],
+    });
     expect(bad.statusCode).toBe(400);
     const fields = bad.json().issues.map((i: { field: string }) => i.field);
-    expect(fields).toEqual(expect.arrayContaining(['body.name', 'body.trunkId', 'body.dialMode', 'body.retry.busy.afterMinutes']));
+    expect(fields).toEqual(expect.arrayContaining(['body.name', 'body.trunkId', 'body.dialMode', 'body.retry.busy.afterMinutes', 'body.informationMessage.0']));
   });
 
   it('moves through draft → running ⇄ paused → completed; completing cancels queued attempts', async () => {
