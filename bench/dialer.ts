@@ -33,7 +33,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import type { CallSummary } from '../src/dialer/call-session.js';
 import { Dialer, defaultDialerOptions, type DialResult } from '../src/dialer/dialer.js';
 import { AriGateway } from '../src/pbx/ari.js';
-import { removeAgentEndpoint, removeTrunk } from '../src/pbx/pjsip-config.js';
+import { removeAgentEndpoint, removeTrunk, trunkDialString } from '../src/pbx/pjsip-config.js';
 import { LocalRecordingStore } from '../src/recordings/store.js';
 import { Sipp } from '../src/sim/sipp.js';
 
@@ -781,7 +781,7 @@ async function main(): Promise<void> {
 
     const runRaw = async (count: number, concurrency: number, label: string, bridges?: RawBridges): Promise<Row> => {
       const eventsBefore = raw.events;
-      const endpoint = (i: number) => `PJSIP/${phoneOf(900_000 + i)}@${trunk.name}`;
+      const endpoint = (i: number) => trunkDialString(phoneOf(900_000 + i), trunk.name);
       let peakRss = process.memoryUsage().rss;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
       const loop = monitorEventLoopDelay({ resolution: 10 });

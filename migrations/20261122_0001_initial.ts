@@ -36,7 +36,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('agents')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(uuid))
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('endpoint', 'text', (c) => c.notNull().unique().check(sql`endpoint ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$'`))
+    // "trunk-" names belong to trunks' PJSIP objects (src/pbx/pjsip-config.ts).
+    .addColumn('endpoint', 'text', (c) => c.notNull().unique().check(sql`endpoint ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' and endpoint not like 'trunk-%'`))
     .addColumn('sip_password', 'text')
     /** Where the softphone is when it does not register (e.g. sip:127.0.0.1:5080). */
     .addColumn('contact_uri', 'text')

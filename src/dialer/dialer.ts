@@ -6,6 +6,7 @@ import type { Job } from 'bullmq';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
+import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
@@ -203,7 +204,7 @@ export class Dialer {
     session.listen();
     try {
       await this.ari.originate({
-        endpoint: `PJSIP/${attempt.phone}@${ctx.trunk.name}`,
+        endpoint: trunkDialString(attempt.phone, ctx.trunk.name),
         channelId,
         app: this.ari.app,
         appArgs: `customer,${callId}`,

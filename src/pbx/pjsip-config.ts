@@ -36,28 +36,41 @@ function mediaFields(codecs: string[]): Record<string, string> {
   };
 }
 
+/**
+ * Trunks and agent endpoints share PJSIP's namespace: a trunk's objects carry a prefix agents
+ * may not use, so that no trunk can overwrite a softphone's endpoint (or the reverse).
+ */
+export const TRUNK_PREFIX = 'trunk-';
+export const trunkObjectId = (name: string): string => `${TRUNK_PREFIX}${name}`;
+
+/** The dial string for a number through a trunk. */
+export const trunkDialString = (e164: string, trunkName: string): string => `PJSIP/${e164}@${trunkObjectId(trunkName)}`;
+
 export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
   const transport = `transport-${t.transport}`;
-  const authId = `${t.name}-auth`;
+  const id = trunkObjectId(t.name);
+  const authId = `${id}-auth`;
   if (t.username && t.password) {
     await ari.putConfigObject(CLASS, 'auth', authId, { auth_type: 'userpass', username: t.username, password: t.password });
   }
-  await ari.putConfigObject(CLASS, 'aor', t.name, {
+  await ari.putConfigObject(CLASS, 'aor', id, {
     contact: `sip:${t.host}:${t.port}`,
     qualify_frequency: '0',
   });
-  const fields: Record<string, string> = { ...mediaFields(t.codecs), transport, aors: t.name };
+  const fields: Record<string, string> = { ...mediaFields(t.codecs), transport, aors: id };
   if (t.username && t.password) fields.outbound_auth = authId;
-  await ari.putConfigObject(CLASS, 'endpoint', t.name, fields);
+  await ari.putConfigObject(CLASS, 'endpoint', id, fields);
 }
 
 export async function removeTrunk(ari: AriGateway, name: string): Promise<void> {
-  await ari.deleteConfigObject(CLASS, 'endpoint', name);
-  await ari.deleteConfigObject(CLASS, 'aor', name);
-  await ari.deleteConfigObject(CLASS, 'auth', `${name}-auth`);
+  const id = trunkObjectId(name);
+  await ari.deleteConfigObject(CLASS, 'endpoint', id);
+  await ari.deleteConfigObject(CLASS, 'aor', id);
+  await ari.deleteConfigObject(CLASS, 'auth', `${id}-auth`);
 }
 
 export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec): Promise<void> {
+  if (a.endpoint.startsWith(TRUNK_PREFIX)) throw new Error(`agent endpoint "${a.endpoint}": names starting with "${TRUNK_PREFIX}" are kept for trunks`);
   if (a.password) {
     await ari.putConfigObject(CLASS, 'auth', a.endpoint, { auth_type: 'userpass', username: a.endpoint, password: a.password });
   }

@@ -36,10 +36,12 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
   it('dials, answers, bridges to the agent, records, and writes one CDR and one recording', async () => {
     const { db, ari, dialer, queue, app, recordingsDir } = h;
     const policyName = await saveOpenPolicy(h);
-    const trunk = await createTrunk(db, { name: `carrier-${app}`.slice(0, 40), host: '127.0.0.1', port: CUSTOMER_PORT });
+    // The trunk and the agent's endpoint share a name on purpose: PJSIP keeps them apart.
+    const shared = `same-${app}`.slice(0, 40);
+    const trunk = await createTrunk(db, { name: shared, host: '127.0.0.1', port: CUSTOMER_PORT });
     await syncTrunk(db, ari, trunk.id);
     const callerId = await createCallerId(db, '+15550100001', 'test line');
-    const agent = await createAgent(db, { name: 'Ada Agent', endpoint: `agent-${app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${AGENT_PORT}` });
+    const agent = await createAgent(db, { name: 'Ada Agent', endpoint: shared, contactUri: `sip:127.0.0.1:${AGENT_PORT}` });
     await syncAgent(db, ari, agent.id);
     const campaign = await createCampaign(db, { name: `first call ${app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName });
     const contact = await addContact(db, { campaignId: campaign.id, phone: '+13055550123', name: 'Carla Customer' });
