@@ -13,6 +13,7 @@ import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
 import { openAllHours } from '../helpers/harness.js';
+import { randomCallerNumber } from '../helpers/env.js';
 
 const CARRIER = 5341;
 const AGENT = 5351;
@@ -44,7 +45,7 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     const { syncAgent, syncTrunk } = await import('../../src/admin/pbx-sync.js');
     await syncTrunk(db, engine.ari, trunk.id);
     await syncAgent(db, engine.ari, agent.id);
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     const camp = await createCampaign(db, { name: `agents ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: false, state: 'draft' });
     const attempts: string[] = [];
     for (const phone of ['+13055557201', '+13055557202']) {

@@ -10,20 +10,13 @@ import { addContact, createAgent, createAttempt, createCallerId, createCampaign,
 import { syncAll, syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { PbxUnavailableError } from '../../src/dialer/dialer.js';
 import { Sipp } from '../../src/sim/sipp.js';
+import { until } from '../helpers/engine-harness.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+import { randomCallerNumber } from '../helpers/env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CARRIER = 5321;
 const AGENT = 5331;
-
-async function until(what: () => boolean | Promise<boolean>, ms: number, label: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await what()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${label}`);
-}
 
 describe('Asterisk crash and restart with a call in flight', () => {
   let h: Harness;
@@ -47,7 +40,7 @@ describe('Asterisk crash and restart with a call in flight', () => {
     const policyName = await saveOpenPolicy(h);
     const trunk = await createTrunk(db, { name: `rs-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER });
     await syncTrunk(db, ari, trunk.id);
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     const agent = await createAgent(db, { name: 'Restart', endpoint: `rs-${h.app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${AGENT}` });
     await syncAgent(db, ari, agent.id);
     const camp = await createCampaign(db, { name: `restart ${h.app}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: false, state: 'running' });

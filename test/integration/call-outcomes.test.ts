@@ -11,6 +11,7 @@ import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
 import { writeGreetingPcap } from '../helpers/pcap.js';
+import { randomCallerNumber } from '../helpers/env.js';
 
 describe('call outcomes from Asterisk signals (sipp customers)', () => {
   let h: Harness;
@@ -24,7 +25,7 @@ describe('call outcomes from Asterisk signals (sipp customers)', () => {
     // 16 s ring timeout: "no answer" only after ringing at least 15 s.
     h = await startHarness({ dialer: { ringTimeoutSeconds: 16, connectTimeoutMs: 2000, abandonMedia: ['sound:beep'] } });
     policyName = await saveOpenPolicy(h);
-    callerIdId = (await createCallerId(h.db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`)).id;
+    callerIdId = (await createCallerId(h.db, randomCallerNumber())).id;
   });
   afterAll(async () => {
     await h?.close();

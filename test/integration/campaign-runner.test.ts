@@ -11,7 +11,9 @@ import { createDialWorker, redisConnection } from '../../src/dialer/queue.js';
 import { reconcileQueue } from '../../src/dialer/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import { Sipp } from '../../src/sim/sipp.js';
+import { until } from '../helpers/engine-harness.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+import { randomCallerNumber } from '../helpers/env.js';
 
 const CARRIER = 5301;
 const AGENTS = [5311, 5312];
@@ -33,7 +35,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 17400, pauseMs: 1500 }));
     trunkId = (await createTrunk(h.db, { name: `rc-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER })).id;
     await syncTrunk(h.db, h.ari, trunkId);
-    callerIdId = (await createCallerId(h.db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`)).id;
+    callerIdId = (await createCallerId(h.db, randomCallerNumber())).id;
     for (const [i, port] of AGENTS.entries()) {
       sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port, mediaPort: 17500 + i * 20 }));
       const agent = await createAgent(h.db, { name: `Runner ${i}`, endpoint: `ra${i}-${h.app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${port}` });
@@ -63,14 +65,6 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
   const callsOf = async (campaignId: string) =>
     h.db.selectFrom('calls').where('campaign_id', '=', campaignId).select(['attempt_id', 'outcome', 'bridged_at']).execute();
 
-  async function waitFor(what: () => Promise<boolean>, ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (await what()) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('timed out');
-  }
 
   /** Starts the campaign with a worker and the runner until n calls have ended; returns the most calls live at once. */
   async function runToEnd(campaignId: string, n: number): Promise<number> {
@@ -82,7 +76,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     try {
       await h.db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', campaignId).execute();
       runner.start();
-      await waitFor(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === n, 60_000);
+      await until(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === n, 60_000, 'the campaign to finish');
     } finally {
       runner.stop();
       clearInterval(probe);
@@ -124,7 +118,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
     try {
       runner.start();
-      await waitFor(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === ids.length, 60_000);
+      await until(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === ids.length, 60_000, 'the campaign to finish');
     } finally {
       runner.stop();
       await worker.close();
@@ -170,7 +164,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 4, h.dialer.process);
     try {
       runner.start();
-      await waitFor(async () => (await callsOf(camp.id)).filter((x) => x.outcome).length === 2, 30_000);
+      await until(async () => (await callsOf(camp.id)).filter((x) => x.outcome).length === 2, 30_000, 'the campaign to finish');
       // Give a third (wrong) retry time to appear.
       await new Promise((r) => setTimeout(r, 4000));
     } finally {

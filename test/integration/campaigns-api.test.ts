@@ -8,7 +8,7 @@ import { PolicyResolver } from '../../src/compliance/store/policies.repository.j
 import { createDb, type Db } from '../../src/db/database.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import { testConfig } from '../helpers/env.js';
+import { testConfig, randomCallerNumber } from '../helpers/env.js';
 
 describe('campaigns API', () => {
   let db: Db;
@@ -21,7 +21,7 @@ describe('campaigns API', () => {
     db = createDb(testConfig().DATABASE_URL, 4);
     app = await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') });
     trunkId = (await createTrunk(db, { name: `cp-${tag}`, host: '127.0.0.1', port: 5999 })).id; // max_cps 20, 100 channels
-    callerIdId = (await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`)).id;
+    callerIdId = (await createCallerId(db, randomCallerNumber())).id;
   });
   afterAll(async () => {
     await app?.close();

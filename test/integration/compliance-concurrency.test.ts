@@ -8,7 +8,7 @@ import { DialGate } from '../../src/compliance/store/dial-gate.js';
 import { addDncEntry } from '../../src/compliance/store/dnc.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { testConfig } from '../helpers/env.js';
+import { testConfig, randomCallerNumber } from '../helpers/env.js';
 import { openAllHours } from '../helpers/harness.js';
 
 const WORKERS = 24;
@@ -27,7 +27,7 @@ describe('atomic dial-time decisions under concurrency', () => {
     const policyName = `cap-${tag}-${randomUUID().slice(0, 4)}`;
     await savePolicy(db, { ...openAllHours(policyName), caps: [{ scope: 'phone', max: CAP, windowHours: 24 }] }, 'test');
     const trunk = await createTrunk(db, { name: `t-${randomUUID().slice(0, 12)}`, host: '127.0.0.1', port: 5999 });
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     const attempts: { id: string; phone: string }[] = [];
     for (let c = 0; c < campaigns; c++) {
       const camp = await createCampaign(db, { name: `conc ${tag} ${randomUUID()}`, trunkId: trunk.id, callerIdId: cid.id, policyName, state: 'running' });
@@ -98,7 +98,7 @@ describe('atomic dial-time decisions under concurrency', () => {
     const policyName = `open-${tag}-dnc`;
     await savePolicy(db, openAllHours(policyName), 'test');
     const trunk = await createTrunk(db, { name: `t-${randomUUID().slice(0, 12)}`, host: '127.0.0.1', port: 5999 });
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     const camp = await createCampaign(db, { name: `dnc ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, state: 'running' });
     const contact = await addContact(db, { campaignId: camp.id, phone });
     const ids: string[] = [];

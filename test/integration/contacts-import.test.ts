@@ -16,7 +16,7 @@ import { reclaimContacts } from '../../src/contacts/reclaim.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import { testConfig } from '../helpers/env.js';
+import { testConfig, randomCallerNumber } from '../helpers/env.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
 
@@ -64,7 +64,7 @@ describe('contact import (real PostgreSQL)', () => {
     db = createDb(cfg.DATABASE_URL, 5);
     app = await buildServer({ db, policies: new PolicyResolver(db, 0), log: createLogger('silent') });
     trunkId = (await createTrunk(db, { name: `ct-${tag}`, host: '127.0.0.1', port: 5999 })).id;
-    callerIdId = (await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`)).id;
+    callerIdId = (await createCallerId(db, randomCallerNumber())).id;
   });
   afterAll(async () => {
     await app?.close();

@@ -9,7 +9,7 @@ import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.
 import { createDb, type Db } from '../../src/db/database.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import { testConfig } from '../helpers/env.js';
+import { testConfig, randomCallerNumber } from '../helpers/env.js';
 
 describe('eligibility, decisions and DNC over HTTP', () => {
   let db: Db;
@@ -22,7 +22,7 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     db = createDb(testConfig().DATABASE_URL, 5);
     app = await buildServer({ db, policies: policies(), log: createLogger('silent') });
     const trunk = await createTrunk(db, { name: `t-${tag}`, host: '127.0.0.1', port: 5999 });
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     campaignId = (await createCampaign(db, { name: `api ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName: 'us-federal', state: 'running' })).id;
   });
   afterAll(async () => {

@@ -11,6 +11,7 @@ import type { Db } from '../../src/db/database.js';
 import type { Engine } from '../../src/dialer/engine.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
 import { openAllHours } from '../helpers/harness.js';
+import { randomCallerNumber } from '../helpers/env.js';
 
 const CARRIER = 5361;
 const AGENT = 5371;
@@ -41,7 +42,7 @@ describe('preview dialing and callbacks (Asterisk, PostgreSQL, Redis, sipp)', ()
     const agent = await createAgent(db, { name: 'Preview Agent', endpoint: `ap-${tag}`, contactUri: `sip:127.0.0.1:${AGENT}` });
     await syncTrunk(db, engine.ari, trunk.id);
     await syncAgent(db, engine.ari, agent.id);
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     const camp = await createCampaign(db, { name: `preview ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, dialMode: 'preview', recordCalls: false, state: 'running' });
     await db.updateTable('campaigns').set({ settings: JSON.stringify({ script: { opening: 'Good afternoon!' } }) }).where('id', '=', camp.id).execute();
     for (const [i, phone] of ['+13055557401', '+13055557402'].entries()) {

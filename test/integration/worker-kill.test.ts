@@ -14,6 +14,7 @@ import { createLogger } from '../../src/log.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+import { randomCallerNumber } from '../helpers/env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CARRIER = 5391;
@@ -42,7 +43,7 @@ describe('a dial worker killed mid-dial', () => {
     const policyName = await saveOpenPolicy(h);
     const trunk = await createTrunk(db, { name: `wk-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER });
     await syncTrunk(db, ari, trunk.id);
-    const cid = await createCallerId(db, `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`);
+    const cid = await createCallerId(db, randomCallerNumber());
     const camp = await createCampaign(db, { name: `kill ${h.app}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: false, state: 'running' });
     const ids: string[] = [];
     for (let i = 0; i < CALLS; i++) {

@@ -152,7 +152,7 @@ export interface GateDeps {
 }
 
 export type GateResult =
-  | { status: 'allowed'; decisionId: string; decision: Decision; phone: string; attempt: ReservedAttempt }
+  | { status: 'allowed'; decisionId: string; decision: Decision; attempt: ReservedAttempt }
   | { status: 'denied'; decisionId: string; decision: Decision; rescheduledTo: Date | null }
   | { status: 'not-queued' };
 
@@ -313,7 +313,7 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
   const decided: { a: AttemptInfo; decision: Decision }[] = [];
   for (const group of groups.values()) {
     const decisions = await decideMany(client, deps.policies, group.map((a) => ({
-      phone: a.phone, campaignId: a.campaign_id, campaignPolicy: a.policy_name, product: a.product, attemptId: a.id,
+      phone: a.phone, campaignId: a.campaign_id, campaignPolicy: a.policy_name, product: a.product,
       contact: {
         segment: a.segment,
         timeZone: a.time_zone,
@@ -345,7 +345,7 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
     if (!done.has(a.id)) results.set(a.id, { status: 'not-queued' });
     else if (decision.allowed) {
       const attempt = { id: a.id, phone: a.phone, campaignId: a.campaign_id, contactId: a.contact_id, contactName: a.contact_name, calledHotline: a.called_hotline };
-      results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, phone: a.phone, attempt });
+      results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, attempt });
     }
     else results.set(a.id, { status: 'denied', decisionId: ids[k]!, decision, rescheduledTo: decision.nextAllowedAt });
   });
@@ -357,13 +357,7 @@ export interface DecideInput {
   campaignId: string | null;
   campaignPolicy: string | null;
   product: string | null;
-  attemptId: string | null;
   contact: { segment?: string | null; timeZone?: string | null; postalTimeZone?: string | null; region?: string | null };
-}
-
-/** Loads the facts and decides; used under the lock by the gate and without it by dry runs. */
-export async function decideFor(q: Queryable, resolver: PolicyResolver, input: DecideInput, now: Date): Promise<Decision> {
-  return (await decideMany(q, resolver, [input], now))[0]!;
 }
 
 /**

@@ -71,7 +71,6 @@ export async function checkNumbers(deps: { db: Db; policies: PolicyResolver }, r
       campaignId: campaign?.id ?? null,
       campaignPolicy: campaign?.policyName ?? null,
       product: campaign?.product ?? null,
-      attemptId: null,
       contact: {
         segment: c?.segment ?? null,
         timeZone: c?.time_zone ?? null,
