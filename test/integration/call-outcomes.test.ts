@@ -102,16 +102,22 @@ describe('call outcomes from Asterisk signals (sipp customers)', () => {
     const agent = await createAgent(h.db, { name: 'Quick', endpoint: `a-${agentPort}-${h.app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${agentPort}` });
     await syncAgent(h.db, h.ari, agent.id);
     await h.dialer.agents.login(agent);
-    const { summary, call } = await dialThrough({ scenario: 'customer-answer.xml', pauseMs: 0 });
-    expect(call.answered_at).toBeInstanceOf(Date);
-    expect(['answered', 'abandoned']).toContain(summary.outcome);
-    expect(call.hangup_cause).toBe(16);
-    expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeLessThan(3000);
-    // The race between joining and the hangup must not strand the agent on a dead call.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(['ready', 'wrap-up']).toContain(h.dialer.agents.get(agent.id)?.state);
-    expect(h.dialer.agents.get(agent.id)?.callId).toBeNull();
-    await h.dialer.agents.logout(agent.id);
+    try {
+      const { summary, call } = await dialThrough({ scenario: 'customer-answer.xml', pauseMs: 0 });
+      expect(call.answered_at).toBeInstanceOf(Date);
+      expect(['answered', 'abandoned']).toContain(summary.outcome);
+      // Normal clearing (16) — or 0 ("Unknown"), which Asterisk reports in about one run of three
+      // when the BYE lands while the channel is being added to the agent's bridge (seen: 3 ms).
+      expect([0, 16]).toContain(call.hangup_cause);
+      expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeLessThan(3000);
+      // The race between joining and the hangup must not strand the agent on a dead call.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(['ready', 'wrap-up']).toContain(h.dialer.agents.get(agent.id)?.state);
+      expect(h.dialer.agents.get(agent.id)?.callId).toBeNull();
+    } finally {
+      // Logged out whatever happened, so the next test's customer cannot reach this agent.
+      await h.dialer.agents.logout(agent.id);
+    }
   });
 
   it('an answering machine (AMD on): detected, hung up, outcome machine, never sent to an agent', async () => {
@@ -133,11 +139,14 @@ describe('call outcomes from Asterisk signals (sipp customers)', () => {
     const agent = await createAgent(h.db, { name: 'Human', endpoint: `hu-${agentPort}-${h.app}`.slice(0, 40), contactUri: `sip:127.0.0.1:${agentPort}` });
     await syncAgent(h.db, h.ari, agent.id);
     await h.dialer.agents.login(agent);
-    const { summary, call } = await dialThrough({ scenario: 'customer-greeting.xml', pauseMs: 6000, vars: { pcap } }, { amd: true });
-    expect(summary.outcome).toBe('answered');
-    expect(call.agent_id).toBe(agent.id);
-    // AMD listened before the join (greeting, then 800 ms of silence).
-    expect(call.bridged_at!.getTime() - call.answered_at!.getTime()).toBeGreaterThan(800);
-    await h.dialer.agents.logout(agent.id);
+    try {
+      const { summary, call } = await dialThrough({ scenario: 'customer-greeting.xml', pauseMs: 6000, vars: { pcap } }, { amd: true });
+      expect(summary.outcome).toBe('answered');
+      expect(call.agent_id).toBe(agent.id);
+      // AMD listened before the join (greeting, then 800 ms of silence).
+      expect(call.bridged_at!.getTime() - call.answered_at!.getTime()).toBeGreaterThan(800);
+    } finally {
+      await h.dialer.agents.logout(agent.id);
+    }
   }, 40_000);
 });
