@@ -2,20 +2,14 @@
 // (never above the trunk's own), recording, the agent's script and retry rules; and the state
 // machine draft → running ⇄ paused → completed.
 import { z } from 'zod';
+import { ClientError } from '../errors.js';
 import { loadPolicy } from '../compliance/store/policies.repository.js';
 import type { Db } from '../db/database.js';
 import type { Campaign, CampaignState } from '../db/schema.js';
 import { retryRulesSchema } from '../dialer/retries.js';
 
-export class CampaignError extends Error {
+export class CampaignError extends ClientError {
   override readonly name = 'CampaignError';
-  constructor(
-    message: string,
-    readonly status: 400 | 404 | 409,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 const line = z.string().max(2000);
@@ -182,4 +176,14 @@ export async function transitionCampaign(db: Db, id: string, action: keyof typeo
     const row = await trx.updateTable('campaigns').set({ state: t.to, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     return campaignView(row);
   });
+}
+
+/** Deletes a campaign that never reached Asterisk (its contacts and attempts go with it); one that placed calls is completed instead, so its CDRs keep their campaign. */
+export async function deleteCampaign(db: Db, id: string): Promise<Campaign> {
+  const c = await getCampaign(db, id);
+  if (c.state === 'running') throw new CampaignError(`campaign "${c.name}" is running; pause or complete it first`, 409);
+  const called = await db.selectFrom('calls').select('id').where('campaign_id', '=', id).limit(1).executeTakeFirst();
+  if (called) throw new CampaignError(`campaign "${c.name}" placed calls and their records keep it; complete it instead`, 409);
+  await db.deleteFrom('campaigns').where('id', '=', id).execute();
+  return c;
 }

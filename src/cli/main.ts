@@ -9,6 +9,7 @@ import { runDnc } from './dnc.js';
 import { CliInputError, runEligibility } from './eligibility.js';
 import { runScrub } from './scrub.js';
 import { runServe } from './serve.js';
+import { runToken } from './token.js';
 
 const usage = `usage: dialwell <command> [options]
 
@@ -23,6 +24,8 @@ commands:
   contacts import <file|-> --campaign ID [--country CC] | contacts reclaim [--months 10]
                                 import contacts from CSV (exit 0 all imported, 1 rows rejected, 2 bad input);
                                 take back contact data agents have held for the period
+  token create --role R --name N [--agent ID] [--view-numbers] | token revoke ID | token list
+                                API tokens (roles admin, supervisor, agent, qa); create prints the token once
   scrub <file|-> [--campaign ID] [--country CC] [--details]
                                 sort a list into invalid, protected, DNC, over caps, unknown zone, eligible
 `;
@@ -60,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return runContacts(rest);
     case 'scrub':
       return runScrub(rest);
+    case 'token':
+      return runToken(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -18,7 +18,7 @@ export async function runServe(args: string[]): Promise<number> {
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
   const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
-  const app = await buildServer({ db, policies, log, dialer: engine?.dialer });
+  const app = await buildServer({ db, policies, log, dialer: engine?.dialer, ari: engine?.ari });
   await app.listen({ host: '127.0.0.1', port: cfg.PORT });
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());

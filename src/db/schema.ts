@@ -151,6 +151,7 @@ export interface PolicyTable {
   document: ColumnType<Record<string, unknown>, string, never>;
   created_by: string | null;
   created_at: Generated<Date>;
+  retired_at: NullableTimestamp;
 }
 
 export interface SettingTable {
@@ -213,7 +214,53 @@ export interface CampaignCallerIdTable {
   caller_id_id: string;
 }
 
+export type Role = 'admin' | 'supervisor' | 'agent' | 'qa';
+
+export interface UserTable {
+  id: Generated<string>;
+  name: string;
+  role: Role;
+  agent_id: string | null;
+  view_numbers: Generated<boolean>;
+  disabled: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ApiTokenTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Generated<Date>;
+  user_id: string | null;
+  actor: string;
+  action: string;
+  resource: string;
+  resource_id: string | null;
+  before: ColumnType<unknown, string | null, never>;
+  after: ColumnType<unknown, string | null, never>;
+  details: ColumnType<unknown, string | null, never>;
+}
+
+export interface CallerIdTrunkTable {
+  caller_id_id: string;
+  trunk_id: string;
+}
+
 export interface Database {
+  users: UserTable;
+  api_tokens: ApiTokenTable;
+  audit_log: AuditLogTable;
+  caller_id_trunks: CallerIdTrunkTable;
   campaign_caller_ids: CampaignCallerIdTable;
   policies: PolicyTable;
   settings: SettingTable;

@@ -2,6 +2,7 @@
 // fields that were wrong and why. Nothing a client sends makes a route answer 5xx on purpose.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ClientError } from '../errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -25,6 +26,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof HttpError) {
       return reply.status(err.status).send({ error: err.message, ...(err.issues.length ? { issues: err.issues } : {}) });
+    }
+    if (err instanceof ClientError) {
+      const issues = err.field ? [{ field: `body.${err.field}`, problem: err.message }] : undefined;
+      return reply.status(err.status).send({ error: err.message, ...(issues ? { issues } : {}) });
     }
     const fe = err as FastifyError;
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

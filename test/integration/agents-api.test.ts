@@ -3,7 +3,6 @@
 // the next customer; pause with a reason; log out. Progressive pacing never dials for an agent
 // in wrap-up.
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
@@ -12,6 +11,7 @@ import type { Engine } from '../../src/dialer/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
+import { apiAs, type Api } from '../helpers/api.js';
 import { openAllHours } from '../helpers/harness.js';
 import { randomCallerNumber } from '../helpers/env.js';
 
@@ -22,7 +22,7 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
   let h: EngineHarness;
   let db: Db;
   let engine: Engine;
-  let app: FastifyInstance;
+  let api: Api;
   let tag: string;
 
   beforeAll(async () => {
@@ -30,11 +30,11 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
       { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 17900, pauseMs: 1500 },
       { scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 17950 },
     ]);
-    ({ db, engine, app, tag } = h);
+    ({ db, engine, api, tag } = h);
   });
   afterAll(async () => h?.close());
 
-  const req = async (method: 'GET' | 'POST', url: string, payload?: object) => app.inject({ method, url, ...(payload ? { payload } : {}) });
+  const req = async (method: 'GET' | 'POST', url: string, payload?: object) => api.inject({ method, url, ...(payload ? { payload } : {}) });
 
   it('login, call, wrap-up until disposition, next call, pause, logout', async () => {
     const policyName = `open-${tag}`;
@@ -86,11 +86,11 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
   }, 90_000);
 
   it('answers 503 where no dialer runs', async () => {
-    const apiOnly = await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') });
+    const apiOnly = await apiAs(await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') }), db, 'admin');
     // An unknown agent is a 404 wherever the dialer runs; a known one needs the dialer's process.
     expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${randomUUID()}/ready` })).statusCode).toBe(404);
     const agent = await createAgent(db, { name: 'Nowhere', endpoint: `nw-${tag}` });
     expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/login` })).statusCode).toBe(503);
-    await apiOnly.close();
+    await apiOnly.app.close();
   });
 });
