@@ -93,6 +93,10 @@ async function checkReferences(db: Db, c: Pick<CampaignInput, 'trunkId' | 'calle
   if (c.maxConcurrent > trunk.max_channels) throw new CampaignError(`maxConcurrent ${c.maxConcurrent} is above trunk "${trunk.name}"'s ${trunk.max_channels} channels`, 400, 'maxConcurrent');
   const cid = await db.selectFrom('caller_ids').where('id', '=', c.callerIdId).select('id').executeTakeFirst();
   if (!cid) throw new CampaignError(`caller id ${c.callerIdId} does not exist`, 400, 'callerIdId');
+  const allowed = await db.selectFrom('caller_id_trunks').where('caller_id_id', '=', c.callerIdId).select('trunk_id').execute();
+  if (allowed.length > 0 && !allowed.some((a) => a.trunk_id === c.trunkId)) {
+    throw new CampaignError(`caller id ${c.callerIdId} may not be presented on trunk "${trunk.name}" (see its trunkIds)`, 400, 'callerIdId');
+  }
   if (c.policyName && !(await loadPolicy(db, c.policyName))) throw new CampaignError(`no policy named "${c.policyName}"`, 400, 'policyName');
 }
 

@@ -306,7 +306,7 @@ export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, pa
   }, async (ari, a) => {
     // A removed password must not linger as an auth object Asterisk still accepts.
     if (!a.sip_password) await ari.deleteConfigObject('res_pjsip', 'auth', a.endpoint);
-    await pushAgentEndpoint(ari, agentSpec(a));
+    await pushAgentEndpoint(ari, agentSpec(a), { contactChanged: a.contact_uri !== before.contact_uri });
   });
   return agentView(row);
 }

@@ -58,6 +58,11 @@ export class DialContextLoader {
       .selectFrom('campaign_caller_ids as p')
       .innerJoin('caller_ids as ci', 'ci.id', 'p.caller_id_id')
       .where('p.campaign_id', '=', campaignId)
+      // A number restricted to some trunks is presented only on those.
+      .where((eb) => eb.or([
+        eb.not(eb.exists(eb.selectFrom('caller_id_trunks as ct').select('ct.trunk_id').whereRef('ct.caller_id_id', '=', 'ci.id'))),
+        eb.exists(eb.selectFrom('caller_id_trunks as ct').select('ct.trunk_id').whereRef('ct.caller_id_id', '=', 'ci.id').where('ct.trunk_id', '=', row.trunk_id!)),
+      ]))
       .select(['ci.number', 'ci.is_hotline', 'ci.daily_cap'])
       .execute();
     const setup: CampaignDialSetup = {

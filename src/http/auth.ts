@@ -20,6 +20,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyInstance {
+    /** Every route with its access rule, as registered (the permission tests walk it). */
+    routeAccess: { method: string; url: string; access: Access | undefined }[];
+  }
 }
 
 export interface AuthOptions {
@@ -83,9 +87,12 @@ function accessOf(req: FastifyRequest): Access | undefined {
 export function installAuth(app: FastifyInstance, db: Db, options: Partial<AuthOptions> = {}): void {
   const limiter = new FailureLimiter({ ...defaultAuthOptions, ...options });
   app.decorateRequest('principal', null);
+  const table: FastifyInstance['routeAccess'] = [];
+  app.decorate('routeAccess', table);
 
   app.addHook('onRoute', (route) => {
     const config = route.config as { access?: Access } | undefined;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') table.push({ method, url: route.url, access: config?.access });
     if (route.url.startsWith('/api/') && !config?.access) {
       throw new Error(`route ${String(route.method)} ${route.url} names no access rule (config.access)`);
     }
@@ -101,8 +108,8 @@ export function installAuth(app: FastifyInstance, db: Db, options: Partial<AuthO
     }
     const header = req.headers.authorization;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    // Only a presented token that is wrong spends the address's allowance: that is what guessing looks like.
     if (!m) {
-      limiter.fail(req.ip);
       throw new HttpError(401, 'missing or malformed Authorization header: send "Authorization: Bearer <token>" (create one with `dialwell token create`)');
     }
     const principal = await authenticate(db, m[1]!);
@@ -117,14 +124,17 @@ export function installAuth(app: FastifyInstance, db: Db, options: Partial<AuthO
     }
   });
 
-  // Agents act only on their own agent; params are validated by now.
-  app.addHook('preHandler', async (req: FastifyRequest) => {
+  // Someone who holds a route's permission only as "agent.self" acts on their own agent alone.
+  // Checked before the body is validated, so another agent's session is a 403 whatever is sent.
+  app.addHook('preValidation', async (req: FastifyRequest) => {
     const access = accessOf(req);
-    if (!access || access === 'public' || !access.agentParam || !req.principal) return;
-    if (req.principal.permissions.has('agents.control')) return;
+    const p = req.principal;
+    if (!access || access === 'public' || !access.agentParam || !p) return;
+    const perms: readonly Permission[] = typeof access.perm === 'string' ? [access.perm] : access.perm;
+    if (perms.some((x) => x !== 'agent.self' && p.permissions.has(x))) return;
     const id = (req.params as Record<string, unknown>)[access.agentParam];
-    if (!req.principal.agentId || id !== req.principal.agentId) {
-      throw new HttpError(403, `user ${req.principal.name} acts only on their own agent (${req.principal.agentId ?? 'none assigned'})`);
+    if (!p.agentId || id !== p.agentId) {
+      throw new HttpError(403, `user ${p.name} acts only on their own agent (${p.agentId ?? 'none assigned'})`);
     }
   });
 

@@ -239,6 +239,17 @@ export class AriGateway extends EventEmitter<AriEvents> {
     );
   }
 
+  /** A live configuration object's fields, or null when Asterisk has no such object. */
+  async getConfigObject(configClass: string, objectType: string, id: string): Promise<Record<string, string> | null> {
+    try {
+      const fields = (await this.call(`asterisk.getObject ${objectType}/${id}`, () => this.client.asterisk.getObject({ configClass, objectType, id }))) as { attribute: string; value: string }[];
+      return Object.fromEntries(fields.map((f) => [f.attribute, f.value]));
+    } catch (err) {
+      if (err instanceof AriError && (err.status === 404 || /not found/i.test(err.message))) return null;
+      throw err;
+    }
+  }
+
   async deleteConfigObject(configClass: string, objectType: string, id: string): Promise<void> {
     await this.ignoreMissing(() =>
       this.call(`asterisk.deleteObject ${objectType}/${id}`, () => this.client.asterisk.deleteObject({ configClass, objectType, id })),

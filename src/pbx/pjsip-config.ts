@@ -53,6 +53,8 @@ export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
   if (t.username && t.password) {
     await ari.putConfigObject(CLASS, 'auth', authId, { auth_type: 'userpass', username: t.username, password: t.password });
   }
+  // Asterisk keeps an AOR's permanent contact across updates: replace the AOR to move the trunk.
+  await ari.deleteConfigObject(CLASS, 'aor', id);
   await ari.putConfigObject(CLASS, 'aor', id, {
     contact: `sip:${t.host}:${t.port}`,
     qualify_frequency: '0',
@@ -69,13 +71,15 @@ export async function removeTrunk(ari: AriGateway, name: string): Promise<void> 
   await ari.deleteConfigObject(CLASS, 'auth', `${id}-auth`);
 }
 
-export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec): Promise<void> {
+export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec, opts: { contactChanged?: boolean } = {}): Promise<void> {
   if (a.endpoint.startsWith(TRUNK_PREFIX)) throw new Error(`agent endpoint "${a.endpoint}": names starting with "${TRUNK_PREFIX}" are kept for trunks`);
   if (a.password) {
     await ari.putConfigObject(CLASS, 'auth', a.endpoint, { auth_type: 'userpass', username: a.endpoint, password: a.password });
   }
   const aor: Record<string, string> = { max_contacts: '1', remove_existing: 'yes', qualify_frequency: '0' };
   if (a.contactUri) aor.contact = a.contactUri;
+  // A fixed contact survives an update (see pushTrunk); replacing the AOR drops a registration, so only when it moved.
+  if (opts.contactChanged) await ari.deleteConfigObject(CLASS, 'aor', a.endpoint);
   await ari.putConfigObject(CLASS, 'aor', a.endpoint, aor);
   const fields: Record<string, string> = { ...mediaFields(a.codecs ?? ['alaw', 'ulaw']), transport: 'transport-udp', aors: a.endpoint };
   if (a.password) fields.auth = a.endpoint;

@@ -41,8 +41,9 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const me = principalOf(req);
         const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select('agent_id').executeTakeFirst();
         // An agent closes only the calls they took.
-        if (!me.permissions.has('agents.control') && (!call?.agent_id || call.agent_id !== me.agentId)) {
-          throw new HttpError(403, `attempt ${req.params.id} was not your call`);
+        if (!me.permissions.has('agents.control')) {
+          if (!call) throw new HttpError(404, `attempt ${req.params.id} has no call`);
+          if (call.agent_id !== me.agentId) throw new HttpError(403, `attempt ${req.params.id} was not your call`);
         }
         try {
           const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: me.name });
