@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
@@ -40,6 +41,10 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // A query parameter no route reads is a client's mistake worth naming, not something to ignore.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/') && !route.schema?.querystring) route.schema = { ...route.schema, querystring: z.strictObject({}) };
+  });
   installErrorHandler(app);
   installAuth(app, deps.db, deps.auth);
   // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.

@@ -13,7 +13,8 @@ import { PolicyResolver } from '../../src/compliance/store/policies.repository.j
 import { createDb, type Db } from '../../src/db/database.js';
 import type { Role } from '../../src/db/schema.js';
 import { buildServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/log.js';
+import { pino } from 'pino';
+import { createLogger, redactPaths } from '../../src/log.js';
 import { apiAs, type Api } from '../helpers/api.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 
@@ -206,6 +207,26 @@ describe('authentication and permissions (PostgreSQL)', () => {
     // Error messages are responses too.
     const err = await as.supervisor!.inject({ method: 'POST', url: '/api/v1/eligibility/check', payload: { phone: '+13055550177', campaignId: randomUUID() } });
     expect(err.body).not.toContain('+13055550177');
+  });
+
+  it('keeps secrets out of responses and logs, even at trace level', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'trace', redact: { paths: redactPaths, censor: '[redacted]' } }, { write: (l: string) => void lines.push(l) });
+    const traced = await buildServer({ db, policies: new PolicyResolver(db, 0), log });
+    const admin = await apiAs(traced, db, 'admin');
+    const secret = `pw-${randomUUID()}`;
+    const t = await admin.inject({ method: 'POST', url: '/api/v1/trunks', payload: { name: `sec-${tag}`, host: '127.0.0.1', username: 'acct', password: secret } });
+    expect(t.statusCode, t.body).toBe(201);
+    const a = await admin.inject({ method: 'POST', url: '/api/v1/agents', payload: { name: 'Sec', endpoint: `sec-${tag}`, sipPassword: secret } });
+    expect(a.statusCode, a.body).toBe(201);
+    await admin.inject({ method: 'PATCH', url: `/api/v1/trunks/${t.json().id}`, payload: { password: 'x' } }); // refused: too short
+    const bodies = [t.body, a.body, (await admin.inject({ method: 'GET', url: '/api/v1/trunks' })).body, (await admin.inject({ method: 'GET', url: '/api/v1/audit?limit=20' })).body];
+    expect(lines.length).toBeGreaterThan(0);
+    for (const text of [...bodies, ...lines]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(admin.token);
+    }
+    await traced.close();
   });
 
   it('`dialwell token create` makes the first admin and prints a working token once', () => {

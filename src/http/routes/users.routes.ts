@@ -92,9 +92,9 @@ export function userRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         config: manage,
         schema: {
           querystring: z.strictObject({
-            resource: z.string().max(40).optional(),
-            resourceId: z.string().max(200).optional(),
-            action: z.string().max(60).optional(),
+            resource: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a resource name such as "trunk" or "campaign"').optional(),
+            resourceId: z.string().min(1).max(200).optional(),
+            action: z.string().regex(/^[a-z][a-z0-9.-]{0,59}$/, 'must be an action such as "trunk.updated"').optional(),
             userId: z.uuid('must be a user id (a UUID)').optional(),
             from: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant' }).optional(),
             to: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant' }).optional(),
