@@ -17,6 +17,8 @@ export interface AgentSession {
   state: AgentState;
   stateSince: number;
   callId: string | null;
+  /** The call the agent is wrapping up (or last took). */
+  lastCallId: string | null;
   pauseReason: string | null;
 }
 
@@ -69,6 +71,7 @@ export class AgentPool {
       state: 'logging-in',
       stateSince: Date.now(),
       callId: null,
+      lastCallId: null,
       pauseReason: null,
     };
     this.sessions.set(agent.id, session);
@@ -197,6 +200,7 @@ export class AgentPool {
   callEnded(agentId: string): void {
     const s = this.sessions.get(agentId);
     if (!s || s.state === 'logged-out') return;
+    s.lastCallId = s.callId;
     s.callId = null;
     this.setState(s, 'wrap-up');
     const after = this.opts.autoReadyAfterMs;

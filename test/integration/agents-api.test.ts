@@ -69,8 +69,16 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     await new Promise((r) => setTimeout(r, 1500));
     expect(await db.selectFrom('calls').where('attempt_id', '=', secondId).select('id').executeTakeFirst()).toBeUndefined();
 
-    const disp = await req('POST', `/api/v1/attempts/${firstId}/disposition`, { result: 'callback-requested', refused: false });
-    expect(disp.statusCode).toBe(200);
+    // The agent's own screen shows the customer (number masked) and the call to close; the agent closes it.
+    const me = await apiAs(h.app, db, 'agent', { agentId: agent.id });
+    const screen = (await me.inject({ method: 'GET', url: `/api/v1/agents/${agent.id}/state` })).json();
+    expect(screen).toMatchObject({ state: 'wrap-up', current: { attemptId: firstId, campaign: `agents ${tag}` } });
+    expect(screen.current.contact.phone).toMatch(/^\+1 305\*{4}\d{3}$/);
+    const disp = await me.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'callback-requested', refused: false } });
+    expect(disp.statusCode, disp.body).toBe(200);
+    // Nobody else's call: another agent user is refused.
+    const other = await apiAs(h.app, db, 'agent', { agentId: (await createAgent(db, { name: 'Other', endpoint: `other-${tag}` })).id });
+    expect((await other.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'x' } })).statusCode).toBe(403);
     await until(() => ended(secondId), 20_000, 'the second call to end');
     const second = await db.selectFrom('calls').where('attempt_id', '=', secondId).selectAll().executeTakeFirstOrThrow();
     expect(second.agent_id).toBe(agent.id);

@@ -123,6 +123,18 @@ describe('authentication and permissions (PostgreSQL)', () => {
     expect(app.routeAccess.filter((r) => r.url.startsWith('/api/') && !r.access)).toEqual([]);
   });
 
+  it('documents every route at /docs from the zod schemas, without a token', async () => {
+    const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(spec.openapi).toMatch(/^3\./);
+    const documented = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`));
+    for (const route of Object.keys(expected)) expect(documented).toContain(route);
+    expect(spec.paths['/api/v1/trunks'].post.requestBody.content['application/json'].schema.properties.maxCps).toMatchObject({ type: 'integer', maximum: 1000 });
+    expect(spec.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const page = await app.inject({ method: 'GET', url: '/docs' });
+    expect([200, 302]).toContain(page.statusCode);
+  });
+
   it('gives every role exactly its access, route by route', async () => {
     const wrong: string[] = [];
     for (const route of Object.keys(expected)) {

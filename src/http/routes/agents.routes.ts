@@ -43,9 +43,30 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       const rows = await deps.db.selectFrom('agents').select(['id', 'name', 'endpoint']).orderBy('name').execute();
       return { agents: rows.map((a) => ({ ...a, ...view(deps.dialer?.agents.get(a.id)) })) };
     });
+    // The agent's screen: state, and while on a call or in its wrap-up, the contact and the campaign's script.
     app.get('/agents/:id/state', { schema: { params }, config: { access: { perm: ['live.read', 'agent.self'], agentParam: 'id' } } }, async (req) => {
       const a = await agentRow(req.params.id);
-      return { agentId: a.id, ...view(deps.dialer?.agents.get(a.id)) };
+      const s = deps.dialer?.agents.get(a.id);
+      const callId = s?.callId ?? (s?.state === 'wrap-up' ? s.lastCallId : null);
+      const current = callId
+        ? await deps.db
+          .selectFrom('calls as k')
+          .innerJoin('contacts as c', 'c.id', 'k.contact_id')
+          .innerJoin('campaigns as p', 'p.id', 'k.campaign_id')
+          .where('k.id', '=', callId)
+          .select(['k.id as callId', 'k.attempt_id as attemptId', 'c.id as contactId', 'c.name', 'c.phone', 'c.segment', 'c.attributes', 'p.name as campaign', 'p.settings'])
+          .executeTakeFirst()
+        : undefined;
+      return {
+        agentId: a.id,
+        ...view(s),
+        current: current
+          ? {
+            callId: current.callId, attemptId: current.attemptId, campaign: current.campaign, script: current.settings.script ?? null,
+            contact: { id: current.contactId, name: current.name, phone: current.phone, segment: current.segment, attributes: current.attributes },
+          }
+          : null,
+      };
     });
     app.post('/agents/:id/login', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
