@@ -33,6 +33,8 @@ export const configSchema = z.object({
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
+  CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,6 +6,7 @@ import { syncAll } from '../admin/pbx-sync.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
 import { AriGateway } from '../pbx/ari.js';
 import { LocalRecordingStore } from '../recordings/store.js';
@@ -53,11 +54,18 @@ export async function startEngine(
   const reconcile = () => reconcileQueue(db, queue, log).catch((err: unknown) => log.error({ err }, 'reconciling the queue failed'));
   await reconcile();
   const timer = setInterval(() => void reconcile(), opts.reconcileEveryMs ?? 60_000);
+  const reclaim = () =>
+    reclaimContacts(db, new Date(), cfg.CONTACT_RECLAIM_MONTHS)
+      .then((n) => n > 0 && log.info({ reclaimed: n, months: cfg.CONTACT_RECLAIM_MONTHS }, 'contact data taken back from agents'))
+      .catch((err: unknown) => log.error({ err }, 'reclaiming contacts failed'));
+  await reclaim();
+  const reclaimTimer = setInterval(() => void reclaim(), 3_600_000);
   runner.start();
   return {
     ari, dialer, queue, runner,
     async close() {
       clearInterval(timer);
+      clearInterval(reclaimTimer);
       runner.stop();
       await dialer.close().catch(() => undefined);
       await worker.close();

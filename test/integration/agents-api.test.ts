@@ -76,6 +76,10 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     expect(screen.current.contact.phone).toMatch(/^\+1 305\*{4}\d{3}$/);
     const disp = await me.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'callback-requested', refused: false } });
     expect(disp.statusCode, disp.body).toBe(200);
+    // The agent now holds the contact's data (taken back after CONTACT_RECLAIM_MONTHS).
+    const held = await db.selectFrom('attempts as a').innerJoin('contacts as c', 'c.id', 'a.contact_id').where('a.id', '=', firstId).select(['c.assigned_agent_id', 'c.assigned_at']).executeTakeFirstOrThrow();
+    expect(held.assigned_agent_id).toBe(agent.id);
+    expect(held.assigned_at).toBeInstanceOf(Date);
     // Nobody else's call: another agent user is refused.
     const other = await apiAs(h.app, db, 'agent', { agentId: (await createAgent(db, { name: 'Other', endpoint: `other-${tag}` })).id });
     expect((await other.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'x' } })).statusCode).toBe(403);

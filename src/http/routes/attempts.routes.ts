@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DispositionError, recordDisposition } from '../../compliance/store/disposition.repository.js';
+import { assignContact } from '../../contacts/contacts.repository.js';
 import { CallbackError, scheduleCallback } from '../../dialer/callbacks.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -39,7 +40,7 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         if (callback && new Date(callback.at) <= new Date()) throw new HttpError(400, 'body.callback.at: must be in the future', [{ field: 'body.callback.at', problem: 'must be in the future' }]);
         if (callback && b.doNotCall) throw new HttpError(400, 'a do-not-call request and a callback contradict each other', [{ field: 'body.callback', problem: 'not with doNotCall' }]);
         const me = principalOf(req);
-        const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select('agent_id').executeTakeFirst();
+        const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select(['agent_id', 'contact_id']).executeTakeFirst();
         // An agent closes only the calls they took.
         if (!me.permissions.has('agents.control')) {
           if (!call) throw new HttpError(404, `attempt ${req.params.id} has no call`);
@@ -47,6 +48,8 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         }
         try {
           const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: me.name });
+          // The agent who talked to the contact holds their data until the reclaim period takes it back.
+          if (call?.agent_id) await assignContact(deps.db, call.contact_id, call.agent_id, new Date());
           // The disposition ends the agent's wrap-up: they are ready for the next customer.
           if (call?.agent_id && deps.dialer?.agents.get(call.agent_id)?.state === 'wrap-up') deps.dialer.agents.setReady(call.agent_id);
           let scheduled: { attemptId: string; at: string; agentId: string | null } | null = null;
