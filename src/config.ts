@@ -33,6 +33,16 @@ export const configSchema = z.object({
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (or unset it: /metrics then answers loopback clients only)').optional(),
+  /** Reports: a connected call with at least this much talk is an effective conversation. */
+  REPORT_EFFECTIVE_TALK_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** Reports: disposition results that count as a success, comma-separated. */
+  REPORT_SUCCESS_RESULTS: z
+    .string()
+    .default('sale')
+    .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+    .refine((l) => l.length > 0 && l.every((r) => /^[a-z][a-z0-9-]{0,39}$/.test(r)), 'must be comma-separated disposition results such as "sale,appointment"'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -31,7 +31,10 @@ export async function recordDisposition(db: Db, d: Disposition): Promise<{ phone
     const a = await trx.selectFrom('attempts').where('id', '=', d.attemptId).select(['id', 'phone', 'state', 'dialed_at']).forUpdate().executeTakeFirst();
     if (!a) throw new DispositionError(`attempt ${d.attemptId} does not exist`, 404);
     if (!a.dialed_at) throw new DispositionError(`attempt ${d.attemptId} was never dialed (state ${a.state}); only dialed calls take a disposition`, 409);
-    const update: { refused: boolean; updated_at: Date; product?: string } = { refused: d.refused, updated_at: new Date() };
+    const now = new Date();
+    const update: { refused: boolean; updated_at: Date; disposition_result: string; disposed_at: Date; product?: string } = {
+      refused: d.refused, updated_at: now, disposition_result: d.result, disposed_at: now,
+    };
     if (d.product) update.product = d.product;
     await trx.updateTable('attempts').set(update).where('id', '=', a.id).execute();
     let addedToDnc = false;
