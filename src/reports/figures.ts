@@ -30,9 +30,10 @@ export const defaultReportSettings: ReportSettings = { effectiveTalkSeconds: 30,
 
 /**
  * Outcomes of calls a live person answered: the regulators' denominator (US TSR/FCC, Ofcom).
- * Abandoned calls are in it (a person answered and heard no agent); answering machines are not.
- * Same rule as the pacer's AbandonmentMeter (campaign-runner feeds it every answered call but
- * machines, which never reach it as live answers); a unit test holds the two together.
+ * Abandoned calls are in it (a person answered and heard no agent); answering machines are not,
+ * as the pacer's AbandonmentMeter documents it (a unit test holds the two together). Note: the
+ * campaign runner currently feeds the meter machine answers too, so the pacer's own rate can read
+ * lower than this one on campaigns with AMD.
  */
 export const LIVE_ANSWERED_OUTCOMES: readonly string[] = ['answered', 'abandoned'];
 
@@ -148,8 +149,8 @@ export interface AgentStateChange {
 
 /**
  * Logged-in time within [fromMs, toMs): from each change to a state other than logged-out until
- * the next change (or toMs, or nowMs for a session still open). `before` is the agent's last
- * change before fromMs, if any, so a session that began earlier is counted from fromMs.
+ * the next change (or toMs, or nowMs for a session still open). Pass the agent's last change
+ * before fromMs too, so that a session begun earlier counts from fromMs.
  */
 export function loggedInSeconds(changes: readonly AgentStateChange[], fromMs: number, toMs: number, nowMs = Date.now()): number {
   const end = Math.min(toMs, nowMs);
@@ -167,4 +168,6 @@ export function loggedInSeconds(changes: readonly AgentStateChange[], fromMs: nu
 }
 
 /** Talk utilisation: talk time / logged-in time; null when the agent was not logged in. */
-export const talkUtilisation = (talk: number, loggedIn: number): number | null => (loggedIn > 0 ? Math.min(1, talk / loggedIn) : null);
+// Not capped at 1: a call is counted in the period it started, so one that runs past `to` can
+// outweigh the logged-in time clipped at `to` in a short period; a value above 1 says so.
+export const talkUtilisation = (talk: number, loggedIn: number): number | null => (loggedIn > 0 ? talk / loggedIn : null);
