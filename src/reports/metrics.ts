@@ -14,7 +14,7 @@ export async function renderMetrics(db: Db, dialer: Dialer | undefined, s: Repor
   for (const c of live.campaigns) names.set(c.campaignId, c.campaign);
   const camp = (id: string): Labels => ({ campaign_id: id, campaign: names.get(id) ?? '' });
   const out = new Exposition();
-  out.family('dialwell_calls_total', 'counter', 'Calls placed, by campaign and outcome (in-progress: not ended yet).',
+  out.family('dialwell_calls_total', 'counter', 'Calls ended, by campaign and outcome.',
     byOutcome.map((r) => ({ labels: { ...camp(r.campaignId), outcome: r.outcome }, value: r.n })));
   const stages = ['attempts', 'liveAnswered', 'connected', 'effective', 'successes', 'abandoned'] as const;
   out.family('dialwell_campaign_today_calls', 'gauge', 'Running campaigns since midnight UTC: the funnel by stage (see README, Reports).',

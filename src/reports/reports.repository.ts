@@ -73,14 +73,18 @@ export async function liveAnswerCounts(
   return new Map(rows.map((r) => [r.campaign_id, { liveAnswered: Number(r.live), abandoned: Number(r.abandoned) }]));
 }
 
-/** Every call ever placed, by campaign and outcome (Prometheus counters); in-progress calls as "in-progress". */
+/**
+ * Every ended call, by campaign and outcome (Prometheus counters only ever grow, so calls in
+ * progress are left to the in-progress gauge).
+ */
 export async function callsByOutcome(db: Db): Promise<{ campaignId: string; outcome: string; n: number }[]> {
   const rows = await db
     .selectFrom('calls')
+    .where('outcome', 'is not', null)
     .groupBy(['campaign_id', 'outcome'])
     .select(['campaign_id', 'outcome', (eb) => eb.fn.countAll<number>().as('n')])
     .execute();
-  return rows.map((r) => ({ campaignId: r.campaign_id, outcome: r.outcome ?? 'in-progress', n: Number(r.n) }));
+  return rows.map((r) => ({ campaignId: r.campaign_id, outcome: String(r.outcome), n: Number(r.n) }));
 }
 
 export async function campaignsById(db: Db, ids?: readonly string[]): Promise<{ id: string; name: string; state: string; abandon_cap: number }[]> {

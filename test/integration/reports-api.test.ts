@@ -236,6 +236,10 @@ describe('reports API over the real database', () => {
     };
 
     it('/metrics in Prometheus text format, from loopback without a token', async () => {
+      // A call in progress is no counter sample (counters never fall back when it ends).
+      const c = await addContact(db, { campaignId: campB, phone: '+13055558999' });
+      const att = await createAttempt(db, { campaignId: campB, contactId: c.id, phone: c.phone, idempotencyKey: randomUUID() });
+      await insertCall(db, { attemptId: att.id, campaignId: campB, contactId: c.id, phone: c.phone, callerId, trunkId, channelId: randomUUID() });
       const res = await app.inject({ method: 'GET', url: '/metrics' });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -246,6 +250,7 @@ describe('reports API over the real database', () => {
       expect(sample(t, 'dialwell_calls_total', { campaign_id: campA, outcome: 'abandoned' })).toBe(2);
       expect(sample(t, 'dialwell_calls_total', { campaign_id: campA, outcome: 'busy' })).toBe(1);
       expect(sample(t, 'dialwell_calls_total', { campaign_id: campB, outcome: 'answered' })).toBe(2);
+      expect(t).not.toMatch(/dialwell_calls_total\{[^}]*outcome="in-progress"/);
       expect(sample(t, 'dialwell_campaign_connect_rate', { campaign_id: campLive })).toBe(0.5);
       expect(sample(t, 'dialwell_campaign_average_handle_seconds', { campaign_id: campLive })).toBe(3);
       expect(sample(t, 'dialwell_campaign_abandonment_rate', { campaign_id: campLive, window: '30d' })).toBe(0.5);
