@@ -99,11 +99,29 @@ export interface Figures {
   outcomes: Record<string, number>;
 }
 
+/** The sums every figure derives from; summarize() adds them up row by row, SQL can too (reports.repository). */
+export type Totals = Pick<Figures, 'attempts' | 'liveAnswered' | 'connected' | 'effective' | 'successes' | 'abandoned' | 'machines' | 'talkSeconds' | 'wrapUpSeconds' | 'outcomes'>;
+
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
+export function emptyTotals(): Totals {
+  return { attempts: 0, liveAnswered: 0, connected: 0, effective: 0, successes: 0, abandoned: 0, machines: 0, talkSeconds: 0, wrapUpSeconds: 0, outcomes: {} };
+}
+
+/** The rates and averages from the sums. */
+export function figuresOf(t: Totals): Figures {
+  return {
+    ...t,
+    connectRate: ratio(t.connected, t.attempts),
+    abandonmentRate: ratio(t.abandoned, t.liveAnswered),
+    successRate: ratio(t.successes, t.connected),
+    averageHandleSeconds: ratio(t.talkSeconds + t.wrapUpSeconds, t.connected),
+  };
+}
+
 export function summarize(calls: Iterable<CallFact>, s: ReportSettings = defaultReportSettings): Figures {
-  const f = { attempts: 0, liveAnswered: 0, connected: 0, effective: 0, successes: 0, abandoned: 0, machines: 0, talkSeconds: 0, wrapUpSeconds: 0 };
-  const outcomes: Record<string, number> = {};
+  const f = emptyTotals();
+  const outcomes = f.outcomes;
   for (const c of calls) {
     if (isAttempt(c)) f.attempts++;
     if (isLiveAnswered(c)) f.liveAnswered++;
@@ -119,14 +137,7 @@ export function summarize(calls: Iterable<CallFact>, s: ReportSettings = default
     const o = c.outcome ?? 'in-progress';
     outcomes[o] = (outcomes[o] ?? 0) + 1;
   }
-  return {
-    ...f,
-    connectRate: ratio(f.connected, f.attempts),
-    abandonmentRate: ratio(f.abandoned, f.liveAnswered),
-    successRate: ratio(f.successes, f.connected),
-    averageHandleSeconds: ratio(f.talkSeconds + f.wrapUpSeconds, f.connected),
-    outcomes,
-  };
+  return figuresOf(f);
 }
 
 /** The regulator's measurement window, as the pacer's AbandonmentMeter draws it. */

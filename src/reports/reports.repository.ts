@@ -3,14 +3,14 @@
 // agent state changes.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { AgentStateChange, CallFact } from './figures.js';
+import { emptyTotals, LIVE_ANSWERED_OUTCOMES, type AgentStateChange, type CallFact, type ReportSettings, type Totals } from './figures.js';
 
 export interface Period {
   from: Date;
   to: Date;
 }
 
-/** Calls placed in [from, to) (by created_at), optionally of some campaigns or one agent. */
+/** Calls placed in [from, to) (by created_at), optionally of some campaigns or one agent: summarize()'s rows. */
 export async function callFacts(db: Db, p: Period & { campaignIds?: readonly string[]; agentId?: string }): Promise<CallFact[]> {
   let q = db
     .selectFrom('calls as c')
@@ -27,6 +27,61 @@ export async function callFacts(db: Db, p: Period & { campaignIds?: readonly str
   }
   if (p.agentId) q = q.where('c.agent_id', '=', p.agentId);
   return q.execute();
+}
+
+/**
+ * The sums of figures.ts per campaign or per agent, computed in PostgreSQL (a report then reads a
+ * row per group, not per call). Each filter below mirrors one definition of figures.ts; an
+ * integration test holds them equal to summarize() over the same calls.
+ */
+export async function aggregateFacts(
+  db: Db,
+  p: Period & { by: 'campaign' | 'agent'; campaignIds?: readonly string[]; agentId?: string },
+  s: ReportSettings,
+): Promise<Map<string, Totals>> {
+  if (p.campaignIds && p.campaignIds.length === 0) return new Map();
+  const key = p.by === 'campaign' ? sql.ref('c.campaign_id') : sql.ref('c.agent_id');
+  const where = sql.join([
+    sql`c.created_at >= ${p.from}`,
+    sql`c.created_at < ${p.to}`,
+    ...(p.by === 'agent' ? [sql`c.agent_id is not null`] : []),
+    ...(p.campaignIds ? [sql`c.campaign_id = any(${sql.val(p.campaignIds)}::uuid[])`] : []),
+    ...(p.agentId ? [sql`c.agent_id = ${p.agentId}`] : []),
+  ], sql` and `);
+  const connected = sql`(c.outcome = 'answered' and c.bridged_at is not null)`;
+  const talk = sql`coalesce(greatest(0, extract(epoch from c.ended_at - c.bridged_at)::float8), 0)`;
+  const rows = await sql<{
+    key: string; attempts: number; live: number; abandoned: number; machines: number; connected: number; effective: number;
+    successes: number; talk: number; wrap: number;
+  }>`
+    select ${key} as key,
+      count(*)::int as attempts,
+      count(*) filter (where c.outcome = any(${sql.val(LIVE_ANSWERED_OUTCOMES)}::text[]))::int as live,
+      count(*) filter (where c.outcome = 'abandoned')::int as abandoned,
+      count(*) filter (where c.outcome = 'machine')::int as machines,
+      count(*) filter (where ${connected})::int as connected,
+      count(*) filter (where ${connected} and ${talk} >= ${s.effectiveTalkSeconds})::int as effective,
+      count(*) filter (where a.disposition_result = any(${sql.val(s.successResults)}::text[]))::int as successes,
+      coalesce(sum(${talk}) filter (where ${connected}), 0)::float8 as talk,
+      coalesce(sum(coalesce(greatest(0, extract(epoch from a.disposed_at - c.ended_at)::float8), 0)) filter (where ${connected}), 0)::float8 as wrap
+    from calls c join attempts a on a.id = c.attempt_id
+    where ${where}
+    group by 1`.execute(db);
+  const outcomes = await sql<{ key: string; outcome: string; n: number }>`
+    select ${key} as key, coalesce(c.outcome, 'in-progress') as outcome, count(*)::int as n
+    from calls c where ${where} group by 1, 2`.execute(db);
+  const out = new Map<string, Totals>();
+  for (const r of rows.rows) {
+    out.set(r.key, {
+      ...emptyTotals(), attempts: r.attempts, liveAnswered: r.live, abandoned: r.abandoned, machines: r.machines, connected: r.connected,
+      effective: r.effective, successes: r.successes, talkSeconds: r.talk, wrapUpSeconds: r.wrap,
+    });
+  }
+  for (const r of outcomes.rows) {
+    const t = out.get(r.key);
+    if (t) t.outcomes[r.outcome] = r.n;
+  }
+  return out;
 }
 
 /** Each agent's state changes in [from, to), with the last change before `from` (an open session). */

@@ -4,10 +4,10 @@ import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ClientError } from '../errors.js';
 import {
-  abandonmentWindowStart, LIVE_ANSWERED_OUTCOMES, loggedInSeconds, REGULATOR_WINDOW, summarize, talkUtilisation,
-  type CallFact, type Figures, type ReportSettings,
+  abandonmentWindowStart, emptyTotals, figuresOf, LIVE_ANSWERED_OUTCOMES, loggedInSeconds, REGULATOR_WINDOW, talkUtilisation,
+  type Figures, type ReportSettings,
 } from './figures.js';
-import { agentsById, agentStateChanges, callFacts, campaignsById, liveAnswerCounts, type Period } from './reports.repository.js';
+import { aggregateFacts, agentsById, agentStateChanges, campaignsById, liveAnswerCounts, type Period } from './reports.repository.js';
 
 export interface CampaignReport extends Figures {
   campaignId: string;
@@ -26,18 +26,6 @@ export interface AgentReport extends Omit<Figures, 'abandoned' | 'abandonmentRat
   loggedInSeconds: number;
   /** talk / logged-in time; null when the agent was not logged in in the period. */
   talkUtilisation: number | null;
-}
-
-function groupBy(calls: readonly CallFact[], key: (c: CallFact) => string | null): Map<string, CallFact[]> {
-  const m = new Map<string, CallFact[]>();
-  for (const c of calls) {
-    const k = key(c);
-    if (k === null) continue;
-    const list = m.get(k) ?? [];
-    list.push(c);
-    m.set(k, list);
-  }
-  return m;
 }
 
 export function checkPeriod(p: Period): void {
@@ -59,8 +47,7 @@ async function regulatorRates(db: Db, to: Date, campaignIds: readonly string[]):
 export async function campaignReports(db: Db, p: Period & { campaignId?: string }, s: ReportSettings): Promise<CampaignReport[]> {
   checkPeriod(p);
   if (p.campaignId && (await campaignsById(db, [p.campaignId])).length === 0) throw new ClientError(`campaign ${p.campaignId} does not exist`, 404, 'campaignId');
-  const calls = await callFacts(db, { ...p, ...(p.campaignId ? { campaignIds: [p.campaignId] } : {}) });
-  const byCampaign = groupBy(calls, (c) => c.campaignId);
+  const byCampaign = await aggregateFacts(db, { ...p, by: 'campaign', ...(p.campaignId ? { campaignIds: [p.campaignId] } : {}) }, s);
   const ids = p.campaignId ? [p.campaignId] : [...byCampaign.keys()];
   const [campaigns, rates] = await Promise.all([campaignsById(db, ids), regulatorRates(db, p.to, ids)]);
   return campaigns.map((c) => ({
@@ -68,7 +55,7 @@ export async function campaignReports(db: Db, p: Period & { campaignId?: string 
     campaign: c.name,
     from: p.from.toISOString(),
     to: p.to.toISOString(),
-    ...summarize(byCampaign.get(c.id) ?? [], s),
+    ...figuresOf(byCampaign.get(c.id) ?? emptyTotals()),
     abandonmentRate30d: rates.get(c.id) ?? null,
   }));
 }
@@ -77,16 +64,15 @@ export async function campaignReports(db: Db, p: Period & { campaignId?: string 
 export async function agentReports(db: Db, p: Period & { agentId?: string }, s: ReportSettings, nowMs = Date.now()): Promise<AgentReport[]> {
   checkPeriod(p);
   if (p.agentId && (await agentsById(db, [p.agentId])).length === 0) throw new ClientError(`agent ${p.agentId} does not exist`, 404, 'agentId');
-  const [calls, states] = await Promise.all([
-    callFacts(db, { ...p, ...(p.agentId ? { agentId: p.agentId } : {}) }),
+  const [byAgent, states] = await Promise.all([
+    aggregateFacts(db, { ...p, by: 'agent', ...(p.agentId ? { agentId: p.agentId } : {}) }, s),
     agentStateChanges(db, { ...p, ...(p.agentId ? { agentIds: [p.agentId] } : {}) }),
   ]);
-  const byAgent = groupBy(calls, (c) => c.agentId);
   const ids = p.agentId ? [p.agentId] : [...new Set([...byAgent.keys(), ...states.keys()])];
   const agents = await agentsById(db, ids);
   const rows: AgentReport[] = [];
   for (const a of agents) {
-    const { abandoned: _a, abandonmentRate: _r, liveAnswered: _l, ...f } = summarize(byAgent.get(a.id) ?? [], s);
+    const { abandoned: _a, abandonmentRate: _r, liveAnswered: _l, ...f } = figuresOf(byAgent.get(a.id) ?? emptyTotals());
     const loggedIn = loggedInSeconds(states.get(a.id) ?? [], p.from.getTime(), p.to.getTime(), nowMs);
     if (!p.agentId && loggedIn === 0 && f.attempts === 0) continue; // only a logout inside the period
     rows.push({ agentId: a.id, agent: a.name, from: p.from.toISOString(), to: p.to.toISOString(), ...f, loggedInSeconds: loggedIn, talkUtilisation: talkUtilisation(f.talkSeconds, loggedIn) });
@@ -123,19 +109,18 @@ export async function liveView(db: Db, dialer: Dialer | undefined, s: ReportSett
   }
   const running = (await db.selectFrom('campaigns').where('state', '=', 'running').select('id').execute()).map((r) => r.id);
   const since = startOfUtcDay(now);
-  const [campaigns, calls, rates] = await Promise.all([
+  const [campaigns, byCampaign, rates] = await Promise.all([
     campaignsById(db, running),
-    callFacts(db, { from: since, to: new Date(now.getTime() + 1), campaignIds: running }),
+    aggregateFacts(db, { from: since, to: new Date(now.getTime() + 1), by: 'campaign', campaignIds: running }, s),
     regulatorRates(db, now, running),
   ]);
-  const byCampaign = groupBy(calls, (c) => c.campaignId);
   return {
     at: now.toISOString(),
     dialer: dialer !== undefined,
     agents: { byState, list },
     callsInProgress: { total: live.length, byCampaign: [...phases].map(([campaignId, p]) => ({ campaignId, phases: p })) },
     campaigns: campaigns.map((c) => ({
-      campaignId: c.id, campaign: c.name, since: since.toISOString(), ...summarize(byCampaign.get(c.id) ?? [], s),
+      campaignId: c.id, campaign: c.name, since: since.toISOString(), ...figuresOf(byCampaign.get(c.id) ?? emptyTotals()),
       abandonmentRate30d: rates.get(c.id) ?? null, abandonCap: c.abandon_cap,
     })),
   };

@@ -9,10 +9,11 @@ import { recordDisposition } from '../../src/compliance/store/disposition.reposi
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { parseCsv } from '../../src/contacts/csv.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { closeCall, insertCall } from '../../src/dialer/dial.repository.js';
+import { closeCall, insertCall, updateCall } from '../../src/dialer/dial.repository.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import { insertAgentStateChanges } from '../../src/reports/reports.repository.js';
+import { summarize } from '../../src/reports/figures.js';
+import { aggregateFacts, callFacts, insertAgentStateChanges } from '../../src/reports/reports.repository.js';
 import { apiAs, type Api } from '../helpers/api.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 
@@ -206,6 +207,56 @@ describe('reports API over the real database', () => {
     expect(bad.json().error).toMatch(/from.*ISO 8601/);
     expect((await admin.inject({ method: 'GET', url: `/api/v1/reports/campaigns?${q}&campaignId=${randomUUID()}` })).statusCode).toBe(404);
     expect((await admin.inject({ method: 'GET', url: '/api/v1/reports/campaigns' })).statusCode).toBe(400);
+  });
+
+  it('the SQL sums equal summarize() over the same calls (each definition mirrored in SQL)', async () => {
+    // Seeded pseudo-random calls with the edges: talk exactly at the threshold, dispositions before
+    // the end, calls in progress, success and other results, calls with and without an agent.
+    let seed = 20261123;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const base = new Date('2026-02-10T08:00:00Z');
+    const campC = (await createCampaign(db, { name: `Reports mirror ${tag}`, trunkId, callerIdId: (await createCallerId(db, randomCallerNumber())).id })).id;
+    for (let i = 0; i < 160; i++) {
+      const outcome = pick(['answered', 'answered', 'answered', 'abandoned', 'machine', 'busy', 'no-answer', 'failed']);
+      const start = at(base, i * 37 + rnd());
+      const live = outcome === 'answered' || outcome === 'abandoned' || outcome === 'machine';
+      const joined = outcome === 'answered' && rnd() < 0.9;
+      const talk = pick([30, 29.999, 5.5, 120.25, rnd() * 90]);
+      const ended = joined ? 6 + talk : 3 + rnd() * 20;
+      await placeCall({
+        campaignId: campC, start, outcome, ...(joined || rnd() < 0.2 ? { agentId: pick([agentX, agentY]) } : {}),
+        ...(live ? { answered: 5 } : {}), ...(joined ? { bridged: 6 } : {}), ended,
+        ...(rnd() < 0.6 ? { disposition: { result: pick(['sale', 'not-interested', 'callback-requested']), at: ended + pick([-2, 0, 3.5, rnd() * 60]) } } : {}),
+      });
+    }
+    for (let i = 0; i < 3; i++) {
+      // In progress: bridged to an agent, not ended, no outcome yet.
+      const c = await addContact(db, { campaignId: campC, phone: `+1305555${8900 + i}` });
+      const att = await createAttempt(db, { campaignId: campC, contactId: c.id, phone: c.phone, idempotencyKey: randomUUID() });
+      const id = await insertCall(db, { attemptId: att.id, campaignId: campC, contactId: c.id, phone: c.phone, callerId, trunkId, channelId: randomUUID() });
+      await updateCall(db, id, { created_at: at(base, 100 + i), answered_at: at(base, 105), bridged_at: at(base, 106), agent_id: agentX });
+    }
+    const period = { from: base, to: at(base, 160 * 37 + 10) };
+    for (const settings of [{ effectiveTalkSeconds: 30, successResults: ['sale'] }, { effectiveTalkSeconds: 0, successResults: ['sale', 'callback-requested'] }]) {
+      const facts = await callFacts(db, { ...period, campaignIds: [campC] });
+      expect(facts).toHaveLength(163);
+      const ref = summarize(facts, settings);
+      const sums = (await aggregateFacts(db, { ...period, by: 'campaign', campaignIds: [campC] }, settings)).get(campC)!;
+      const { talkSeconds, wrapUpSeconds, ...counts } = sums;
+      expect(counts).toEqual({ attempts: ref.attempts, liveAnswered: ref.liveAnswered, connected: ref.connected, effective: ref.effective, successes: ref.successes, abandoned: ref.abandoned, machines: ref.machines, outcomes: ref.outcomes });
+      expect(talkSeconds).toBeCloseTo(ref.talkSeconds, 6);
+      expect(wrapUpSeconds).toBeCloseTo(ref.wrapUpSeconds, 6);
+      expect(ref.connected).toBeGreaterThan(0);
+      expect(ref.wrapUpSeconds).toBeGreaterThan(0);
+      for (const agentId of [agentX, agentY]) {
+        const mine = facts.filter((f) => f.agentId === agentId);
+        const r = summarize(mine, settings);
+        const a = (await aggregateFacts(db, { ...period, by: 'agent', campaignIds: [campC], agentId }, settings)).get(agentId)!;
+        expect({ ...a, talkSeconds: Math.round(a.talkSeconds * 1e6), wrapUpSeconds: Math.round(a.wrapUpSeconds * 1e6) })
+          .toEqual({ attempts: r.attempts, liveAnswered: r.liveAnswered, connected: r.connected, effective: r.effective, successes: r.successes, abandoned: r.abandoned, machines: r.machines, outcomes: r.outcomes, talkSeconds: Math.round(r.talkSeconds * 1e6), wrapUpSeconds: Math.round(r.wrapUpSeconds * 1e6) });
+      }
+    }
   });
 
   describe('today: the live view and /metrics', () => {
