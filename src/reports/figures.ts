@@ -102,7 +102,8 @@ export interface Figures {
 /** The sums every figure derives from; summarize() adds them up row by row, SQL can too (reports.repository). */
 export type Totals = Pick<Figures, 'attempts' | 'liveAnswered' | 'connected' | 'effective' | 'successes' | 'abandoned' | 'machines' | 'talkSeconds' | 'wrapUpSeconds' | 'outcomes'>;
 
-const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
+/** A rate, or null without a denominator (0 would claim a measurement that was not made). */
+export const rateOf = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
 export function emptyTotals(): Totals {
   return { attempts: 0, liveAnswered: 0, connected: 0, effective: 0, successes: 0, abandoned: 0, machines: 0, talkSeconds: 0, wrapUpSeconds: 0, outcomes: {} };
@@ -112,10 +113,10 @@ export function emptyTotals(): Totals {
 export function figuresOf(t: Totals): Figures {
   return {
     ...t,
-    connectRate: ratio(t.connected, t.attempts),
-    abandonmentRate: ratio(t.abandoned, t.liveAnswered),
-    successRate: ratio(t.successes, t.connected),
-    averageHandleSeconds: ratio(t.talkSeconds + t.wrapUpSeconds, t.connected),
+    connectRate: rateOf(t.connected, t.attempts),
+    abandonmentRate: rateOf(t.abandoned, t.liveAnswered),
+    successRate: rateOf(t.successes, t.connected),
+    averageHandleSeconds: rateOf(t.talkSeconds + t.wrapUpSeconds, t.connected),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ClientError } from '../errors.js';
 import {
-  abandonmentWindowStart, emptyTotals, figuresOf, LIVE_ANSWERED_OUTCOMES, loggedInSeconds, REGULATOR_WINDOW, talkUtilisation,
+  abandonmentWindowStart, emptyTotals, figuresOf, LIVE_ANSWERED_OUTCOMES, loggedInSeconds, rateOf, REGULATOR_WINDOW, talkUtilisation,
   type Figures, type ReportSettings,
 } from './figures.js';
 import { aggregateFacts, agentsById, agentStateChanges, campaignsById, liveAnswerCounts, type Period } from './reports.repository.js';
@@ -29,8 +29,8 @@ export interface AgentReport extends Omit<Figures, 'abandoned' | 'abandonmentRat
 }
 
 export function checkPeriod(p: Period): void {
-  if (!(p.from < p.to)) throw new ClientError(`"from" (${p.from.toISOString()}) must be before "to" (${p.to.toISOString()})`, 400, 'from');
-  if (p.to.getTime() - p.from.getTime() > 366 * 86_400_000) throw new ClientError('a report covers at most 366 days: narrow "from" and "to"', 400, 'from');
+  if (!(p.from < p.to)) throw new ClientError(`"from" (${p.from.toISOString()}) must be before "to" (${p.to.toISOString()})`, 400);
+  if (p.to.getTime() - p.from.getTime() > 366 * 86_400_000) throw new ClientError('a report covers at most 366 days: narrow "from" and "to"', 400);
 }
 
 /** Regulator's abandonment rate per campaign in the window ending at `to`. */
@@ -39,14 +39,14 @@ async function regulatorRates(db: Db, to: Date, campaignIds: readonly string[]):
   const counts = await liveAnswerCounts(db, { ...w, to, campaignIds, liveOutcomes: LIVE_ANSWERED_OUTCOMES });
   return new Map(campaignIds.map((id) => {
     const c = counts.get(id);
-    return [id, c && c.liveAnswered > 0 ? c.abandoned / c.liveAnswered : null];
+    return [id, c ? rateOf(c.abandoned, c.liveAnswered) : null];
   }));
 }
 
 /** One row per campaign with calls in the period (or the one asked for, even without calls). */
 export async function campaignReports(db: Db, p: Period & { campaignId?: string }, s: ReportSettings): Promise<CampaignReport[]> {
   checkPeriod(p);
-  if (p.campaignId && (await campaignsById(db, [p.campaignId])).length === 0) throw new ClientError(`campaign ${p.campaignId} does not exist`, 404, 'campaignId');
+  if (p.campaignId && (await campaignsById(db, [p.campaignId])).length === 0) throw new ClientError(`campaign ${p.campaignId} does not exist`, 404);
   const byCampaign = await aggregateFacts(db, { ...p, by: 'campaign', ...(p.campaignId ? { campaignIds: [p.campaignId] } : {}) }, s);
   const ids = p.campaignId ? [p.campaignId] : [...byCampaign.keys()];
   const [campaigns, rates] = await Promise.all([campaignsById(db, ids), regulatorRates(db, p.to, ids)]);
@@ -63,7 +63,7 @@ export async function campaignReports(db: Db, p: Period & { campaignId?: string 
 /** One row per agent who took calls or was logged in during the period (or the one asked for). */
 export async function agentReports(db: Db, p: Period & { agentId?: string }, s: ReportSettings, nowMs = Date.now()): Promise<AgentReport[]> {
   checkPeriod(p);
-  if (p.agentId && (await agentsById(db, [p.agentId])).length === 0) throw new ClientError(`agent ${p.agentId} does not exist`, 404, 'agentId');
+  if (p.agentId && (await agentsById(db, [p.agentId])).length === 0) throw new ClientError(`agent ${p.agentId} does not exist`, 404);
   const [byAgent, states] = await Promise.all([
     aggregateFacts(db, { ...p, by: 'agent', ...(p.agentId ? { agentId: p.agentId } : {}) }, s),
     agentStateChanges(db, { ...p, ...(p.agentId ? { agentIds: [p.agentId] } : {}) }),
