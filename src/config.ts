@@ -35,6 +35,16 @@ export const configSchema = z.object({
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
   CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
+  /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (or unset it: /metrics then answers loopback clients only)').optional(),
+  /** Reports: a connected call with at least this much talk is an effective conversation. */
+  REPORT_EFFECTIVE_TALK_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** Reports: disposition results that count as a success, comma-separated. */
+  REPORT_SUCCESS_RESULTS: z
+    .string()
+    .default('sale')
+    .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+    .refine((l) => l.length > 0 && l.every((r) => /^[a-z][a-z0-9-]{0,39}$/.test(r)), 'must be comma-separated disposition results such as "sale,appointment"'),
 });
 
 export type Config = z.infer<typeof configSchema>;

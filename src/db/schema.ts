@@ -106,6 +106,9 @@ export interface AttemptTable {
   agent_id: string | null;
   is_callback: Generated<boolean>;
   note: string | null;
+  /** The agent's wrap-up result (sale, not-interested, ...) and when it was recorded; wrap-up ends then. */
+  disposition_result: string | null;
+  disposed_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -256,7 +259,16 @@ export interface CallerIdTrunkTable {
   trunk_id: string;
 }
 
+/** Every agent state change (login to logout), written by the agent pool's listener; reports read logged-in time. */
+export interface AgentStateChangeTable {
+  id: Generated<string>;
+  agent_id: string;
+  state: string;
+  at: Timestamp;
+}
+
 export interface Database {
+  agent_state_changes: AgentStateChangeTable;
   users: UserTable;
   api_tokens: ApiTokenTable;
   audit_log: AuditLogTable;

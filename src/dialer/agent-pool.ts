@@ -37,6 +37,8 @@ export class AgentPool {
   private readonly waiters: Array<(s: AgentSession | null) => void> = [];
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
+  /** Called after every state change (reports keep each agent's history); must not throw. */
+  onStateChange: (s: AgentSession) => void = () => {};
 
   constructor(
     private readonly ari: AriGateway,
@@ -137,6 +139,7 @@ export class AgentPool {
   private setState(s: AgentSession, state: AgentState): void {
     s.state = state;
     s.stateSince = Date.now();
+    this.onStateChange(s);
     if (state === 'ready') this.serveWaiter(s);
   }
 
@@ -145,6 +148,7 @@ export class AgentPool {
     if (!w) return;
     s.state = 'reserved';
     s.stateSince = Date.now();
+    this.onStateChange(s);
     w(s);
   }
 

@@ -20,6 +20,7 @@ import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
+import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
@@ -31,6 +32,8 @@ export interface ApiDeps {
   /** Asterisk, when this process speaks to it: trunk and agent changes are pushed at once. */
   ari?: AriGateway;
   auth?: Partial<AuthOptions>;
+  /** Report definitions (effective talk, success results) and the /metrics token. */
+  reports?: Partial<ReportOptions>;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -72,6 +75,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });
+  const reports = { ...defaultReportOptions, ...deps.reports };
+  await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
+  await api.register(metricsRoute(deps, reports));
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

@@ -82,6 +82,9 @@ const expected: Record<string, Role[]> = {
   'POST /api/v1/users/:id/tokens': [A],
   'DELETE /api/v1/tokens/:id': [A],
   'GET /api/v1/audit': [A],
+  'GET /api/v1/reports/campaigns': [A, S],
+  'GET /api/v1/reports/agents': [A, S, G],
+  'GET /api/v1/live': [A, S],
 };
 
 describe('authentication and permissions (PostgreSQL)', () => {
