@@ -31,7 +31,8 @@ export async function recordDisposition(db: Db, d: Disposition): Promise<{ phone
     const a = await trx.selectFrom('attempts').where('id', '=', d.attemptId).select(['id', 'phone', 'state', 'dialed_at']).forUpdate().executeTakeFirst();
     if (!a) throw new DispositionError(`attempt ${d.attemptId} does not exist`, 404);
     if (!a.dialed_at) throw new DispositionError(`attempt ${d.attemptId} was never dialed (state ${a.state}); only dialed calls take a disposition`, 409);
-    const update: { refused: boolean; updated_at: Date; product?: string } = { refused: d.refused, updated_at: new Date() };
+    // The result is kept on the attempt: QA searches calls by it.
+    const update: { refused: boolean; disposition: string; updated_at: Date; product?: string } = { refused: d.refused, disposition: d.result, updated_at: new Date() };
     if (d.product) update.product = d.product;
     await trx.updateTable('attempts').set(update).where('id', '=', a.id).execute();
     let addedToDnc = false;
