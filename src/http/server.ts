@@ -8,6 +8,7 @@ import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
+import type { RecordingStore } from '../recordings/store.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
@@ -19,6 +20,8 @@ import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
+import { qaRoutes } from './routes/qa.routes.js';
+import { recordingRoutes } from './routes/recordings.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
@@ -30,6 +33,8 @@ export interface ApiDeps {
   /** Asterisk, when this process speaks to it: trunk and agent changes are pushed at once. */
   ari?: AriGateway;
   auth?: Partial<AuthOptions>;
+  /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
+  recordings?: RecordingStore;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -67,6 +72,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });
+  await api.register(qaRoutes(deps), { prefix: '/api/v1' });
+  await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }
