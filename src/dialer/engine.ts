@@ -63,6 +63,9 @@ export async function startEngine(
     purgeExpiredRecordings(db, store, systemActor('system'))
       .then((purged) => purged.length > 0 && log.info({ purged: purged.length }, 'recordings past their retention purged'))
       .catch((err: unknown) => log.error({ err }, 'purging recordings failed'));
+  // Once soon after start too: a server restarted more often than hourly still purges.
+  const firstPurge = setTimeout(() => void purge(), 60_000);
+  firstPurge.unref();
   const purgeTimer = setInterval(() => void purge(), opts.purgeEveryMs ?? 3_600_000);
   purgeTimer.unref();
   runner.start();
@@ -70,6 +73,7 @@ export async function startEngine(
     ari, dialer, queue, runner, store,
     async close() {
       clearInterval(timer);
+      clearTimeout(firstPurge);
       clearInterval(purgeTimer);
       runner.stop();
       await dialer.close().catch(() => undefined);

@@ -41,6 +41,7 @@ describe('recordings and QA review (Asterisk 22, PostgreSQL, Redis, sipp)', () =
   let app: FastifyInstance;
   let customer: Sipp;
   let agentPhone: Sipp;
+  const more: Sipp[] = [];
   let admin: Api;
   let qa: Api;
   let qaNumbers: Api;
@@ -72,6 +73,7 @@ describe('recordings and QA review (Asterisk 22, PostgreSQL, Redis, sipp)', () =
     await h?.close();
     await customer?.stop();
     await agentPhone?.stop();
+    for (const s of more) await s.stop();
   });
 
   it('records an answered call after the announcement, within the 2 s join rule', async () => {
@@ -282,7 +284,7 @@ describe('recordings and QA review (Asterisk 22, PostgreSQL, Redis, sipp)', () =
     const meta = await qa.inject({ method: 'GET', url: `/api/v1/calls/${callId}` });
     expect(meta.json().recording).toMatchObject({ id: recording.id, audioUrl: null });
     expect(meta.json().recording.purgedAt).not.toBeNull();
-  });
+  }, 240_000); // each CLI run starts tsx: a few seconds apiece on this shared machine
 
   it('scores a review with weights and time marks, and summarises it per agent', async () => {
     const criteria = [
@@ -416,4 +418,22 @@ describe('recordings and QA review (Asterisk 22, PostgreSQL, Redis, sipp)', () =
     // No token, no access.
     expect((await app.inject({ method: 'GET', url: '/api/v1/calls' })).statusCode).toBe(401);
   });
+
+  it('abandons as before when no agent is found within 2 s of the answer, announcement or not', async () => {
+    await h.dialer.agents.logout(agentId);
+    more.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CUSTOMER_PORT, mediaPort: 21200, pauseMs: 20_000, maxCalls: 1 }));
+    const contact = await addContact(h.db, { campaignId, phone: '+13055550178' });
+    const attempt = await createAttempt(h.db, { campaignId, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() });
+    await enqueueAttempt(h.queue, attempt.id);
+    const summary = await h.dialer.callDone(attempt.id);
+    expect(summary.outcome).toBe('abandoned');
+    expect(summary.bridgedAt).toBeNull();
+    expect(summary.recordingId).toBeNull();
+    const call = await h.db.selectFrom('calls').where('attempt_id', '=', attempt.id).selectAll().executeTakeFirstOrThrow();
+    // Asterisk ended it after the 2 s timeout and the information message (with the caller id
+    // read back), the announcement having been cut off: not the customer, who waits 20 s.
+    expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeGreaterThanOrEqual(6000);
+    expect(call.ended_at!.getTime() - call.answered_at!.getTime()).toBeLessThan(19_000);
+    expect(await h.db.selectFrom('recordings').where('call_id', '=', call.id).select('id').execute()).toEqual([]);
+  }, 60_000);
 });
