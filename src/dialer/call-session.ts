@@ -206,7 +206,9 @@ export class CallSession {
   private async stopAnnouncement(a: NonNullable<CallSession['announcement']>): Promise<void> {
     this.announcement = null;
     a.finish();
-    for (const id of a.ids) await this.deps.ari.stopPlayback(id).catch(() => undefined);
+    for (const id of a.ids) {
+      await this.deps.ari.stopPlayback(id).catch((err: unknown) => this.log.warn({ err: (err as Error).message, playbackId: id }, 'stopping the recording announcement failed'));
+    }
   }
 
   private async startRecording(bridgeId: string): Promise<void> {

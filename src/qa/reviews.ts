@@ -62,7 +62,13 @@ export async function getReview(db: Db, id: string): Promise<Review> {
 }
 
 /** Re-scores a review (against the criteria it was first scored under) or changes its comment and marks. */
-export async function updateReview(db: Db, actor: Actor, id: string, patch: Partial<Omit<ReviewInput, 'scorecardId'>>): Promise<Review> {
+export async function updateReview(
+  db: Db,
+  actor: Actor,
+  id: string,
+  /** comment null removes it. */
+  patch: Partial<Omit<ReviewInput, 'scorecardId' | 'comment'>> & { comment?: string | null },
+): Promise<Review> {
   const before = await getReview(db, id);
   const criteria = before.scores.map(({ key, label, weight, maxScore }) => ({ key, label, weight, maxScore }));
   const scored = patch.scores ? scoreReview(criteria, patch.scores) : { scores: before.scores, totalPct: before.total_pct };

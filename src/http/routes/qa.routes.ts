@@ -156,10 +156,7 @@ export function qaRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.patch(
       '/reviews/:id',
       { config: qaWrite, schema: { params: idParams('a review'), body: reviewBody.omit({ scorecardId: true }).partial().extend({ comment: z.string().max(5000).nullable().optional() }) } },
-      async (req) => {
-        const { comment, ...rest } = req.body;
-        return reviewView(await updateReview(db, actorOf(req), req.params.id, { ...rest, ...(comment !== undefined ? { comment: comment ?? undefined } : {}) }));
-      },
+      async (req) => reviewView(await updateReview(db, actorOf(req), req.params.id, req.body)),
     );
     app.delete('/reviews/:id', { config: qaWrite, schema: { params: idParams('a review') } }, async (req, reply) => {
       await deleteReview(db, actorOf(req), req.params.id);
