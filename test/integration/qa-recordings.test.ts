@@ -232,6 +232,12 @@ describe('recordings and QA review (Asterisk 22, PostgreSQL, Redis, sipp)', () =
     expect(download.headers['content-disposition']).toMatch(/^attachment; filename="call-.*\.wav"$/);
     expect(sha(download.rawPayload)).toBe(recording.sha256);
 
+    // HEAD: the headers, no body, and no audit entry.
+    const head = await qa.inject({ method: 'HEAD', url, headers: { range: 'bytes=0-9' } });
+    expect(head.statusCode).toBe(206);
+    expect(head.headers['content-range']).toBe(`bytes 0-9/${size}`);
+    expect(head.rawPayload.length).toBe(0);
+
     // One entry per play (a request from byte 0) and per download; seeks are not logged one by one.
     const after = await auditCount();
     expect(after.length - before.length).toBe(3);

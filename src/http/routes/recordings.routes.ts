@@ -72,17 +72,14 @@ export function recordingRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             details: { callId: rec.call_id, range: req.headers.range ?? null },
           });
         }
+        void reply.type('audio/wav');
+        if (range.kind === 'partial') void reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+        const length = range.kind === 'partial' ? range.end - range.start + 1 : size;
+        // HEAD (which fastify routes here too) gets the headers without a file being opened.
+        if (req.method === 'HEAD') return reply.header('content-length', length).send();
         try {
-          if (range.kind === 'full') {
-            return reply.status(200).type('audio/wav').header('content-length', size).send(await store.read(rec.storage_key));
-          }
-          const stream = await store.read(rec.storage_key, { start: range.start, end: range.end });
-          return reply
-            .status(206)
-            .type('audio/wav')
-            .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
-            .header('content-length', range.end - range.start + 1)
-            .send(stream);
+          const stream = await store.read(rec.storage_key, range.kind === 'partial' ? { start: range.start, end: range.end } : undefined);
+          return reply.header('content-length', length).send(stream);
         } catch (err) {
           if (err instanceof RecordingMissingError) throw new HttpError(404, `recording ${rec.id}'s file is missing from the store; run \`dialwell recordings verify\``);
           throw err;
