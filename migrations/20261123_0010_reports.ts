@@ -17,12 +17,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('at', 'timestamptz', (c) => c.notNull())
     .execute();
   await sql`create index agent_state_changes_agent_at_idx on agent_state_changes (agent_id, at)`.execute(db);
-  // Agent reports select calls by agent over a period.
-  await sql`create index calls_agent_created_idx on calls (agent_id, created_at) where agent_id is not null`.execute(db);
+  // Agent reports select calls by agent over a period: calls_agent_created_idx (0009) serves them.
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop index if exists calls_agent_created_idx`.execute(db);
   await db.schema.dropTable('agent_state_changes').ifExists().execute();
   await db.schema.alterTable('attempts').dropColumn('disposition_result').dropColumn('disposed_at').execute();
 }

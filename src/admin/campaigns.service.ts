@@ -13,6 +13,7 @@ export class CampaignError extends ClientError {
 }
 
 const line = z.string().max(2000);
+const mediaUri = z.string().regex(/^(sound|recording|digits|number|tone):[A-Za-z0-9_/.:,-]+$/, 'must be an ARI media URI such as "sound:im-sorry" or "recording:acme-info"');
 export const scriptSchema = z.strictObject({
   opening: line.optional(),
   needs: line.optional(),
@@ -40,12 +41,20 @@ export const campaignInputSchema = z.strictObject({
   retry: retryRulesSchema.optional(),
   /** What an abandoned customer hears before the number to call back: ARI media, e.g. a recording naming the caller. */
   informationMessage: z
-    .array(z.string().regex(/^(sound|recording|digits|number|tone):[A-Za-z0-9_/.:,-]+$/, 'must be an ARI media URI such as "sound:im-sorry" or "recording:acme-info"'))
+    .array(mediaUri)
     .min(1)
     .max(10)
     .optional(),
   amd: z.boolean().optional(),
   localPresence: z.boolean().optional(),
+  /** Days recordings are kept; the purge deletes them after that. null = kept until deleted by hand. */
+  recordingRetentionDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(36_500).nullable().optional(),
+  /**
+   * Played to the answered customer of a recorded call before the agent joins ("this call is
+   * recorded"): ARI media. Finding the agent runs meanwhile and still must succeed within the
+   * connect timeout (2 s); see call-session.ts.
+   */
+  recordingAnnouncement: z.array(mediaUri).min(1).max(5).nullable().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
 export const campaignPatchSchema = campaignInputSchema.partial();
@@ -69,6 +78,8 @@ export interface CampaignView {
   informationMessage: unknown;
   amd: boolean;
   localPresence: boolean;
+  recordingRetentionDays: number | null;
+  recordingAnnouncement: string[] | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -80,6 +91,8 @@ export function campaignView(c: Campaign): CampaignView {
     defaultCountry: c.default_country, abandonCap: c.abandon_cap, script: c.settings.script ?? null, retry: c.settings.retry ?? null,
     informationMessage: c.settings.informationMessage ?? null, amd: c.settings.amd === true,
     localPresence: (c.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
+    recordingRetentionDays: typeof c.settings.recordingRetentionDays === 'number' ? c.settings.recordingRetentionDays : null,
+    recordingAnnouncement: Array.isArray(c.settings.recordingAnnouncement) ? (c.settings.recordingAnnouncement as string[]) : null,
     createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString(),
   };
 }
@@ -113,6 +126,8 @@ export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<
       settings: JSON.stringify({
         script: input.script, retry: input.retry, informationMessage: input.informationMessage, amd: input.amd,
         callerId: input.localPresence === undefined ? undefined : { localPresence: input.localPresence },
+        recordingRetentionDays: input.recordingRetentionDays ?? undefined,
+        recordingAnnouncement: input.recordingAnnouncement ?? undefined,
       }),
     })
     .returningAll()
@@ -144,6 +159,9 @@ export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof c
     ...(patch.informationMessage !== undefined ? { informationMessage: patch.informationMessage } : {}),
     ...(patch.amd !== undefined ? { amd: patch.amd } : {}),
     ...(patch.localPresence !== undefined ? { callerId: { localPresence: patch.localPresence } } : {}),
+    // null clears a setting (JSON drops undefined keys).
+    ...(patch.recordingRetentionDays !== undefined ? { recordingRetentionDays: patch.recordingRetentionDays ?? undefined } : {}),
+    ...(patch.recordingAnnouncement !== undefined ? { recordingAnnouncement: patch.recordingAnnouncement ?? undefined } : {}),
   };
   const row = await db
     .updateTable('campaigns')

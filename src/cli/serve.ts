@@ -9,6 +9,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { recordAgentStates } from '../reports/agent-state-log.js';
+import { LocalRecordingStore } from '../recordings/store.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
@@ -22,7 +23,7 @@ export async function runServe(args: string[]): Promise<number> {
   // Agents' state history, for logged-in time in the agent reports.
   const agentStates = engine ? recordAgentStates(engine.dialer.agents, db, log) : null;
   const app = await buildServer({
-    db, policies, log, dialer: engine?.dialer, ari: engine?.ari,
+    db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR),
     reports: {
       settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),

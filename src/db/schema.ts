@@ -145,6 +145,8 @@ export interface RecordingTable {
   size_bytes: BigIntColumn;
   sha256: string;
   created_at: Generated<Date>;
+  /** When retention deleted the file; the metadata stays. */
+  purged_at: NullableTimestamp;
 }
 
 export interface PolicyTable {
@@ -267,8 +269,72 @@ export interface AgentStateChangeTable {
   at: Timestamp;
 }
 
+/** A scorecard criterion: what is scored, its weight in the total, and the highest score. */
+export interface ScorecardCriterion {
+  key: string;
+  label: string;
+  weight: number;
+  maxScore: number;
+}
+
+export interface ScorecardTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  criteria: ColumnType<ScorecardCriterion[], string, string>;
+  active: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** One criterion's score in a review, with the weight and maximum it was scored under. */
+export interface ReviewScore extends ScorecardCriterion {
+  score: number;
+  comment?: string;
+}
+
+export interface ReviewMark {
+  atMs: number;
+  note: string;
+}
+
+export interface ReviewTable {
+  id: Generated<string>;
+  call_id: string;
+  recording_id: string | null;
+  scorecard_id: string;
+  agent_id: string | null;
+  reviewer_id: string | null;
+  reviewer: string;
+  scores: ColumnType<ReviewScore[], string, string>;
+  total_pct: number;
+  comment: string | null;
+  marks: ColumnType<ReviewMark[], string | undefined, string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type ComplaintStatus = 'open' | 'in-review' | 'resolved' | 'rejected';
+
+export interface ComplaintTable {
+  id: Generated<string>;
+  call_id: string;
+  recording_id: string | null;
+  summary: string;
+  status: Generated<ComplaintStatus>;
+  /** A UTC calendar date, read as "YYYY-MM-DD" (see database.ts). */
+  due_on: ColumnType<string, string, string>;
+  resolution: string | null;
+  opened_by: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   agent_state_changes: AgentStateChangeTable;
+  scorecards: ScorecardTable;
+  reviews: ReviewTable;
+  complaints: ComplaintTable;
   users: UserTable;
   api_tokens: ApiTokenTable;
   audit_log: AuditLogTable;
@@ -300,3 +366,6 @@ export type Attempt = Selectable<AttemptTable>;
 export type Call = Selectable<CallTable>;
 export type CallUpdate = Updateable<CallTable>;
 export type Recording = Selectable<RecordingTable>;
+export type Scorecard = Selectable<ScorecardTable>;
+export type Review = Selectable<ReviewTable>;
+export type Complaint = Selectable<ComplaintTable>;

@@ -6,7 +6,11 @@ import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
 
 export interface DialContext {
   attempt: ReservedAttempt;
-  campaign: { id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null };
+  campaign: {
+    id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
+    /** Played to the customer of a recorded call before the agent joins. */
+    recordingAnnouncement?: string[] | null;
+  };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
   /** null when every number of the pool is at its daily cap. */
@@ -70,6 +74,7 @@ export class DialContextLoader {
         id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
+        recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

@@ -3,13 +3,15 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { syncAll } from '../admin/pbx-sync.js';
+import { systemActor } from '../auth/audit.repository.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
 import { AriGateway } from '../pbx/ari.js';
-import { LocalRecordingStore } from '../recordings/store.js';
+import { purgeExpiredRecordings } from '../recordings/retention.js';
+import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from './campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from './dialer.js';
 import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from './queue.js';
@@ -20,6 +22,8 @@ export interface Engine {
   dialer: Dialer;
   queue: Queue<DialJob>;
   runner: CampaignRunner;
+  /** Where this engine stores recordings (the API plays them from the same store). */
+  store: RecordingStore;
   close(): Promise<void>;
 }
 
@@ -28,7 +32,7 @@ export async function startEngine(
   db: Db,
   policies: PolicyResolver,
   log: Logger,
-  opts: { dialer?: Partial<DialerOptions>; tickMs?: number; reconcileEveryMs?: number } = {},
+  opts: { dialer?: Partial<DialerOptions>; tickMs?: number; reconcileEveryMs?: number; purgeEveryMs?: number } = {},
 ): Promise<Engine> {
   const ari = await AriGateway.connect({
     url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app: cfg.ARI_APP,
@@ -36,7 +40,8 @@ export async function startEngine(
   });
   const pushed = await syncAll(db, ari);
   log.info(pushed, 'PJSIP trunks and agent endpoints pushed to Asterisk');
-  const dialer = new Dialer(db, ari, policies, new LocalRecordingStore(cfg.RECORDINGS_DIR), log, {
+  const store = new LocalRecordingStore(cfg.RECORDINGS_DIR);
+  const dialer = new Dialer(db, ari, policies, store, log, {
     ...defaultDialerOptions,
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
@@ -60,12 +65,24 @@ export async function startEngine(
       .catch((err: unknown) => log.error({ err }, 'reclaiming contacts failed'));
   await reclaim();
   const reclaimTimer = setInterval(() => void reclaim(), 3_600_000);
+  // Retention: recordings past their campaign's recordingRetentionDays, every hour (audited).
+  const purge = () =>
+    purgeExpiredRecordings(db, store, systemActor('system'))
+      .then((purged) => purged.length > 0 && log.info({ purged: purged.length }, 'recordings past their retention purged'))
+      .catch((err: unknown) => log.error({ err }, 'purging recordings failed'));
+  // Once soon after start too: a server restarted more often than hourly still purges.
+  const firstPurge = setTimeout(() => void purge(), 60_000);
+  firstPurge.unref();
+  const purgeTimer = setInterval(() => void purge(), opts.purgeEveryMs ?? 3_600_000);
+  purgeTimer.unref();
   runner.start();
   return {
-    ari, dialer, queue, runner,
+    ari, dialer, queue, runner, store,
     async close() {
       clearInterval(timer);
       clearInterval(reclaimTimer);
+      clearTimeout(firstPurge);
+      clearInterval(purgeTimer);
       runner.stop();
       await dialer.close().catch(() => undefined);
       await worker.close();

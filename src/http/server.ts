@@ -9,6 +9,7 @@ import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
+import type { RecordingStore } from '../recordings/store.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
@@ -21,6 +22,8 @@ import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
+import { qaRoutes } from './routes/qa.routes.js';
+import { recordingRoutes } from './routes/recordings.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
@@ -34,6 +37,8 @@ export interface ApiDeps {
   auth?: Partial<AuthOptions>;
   /** Report definitions (effective talk, success results) and the /metrics token. */
   reports?: Partial<ReportOptions>;
+  /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
+  recordings?: RecordingStore;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -78,6 +83,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const reports = { ...defaultReportOptions, ...deps.reports };
   await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
   await api.register(metricsRoute(deps, reports));
+  await api.register(qaRoutes(deps), { prefix: '/api/v1' });
+  await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

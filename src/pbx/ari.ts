@@ -227,6 +227,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.call('channels.play', () => this.client.channels.play({ channelId, media, ...(playbackId ? { playbackId } : {}) }));
   }
 
+  /** Stops a playback (and drops it from the channel's queue); one already over is no error. */
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.ignoreMissing(() => this.call('playbacks.stop', () => this.client.playbacks.stop({ playbackId })));
+  }
+
   async application(): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
     return AriGateway.json(await this.call('applications.get', () => this.client.applications.get({ applicationName: this.opts.app })));
   }

@@ -34,7 +34,7 @@ export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHar
   const policies = new PolicyResolver(db, 0);
   const engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
   const agentStates = recordAgentStates(engine.dialer.agents, db, log);
-  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari });
+  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari, recordings: engine.store });
   const api = await apiAs(app, db, 'admin');
   return {
     tag, db, engine, app, api,

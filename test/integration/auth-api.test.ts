@@ -85,6 +85,25 @@ const expected: Record<string, Role[]> = {
   'GET /api/v1/reports/campaigns': [A, S],
   'GET /api/v1/reports/agents': [A, S, G],
   'GET /api/v1/live': [A, S],
+  'GET /api/v1/calls': [A, S, Q, G],
+  'GET /api/v1/calls/:id': [A, S, Q, G],
+  'GET /api/v1/reviews/:id': [A, S, Q, G],
+  'GET /api/v1/qa/summary': [A, S, Q, G],
+  'GET /api/v1/scorecards': [A, S, Q],
+  'GET /api/v1/scorecards/:id': [A, S, Q],
+  'POST /api/v1/scorecards': [A],
+  'PATCH /api/v1/scorecards/:id': [A],
+  'DELETE /api/v1/scorecards/:id': [A],
+  'POST /api/v1/calls/:id/reviews': [A, Q],
+  'PATCH /api/v1/reviews/:id': [A, Q],
+  'DELETE /api/v1/reviews/:id': [A, Q],
+  'POST /api/v1/calls/:id/complaints': [A, Q],
+  'PATCH /api/v1/complaints/:id': [A, Q],
+  'GET /api/v1/complaints': [A, S, Q],
+  'GET /api/v1/complaints/:id': [A, S, Q],
+  'GET /api/v1/recordings': [A, S, Q],
+  'GET /api/v1/recordings/:id': [A, S, Q],
+  'GET /api/v1/recordings/:id/audio': [A, S, Q],
 };
 
 describe('authentication and permissions (PostgreSQL)', () => {
@@ -144,7 +163,8 @@ describe('authentication and permissions (PostgreSQL)', () => {
       const [method, pattern] = route.split(' ') as [string, string];
       for (const role of [A, S, Q, G] as const) {
         const allowed = expected[route]!.includes(role);
-        const res = await as[role]!.inject({ method: method as 'GET', url: urlFor(pattern, agentId), ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) });
+        // The agent's own id only for the agent: an admin's DELETE must not remove the test's agent.
+        const res = await as[role]!.inject({ method: method as 'GET', url: urlFor(pattern, role === G ? agentId : randomUUID()), ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) });
         const denied = res.statusCode === 403 || res.statusCode === 401;
         if (allowed === denied) wrong.push(`${role} ${route}: ${res.statusCode} ${res.body.slice(0, 120)}`);
         // Nothing here may crash a route; 503 is "the dialer runs in another process".
