@@ -37,8 +37,17 @@ export interface AmiCdr {
   raw: Record<string, string>;
 }
 
+/** Asterisk's Hangup event: the channel's Q.850 cause as Asterisk reports it. */
+export interface AmiHangup {
+  uniqueId: string;
+  channel: string;
+  cause: number;
+  causeText: string;
+}
+
 export interface AmiEvents {
   cdr: [AmiCdr];
+  hangup: [AmiHangup];
   /** Logged in (the first time and after every reconnect). */
   connected: [];
   disconnected: [Error | undefined];
@@ -99,7 +108,9 @@ export class AmiGateway extends EventEmitter<AmiEvents> {
     this.manager.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'AMI socket error'));
     this.manager.on('close', () => this.lost());
     this.manager.on('managerevent', (e: AmiMessage) => {
-      if (str(e.event) === 'Cdr') this.emit('cdr', cdrFromMessage(e));
+      const type = str(e.event);
+      if (type === 'Cdr') this.emit('cdr', cdrFromMessage(e));
+      else if (type === 'Hangup') this.emit('hangup', { uniqueId: str(e.uniqueid), channel: str(e.channel), cause: Number(str(e.cause)) || 0, causeText: str(e['cause-txt']) });
     });
   }
 

@@ -227,6 +227,12 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.call('channels.play', () => this.client.channels.play({ channelId, media, ...(playbackId ? { playbackId } : {}) }));
   }
 
+  /** The ids of every channel Asterisk has now, whatever application (if any) holds it. */
+  async channelIds(): Promise<string[]> {
+    const list = AriGateway.json<{ id: string }[]>(await this.call('channels.list', () => this.client.channels.list()));
+    return list.map((c) => c.id);
+  }
+
   async application(): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
     return AriGateway.json(await this.call('applications.get', () => this.client.applications.get({ applicationName: this.opts.app })));
   }
