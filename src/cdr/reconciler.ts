@@ -28,6 +28,9 @@ export interface CdrReconcilerOptions {
   celFile: string | null;
   /** A call row younger than this may still be on its way to Asterisk (inserted, not yet originated). */
   graceMs: number;
+  /** A call is closed from a record only this long after the end it records: until then the
+   * process that owns the call (perhaps another one) may still be closing it with more detail. */
+  settleMs: number;
   /** AMI Cdr events are matched to calls in batches this far apart. */
   amiBatchMs: number;
   /** How far back the first search for orphan calls goes (later ones start where the last stopped). */
@@ -39,6 +42,7 @@ export interface CdrReconcilerOptions {
 export const defaultCdrReconcilerOptions: CdrReconcilerOptions = {
   celFile: null,
   graceMs: 30_000,
+  settleMs: 10_000,
   amiBatchMs: 5_000,
   orphanLookbackMs: 600_000,
 };
@@ -52,6 +56,8 @@ export interface CdrReconcileReport {
   closedFromCdr: number;
   /** Asterisk has no trace of the channel: never originated, or no record source available. */
   closedNoRecord: number;
+  /** Ended too recently to close yet (see settleMs): the next pass takes them. */
+  settling: number;
   orphans: number;
   celBytesRead: number;
 }
@@ -107,7 +113,9 @@ export class CdrReconciler {
     const orphans = await insertOrphans(this.db, batch.filter((c) => !calls.has(c.uniqueId)).flatMap((c) => this.orphanFromCdr(c, trunks)));
     const open = matched.filter((c) => calls.get(c.uniqueId)?.open && !this.isLocal(c.uniqueId)).length;
     if (orphans) this.log.warn({ orphans }, 'Asterisk reported calls on Dialwell trunks that have no call row');
-    if (open) void this.reconcile().catch((err: unknown) => this.log.error({ err }, 'reconciling CDRs failed'));
+    if (open) {
+      setTimeout(() => void this.reconcile().catch((err: unknown) => this.log.error({ err }, 'reconciling CDRs failed')), this.opts.settleMs).unref();
+    }
     return { matched: matched.length, orphans, open };
   }
 
@@ -132,7 +140,7 @@ export class CdrReconciler {
   }
 
   private async pass(includeLocal: boolean): Promise<CdrReconcileReport> {
-    const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, orphans: 0, celBytesRead: 0 };
+    const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0, celBytesRead: 0 };
     const now = Date.now();
     const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds)).filter((c) => includeLocal || !this.isLocal(c.channelId));
     // A row younger than the grace period may belong to an originate still on its way: it is
@@ -148,6 +156,7 @@ export class CdrReconciler {
 
     // Asterisk's durable record: back to the oldest call to close, and to where the last search for orphans stopped.
     let cel: Map<string, CelChannelRecord> | null = null;
+    let celNewest: Date | null = null;
     let trunks: Map<string, string> | null = null;
     if (this.opts.celFile) {
       const watermark = (await celWatermark(this.db)) ?? new Date(now - this.opts.orphanLookbackMs);
@@ -156,6 +165,7 @@ export class CdrReconciler {
       try {
         const scan = await scanCelFile(this.opts.celFile, since, (id, channel) => wanted.has(id) || trunkNameOfChannel(channel) !== null);
         cel = scan.records;
+        celNewest = scan.newest;
         report.celBytesRead = scan.bytesRead;
         trunks = await trunkIdsByName(this.db);
         report.orphans = await this.celOrphans(cel, trunks);
@@ -170,11 +180,23 @@ export class CdrReconciler {
     for (const c of gone) {
       const r = cel?.get(c.channelId);
       const cdr = this.cdrs.get(c.channelId);
+      const end = r?.endedAt ?? cdr?.endTime ?? null;
+      // This process's own sessions are settled by now (their events are lost or handled); others' may not be.
+      if (end && end.getTime() > now - this.opts.settleMs && !this.isLocal(c.channelId)) {
+        report.settling++;
+        continue;
+      }
       if (r?.endedAt) {
         if (await this.closeFromCel(c, r, cdr)) report.closedFromCel++;
       } else if (cdr) {
         if (await this.closeFromCdr(c, cdr)) report.closedFromCdr++;
-      } else if (!young(c) && (await this.closeWithoutRecord(c, cel !== null))) report.closedNoRecord++;
+      } else if (!young(c)) {
+        // "Never reached Asterisk" only when the CEL record was being written after the call's row
+        // was: CEL switched off (an Asterisk started with another configuration) must not make
+        // real calls look like calls never placed.
+        const celCovers = cel !== null && celNewest !== null && celNewest.getTime() > c.createdAt.getTime();
+        if (await this.closeWithoutRecord(c, celCovers)) report.closedNoRecord++;
+      }
     }
     if (report.open || report.orphans) this.log.warn(report, 'CDRs reconciled with Asterisk\'s records');
     return report;
@@ -224,14 +246,14 @@ export class CdrReconciler {
     }, 'asterisk-cdr');
   }
 
-  private async closeWithoutRecord(c: OpenCall, celAvailable: boolean): Promise<boolean> {
-    const text = celAvailable
+  private async closeWithoutRecord(c: OpenCall, celCovers: boolean): Promise<boolean> {
+    const text = celCovers
       ? 'never reached Asterisk: no record of its channel (the dialer stopped between writing the call and originating it)'
-      : 'lost: Asterisk no longer has the channel and no record of it was available (see ASTERISK_CEL_FILE)';
+      : 'lost: Asterisk no longer has the channel and its CEL record does not cover the call (ASTERISK_CEL_FILE unset or unreadable, or CEL was off)';
     const closed = await closeCall(this.db, c.id, c.attemptId, {
       ended_at: new Date(), hangup_cause_text: text, outcome: 'failed', reconciled_from: 'no-record', reconciled_at: new Date(), hold_ms: null,
     }, { state: 'failed', outcome: 'failed' });
-    if (closed) this.log.warn({ callId: c.id, attemptId: c.attemptId, celAvailable }, 'call closed with no record from Asterisk');
+    if (closed) this.log.warn({ callId: c.id, attemptId: c.attemptId, celCovers }, 'call closed with no record from Asterisk');
     return closed;
   }
 }

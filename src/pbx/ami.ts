@@ -57,7 +57,8 @@ export class AmiError extends Error {
   override readonly name = 'AmiError';
 }
 
-const str = (v: AmiMessage[string]): string => (typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '');
+/** A header's value; a header repeated (a command's Output lines) is joined with newlines. */
+const str = (v: AmiMessage[string]): string => (typeof v === 'string' ? v : Array.isArray(v) ? v.join('\n') : '');
 
 /** cdr_manager prints times as "YYYY-MM-DD HH:MM:SS" in Asterisk's local zone; Dialwell's Asterisk
  * runs in UTC (the chroot and the container have no other zone). Empty for "never" (no answer). */
@@ -187,6 +188,12 @@ export class AmiGateway extends EventEmitter<AmiEvents> {
         else resolve(out);
       });
     });
+  }
+
+  /** Runs an Asterisk CLI command (the AMI user needs the `command` write permission); its output. */
+  async command(command: string): Promise<string> {
+    const r = await this.action({ action: 'Command', command });
+    return r.output ?? r.content ?? '';
   }
 
   close(): void {

@@ -61,6 +61,7 @@ describe('AMI gateway', () => {
     expect(Math.abs(cdr.endTime!.getTime() - Date.now())).toBeLessThan(10_000);
     const pong = await ami.action({ action: 'Ping' });
     expect(pong.response).toBe('Success');
+    expect(await ami.command('core show version')).toMatch(/^Asterisk 22\./);
   });
 
   it('reconnects after the connection is cut and receives events again', async () => {

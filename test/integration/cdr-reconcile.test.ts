@@ -5,6 +5,8 @@
 // time. Also: a call placed on the trunk behind Dialwell's back is kept as an orphan, and a call
 // row whose originate never happened is closed as such.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +49,11 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     ami.on('cdr', (c) => asteriskCdrs.set(c.uniqueId, c));
     ami.on('hangup', (e) => asteriskCauses.set(e.uniqueId, e.cause));
     await started.ready;
+    // The shared Asterisk must run this tree's configuration (CEL on, written by cel_custom).
+    const cel = await ami.command('cel show status');
+    if (!/CEL Logging: Enabled/.test(cel) || !/CEL Tracking Event: HANGUP/.test(cel) || !/CEL Custom/.test(cel)) {
+      throw new Error(`Asterisk runs without Dialwell's CEL configuration (asterisk-config/cel.conf, cel_custom.conf): run \`bash scripts/stack.sh up\` from this tree. It said:\n${cel}`);
+    }
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -87,7 +94,7 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     const queueName = `dial-cdr-${randomUUID()}`;
     const redis = redisConnection(h.cfg.REDIS_URL);
     const queue = createDialQueue(queueName, redis);
-    const env = { DIAL_QUEUE: queueName, DIAL_WORKER_CONCURRENCY: String(CALLS), CDR_CAMPAIGN_IDS: camp.id, CDR_RECONCILE_GRACE_MS: '0' };
+    const env = { DIAL_QUEUE: queueName, DIAL_WORKER_CONCURRENCY: String(CALLS), CDR_CAMPAIGN_IDS: camp.id, CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0' };
     try {
       const first = spawnWorker({ ...env, ARI_APP: `dialwell-cdr-${h.app.slice(-8)}` });
       await first.ready;
@@ -169,8 +176,8 @@ describe('CDRs after a dialer process is killed with calls up', () => {
       expect(byChannel.has(orphanChannel)).toBe(false);
 
       // Again: nothing left to close, nothing closed twice.
-      const again = await new CdrReconciler(db, ari, null, createLogger('silent'), { celFile: h.cfg.ASTERISK_CEL_FILE, graceMs: 0, campaignIds: [camp.id] }).reconcile();
-      expect(again).toMatchObject({ open: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, orphans: 0 });
+      const again = await new CdrReconciler(db, ari, null, createLogger('silent'), { celFile: h.cfg.ASTERISK_CEL_FILE, graceMs: 0, settleMs: 0, campaignIds: [camp.id] }).reconcile();
+      expect(again).toMatchObject({ open: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0 });
       process.stdout.write(`cdr-reconcile: ${CALLS} calls killed in flight, all closed from Asterisk's CEL record; restart with reconciliation ${restartMs} ms\n`);
     } finally {
       await queue.obliterate({ force: true }).catch(() => undefined);
@@ -178,4 +185,69 @@ describe('CDRs after a dialer process is killed with calls up', () => {
       redis.disconnect();
     }
   }, 90_000);
+
+  it('while a dialer runs: a call whose end it missed is closed from the AMI Cdr event, once', async () => {
+    const { db, ari } = h;
+    const policyName = await saveOpenPolicy(h);
+    const trunk = await createTrunk(db, { name: `cdr2-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER });
+    await syncTrunk(db, ari, trunk.id);
+    const cid = await createCallerId(db, randomCallerNumber());
+    const camp = await createCampaign(db, { name: `cdr2 ${h.app}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: false, state: 'running' });
+    const phone = '+13055582000';
+    const contact = await addContact(db, { campaignId: camp.id, phone });
+    const attempt = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    await db.updateTable('attempts').set({ state: 'dialing', dialed_at: new Date() }).where('id', '=', attempt.id).execute();
+    // What the dialer does (row, then originate), with no session to see the channel's end:
+    // as when the events were lost. AMI only: no CEL file.
+    const reconciler = new CdrReconciler(db, ari, ami, createLogger('silent'), { celFile: null, graceMs: 0, settleMs: 500, amiBatchMs: 200, campaignIds: [camp.id] });
+    reconciler.start();
+    try {
+      const channelId = randomUUID();
+      await insertCall(db, { attemptId: attempt.id, campaignId: camp.id, contactId: contact.id, phone, callerId: cid.number, trunkId: trunk.id, channelId });
+      await ari.originate({ endpoint: trunkDialString(phone, trunk.name), channelId, app: ari.app });
+      await until(async () => {
+        const row = await db.selectFrom('calls').where('channel_id', '=', channelId).select('ended_at').executeTakeFirstOrThrow();
+        return row.ended_at !== null;
+      }, 20_000, 'the call to be closed from its Cdr event');
+      const row = await db.selectFrom('calls').where('channel_id', '=', channelId).selectAll().executeTakeFirstOrThrow();
+      const cdr = asteriskCdrs.get(channelId)!;
+      expect(row.reconciled_from).toBe('asterisk-cdr');
+      expect(row.asterisk_disposition).toBe('ANSWERED');
+      expect(row.asterisk_uniqueid).toBe(channelId);
+      expect(row.ended_at!.getTime()).toBe(cdr.endTime!.getTime());
+      expect(row.answered_at!.getTime()).toBe(cdr.answerTime!.getTime());
+      expect(row.hangup_cause).toBeNull(); // a Cdr carries no Q.850 cause: not invented
+      expect(row.hangup_cause_text).toBe('Asterisk CDR: ANSWERED');
+      expect(row.outcome).toBe('abandoned');
+      const a = await db.selectFrom('attempts').where('id', '=', attempt.id).select(['state', 'outcome']).executeTakeFirstOrThrow();
+      expect(a).toEqual({ state: 'completed', outcome: 'abandoned' });
+      // A second pass finds nothing to do.
+      expect(await reconciler.reconcile()).toMatchObject({ open: 0, closedFromCdr: 0 });
+      expect(await db.selectFrom('calls').where('attempt_id', '=', attempt.id).select('id').execute()).toHaveLength(1);
+    } finally {
+      reconciler.stop();
+    }
+  }, 40_000);
+
+  it('a CEL record that stops before the call (CEL was off) does not make a real call look never placed', async () => {
+    const { db, ari } = h;
+    const trunk = await createTrunk(db, { name: `cdr3-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER });
+    const cid = await createCallerId(db, randomCallerNumber());
+    const camp = await createCampaign(db, { name: `cdr3 ${h.app}`, trunkId: trunk.id, callerIdId: cid.id, state: 'running' });
+    const phone = '+13055583000';
+    const contact = await addContact(db, { campaignId: camp.id, phone });
+    const attempt = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    const channelId = randomUUID();
+    await insertCall(db, { attemptId: attempt.id, campaignId: camp.id, contactId: contact.id, phone, callerId: cid.number, trunkId: trunk.id, channelId });
+    // A CEL file whose last event is older than the call: CEL stopped writing before it.
+    const dir = mkdtempSync(path.join(tmpdir(), 'cel-'));
+    const celFile = path.join(dir, 'dialwell-cel.jsonl');
+    writeFileSync(celFile, JSON.stringify({ eventtype: 'HANGUP', eventtime: Date.now() / 1000 - 60, uniqueid: 'x', linkedid: 'x', channame: 'PJSIP/agent-00000001', eventextra: '{}' }) + '\n');
+    const report = await new CdrReconciler(db, ari, null, createLogger('silent'), { celFile, graceMs: 0, settleMs: 0, campaignIds: [camp.id] }).reconcile();
+    expect(report).toMatchObject({ open: 1, closedNoRecord: 1 });
+    const row = await db.selectFrom('calls').where('channel_id', '=', channelId).selectAll().executeTakeFirstOrThrow();
+    expect(row.reconciled_from).toBe('no-record');
+    expect(row.ended_at).not.toBeNull();
+    expect(row.hangup_cause_text).toMatch(/^lost: .*CEL was off/);
+  });
 });
