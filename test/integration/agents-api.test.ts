@@ -71,6 +71,12 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
 
     const disp = await req('POST', `/api/v1/attempts/${firstId}/disposition`, { result: 'callback-requested', refused: false });
     expect(disp.statusCode).toBe(200);
+    // The CDR keeps the result and the wrap-up: call end → disposition (at least the 1.5 s waited above).
+    const firstCall = await db.selectFrom('calls').where('attempt_id', '=', firstId).selectAll().executeTakeFirstOrThrow();
+    expect(firstCall.disposition).toBe('callback-requested');
+    expect(firstCall.disposition_at).toBeInstanceOf(Date);
+    expect(firstCall.wrapup_ms).toBe(firstCall.disposition_at!.getTime() - firstCall.ended_at!.getTime());
+    expect(firstCall.wrapup_ms).toBeGreaterThan(1400);
     await until(() => ended(secondId), 20_000, 'the second call to end');
     const second = await db.selectFrom('calls').where('attempt_id', '=', secondId).selectAll().executeTakeFirstOrThrow();
     expect(second.agent_id).toBe(agent.id);
