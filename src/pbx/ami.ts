@@ -12,6 +12,9 @@ export interface AmiOptions {
   user: string;
   password: string;
   log: Logger;
+  /** AMI event classes to receive (the Events action's EventMask): `cdr` for Cdr events, `call`
+   * adds Hangup (and every other call event: dozens per call, each parsed here). */
+  eventClasses?: string;
   /** First and longest wait between reconnect attempts. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -94,6 +97,8 @@ export class AmiGateway extends EventEmitter<AmiEvents> {
   private delay: number;
   private timer: NodeJS.Timeout | undefined;
   private firstLogin: Promise<void>;
+  /** Every AMI event received, of any type (what narrowing the event classes saves). */
+  eventsReceived = 0;
   private settleFirst!: (err?: Error) => void;
 
   private constructor(private readonly opts: AmiOptions) {
@@ -109,6 +114,7 @@ export class AmiGateway extends EventEmitter<AmiEvents> {
     this.manager.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'AMI socket error'));
     this.manager.on('close', () => this.lost());
     this.manager.on('managerevent', (e: AmiMessage) => {
+      this.eventsReceived++;
       const type = str(e.event);
       if (type === 'Cdr') this.emit('cdr', cdrFromMessage(e));
       else if (type === 'Hangup') this.emit('hangup', { uniqueId: str(e.uniqueid), channel: str(e.channel), cause: Number(str(e.cause)) || 0, causeText: str(e['cause-txt']) });
@@ -152,8 +158,15 @@ export class AmiGateway extends EventEmitter<AmiEvents> {
         }
         this.up = true;
         this.delay = this.opts.reconnectMinMs ?? 500;
-        this.settleFirst();
-        this.emit('connected');
+        // The library's login sends "Event: on", a header Asterisk ignores: every class the AMI
+        // user may read would flow (about 30 call events per call). Narrow it.
+        this.action({ action: 'Events', eventmask: this.opts.eventClasses ?? 'cdr' })
+          .catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'narrowing AMI events failed: receiving all'))
+          .finally(() => {
+            if (this.closed || !this.up) return;
+            this.settleFirst();
+            this.emit('connected');
+          });
       });
     });
   }

@@ -42,8 +42,7 @@ describe('AMI gateway', () => {
   });
 
   /** A channel that fails at once (a Local channel into a context that does not exist): one CDR. */
-  async function probeChannel(): Promise<string> {
-    const channelId = randomUUID();
+  async function probeChannel(channelId = randomUUID()): Promise<string> {
     await ari.originate({ endpoint: 'Local/s@dialwell-ami-probe-missing', channelId, app: ari.app });
     return channelId;
   }
@@ -52,9 +51,24 @@ describe('AMI gateway', () => {
     const { ami, ready } = AmiGateway.start({ host: cfg.AMI_HOST, port: cfg.AMI_PORT, user: cfg.AMI_USER, password: cfg.AMI_PASSWORD, log });
     closers.push(() => ami.close());
     await ready;
-    const id = await probeChannel();
-    const cdr = await nextCdr(ami, id);
+    // With `call` events too (the way an unnarrowed login gets everything), for comparison.
+    const wide = AmiGateway.start({ host: cfg.AMI_HOST, port: cfg.AMI_PORT, user: cfg.AMI_USER, password: cfg.AMI_PASSWORD, log, eventClasses: 'cdr,call' });
+    closers.push(() => wide.ami.close());
+    await wide.ready;
+    const hangups: string[] = [];
+    wide.ami.on('hangup', (e) => hangups.push(e.uniqueId));
+    const [before, wideBefore] = [ami.eventsReceived, wide.ami.eventsReceived];
+    const id = randomUUID();
+    const cdrs = Promise.all([nextCdr(ami, id), nextCdr(wide.ami, id)]);
+    await probeChannel(id);
+    const [cdr] = await cdrs;
     expect(cdr.uniqueId).toBe(id);
+    expect(hangups).toContain(id);
+    // Narrowed to Cdr events: only the probe's two Cdrs (its Local channel pair), unless other calls ran meanwhile.
+    const narrow = ami.eventsReceived - before;
+    const all = wide.ami.eventsReceived - wideBefore;
+    expect(narrow).toBeGreaterThanOrEqual(2);
+    expect(narrow).toBeLessThan(all);
     expect(cdr.channel).toMatch(/^Local\/s@dialwell-ami-probe-missing-/);
     expect(cdr.disposition).toBe('FAILED');
     expect(cdr.endTime).toBeInstanceOf(Date);
@@ -92,8 +106,10 @@ describe('AMI gateway', () => {
     expect(disconnects).toBe(1);
     expect(ami.connected).toBe(true);
     expect(reconnectMs).toBeLessThan(3000);
-    const id = await probeChannel();
-    expect((await nextCdr(ami, id)).uniqueId).toBe(id);
+    const id = randomUUID();
+    const cdr = nextCdr(ami, id);
+    await probeChannel(id);
+    expect((await cdr).uniqueId).toBe(id);
   });
 
   it('says which settings to check when Asterisk refuses the login', async () => {

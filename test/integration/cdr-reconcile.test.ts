@@ -44,7 +44,7 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     await h.worker.close();
     // Customers answer after 300 ms of ringing and hang up TALK_MS later.
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 20000, pauseMs: TALK_MS }));
-    const started = AmiGateway.start({ host: h.cfg.AMI_HOST, port: h.cfg.AMI_PORT, user: h.cfg.AMI_USER, password: h.cfg.AMI_PASSWORD, log: createLogger('silent') });
+    const started = AmiGateway.start({ host: h.cfg.AMI_HOST, port: h.cfg.AMI_PORT, user: h.cfg.AMI_USER, password: h.cfg.AMI_PASSWORD, log: createLogger('silent'), eventClasses: 'cdr,call' });
     ami = started.ami;
     ami.on('cdr', (c) => asteriskCdrs.set(c.uniqueId, c));
     ami.on('hangup', (e) => asteriskCauses.set(e.uniqueId, e.cause));
