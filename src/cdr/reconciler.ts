@@ -191,11 +191,14 @@ export class CdrReconciler {
       } else if (cdr) {
         if (await this.closeFromCdr(c, cdr)) report.closedFromCdr++;
       } else if (!young(c)) {
-        // "Never reached Asterisk" only when the CEL record was being written after the call's row
-        // was: CEL switched off (an Asterisk started with another configuration) must not make
-        // real calls look like calls never placed.
+        // "Never reached Asterisk" only on evidence: the CEL record was being written after the
+        // row was (CEL off, e.g. an Asterisk started with another configuration, must not make
+        // real calls look never placed), it has no CHAN_START for the channel, and the row itself
+        // saw no answer. Otherwise the call is "lost": it existed, and Asterisk kept no end
+        // (killed before its HANGUP was written) or the record is unavailable.
         const celCovers = cel !== null && celNewest !== null && celNewest.getTime() > c.createdAt.getTime();
-        if (await this.closeWithoutRecord(c, celCovers)) report.closedNoRecord++;
+        const neverReached = celCovers && !r && c.answeredAt === null;
+        if (await this.closeWithoutRecord(c, neverReached, r)) report.closedNoRecord++;
       }
     }
     if (report.open || report.orphans) this.log.warn(report, 'CDRs reconciled with Asterisk\'s records');
@@ -246,14 +249,21 @@ export class CdrReconciler {
     }, 'asterisk-cdr');
   }
 
-  private async closeWithoutRecord(c: OpenCall, celCovers: boolean): Promise<boolean> {
-    const text = celCovers
+  private async closeWithoutRecord(c: OpenCall, neverReached: boolean, r: CelChannelRecord | undefined): Promise<boolean> {
+    const started = r !== undefined;
+    const answeredAt = c.answeredAt ?? r?.answeredAt ?? null;
+    // What is known: answered or not, joined or not; how it ended is not.
+    const outcome = answeredAt ? (c.bridgedAt ? 'answered' : 'abandoned') : 'failed';
+    const text = neverReached
       ? 'never reached Asterisk: no record of its channel (the dialer stopped between writing the call and originating it)'
-      : 'lost: Asterisk no longer has the channel and its CEL record does not cover the call (ASTERISK_CEL_FILE unset or unreadable, or CEL was off)';
+      : started
+        ? 'lost: Asterisk had the channel but kept no record of its end (Asterisk stopped or restarted?)'
+        : 'lost: Asterisk no longer has the channel and its CEL record does not cover the call (ASTERISK_CEL_FILE unset or unreadable, or CEL was off)';
     const closed = await closeCall(this.db, c.id, c.attemptId, {
-      ended_at: new Date(), hangup_cause_text: text, outcome: 'failed', reconciled_from: 'no-record', reconciled_at: new Date(), hold_ms: null,
-    }, { state: 'failed', outcome: 'failed' });
-    if (closed) this.log.warn({ callId: c.id, attemptId: c.attemptId, celCovers }, 'call closed with no record from Asterisk');
+      ended_at: new Date(), answered_at: answeredAt, hangup_cause_text: text, outcome, reconciled_from: 'no-record', reconciled_at: new Date(), hold_ms: null,
+      asterisk_uniqueid: started ? c.channelId : null, asterisk_linkedid: r?.linkedId || null,
+    }, { state: answeredAt ? 'completed' : 'failed', outcome });
+    if (closed) this.log.warn({ callId: c.id, attemptId: c.attemptId, neverReached, started }, 'call closed with no record of its end from Asterisk');
     return closed;
   }
 }

@@ -1,4 +1,4 @@
-// Asterisk's durable record of each channel's answer and hangup: the JSON lines cel_custom writes
+// Asterisk's durable record of each channel's start, answer and hangup: the JSON lines cel_custom writes
 // (asterisk-config/cel_custom.conf). AMI events are lost while no client listens; this file is
 // not, so after a dialer crash it still says when each channel was answered, when it hung up and
 // with which Q.850 cause. Read from the end backwards, so a pass costs what it reads, not the
@@ -10,6 +10,8 @@ export interface CelChannelRecord {
   uniqueId: string;
   linkedId: string;
   channel: string;
+  /** CHAN_START: the channel existed (null when its start is older than the scan). */
+  startedAt: Date | null;
   answeredAt: Date | null;
   /** Null when no HANGUP was found (the channel is still up, or older than the scan). */
   endedAt: Date | null;
@@ -109,11 +111,12 @@ export async function scanCelFile(
         if (!want(e.uniqueid, e.channame)) continue;
         let r = records.get(e.uniqueid);
         if (!r) {
-          r = { uniqueId: e.uniqueid, linkedId: e.linkedid, channel: e.channame, answeredAt: null, endedAt: null, hangupCause: null, hangupSource: '', dialStatus: '' };
+          r = { uniqueId: e.uniqueid, linkedId: e.linkedid, channel: e.channame, startedAt: null, answeredAt: null, endedAt: null, hangupCause: null, hangupSource: '', dialStatus: '' };
           records.set(e.uniqueid, r);
         }
         const at = new Date(Math.round(e.eventtime * 1000));
-        if (e.eventtype === 'ANSWER') r.answeredAt = at;
+        if (e.eventtype === 'CHAN_START') r.startedAt = at;
+        else if (e.eventtype === 'ANSWER') r.answeredAt = at;
         else if (e.eventtype === 'HANGUP') {
           r.endedAt = at;
           try {

@@ -51,7 +51,7 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     await started.ready;
     // The shared Asterisk must run this tree's configuration (CEL on, written by cel_custom).
     const cel = await ami.command('cel show status');
-    if (!/CEL Logging: Enabled/.test(cel) || !/CEL Tracking Event: HANGUP/.test(cel) || !/CEL Custom/.test(cel)) {
+    if (!/CEL Logging: Enabled/.test(cel) || !/CEL Tracking Event: HANGUP/.test(cel) || !/CEL Tracking Event: CHAN_START/.test(cel) || !/CEL Custom/.test(cel)) {
       throw new Error(`Asterisk runs without Dialwell's CEL configuration (asterisk-config/cel.conf, cel_custom.conf): run \`bash scripts/stack.sh up\` from this tree. It said:\n${cel}`);
     }
   });
@@ -229,25 +229,48 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     }
   }, 40_000);
 
-  it('a CEL record that stops before the call (CEL was off) does not make a real call look never placed', async () => {
+  it('no end in Asterisk\'s record: a call is "lost", not "never placed", unless the record shows it never started', async () => {
     const { db, ari } = h;
     const trunk = await createTrunk(db, { name: `cdr3-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER });
     const cid = await createCallerId(db, randomCallerNumber());
     const camp = await createCampaign(db, { name: `cdr3 ${h.app}`, trunkId: trunk.id, callerIdId: cid.id, state: 'running' });
-    const phone = '+13055583000';
-    const contact = await addContact(db, { campaignId: camp.id, phone });
-    const attempt = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
-    const channelId = randomUUID();
-    await insertCall(db, { attemptId: attempt.id, campaignId: camp.id, contactId: contact.id, phone, callerId: cid.number, trunkId: trunk.id, channelId });
-    // A CEL file whose last event is older than the call: CEL stopped writing before it.
-    const dir = mkdtempSync(path.join(tmpdir(), 'cel-'));
-    const celFile = path.join(dir, 'dialwell-cel.jsonl');
-    writeFileSync(celFile, JSON.stringify({ eventtype: 'HANGUP', eventtime: Date.now() / 1000 - 60, uniqueid: 'x', linkedid: 'x', channame: 'PJSIP/agent-00000001', eventextra: '{}' }) + '\n');
-    const report = await new CdrReconciler(db, ari, null, createLogger('silent'), { celFile, graceMs: 0, settleMs: 0, campaignIds: [camp.id] }).reconcile();
-    expect(report).toMatchObject({ open: 1, closedNoRecord: 1 });
-    const row = await db.selectFrom('calls').where('channel_id', '=', channelId).selectAll().executeTakeFirstOrThrow();
-    expect(row.reconciled_from).toBe('no-record');
-    expect(row.ended_at).not.toBeNull();
-    expect(row.hangup_cause_text).toMatch(/^lost: .*CEL was off/);
+    const row = async (phone: string) => {
+      const contact = await addContact(db, { campaignId: camp.id, phone });
+      const attempt = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+      const channelId = randomUUID();
+      await insertCall(db, { attemptId: attempt.id, campaignId: camp.id, contactId: contact.id, phone, callerId: cid.number, trunkId: trunk.id, channelId });
+      return channelId;
+    };
+    const [crashed, answeredThenCrashed] = [await row('+13055583000'), await row('+13055583001')];
+    await row('+13055583002');
+    await db.updateTable('calls').set({ answered_at: new Date() }).where('channel_id', '=', answeredThenCrashed).execute();
+    const reconcile = async (lines: object[]) => {
+      const celFile = path.join(mkdtempSync(path.join(tmpdir(), 'cel-')), 'dialwell-cel.jsonl');
+      writeFileSync(celFile, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      return new CdrReconciler(db, ari, null, createLogger('silent'), { celFile, graceMs: 0, settleMs: 0, campaignIds: [camp.id] }).reconcile();
+    };
+    const at = (s: number) => Date.now() / 1000 + s;
+    const ev = (eventtype: string, eventtime: number, uniqueid: string) => ({ eventtype, eventtime, uniqueid, linkedid: uniqueid, channame: 'PJSIP/trunk-x-00000001', eventextra: '{}' });
+
+    // CEL stopped before the calls were written (CEL off): nothing can be said about any of them.
+    expect(await reconcile([ev('HANGUP', at(-60), 'other')])).toMatchObject({ open: 3, closedNoRecord: 3 });
+    const first = await db.selectFrom('calls').where('campaign_id', '=', camp.id).select(['channel_id', 'hangup_cause_text', 'reconciled_from', 'ended_at', 'outcome']).execute();
+    for (const r of first) {
+      expect(r.reconciled_from).toBe('no-record');
+      expect(r.ended_at).not.toBeNull();
+      expect(r.hangup_cause_text).toMatch(/^lost: .*CEL was off/);
+    }
+    expect(first.find((r) => r.channel_id === answeredThenCrashed)?.outcome).toBe('abandoned');
+    expect(first.find((r) => r.channel_id === crashed)?.outcome).toBe('failed');
+    // Closed once: a second pass with a complete record changes nothing.
+    expect(await reconcile([ev('CHAN_START', at(-1), crashed), ev('HANGUP', at(0), crashed)])).toMatchObject({ open: 0, closedFromCel: 0 });
+
+    // A record that covers the calls: started without an end (Asterisk killed) is "lost"; no start at all is "never reached".
+    const [c2, g2] = [await row('+13055583003'), await row('+13055583004')];
+    expect(await reconcile([ev('CHAN_START', at(-1), c2), ev('HANGUP', at(1), 'other')])).toMatchObject({ open: 2, closedNoRecord: 2 });
+    const second = new Map((await db.selectFrom('calls').where('channel_id', 'in', [c2, g2]).select(['channel_id', 'hangup_cause_text', 'asterisk_uniqueid']).execute()).map((r) => [r.channel_id, r]));
+    expect(second.get(c2)?.hangup_cause_text).toMatch(/^lost: Asterisk had the channel but kept no record of its end/);
+    expect(second.get(c2)?.asterisk_uniqueid).toBe(c2);
+    expect(second.get(g2)?.hangup_cause_text).toMatch(/^never reached Asterisk/);
   });
 });

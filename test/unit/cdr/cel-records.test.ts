@@ -20,6 +20,7 @@ const T = 1_795_400_000;
 describe('scanCelFile', () => {
   const lines = [
     line('HANGUP', T - 100, 'old', 'PJSIP/trunk-a-00000001', hangup(16)),
+    line('CHAN_START', T + 0.5, 'a', 'PJSIP/trunk-a-00000002'),
     line('ANSWER', T + 1.5, 'a', 'PJSIP/trunk-a-00000002'),
     line('ANSWER', T + 2, 'agent', 'PJSIP/agent1-00000003'),
     '{"eventtype":"HANGUP","eventtime":', // cut short
@@ -32,7 +33,7 @@ describe('scanCelFile', () => {
       const scan = await scanCelFile(file(lines), new Date(T * 1000), (_id, chan) => chan.startsWith('PJSIP/trunk-'), { slackMs: 0, chunkBytes });
       expect([...scan.records.keys()].sort()).toEqual(['a', 'b']);
       expect(scan.records.get('a')).toEqual({
-        uniqueId: 'a', linkedId: 'a', channel: 'PJSIP/trunk-a-00000002', answeredAt: new Date((T + 1.5) * 1000), endedAt: new Date((T + 9.25) * 1000),
+        uniqueId: 'a', linkedId: 'a', channel: 'PJSIP/trunk-a-00000002', startedAt: new Date((T + 0.5) * 1000), answeredAt: new Date((T + 1.5) * 1000), endedAt: new Date((T + 9.25) * 1000),
         hangupCause: 16, hangupSource: 'PJSIP/trunk-x-00000001', dialStatus: '',
       });
       expect(scan.records.get('b')?.hangupCause).toBe(17);
