@@ -3,7 +3,8 @@
 // not, so after a dialer crash it still says when each channel was answered, when it hung up and
 // with which Q.850 cause. Read from the end backwards, so a pass costs what it reads, not the
 // file's whole history.
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
 
 /** What Asterisk recorded about one channel. */
 export interface CelChannelRecord {
@@ -69,6 +70,10 @@ export async function scanCelFile(
   try {
     fh = await open(file, 'r');
   } catch (err) {
+    // The directory is there but Asterisk has written no event yet (a fresh stack): an empty record.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await stat(path.dirname(file)).then((s) => s.isDirectory(), () => false))) {
+      return { records: new Map(), newest: null, bytesRead: 0 };
+    }
     throw new CelFileUnavailableError(
       `Asterisk's CEL record file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ` +
         'set ASTERISK_CEL_FILE to the dialwell-cel.jsonl that cel_custom writes (asterisk-config/cel_custom.conf), or to an empty value to go without it',

@@ -50,6 +50,11 @@ describe('scanCelFile', () => {
     expect(scan.bytesRead).toBeLessThan(3 * 4096);
   });
 
+  it('a directory with no file yet (Asterisk has logged nothing) is an empty record, not an error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cel-'));
+    expect(await scanCelFile(path.join(dir, 'dialwell-cel.jsonl'), new Date(), () => true)).toEqual({ records: new Map(), newest: null, bytesRead: 0 });
+  });
+
   it('says which setting to fix when the file cannot be read', async () => {
     await expect(scanCelFile('/nonexistent/dialwell-cel.jsonl', new Date(), () => true)).rejects.toThrow(CelFileUnavailableError);
     await expect(scanCelFile('/nonexistent/dialwell-cel.jsonl', new Date(), () => true)).rejects.toThrow(/ASTERISK_CEL_FILE/);
