@@ -26,6 +26,14 @@ export const configSchema = z.object({
   AMI_PORT: port.default(5038),
   AMI_USER: z.string().min(1).default('dialwell'),
   AMI_PASSWORD: z.string().min(1).default('dialwell-local-ami'),
+  /** cel_custom's record of every channel's answer and hangup (asterisk-config/cel_custom.conf), read to
+   * close calls whose end the dialer missed; empty to go without (AMI Cdr events only). */
+  ASTERISK_CEL_FILE: z.string().default('/var/cache/dialwell/asterisk22-chroot/var/log/asterisk/cel-custom/dialwell-cel.jsonl'),
+  CDR_RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** A call row younger than this may still be on its way to Asterisk: never closed as "no record". */
+  CDR_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** A call is closed from Asterisk's record only this long after its end: its own process may still be closing it. */
+  CDR_RECONCILE_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: port.default(8080),
   RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),

@@ -132,6 +132,43 @@ export interface CallTable {
   hangup_cause: number | null;
   hangup_cause_text: string | null;
   outcome: string | null;
+  /** Ringing → answered (or → ended when never answered); null when no ringing was signalled. */
+  ring_ms: number | null;
+  /** Joined to an agent → ended; null when never joined. Includes hold. */
+  talk_ms: number | null;
+  /** Time the customer was on hold; null when it could not be observed (closed from Asterisk's record). */
+  hold_ms: number | null;
+  /** Ended → the agent's disposition; null until there is one. */
+  wrapup_ms: number | null;
+  disposition: string | null;
+  disposition_at: NullableTimestamp;
+  recording_id: string | null;
+  /** Set when the call was closed from Asterisk's record instead of Dialwell's live events. */
+  reconciled_from: CallReconciledFrom | null;
+  reconciled_at: NullableTimestamp;
+  /** From Asterisk's own record (CEL or AMI Cdr): null until one was matched to the call. */
+  asterisk_uniqueid: string | null;
+  asterisk_linkedid: string | null;
+  asterisk_disposition: string | null;
+}
+
+/** asterisk-cel / asterisk-cdr: closed from that record; no-record: Asterisk has no trace of the channel. */
+export type CallReconciledFrom = 'asterisk-cel' | 'asterisk-cdr' | 'no-record';
+
+/** A call Asterisk saw on a Dialwell trunk that has no call row. */
+export interface AsteriskOrphanCallTable {
+  uniqueid: string;
+  linkedid: string | null;
+  channel: string;
+  trunk_id: string | null;
+  destination: string | null;
+  started_at: NullableTimestamp;
+  answered_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  disposition: string | null;
+  source: 'asterisk-cel' | 'asterisk-cdr';
+  record: ColumnType<Record<string, unknown>, string, string>;
+  seen_at: Generated<Date>;
 }
 
 export interface RecordingTable {
@@ -355,6 +392,7 @@ export interface Database {
   attempts: AttemptTable;
   calls: CallTable;
   recordings: RecordingTable;
+  asterisk_orphan_calls: AsteriskOrphanCallTable;
 }
 
 export type Trunk = Selectable<TrunkTable>;

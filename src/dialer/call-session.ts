@@ -10,6 +10,7 @@ import type { RecordingStore } from '../recordings/store.js';
 import { storeRecording } from '../recordings/recorder.js';
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
+import { callDurations, HoldTracker } from '../cdr/durations.js';
 import { closeCall, updateCall, type DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
@@ -54,6 +55,7 @@ export class CallSession {
   private bridgedAt: Date | null = null;
   private endedAt: Date | null = null;
   private dialStatus: string | null = null;
+  private readonly holds = new HoldTracker();
   private agent: AgentSession | null = null;
   private abandoned = false;
   private machine = false;
@@ -122,6 +124,10 @@ export class CallSession {
       case 'PlaybackFinished':
         if (e.playback.id === this.lastPlayback) await this.deps.ari.hangup(this.channelId);
         return;
+      case 'ChannelHold':
+        return this.holds.hold(new Date(e.timestamp));
+      case 'ChannelUnhold':
+        return this.holds.unhold(new Date(e.timestamp));
       case 'ChannelDestroyed':
         return this.ended(new Date(e.timestamp), e.cause, e.cause_txt);
       default:
@@ -302,12 +308,15 @@ export class CallSession {
       answered: this.answeredAt !== null, abandoned: this.abandoned, machine: this.machine, dialStatus: this.dialStatus, cause,
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
-    await closeCall(
+    const d = callDurations({ ringingAt: this.ringingAt, answeredAt: this.answeredAt, bridgedAt: this.bridgedAt, endedAt: at, holds: this.holds.holds });
+    const closed = await closeCall(
       this.deps.db, this.callId, this.ctx.attempt.id,
-      { ended_at: at, ringing_at: this.ringingAt, hangup_cause: cause, hangup_cause_text: causeText, outcome },
+      { ended_at: at, ringing_at: this.ringingAt, hangup_cause: cause, hangup_cause_text: causeText, outcome, ring_ms: d.ringMs, talk_ms: d.talkMs, hold_ms: d.holdMs },
       { state: 'completed', outcome },
     );
+    if (!closed) this.log.warn('the call was already closed from Asterisk\'s record: that CDR stands');
     const recordingId = await this.recordingDone;
+    if (recordingId) await updateCall(this.deps.db, this.callId, { recording_id: recordingId });
     this.log.info({ outcome, cause, recordingId }, 'call ended');
     this.resolveDone({
       callId: this.callId,

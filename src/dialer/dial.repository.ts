@@ -153,14 +153,18 @@ export async function releaseReservation(db: Db, attemptId: string, at: Date): P
     .execute();
 }
 
-/** The call's end and its attempt's outcome, in one statement. */
-export async function closeCall(db: Db, callId: string, attemptId: string, set: CallUpdate, attempt: { state: 'completed' | 'failed'; outcome: string }): Promise<void> {
-  await db
-    .with('a', (q) => q.updateTable('attempts').set({ state: attempt.state, outcome: attempt.outcome, updated_at: new Date() }).where('id', '=', attemptId))
-    .updateTable('calls')
-    .set(set)
-    .where('id', '=', callId)
+/** The call's end and its attempt's outcome, in one statement; only a call still open is closed
+ * (the CDR reconciler may have closed it from Asterisk's record first: that close stands). */
+export async function closeCall(db: Db, callId: string, attemptId: string, set: CallUpdate, attempt: { state: 'completed' | 'failed'; outcome: string }): Promise<boolean> {
+  const r = await db
+    .with('c', (q) => q.updateTable('calls').set(set).where('id', '=', callId).where('ended_at', 'is', null).returning('attempt_id'))
+    .updateTable('attempts')
+    .set({ state: attempt.state, outcome: attempt.outcome, updated_at: new Date() })
+    .where('id', '=', attemptId)
+    .where('id', 'in', (eb) => eb.selectFrom('c').select('attempt_id'))
+    .returning('id')
     .execute();
+  return r.length > 0;
 }
 
 export async function finishAttempt(db: Db, attemptId: string, state: 'completed' | 'failed', outcome: string): Promise<void> {

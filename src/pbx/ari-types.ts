@@ -43,7 +43,9 @@ export type AriEvent =
   | (Base & { type: 'RecordingStarted'; recording: AriLiveRecording })
   | (Base & { type: 'RecordingFinished'; recording: AriLiveRecording })
   | (Base & { type: 'RecordingFailed'; recording: AriLiveRecording })
-  | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } });
+  | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } })
+  | (Base & { type: 'ChannelHold'; channel: AriChannel; musicclass?: string })
+  | (Base & { type: 'ChannelUnhold'; channel: AriChannel });
 
 export type AriEventType = AriEvent['type'];
 
@@ -51,6 +53,7 @@ export type AriEventType = AriEvent['type'];
 export const ARI_EVENT_TYPES: readonly AriEventType[] = [
   'StasisStart', 'StasisEnd', 'ChannelStateChange', 'ChannelDestroyed', 'ChannelHangupRequest', 'Dial',
   'ChannelEnteredBridge', 'ChannelLeftBridge', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
+  'ChannelHold', 'ChannelUnhold',
 ];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 

@@ -232,6 +232,12 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() => this.call('playbacks.stop', () => this.client.playbacks.stop({ playbackId })));
   }
 
+  /** The ids of every channel Asterisk has now, whatever application (if any) holds it. */
+  async channelIds(): Promise<string[]> {
+    const list = AriGateway.json<{ id: string }[]>(await this.call('channels.list', () => this.client.channels.list()));
+    return list.map((c) => c.id);
+  }
+
   async application(): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
     return AriGateway.json(await this.call('applications.get', () => this.client.applications.get({ applicationName: this.opts.app })));
   }

@@ -46,6 +46,13 @@ export const trunkObjectId = (name: string): string => `${TRUNK_PREFIX}${name}`;
 /** The dial string for a number through a trunk. */
 export const trunkDialString = (e164: string, trunkName: string): string => `PJSIP/${e164}@${trunkObjectId(trunkName)}`;
 
+/** The trunk a PJSIP channel runs over, from its name (PJSIP/trunk-<name>-<8 hex digits>), or
+ * null for any other channel (an agent's softphone, a Local channel). */
+export function trunkNameOfChannel(channel: string): string | null {
+  const m = /^PJSIP\/trunk-(.+)-[0-9a-f]{8}$/.exec(channel);
+  return m ? m[1]! : null;
+}
+
 export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
   const transport = `transport-${t.transport}`;
   const id = trunkObjectId(t.name);

@@ -80,6 +80,12 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     const held = await db.selectFrom('attempts as a').innerJoin('contacts as c', 'c.id', 'a.contact_id').where('a.id', '=', firstId).select(['c.assigned_agent_id', 'c.assigned_at']).executeTakeFirstOrThrow();
     expect(held.assigned_agent_id).toBe(agent.id);
     expect(held.assigned_at).toBeInstanceOf(Date);
+    // The CDR keeps the result and the wrap-up: call end → disposition (at least the 1.5 s waited above).
+    const firstCall = await db.selectFrom('calls').where('attempt_id', '=', firstId).selectAll().executeTakeFirstOrThrow();
+    expect(firstCall.disposition).toBe('callback-requested');
+    expect(firstCall.disposition_at).toBeInstanceOf(Date);
+    expect(firstCall.wrapup_ms).toBe(firstCall.disposition_at!.getTime() - firstCall.ended_at!.getTime());
+    expect(firstCall.wrapup_ms).toBeGreaterThan(1400);
     // Nobody else's call: another agent user is refused.
     const other = await apiAs(h.app, db, 'agent', { agentId: (await createAgent(db, { name: 'Other', endpoint: `other-${tag}` })).id });
     expect((await other.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'x' } })).statusCode).toBe(403);

@@ -2,6 +2,7 @@
 // refused (for "stop after N refusals" and product intervals), and a do-not-call request or a
 // complaint, which puts the number on the do-not-call list before the transaction commits.
 import type { Db } from '../../db/database.js';
+import { recordCallDisposition } from '../../cdr/cdr.repository.js';
 import { addDncEntryIn } from './dnc.repository.js';
 
 export interface Disposition {
@@ -39,6 +40,8 @@ export async function recordDisposition(db: Db, d: Disposition): Promise<{ phone
     };
     if (d.product) update.product = d.product;
     await trx.updateTable('attempts').set(update).where('id', '=', a.id).execute();
+    // The CDR keeps the result and the wrap-up time (call end → this disposition).
+    await recordCallDisposition(trx, a.id, d.result, at);
     let addedToDnc = false;
     if (d.doNotCall || d.complaint) {
       await addDncEntryIn(trx, {
