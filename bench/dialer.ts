@@ -7,8 +7,8 @@
 //     calls dialer.dialAttempt() directly (no BullMQ) and keeps C calls in flight, through the same
 //     carrier, with 100 agents logged in (100 PJSIP endpoints, one sipp softphone), recording off.
 //     The benchmark plays the customer hanging up as soon as the dialer has joined them to an agent
-//     (ChannelEnteredBridge), so both runs have the same SIP flow; the dialer adds its decision,
-//     its DB writes and the bridge.
+//     (its addChannel request returned: Asterisk answers it once the channel is in the bridge), so
+//     both runs have the same SIP flow; the dialer adds its decision, its DB writes and the bridge.
 // Runs are interleaved (raw 50, dialer 50, raw 100, dialer 100) on the same Asterisk.
 // Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
 // Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
@@ -606,7 +606,7 @@ async function main(): Promise<void> {
     // --- instrumentation (bench side only): per channel, when the dialer saw the answer, when it
     // asked for the bridge and got the answer, when Asterisk said the channel was in the bridge;
     // the originate's own time; and the compliance gate's time per attempt.
-    interface Marks { answeredAt?: number; addStart?: number; addEnd?: number; enteredAt?: number; originateMs?: number; hungUp?: boolean }
+    interface Marks { answeredAt?: number; addStart?: number; addEnd?: number; originateMs?: number; hungUp?: boolean }
     const marks = new Map<string, Marks>();
     const mark = (id: string): Marks => {
       let m = marks.get(id);
@@ -615,13 +615,11 @@ async function main(): Promise<void> {
     };
     let hangupErrors = 0;
     let driving = false;
-    // The customer hangs up as soon as they are with the agent (the same SIP flow as the raw run):
-    // once Asterisk reported the channel in the bridge AND the dialer's addChannel request has
-    // returned. BENCH_HANGUP_AT=entered hangs up at ChannelEnteredBridge alone, which can beat the
-    // addChannel response (a customer leaving while being joined): see the agent-state notes.
-    const hangupAtEntered = process.env.BENCH_HANGUP_AT === 'entered';
+    // The customer hangs up as soon as they are with the agent (the same SIP flow as the raw + bridge
+    // run): once the dialer's addChannel request has returned (Asterisk answers it after the channel
+    // is in the bridge; the dialer no longer subscribes to ChannelEnteredBridge).
     const customerHangsUp = (channelId: string, m: Marks) => {
-      if (m.hungUp || m.enteredAt === undefined || (m.addEnd === undefined && !hangupAtEntered)) return;
+      if (m.hungUp || m.addEnd === undefined) return;
       m.hungUp = true;
       raw.hangup(channelId).catch(() => hangupErrors++);
     };
@@ -651,11 +649,6 @@ async function main(): Promise<void> {
       dialerEvents++;
       eventTypes.set(e.type, (eventTypes.get(e.type) ?? 0) + 1);
       if (e.type === 'StasisStart' && e.args[0] === 'customer') mark(e.channel.id).answeredAt = performance.now();
-      else if (e.type === 'ChannelEnteredBridge' && !agentChannels.has(e.channel.id)) {
-        const m = mark(e.channel.id);
-        m.enteredAt = performance.now();
-        customerHangsUp(e.channel.id, m);
-      }
     });
     // The gate is private to the Dialer: reached through a cast, for timing only; skipped if renamed.
     const gateMs = new Map<string, number>();
@@ -761,7 +754,7 @@ async function main(): Promise<void> {
         }
         notes.push(`${where}: after the run ${stuck.length} of ${AGENTS} agents are not ready: ${[...states].map(([k, n]) => `${n} ${k}`).join(', ')}`);
       }
-      if (concurrency === 100 && source === warmIds && !label.includes('eventFilter')) {
+      if (concurrency === 100 && source === warmIds) {
         const types = [...eventTypes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmt(n / outcomes.length, 1)}`);
         notes.push(`${where}: ARI events per call on the dialer's application, by type: ${types.join(', ')}`);
       }
@@ -836,19 +829,6 @@ async function main(): Promise<void> {
       dial.ratioBridge = dial.sustained / rawbRow.sustained;
       rows.push(dial);
     }
-    // Experiment (bench side, no src change): Asterisk's per-application event filter, letting
-    // through only the event types the dialer reads, then the same c=100 run again.
-    const wanted = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelStateChange', 'Dial', 'ChannelEnteredBridge', 'ChannelLeftBridge',
-      'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished'];
-    const filtered = await raw.request('PUT', `/ari/applications/${app}/eventFilter`, {}, { allowed: wanted.map((type) => ({ type })) });
-    if (filtered.status === 200) {
-      console.error(`bench:dialer: dialer, c=100, ARI event filter`);
-      const f = await runDialer(warmIds, Math.min(CALLS, warmIds.length - nextAttempt), 100, `${DIAL} + ARI eventFilter (experiment)`);
-      if (raw100) f.ratio = f.sustained / raw100.sustained;
-      if (rawb100) f.ratioBridge = f.sustained / rawb100.sustained;
-      rows.push(f);
-      await raw.request('PUT', `/ari/applications/${app}/eventFilter`, {}, { allowed: [], disallowed: [] });
-    } else notes.push(`ARI eventFilter experiment skipped: HTTP ${filtered.status} ${filtered.body.slice(0, 120)}`);
     console.error(`bench:dialer: dialer, c=100, cold number-profile caches`);
     const cold = await runDialer(coldIds, COLD_CALLS, 100, `${DIAL}, every call a new exchange`);
     if (raw100) cold.ratio = cold.sustained / raw100.sustained;

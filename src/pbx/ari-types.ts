@@ -47,10 +47,13 @@ export type AriEvent =
 
 export type AriEventType = AriEvent['type'];
 
-/** Every event type Dialwell handles: the application's event filter lets only these through. */
+/** Every event type Dialwell handles: the application's event filter lets only these through.
+ * StasisEnd, ChannelHangupRequest and ChannelEnteredBridge are read by no one (the addChannel
+ * response already says the customer is in the bridge): three events per call less to encode,
+ * send and parse. */
 export const ARI_EVENT_TYPES: readonly AriEventType[] = [
-  'StasisStart', 'StasisEnd', 'ChannelStateChange', 'ChannelDestroyed', 'ChannelHangupRequest', 'Dial',
-  'ChannelEnteredBridge', 'ChannelLeftBridge', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
+  'StasisStart', 'ChannelStateChange', 'ChannelDestroyed', 'Dial',
+  'ChannelLeftBridge', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
 ];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 
