@@ -10,11 +10,13 @@ import type { RecordingStore } from '../recordings/store.js';
 import { storeRecording } from '../recordings/recorder.js';
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
-import { closeCall, updateCall, type DialContext } from './dial.repository.js';
+import { updateCall, type CallWriter, type DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
 export interface CallSessionDeps {
   db: Db;
+  /** The call row's hot-path writes, batched across calls. */
+  calls: CallWriter;
   ari: AriGateway;
   router: EventRouter;
   agents: AgentPool;
@@ -163,7 +165,7 @@ export class CallSession {
     this.bridgedAt = new Date();
     this.deps.agents.connected(agent.agentId, this.callId);
     this.log.info({ agentId: agent.agentId, connectMs: this.bridgedAt.getTime() - at.getTime() }, 'customer joined to agent');
-    await updateCall(this.deps.db, this.callId, { answered_at: at, agent_id: agent.agentId, bridge_id: agent.bridgeId, bridged_at: this.bridgedAt });
+    await this.deps.calls.bridged({ callId: this.callId, answeredAt: at, agentId: agent.agentId, bridgeId: agent.bridgeId, bridgedAt: this.bridgedAt });
     if (this.ctx.campaign.recordCalls) await this.startRecording(agent.bridgeId);
   }
 
@@ -258,11 +260,10 @@ export class CallSession {
       answered: this.answeredAt !== null, abandoned: this.abandoned, machine: this.machine, dialStatus: this.dialStatus, cause,
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
-    await closeCall(
-      this.deps.db, this.callId, this.ctx.attempt.id,
-      { ended_at: at, ringing_at: this.ringingAt, hangup_cause: cause, hangup_cause_text: causeText, outcome },
-      { state: 'completed', outcome },
-    );
+    await this.deps.calls.close({
+      callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: this.ringingAt, hangupCause: cause, hangupCauseText: causeText,
+      outcome, attemptState: 'completed',
+    });
     const recordingId = await this.recordingDone;
     this.log.info({ outcome, cause, recordingId }, 'call ended');
     this.resolveDone({
@@ -287,7 +288,10 @@ export class CallSession {
     if (this.assignedAgentId) this.deps.agents.release(this.assignedAgentId);
     const at = new Date();
     this.endedAt = at;
-    await closeCall(this.deps.db, this.callId, this.ctx.attempt.id, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) }, { state: 'failed', outcome: 'failed' });
+    await this.deps.calls.close({
+      callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: null, hangupCause: null, hangupCauseText: err.message.slice(0, 500),
+      outcome: 'failed', attemptState: 'failed',
+    });
     this.resolveDone({
       callId: this.callId, attemptId: this.ctx.attempt.id, campaignId: this.ctx.campaign.id, startedAt: this.startedAt, outcome: 'failed', agentId: null, answeredAt: null,
       bridgedAt: null, endedAt: at, hangupCause: null, recordingId: null, connectMs: null,

@@ -1,5 +1,7 @@
 // SQL for the dial path: claiming an attempt exactly once, and writing the call (CDR) row.
-import type { Db } from '../db/database.js';
+import type pg from 'pg';
+import { Coalescer } from '../db/coalescer.js';
+import { poolOf, type Db } from '../db/database.js';
 import type { ReservedAttempt } from '../compliance/store/dial-gate.js';
 import type { CallUpdate } from '../db/schema.js';
 import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
@@ -108,24 +110,121 @@ export class DialContextLoader {
   }
 }
 
-export async function insertCall(
-  db: Db,
-  c: { attemptId: string; campaignId: string; contactId: string; phone: string; callerId: string; trunkId: string; channelId: string },
-): Promise<string> {
-  const row = await db
-    .insertInto('calls')
-    .values({
-      attempt_id: c.attemptId,
-      campaign_id: c.campaignId,
-      contact_id: c.contactId,
-      phone: c.phone,
-      caller_id: c.callerId,
-      trunk_id: c.trunkId,
-      channel_id: c.channelId,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+export interface NewCall {
+  attemptId: string;
+  campaignId: string;
+  contactId: string;
+  phone: string;
+  callerId: string;
+  trunkId: string;
+  channelId: string;
+}
+
+export interface CallBridged {
+  callId: string;
+  answeredAt: Date;
+  agentId: string;
+  bridgeId: string;
+  bridgedAt: Date;
+}
+
+export interface CallEnd {
+  callId: string;
+  attemptId: string;
+  endedAt: Date;
+  ringingAt: Date | null;
+  hangupCause: number | null;
+  hangupCauseText: string;
+  outcome: string;
+  attemptState: 'completed' | 'failed';
+}
+
+const INSERT_CALLS_SQL = `
+  insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, channel_id)
+  select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[])
+  returning id, attempt_id`;
+
+const BRIDGED_SQL = `
+  update calls c set answered_at = d.answered_at, agent_id = d.agent_id, bridge_id = d.bridge_id, bridged_at = d.bridged_at
+  from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::timestamptz[]) as d(id, answered_at, agent_id, bridge_id, bridged_at)
+  where c.id = d.id`;
+
+// The call's end and its attempt's outcome, in one statement for the whole batch.
+const CLOSE_SQL = `
+  with d as (
+    select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[], $8::text[])
+      as t(call_id, attempt_id, ended_at, ringing_at, hangup_cause, hangup_cause_text, outcome, attempt_state)),
+  a as (
+    update attempts a set state = d.attempt_state, outcome = d.outcome, updated_at = $9
+    from d where a.id = d.attempt_id)
+  update calls c set ended_at = d.ended_at, ringing_at = d.ringing_at, hangup_cause = d.hangup_cause,
+    hangup_cause_text = d.hangup_cause_text, outcome = d.outcome
+  from d where c.id = d.call_id`;
+
+/**
+ * The call (CDR) row's three writes on the hot path, each coalesced across concurrent calls into
+ * one prepared statement per batch: the row before the originate, the join to an agent, the end.
+ * One statement per call each cost PostgreSQL ~0.2-0.3 ms of CPU (its own transaction and commit,
+ * parse and plan); in batches of ~10 it is a tenth of that (bench/dialer.ts).
+ */
+export class CallWriter {
+  private readonly pool: pg.Pool;
+  private readonly inserts: Coalescer<NewCall, string>;
+  private readonly bridges: Coalescer<CallBridged, void>;
+  private readonly ends: Coalescer<CallEnd, void>;
+
+  constructor(db: Db) {
+    this.pool = poolOf(db);
+    this.inserts = new Coalescer((cs) => this.insertMany(cs));
+    this.bridges = new Coalescer<CallBridged, void>(async (bs) => {
+      await this.pool.query({
+        name: 'dialwell_calls_bridged', text: BRIDGED_SQL,
+        values: [bs.map((b) => b.callId), bs.map((b) => b.answeredAt), bs.map((b) => b.agentId), bs.map((b) => b.bridgeId), bs.map((b) => b.bridgedAt)],
+      });
+      return bs.map(() => undefined);
+    });
+    this.ends = new Coalescer<CallEnd, void>(async (es) => {
+      await this.pool.query({
+        name: 'dialwell_calls_close', text: CLOSE_SQL,
+        values: [
+          es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
+          es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState), new Date(),
+        ],
+      });
+      return es.map(() => undefined);
+    });
+  }
+
+  private async insertMany(cs: NewCall[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string; attempt_id: string }>({
+      name: 'dialwell_calls_insert', text: INSERT_CALLS_SQL,
+      values: [
+        cs.map((c) => c.attemptId), cs.map((c) => c.campaignId), cs.map((c) => c.contactId), cs.map((c) => c.phone),
+        cs.map((c) => c.callerId), cs.map((c) => c.trunkId), cs.map((c) => c.channelId),
+      ],
+    });
+    const ids = new Map(rows.map((r) => [r.attempt_id, r.id]));
+    return cs.map((c) => {
+      const id = ids.get(c.attemptId);
+      if (!id) throw new Error(`no call row was written for attempt ${c.attemptId}`);
+      return id;
+    });
+  }
+
+  /** Writes the call row (before the originate: a call that was dialed always has its CDR). */
+  insert(c: NewCall): Promise<string> {
+    return this.inserts.push(c);
+  }
+
+  /** The customer is with an agent. */
+  bridged(b: CallBridged): Promise<void> {
+    return this.bridges.push(b);
+  }
+
+  /** The call's end and its attempt's outcome. */
+  close(e: CallEnd): Promise<void> {
+    return this.ends.push(e);
+  }
 }
 
 export async function updateCall(db: Db, callId: string, set: CallUpdate): Promise<void> {
@@ -140,16 +239,6 @@ export async function releaseReservation(db: Db, attemptId: string, at: Date): P
     .set({ state: 'queued', dialed_at: null, enqueued_at: null, scheduled_at: at, updated_at: new Date() })
     .where('id', '=', attemptId)
     .where('state', '=', 'dialing')
-    .execute();
-}
-
-/** The call's end and its attempt's outcome, in one statement. */
-export async function closeCall(db: Db, callId: string, attemptId: string, set: CallUpdate, attempt: { state: 'completed' | 'failed'; outcome: string }): Promise<void> {
-  await db
-    .with('a', (q) => q.updateTable('attempts').set({ state: attempt.state, outcome: attempt.outcome, updated_at: new Date() }).where('id', '=', attemptId))
-    .updateTable('calls')
-    .set(set)
-    .where('id', '=', callId)
     .execute();
 }
 
