@@ -9,7 +9,8 @@
 //     The benchmark plays the customer hanging up as soon as the dialer has joined them to an agent
 //     (its addChannel request returned: Asterisk answers it once the channel is in the bridge), so
 //     both runs have the same SIP flow; the dialer adds its decision, its DB writes and the bridge.
-// Runs are interleaved (raw 50, dialer 50, raw 100, dialer 100) on the same Asterisk.
+// Runs are interleaved on the same Asterisk, each row in two halves (raw, raw + bridge, dialer, then
+// dialer, raw + bridge, raw) so that other programs' load on the shared machine weighs on all alike.
 // Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
 // Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
 import http from 'node:http';
@@ -477,7 +478,45 @@ interface Row {
   machinePct: number;
   othersPct: number;
   loopP99: number;
+  /** Wall time of the run and the sorted connect times (Dialwell rows), to merge two halves. */
+  wallMs: number;
+  connect: number[];
 }
+
+/**
+ * One row from the two halves of a run measured at different moments (ABC then CBA order, so the
+ * load other programs put on the machine meanwhile weighs on raw and Dialwell alike): counts add
+ * up, rates are total calls over total time, CPU shares are weighted by time, maxima stay maxima.
+ */
+function mergeRows(a: Row, b: Row): Row {
+  const wallMs = a.wallMs + b.wallMs;
+  const byWall = (x: number, y: number) => (x * a.wallMs + y * b.wallMs) / wallMs;
+  const calls = a.calls + b.calls;
+  const byCalls = (x: number, y: number) => (x * a.calls + y * b.calls) / calls;
+  const connect = [...a.connect, ...b.connect].sort((x, y) => x - y);
+  const withConnect = a.connectP50 !== null;
+  return {
+    ...a,
+    calls, ok: a.ok + b.ok, failed: a.failed + b.failed,
+    sustained: calls / (a.calls / a.sustained + b.calls / b.sustained),
+    overall: (calls * 1000) / wallMs,
+    eventsPerCall: byCalls(a.eventsPerCall, b.eventsPerCall),
+    connectP50: withConnect ? percentile(connect, 50) : null,
+    connectP99: withConnect ? percentile(connect, 99) : null,
+    connectMax: withConnect ? (connect[connect.length - 1] ?? NaN) : null,
+    maxConcurrent: a.maxConcurrent === null || b.maxConcurrent === null ? null : Math.max(a.maxConcurrent, b.maxConcurrent),
+    nodeCpuPct: byWall(a.nodeCpuPct, b.nodeCpuPct), nodeCpuMsPerCall: byCalls(a.nodeCpuMsPerCall, b.nodeCpuMsPerCall),
+    rssMb: Math.max(a.rssMb, b.rssMb),
+    asteriskPct: byWall(a.asteriskPct, b.asteriskPct), postgresPct: byWall(a.postgresPct, b.postgresPct), sippPct: byWall(a.sippPct, b.sippPct),
+    machinePct: byWall(a.machinePct, b.machinePct), othersPct: byWall(a.othersPct, b.othersPct),
+    loopP99: Math.max(a.loopP99, b.loopP99),
+    wallMs, connect,
+  };
+}
+
+/** CPU of every part the benchmark runs (this process, Asterisk, PostgreSQL's backends, sipp) per
+ * call, in ms: on a saturated machine the rate is the CPU left by other programs over this. */
+const partsMsPerCall = (r: Row): number => r.nodeCpuMsPerCall + ((r.asteriskPct + r.postgresPct + r.sippPct) * 10) / r.overall;
 
 async function main(): Promise<void> {
   const deadline = setTimeout(() => {
@@ -769,6 +808,7 @@ async function main(): Promise<void> {
         nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / outcomes.length, rssMb: peakRss / 2 ** 20,
         asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
         loopP99: loop.percentile(99) / 1e6,
+        wallMs: c.wallMs, connect,
       };
     };
 
@@ -789,7 +829,8 @@ async function main(): Promise<void> {
       const failures = new Map<string, number>();
       for (const r of run.results) if (!r.ok) failures.set(r.why ?? '?', (failures.get(r.why ?? '?') ?? 0) + 1);
       if (failures.size) notes.push(`${label}, c=${concurrency}: failures: ${[...failures].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
-      rawCycles.set(`${bridges ? 'bridge' : 'plain'} ${concurrency}`, run.results.map((r) => r.ms).sort((a, b) => a - b));
+      const cycleKey = `${bridges ? 'bridge' : 'plain'} ${concurrency}`;
+      rawCycles.set(cycleKey, [...(rawCycles.get(cycleKey) ?? []), ...run.results.map((r) => r.ms)].sort((a, b) => a - b));
       const { sustained, overall } = rates(run.ends, run.startedAt, run.endedAt, concurrency);
       return {
         run: label, c: concurrency, calls: count, ok, failed: count - ok, sustained, overall, ratio: null, ratioBridge: null,
@@ -798,6 +839,7 @@ async function main(): Promise<void> {
         nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / count, rssMb: peakRss / 2 ** 20,
         asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
         loopP99: loop.percentile(99) / 1e6,
+        wallMs: c.wallMs, connect: [],
       };
     };
 
@@ -815,16 +857,23 @@ async function main(): Promise<void> {
     const DIAL = 'Dialwell (Dialer.dialAttempt)';
     let raw100: Row | null = null;
     let rawb100: Row | null = null;
+    // Each row in two halves, in the order raw, raw + bridge, Dialwell, then Dialwell, raw + bridge,
+    // raw: other programs on this shared machine load it unevenly over time, and a single pass
+    // once measured raw + bridge with 3% of a core taken by others and Dialwell right after with 45%.
+    const half = Math.ceil(CALLS / 2);
     for (const c of CONCURRENCIES) {
-      console.error(`bench:dialer: raw, c=${c}`);
-      const rawRow = await runRaw(CALLS, c, RAW);
-      rows.push(rawRow);
-      console.error(`bench:dialer: raw + bridge, c=${c}`);
-      const rawbRow = await runRaw(CALLS, c, RAWB, rb);
-      rows.push(rawbRow);
+      console.error(`bench:dialer: c=${c}: raw, raw + bridge, dialer, dialer, raw + bridge, raw`);
+      const raw1 = await runRaw(half, c, RAW);
+      const rawb1 = await runRaw(half, c, RAWB, rb);
+      const dial1 = await runDialer(warmIds, half, c, DIAL);
+      const dial2 = await runDialer(warmIds, half, c, DIAL);
+      const rawb2 = await runRaw(half, c, RAWB, rb);
+      const raw2 = await runRaw(half, c, RAW);
+      const rawRow = mergeRows(raw1, raw2);
+      const rawbRow = mergeRows(rawb1, rawb2);
+      const dial = mergeRows(dial1, dial2);
+      rows.push(rawRow, rawbRow);
       if (c === 100) [raw100, rawb100] = [rawRow, rawbRow];
-      console.error(`bench:dialer: dialer, c=${c}`);
-      const dial = await runDialer(warmIds, CALLS, c, DIAL);
       dial.ratio = dial.sustained / rawRow.sustained;
       dial.ratioBridge = dial.sustained / rawbRow.sustained;
       rows.push(dial);
@@ -846,16 +895,20 @@ async function main(): Promise<void> {
     out.push(
       `Asterisk ${await asteriskVersion(raw)}, ${CORES} cores shared by Asterisk, PostgreSQL, sipp and this process. Carrier: one sipp UAS (test/sipp/bench-customer.xml: answers at once, PCMA, pcap after ACK). ` +
         `Raw: hangup from ARI at StasisStart. Dialwell: the real Dialer (compliance gate, DB writes, CDR), driven by calling Dialer.dialAttempt() directly (no BullMQ), ${AGENTS} agents logged in (one sipp softphone), recording off; ` +
-        `the customer is hung up from ARI once joined to the agent. ${CALLS} calls per row (${COLD_CALLS} in the cold row) after ${WARMUP} warm-up calls of each kind; runs interleaved raw/Dialwell.`,
+        `the customer is hung up from ARI once joined to the agent. ${CALLS} calls per row (${COLD_CALLS} in the cold row) after ${WARMUP} warm-up calls of each kind; each row in two halves, in the order raw, raw + bridge, Dialwell, Dialwell, raw + bridge, raw. CPU ms per call, all parts: this process + Asterisk + PostgreSQL's backends + sipp; on a saturated machine, the rate any run can reach is the CPU other programs leave over this.`,
     );
     out.push('');
-    out.push('| run | concurrency | calls | ok | failed | calls/s sustained (middle 80%) | calls/s overall | vs raw (same c) | vs raw + bridge | connect p50 / p99 / max ms | max concurrent calls | bench process CPU: % of a core; ms per call | peak RSS MB | Asterisk CPU %; ms per call | PostgreSQL CPU % | sipp CPU % | machine busy % (others, % of a core) | event-loop delay p99 ms | ARI events per call |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('| run | concurrency | calls | ok | failed | calls/s sustained (middle 80%) | calls/s overall | vs raw (same c) | vs raw + bridge | CPU ms per call, all parts (vs raw: raw\'s / this) | connect p50 / p99 / max ms | max concurrent calls | bench process CPU: % of a core; ms per call | peak RSS MB | Asterisk CPU %; ms per call | PostgreSQL CPU %; ms per call | sipp CPU % | machine busy % (others, % of a core) | event-loop delay p99 ms | ARI events per call |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const rawParts = new Map(rows.filter((r) => r.run === RAW).map((r) => [r.c, partsMsPerCall(r)]));
     for (const r of rows) {
+      const parts = partsMsPerCall(r);
+      const rp = rawParts.get(r.c);
       out.push(
         `| ${r.run} | ${r.c} | ${r.calls} | ${r.ok} | ${r.failed} | ${fmt(r.sustained, 1)} | ${fmt(r.overall, 1)} | ${r.ratio === null ? '–' : `${fmt(r.ratio * 100)}%`} | ${r.ratioBridge === null ? '–' : `${fmt(r.ratioBridge * 100)}%`} | ` +
+          `${fmt(parts, 2)}${r.run !== RAW && rp !== undefined ? ` (${fmt((100 * rp) / parts)}%)` : ''} | ` +
           `${r.connectP50 === null ? '–' : `${fmt(r.connectP50)} / ${fmt(r.connectP99!)} / ${fmt(r.connectMax!)}`} | ${r.maxConcurrent ?? '–'} | ` +
-          `${fmt(r.nodeCpuPct)}%; ${fmt(r.nodeCpuMsPerCall, 2)} | ${fmt(r.rssMb)} | ${fmt(r.asteriskPct)}; ${fmt((r.asteriskPct * 10) / r.overall, 1)} | ${fmt(r.postgresPct)} | ${fmt(r.sippPct)} | ${fmt(r.machinePct)} (${fmt(r.othersPct)}) | ${fmt(r.loopP99, 1)} | ${fmt(r.eventsPerCall, 1)} |`,
+          `${fmt(r.nodeCpuPct)}%; ${fmt(r.nodeCpuMsPerCall, 2)} | ${fmt(r.rssMb)} | ${fmt(r.asteriskPct)}; ${fmt((r.asteriskPct * 10) / r.overall, 1)} | ${fmt(r.postgresPct)}; ${fmt((r.postgresPct * 10) / r.overall, 2)} | ${fmt(r.sippPct)} | ${fmt(r.machinePct)} (${fmt(r.othersPct)}) | ${fmt(r.loopP99, 1)} | ${fmt(r.eventsPerCall, 1)} |`,
       );
     }
     out.push('');
@@ -867,7 +920,20 @@ async function main(): Promise<void> {
       const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
       return s.length ? `${fmt(percentile(s, 50), 1)} / ${fmt(percentile(s, 99), 1)}` : '–';
     };
-    breakdowns.forEach((b) => {
+    // The two halves of a row, together.
+    const merged = new Map<string, (typeof breakdowns)[number]>();
+    for (const b of breakdowns) {
+      const m = merged.get(b.label);
+      if (!m) merged.set(b.label, { ...b, outcomes: [...b.outcomes], marks: new Map(b.marks), gate: [...b.gate] });
+      else {
+        m.outcomes.push(...b.outcomes);
+        for (const [k, v] of b.marks) m.marks.set(k, v);
+        m.gate.push(...b.gate);
+        m.poolWaitMean = (m.poolWaitMean + b.poolWaitMean) / 2;
+        m.poolWaitMax = Math.max(m.poolWaitMax, b.poolWaitMax);
+      }
+    }
+    [...merged.values()].forEach((b) => {
       const answered = b.outcomes.filter((o) => o.summary?.outcome === 'answered');
       const m = [...b.marks.values()];
       const plain = rawCycles.get(`plain ${b.c}`);
@@ -883,7 +949,7 @@ async function main(): Promise<void> {
         `(${WARM_EXCHANGES} exchanges, ${fmt(profileCpuMs / WARM_EXCHANGES, 1)} ms CPU each, mostly synchronous BSON decoding that blocks the event loop); a cached one ${fmt(warmProfileMs, 2)} ms.`,
     );
     out.push(`Targets: Dialwell ≥ 80% of the raw rate; connect p99 ≤ 250 ms at 100 concurrent calls. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
-    for (const n of notes) out.push(`- ${n}`);
+    for (const n of new Set(notes)) out.push(`- ${n}`);
     for (const p of profiles) {
       out.push('');
       out.push(`CPU profile of this process during "${p.label}" (${fmt(p.totalMs)} ms sampled, self time by module; idle excluded; ${p.file}):`);
