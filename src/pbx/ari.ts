@@ -70,7 +70,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   private constructor(private readonly opts: AriOptions) {
     super();
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets });
+    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000 });
     this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
     this.base = new URL(opts.url);
   }
@@ -206,7 +207,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
-    return new Promise<T>((resolve, reject) => {
+    const deadline = Date.now() + this.opts.timeoutMs;
+    const attempt = (retried: boolean): Promise<T> => new Promise<T>((resolve, reject) => {
       const req = http.request(
         { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: `/ari${path}${search}`, method, headers, agent: this.agent },
         (res) => {
@@ -238,14 +240,25 @@ export class AriGateway extends EventEmitter<AriEvents> {
           });
         },
       );
-      const timer = setTimeout(() => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation)), this.opts.timeoutMs);
+      const timer = setTimeout(
+        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation)),
+        Math.max(1, deadline - Date.now()),
+      );
       function fail(err: Error): void {
         clearTimeout(timer);
+        // A kept-alive socket the server closed as it was reused (Asterisk drops idle sessions after
+        // http.conf's session_keep_alive): the request never reached Asterisk; sent again once.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!retried && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          attempt(true).then(resolve, reject);
+          return;
+        }
         reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation));
       }
       req.on('error', fail);
       req.end(payload);
     });
+    return attempt(false);
   }
 
   async originate(p: OriginateParams): Promise<AriChannel> {
