@@ -60,6 +60,9 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Asterisk closes connections past http.conf's `sessionlimit`, and a request on such a socket
    * never settles (pbx-notes, trap 1): every ARI request goes through this capped agent. */
   private readonly agent: http.Agent;
+  /** Joining an answered customer to an agent has sockets of its own: it never queues behind a
+   * burst of originates (a gate batch releases up to 64 at once) while the customer waits. */
+  private readonly joinAgent: http.Agent;
   private readonly auth: string;
   private readonly base: URL;
   private ws: WsSocket | null = null;
@@ -72,6 +75,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     super();
     // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
     this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000 });
+    this.joinAgent = new http.Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000 });
     this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
     this.base = new URL(opts.url);
   }
@@ -195,7 +199,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
    * (undefined for an empty body) or the raw bytes; rejects with an AriError carrying the HTTP
    * status and Asterisk's message, or after timeoutMs (time queued for a socket included).
    */
-  private request<T>(operation: string, method: string, path: string, query: Query = {}, body?: unknown, binary = false): Promise<T> {
+  private request<T>(operation: string, method: string, path: string, query: Query = {}, body?: unknown, binary = false, agent = this.agent): Promise<T> {
     let search = '';
     for (const k in query) {
       const v = query[k];
@@ -210,7 +214,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     const deadline = Date.now() + this.opts.timeoutMs;
     const attempt = (retried: boolean): Promise<T> => new Promise<T>((resolve, reject) => {
       const req = http.request(
-        { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: `/ari${path}${search}`, method, headers, agent: this.agent },
+        { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: `/ari${path}${search}`, method, headers, agent },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -285,7 +289,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
   }
 
   async addToBridge(bridgeId: string, channelId: string): Promise<void> {
-    await this.request('bridges.addChannel', 'POST', `/bridges/${enc(bridgeId)}/addChannel`, { channel: channelId });
+    await this.request('bridges.addChannel', 'POST', `/bridges/${enc(bridgeId)}/addChannel`, { channel: channelId }, undefined, false, this.joinAgent);
   }
 
   async removeFromBridge(bridgeId: string, channelId: string): Promise<void> {
@@ -358,6 +362,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     if (this.ws) discard(this.ws);
     this.ws = null;
     this.agent.destroy();
+    this.joinAgent.destroy();
   }
 }
 
@@ -369,3 +374,5 @@ function discard(ws: WsSocket): void {
 }
 
 const enc = encodeURIComponent;
+/** Sockets of the join lane, on top of ARI_MAX_SOCKETS (Asterisk's sessionlimit is 1000 here). */
+const JOIN_SOCKETS = 10;
