@@ -100,19 +100,17 @@ export class CallSession {
 
   private async handle(e: AriEvent): Promise<void> {
     switch (e.type) {
-      case 'ChannelStateChange':
-        // Kept in memory and written with the call's end: one statement less per call.
-        if (e.channel.state === 'Ringing' && !this.ringingAt) this.ringingAt = new Date(e.timestamp);
-        return;
       case 'Dial':
+        // The far end rings (180): the same moment the channel's state becomes Ringing, without
+        // subscribing to ChannelStateChange (two events per call less for Asterisk to send). Kept
+        // in memory and written with the call's end.
+        if (e.dialstatus === 'RINGING' && !this.ringingAt) this.ringingAt = new Date(e.timestamp);
         if (e.dialstatus) this.dialStatus = e.dialstatus;
         return;
       case 'StasisStart':
         if (e.args[0] === 'customer-amd') return this.amdVerdict(e.args[2] ?? 'NOTSURE', e.args[3] ?? '');
         if (this.ctx.campaign.amd) return this.detectMachine(new Date(e.timestamp));
         return this.answered(new Date(e.timestamp));
-      case 'ChannelLeftBridge':
-        return this.stopRecording();
       case 'PlaybackFinished':
         if (e.playback.id === this.lastPlayback) await this.deps.ari.hangup(this.channelId);
         return;
