@@ -345,6 +345,8 @@ class RawAri {
 interface RawCycle {
   ok: boolean;
   ms: number;
+  /** With a bridge: Asterisk's StasisStart timestamp → addChannel answered (as Dialwell's connect). */
+  connectMs?: number;
   why?: string;
 }
 
@@ -402,6 +404,7 @@ function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<
   return new Promise((resolve) => {
     let answered = false;
     let settled = false;
+    let connectMs: number | undefined;
     const bridge = bridges?.take();
     const finish = (ok: boolean, why?: string) => {
       if (settled) return;
@@ -409,7 +412,7 @@ function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<
       clearTimeout(timer);
       raw.offChannel(id);
       if (bridge) bridges?.give(bridge);
-      resolve({ ok, ms: performance.now() - t0, why });
+      resolve({ ok, ms: performance.now() - t0, connectMs, why });
     };
     const timer = setTimeout(() => {
       finish(false, 'no ChannelDestroyed within the call timeout');
@@ -421,6 +424,7 @@ function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<
         const join = bridge
           ? raw.request('POST', `/ari/bridges/${bridge}/addChannel`, { channel: id }).then((r) => {
               if (r.status !== 204) throw new Error(`addChannel HTTP ${r.status}: ${r.body.slice(0, 120)}`);
+              connectMs = Date.now() - new Date(e.timestamp).getTime();
             })
           : Promise.resolve();
         join.then(() => raw.hangup(id)).catch((err: unknown) => {
@@ -837,14 +841,17 @@ async function main(): Promise<void> {
       const cycleKey = `${bridges ? 'bridge' : 'plain'} ${concurrency}`;
       rawCycles.set(cycleKey, [...(rawCycles.get(cycleKey) ?? []), ...run.results.map((r) => r.ms)].sort((a, b) => a - b));
       const { sustained, overall } = rates(run.ends, run.startedAt, run.endedAt, concurrency);
+      const connect = run.results.flatMap((r) => (r.connectMs !== undefined ? [r.connectMs] : [])).sort((a, b) => a - b);
+      const withConnect = bridges !== undefined && connect.length > 0;
       return {
         run: label, c: concurrency, calls: count, ok, failed: count - ok, sustained, overall, ratio: null, ratioBridge: null,
         eventsPerCall: (raw.events - eventsBefore) / count,
-        connectP50: null, connectP99: null, connectMax: null, maxConcurrent: null,
+        connectP50: withConnect ? percentile(connect, 50) : null, connectP99: withConnect ? percentile(connect, 99) : null,
+        connectMax: withConnect ? (connect[connect.length - 1] ?? NaN) : null, maxConcurrent: null,
         nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / count, rssMb: peakRss / 2 ** 20,
         asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
         loopP99: loop.percentile(99) / 1e6,
-        wallMs: c.wallMs, connect: [],
+        wallMs: c.wallMs, connect,
       };
     };
 
