@@ -7,6 +7,10 @@ import * as m0003 from './20261123_0003_dialer.js';
 import * as m0004 from './20261123_0004_contacts.js';
 import * as m0005 from './20261123_0005_agent_attempts.js';
 import * as m0006 from './20261123_0006_caller_id_pools.js';
+import * as m0007 from './20261123_0007_users_audit.js';
+import * as m0008 from './20261123_0008_cdr.js';
+import * as m0009 from './20261123_0009_qa.js';
+import * as m0010 from './20261123_0010_reports.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
@@ -15,4 +19,8 @@ export const migrations: Record<string, Migration> = {
   '20261123_0004_contacts': m0004,
   '20261123_0005_agent_attempts': m0005,
   '20261123_0006_caller_id_pools': m0006,
+  '20261123_0007_users_audit': m0007,
+  '20261123_0008_cdr': m0008,
+  '20261123_0009_qa': m0009,
+  '20261123_0010_reports': m0010,
 };

@@ -158,7 +158,7 @@ asterisk_up() {
   check_asterisk_version
   # No /etc/hosts in the chroot makes every call's RTCP setup wait on DNS (pbx-notes, trap 2).
   printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$CHROOT/etc/hosts"
-  mkdir -p "$CHROOT/var/spool/asterisk/recording" "$CHROOT/run/asterisk" "$CHROOT/var/log/asterisk"
+  mkdir -p "$CHROOT/var/spool/asterisk/recording" "$CHROOT/run/asterisk" "$CHROOT/var/log/asterisk/cel-custom"
 
   local staged="$STATE_DIR/asterisk-config.rendered"
   mkdir -p "$STATE_DIR"

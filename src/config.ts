@@ -26,6 +26,14 @@ export const configSchema = z.object({
   AMI_PORT: port.default(5038),
   AMI_USER: z.string().min(1).default('dialwell'),
   AMI_PASSWORD: z.string().min(1).default('dialwell-local-ami'),
+  /** cel_custom's record of every channel's answer and hangup (asterisk-config/cel_custom.conf), read to
+   * close calls whose end the dialer missed; empty to go without (AMI Cdr events only). */
+  ASTERISK_CEL_FILE: z.string().default('/var/cache/dialwell/asterisk22-chroot/var/log/asterisk/cel-custom/dialwell-cel.jsonl'),
+  CDR_RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** A call row younger than this may still be on its way to Asterisk: never closed as "no record". */
+  CDR_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** A call is closed from Asterisk's record only this long after its end: its own process may still be closing it. */
+  CDR_RECONCILE_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: port.default(8080),
   RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),
@@ -33,6 +41,18 @@ export const configSchema = z.object({
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
+  CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
+  /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (or unset it: /metrics then answers loopback clients only)').optional(),
+  /** Reports: a connected call with at least this much talk is an effective conversation. */
+  REPORT_EFFECTIVE_TALK_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** Reports: disposition results that count as a success, comma-separated. */
+  REPORT_SUCCESS_RESULTS: z
+    .string()
+    .default('sale')
+    .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+    .refine((l) => l.length > 0 && l.every((r) => /^[a-z][a-z0-9-]{0,39}$/.test(r)), 'must be comma-separated disposition results such as "sale,appointment"'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,23 +2,18 @@
 // (never above the trunk's own), recording, the agent's script and retry rules; and the state
 // machine draft → running ⇄ paused → completed.
 import { z } from 'zod';
+import { ClientError } from '../errors.js';
 import { loadPolicy } from '../compliance/store/policies.repository.js';
 import type { Db } from '../db/database.js';
 import type { Campaign, CampaignState } from '../db/schema.js';
 import { retryRulesSchema } from '../dialer/retries.js';
 
-export class CampaignError extends Error {
+export class CampaignError extends ClientError {
   override readonly name = 'CampaignError';
-  constructor(
-    message: string,
-    readonly status: 400 | 404 | 409,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 const line = z.string().max(2000);
+const mediaUri = z.string().regex(/^(sound|recording|digits|number|tone):[A-Za-z0-9_/.:,-]+$/, 'must be an ARI media URI such as "sound:im-sorry" or "recording:acme-info"');
 export const scriptSchema = z.strictObject({
   opening: line.optional(),
   needs: line.optional(),
@@ -46,12 +41,20 @@ export const campaignInputSchema = z.strictObject({
   retry: retryRulesSchema.optional(),
   /** What an abandoned customer hears before the number to call back: ARI media, e.g. a recording naming the caller. */
   informationMessage: z
-    .array(z.string().regex(/^(sound|recording|digits|number|tone):[A-Za-z0-9_/.:,-]+$/, 'must be an ARI media URI such as "sound:im-sorry" or "recording:acme-info"'))
+    .array(mediaUri)
     .min(1)
     .max(10)
     .optional(),
   amd: z.boolean().optional(),
   localPresence: z.boolean().optional(),
+  /** Days recordings are kept; the purge deletes them after that. null = kept until deleted by hand. */
+  recordingRetentionDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(36_500).nullable().optional(),
+  /**
+   * Played to the answered customer of a recorded call before the agent joins ("this call is
+   * recorded"): ARI media. Finding the agent runs meanwhile and still must succeed within the
+   * connect timeout (2 s); see call-session.ts.
+   */
+  recordingAnnouncement: z.array(mediaUri).min(1).max(5).nullable().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
 export const campaignPatchSchema = campaignInputSchema.partial();
@@ -75,6 +78,8 @@ export interface CampaignView {
   informationMessage: unknown;
   amd: boolean;
   localPresence: boolean;
+  recordingRetentionDays: number | null;
+  recordingAnnouncement: string[] | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -86,6 +91,8 @@ export function campaignView(c: Campaign): CampaignView {
     defaultCountry: c.default_country, abandonCap: c.abandon_cap, script: c.settings.script ?? null, retry: c.settings.retry ?? null,
     informationMessage: c.settings.informationMessage ?? null, amd: c.settings.amd === true,
     localPresence: (c.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
+    recordingRetentionDays: typeof c.settings.recordingRetentionDays === 'number' ? c.settings.recordingRetentionDays : null,
+    recordingAnnouncement: Array.isArray(c.settings.recordingAnnouncement) ? (c.settings.recordingAnnouncement as string[]) : null,
     createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString(),
   };
 }
@@ -99,6 +106,10 @@ async function checkReferences(db: Db, c: Pick<CampaignInput, 'trunkId' | 'calle
   if (c.maxConcurrent > trunk.max_channels) throw new CampaignError(`maxConcurrent ${c.maxConcurrent} is above trunk "${trunk.name}"'s ${trunk.max_channels} channels`, 400, 'maxConcurrent');
   const cid = await db.selectFrom('caller_ids').where('id', '=', c.callerIdId).select('id').executeTakeFirst();
   if (!cid) throw new CampaignError(`caller id ${c.callerIdId} does not exist`, 400, 'callerIdId');
+  const allowed = await db.selectFrom('caller_id_trunks').where('caller_id_id', '=', c.callerIdId).select('trunk_id').execute();
+  if (allowed.length > 0 && !allowed.some((a) => a.trunk_id === c.trunkId)) {
+    throw new CampaignError(`caller id ${c.callerIdId} may not be presented on trunk "${trunk.name}" (see its trunkIds)`, 400, 'callerIdId');
+  }
   if (c.policyName && !(await loadPolicy(db, c.policyName))) throw new CampaignError(`no policy named "${c.policyName}"`, 400, 'policyName');
 }
 
@@ -115,6 +126,8 @@ export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<
       settings: JSON.stringify({
         script: input.script, retry: input.retry, informationMessage: input.informationMessage, amd: input.amd,
         callerId: input.localPresence === undefined ? undefined : { localPresence: input.localPresence },
+        recordingRetentionDays: input.recordingRetentionDays ?? undefined,
+        recordingAnnouncement: input.recordingAnnouncement ?? undefined,
       }),
     })
     .returningAll()
@@ -146,6 +159,9 @@ export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof c
     ...(patch.informationMessage !== undefined ? { informationMessage: patch.informationMessage } : {}),
     ...(patch.amd !== undefined ? { amd: patch.amd } : {}),
     ...(patch.localPresence !== undefined ? { callerId: { localPresence: patch.localPresence } } : {}),
+    // null clears a setting (JSON drops undefined keys).
+    ...(patch.recordingRetentionDays !== undefined ? { recordingRetentionDays: patch.recordingRetentionDays ?? undefined } : {}),
+    ...(patch.recordingAnnouncement !== undefined ? { recordingAnnouncement: patch.recordingAnnouncement ?? undefined } : {}),
   };
   const row = await db
     .updateTable('campaigns')
@@ -182,4 +198,14 @@ export async function transitionCampaign(db: Db, id: string, action: keyof typeo
     const row = await trx.updateTable('campaigns').set({ state: t.to, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     return campaignView(row);
   });
+}
+
+/** Deletes a campaign that never reached Asterisk (its contacts and attempts go with it); one that placed calls is completed instead, so its CDRs keep their campaign. */
+export async function deleteCampaign(db: Db, id: string): Promise<Campaign> {
+  const c = await getCampaign(db, id);
+  if (c.state === 'running') throw new CampaignError(`campaign "${c.name}" is running; pause or complete it first`, 409);
+  const called = await db.selectFrom('calls').select('id').where('campaign_id', '=', id).limit(1).executeTakeFirst();
+  if (called) throw new CampaignError(`campaign "${c.name}" placed calls and their records keep it; complete it instead`, 409);
+  await db.deleteFrom('campaigns').where('id', '=', id).execute();
+  return c;
 }

@@ -7,8 +7,10 @@ import { runDemo } from './demo.js';
 import { runContacts } from './contacts.js';
 import { runDnc } from './dnc.js';
 import { CliInputError, runEligibility } from './eligibility.js';
+import { runRecordings } from './recordings.js';
 import { runScrub } from './scrub.js';
 import { runServe } from './serve.js';
+import { runToken } from './token.js';
 
 const usage = `usage: dialwell <command> [options]
 
@@ -23,6 +25,11 @@ commands:
   contacts import <file|-> --campaign ID [--country CC] | contacts reclaim [--months 10]
                                 import contacts from CSV (exit 0 all imported, 1 rows rejected, 2 bad input);
                                 take back contact data agents have held for the period
+  token create --role R --name N [--agent ID] [--view-numbers] | token revoke ID | token list
+                                API tokens (roles admin, supervisor, agent, qa); create prints the token once
+  recordings verify [--campaign ID] [--json] | recordings purge [--campaign ID] [--dry-run] [--json]
+                                re-hash the recordings store (exit 1 when a file changed or is missing);
+                                delete recordings past their campaign's retention (audited)
   scrub <file|-> [--campaign ID] [--country CC] [--details]
                                 sort a list into invalid, protected, DNC, over caps, unknown zone, eligible
 `;
@@ -60,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
       return runContacts(rest);
     case 'scrub':
       return runScrub(rest);
+    case 'token':
+      return runToken(rest);
+    case 'recordings':
+      return runRecordings(rest);
     case undefined:
     case '-h':
     case '--help':

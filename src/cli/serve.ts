@@ -8,6 +8,8 @@ import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
+import { recordAgentStates } from '../reports/agent-state-log.js';
+import { LocalRecordingStore } from '../recordings/store.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
@@ -18,13 +20,22 @@ export async function runServe(args: string[]): Promise<number> {
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
   const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
-  const app = await buildServer({ db, policies, log, dialer: engine?.dialer });
+  // Agents' state history, for logged-in time in the agent reports.
+  const agentStates = engine ? recordAgentStates(engine.dialer.agents, db, log) : null;
+  const app = await buildServer({
+    db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR),
+    reports: {
+      settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
+      ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),
+    },
+  });
   await app.listen({ host: '127.0.0.1', port: cfg.PORT });
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
   await app.close();
   await engine?.close();
+  await agentStates?.flush();
   await db.destroy();
   return 0;
 }

@@ -5,6 +5,8 @@ import type { Database } from './schema.js';
 
 // bigint columns (sizes) fit comfortably in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// Calendar dates (complaint due days) stay "YYYY-MM-DD": a Date would shift them by the local zone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 export type Db = Kysely<Database>;
 

@@ -106,6 +106,9 @@ export interface AttemptTable {
   agent_id: string | null;
   is_callback: Generated<boolean>;
   note: string | null;
+  /** The agent's wrap-up result (sale, not-interested, ...) and when it was recorded; wrap-up ends then. */
+  disposition_result: string | null;
+  disposed_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -129,6 +132,43 @@ export interface CallTable {
   hangup_cause: number | null;
   hangup_cause_text: string | null;
   outcome: string | null;
+  /** Ringing → answered (or → ended when never answered); null when no ringing was signalled. */
+  ring_ms: number | null;
+  /** Joined to an agent → ended; null when never joined. Includes hold. */
+  talk_ms: number | null;
+  /** Time the customer was on hold; null when it could not be observed (closed from Asterisk's record). */
+  hold_ms: number | null;
+  /** Ended → the agent's disposition; null until there is one. */
+  wrapup_ms: number | null;
+  disposition: string | null;
+  disposition_at: NullableTimestamp;
+  recording_id: string | null;
+  /** Set when the call was closed from Asterisk's record instead of Dialwell's live events. */
+  reconciled_from: CallReconciledFrom | null;
+  reconciled_at: NullableTimestamp;
+  /** From Asterisk's own record (CEL or AMI Cdr): null until one was matched to the call. */
+  asterisk_uniqueid: string | null;
+  asterisk_linkedid: string | null;
+  asterisk_disposition: string | null;
+}
+
+/** asterisk-cel / asterisk-cdr: closed from that record; no-record: Asterisk has no trace of the channel. */
+export type CallReconciledFrom = 'asterisk-cel' | 'asterisk-cdr' | 'no-record';
+
+/** A call Asterisk saw on a Dialwell trunk that has no call row. */
+export interface AsteriskOrphanCallTable {
+  uniqueid: string;
+  linkedid: string | null;
+  channel: string;
+  trunk_id: string | null;
+  destination: string | null;
+  started_at: NullableTimestamp;
+  answered_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  disposition: string | null;
+  source: 'asterisk-cel' | 'asterisk-cdr';
+  record: ColumnType<Record<string, unknown>, string, string>;
+  seen_at: Generated<Date>;
 }
 
 export interface RecordingTable {
@@ -142,6 +182,8 @@ export interface RecordingTable {
   size_bytes: BigIntColumn;
   sha256: string;
   created_at: Generated<Date>;
+  /** When retention deleted the file; the metadata stays. */
+  purged_at: NullableTimestamp;
 }
 
 export interface PolicyTable {
@@ -151,6 +193,7 @@ export interface PolicyTable {
   document: ColumnType<Record<string, unknown>, string, never>;
   created_by: string | null;
   created_at: Generated<Date>;
+  retired_at: NullableTimestamp;
 }
 
 export interface SettingTable {
@@ -213,7 +256,126 @@ export interface CampaignCallerIdTable {
   caller_id_id: string;
 }
 
+export type Role = 'admin' | 'supervisor' | 'agent' | 'qa';
+
+export interface UserTable {
+  id: Generated<string>;
+  name: string;
+  role: Role;
+  agent_id: string | null;
+  view_numbers: Generated<boolean>;
+  disabled: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ApiTokenTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Generated<Date>;
+  user_id: string | null;
+  actor: string;
+  action: string;
+  resource: string;
+  resource_id: string | null;
+  before: ColumnType<unknown, string | null, never>;
+  after: ColumnType<unknown, string | null, never>;
+  details: ColumnType<unknown, string | null, never>;
+}
+
+export interface CallerIdTrunkTable {
+  caller_id_id: string;
+  trunk_id: string;
+}
+
+/** Every agent state change (login to logout), written by the agent pool's listener; reports read logged-in time. */
+export interface AgentStateChangeTable {
+  id: Generated<string>;
+  agent_id: string;
+  state: string;
+  at: Timestamp;
+}
+
+/** A scorecard criterion: what is scored, its weight in the total, and the highest score. */
+export interface ScorecardCriterion {
+  key: string;
+  label: string;
+  weight: number;
+  maxScore: number;
+}
+
+export interface ScorecardTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  criteria: ColumnType<ScorecardCriterion[], string, string>;
+  active: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** One criterion's score in a review, with the weight and maximum it was scored under. */
+export interface ReviewScore extends ScorecardCriterion {
+  score: number;
+  comment?: string;
+}
+
+export interface ReviewMark {
+  atMs: number;
+  note: string;
+}
+
+export interface ReviewTable {
+  id: Generated<string>;
+  call_id: string;
+  recording_id: string | null;
+  scorecard_id: string;
+  agent_id: string | null;
+  reviewer_id: string | null;
+  reviewer: string;
+  scores: ColumnType<ReviewScore[], string, string>;
+  total_pct: number;
+  comment: string | null;
+  marks: ColumnType<ReviewMark[], string | undefined, string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type ComplaintStatus = 'open' | 'in-review' | 'resolved' | 'rejected';
+
+export interface ComplaintTable {
+  id: Generated<string>;
+  call_id: string;
+  recording_id: string | null;
+  summary: string;
+  status: Generated<ComplaintStatus>;
+  /** A UTC calendar date, read as "YYYY-MM-DD" (see database.ts). */
+  due_on: ColumnType<string, string, string>;
+  resolution: string | null;
+  opened_by: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
+  agent_state_changes: AgentStateChangeTable;
+  scorecards: ScorecardTable;
+  reviews: ReviewTable;
+  complaints: ComplaintTable;
+  users: UserTable;
+  api_tokens: ApiTokenTable;
+  audit_log: AuditLogTable;
+  caller_id_trunks: CallerIdTrunkTable;
   campaign_caller_ids: CampaignCallerIdTable;
   policies: PolicyTable;
   settings: SettingTable;
@@ -230,6 +392,7 @@ export interface Database {
   attempts: AttemptTable;
   calls: CallTable;
   recordings: RecordingTable;
+  asterisk_orphan_calls: AsteriskOrphanCallTable;
 }
 
 export type Trunk = Selectable<TrunkTable>;
@@ -241,3 +404,6 @@ export type Attempt = Selectable<AttemptTable>;
 export type Call = Selectable<CallTable>;
 export type CallUpdate = Updateable<CallTable>;
 export type Recording = Selectable<RecordingTable>;
+export type Scorecard = Selectable<ScorecardTable>;
+export type Review = Selectable<ReviewTable>;
+export type Complaint = Selectable<ComplaintTable>;

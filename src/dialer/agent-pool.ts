@@ -17,6 +17,8 @@ export interface AgentSession {
   state: AgentState;
   stateSince: number;
   callId: string | null;
+  /** The call the agent is wrapping up (or last took). */
+  lastCallId: string | null;
   pauseReason: string | null;
 }
 
@@ -35,6 +37,8 @@ export class AgentPool {
   private readonly waiters: Array<(s: AgentSession | null) => void> = [];
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
+  /** Called after every state change (reports keep each agent's history); must not throw. */
+  onStateChange: (s: AgentSession) => void = () => {};
 
   constructor(
     private readonly ari: AriGateway,
@@ -69,6 +73,7 @@ export class AgentPool {
       state: 'logging-in',
       stateSince: Date.now(),
       callId: null,
+      lastCallId: null,
       pauseReason: null,
     };
     this.sessions.set(agent.id, session);
@@ -134,6 +139,7 @@ export class AgentPool {
   private setState(s: AgentSession, state: AgentState): void {
     s.state = state;
     s.stateSince = Date.now();
+    this.onStateChange(s);
     if (state === 'ready') this.serveWaiter(s);
   }
 
@@ -142,6 +148,7 @@ export class AgentPool {
     if (!w) return;
     s.state = 'reserved';
     s.stateSince = Date.now();
+    this.onStateChange(s);
     w(s);
   }
 
@@ -197,6 +204,7 @@ export class AgentPool {
   callEnded(agentId: string): void {
     const s = this.sessions.get(agentId);
     if (!s || s.state === 'logged-out') return;
+    s.lastCallId = s.callId;
     s.callId = null;
     this.setState(s, 'wrap-up');
     const after = this.opts.autoReadyAfterMs;

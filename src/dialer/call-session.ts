@@ -10,8 +10,12 @@ import type { RecordingStore } from '../recordings/store.js';
 import { storeRecording } from '../recordings/recorder.js';
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
+import { callDurations, HoldTracker } from '../cdr/durations.js';
 import { updateCall, type CallWriter, type DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
+
+/** The longest a join waits for the recording announcement to report its end. */
+const ANNOUNCEMENT_MAX_MS = 30_000;
 
 export interface CallSessionDeps {
   db: Db;
@@ -53,12 +57,14 @@ export class CallSession {
   private bridgedAt: Date | null = null;
   private endedAt: Date | null = null;
   private dialStatus: string | null = null;
+  private readonly holds = new HoldTracker();
   private agent: AgentSession | null = null;
   private abandoned = false;
   private machine = false;
   private lastPlayback: string | null = null;
   private recording: { name: string; startedAt: Date; stopped: boolean } | null = null;
   private recordingDone: Promise<string | null> = Promise.resolve(null);
+  private announcement: { ids: string[]; lastId: string; done: Promise<void>; finish: () => void } | null = null;
   private resolveDone!: (s: CallSummary) => void;
   readonly done: Promise<CallSummary>;
   private readonly log: Logger;
@@ -90,6 +96,10 @@ export class CallSession {
     // One event at a time, in arrival order: a hangup that arrives while the customer is being
     // joined to an agent is handled after the join, never interleaved with it.
     this.deps.router.onChannel(this.channelId, (e) => {
+      // The announcement's end (or the customer's hangup) wakes the join waiting for it, which
+      // holds the queue this event would otherwise wait in.
+      const a = this.announcement;
+      if (a && ((e.type === 'PlaybackFinished' && e.playback.id === a.lastId) || e.type === 'ChannelDestroyed')) a.finish();
       this.events = this.events
         .then(() => this.handle(e))
         .catch((err: unknown) => this.log.error({ err, event: e.type }, 'call event handling failed'));
@@ -114,6 +124,10 @@ export class CallSession {
       case 'PlaybackFinished':
         if (e.playback.id === this.lastPlayback) await this.deps.ari.hangup(this.channelId);
         return;
+      case 'ChannelHold':
+        return this.holds.hold(new Date(e.timestamp));
+      case 'ChannelUnhold':
+        return this.holds.unhold(new Date(e.timestamp));
       case 'ChannelDestroyed':
         return this.ended(new Date(e.timestamp), e.cause, e.cause_txt);
       default:
@@ -142,12 +156,23 @@ export class CallSession {
 
   private async answered(at: Date): Promise<void> {
     this.answeredAt = at;
+    // A recorded call may first tell the customer so. The announcement counts as connecting: the
+    // agent is still found within the connect timeout (2 s) of the answer, while it plays, or
+    // the call is abandoned as before; the join itself waits for the announcement's end.
+    const media = this.ctx.campaign.recordCalls ? this.ctx.campaign.recordingAnnouncement : null;
+    const announcement = media?.length ? this.announce(media) : null;
     // A call for one agent (preview, callback) goes to that agent, reserved before the dial.
     const mine = this.assignedAgentId ? this.deps.agents.get(this.assignedAgentId) : undefined;
     const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs);
     if (!agent) {
+      if (announcement) await this.stopAnnouncement(announcement);
       await updateCall(this.deps.db, this.callId, { answered_at: at });
       return this.abandon();
+    }
+    if (announcement) {
+      // Should the playback never report back, the join still happens.
+      await Promise.race([announcement.done, new Promise((r) => setTimeout(r, ANNOUNCEMENT_MAX_MS).unref())]);
+      this.announcement = null;
     }
     // Join first, write after: the customer is waiting; the database is not.
     try {
@@ -165,6 +190,31 @@ export class CallSession {
     this.log.info({ agentId: agent.agentId, connectMs: this.bridgedAt.getTime() - at.getTime() }, 'customer joined to agent');
     await this.deps.calls.bridged({ callId: this.callId, answeredAt: at, agentId: agent.agentId, bridgeId: agent.bridgeId, bridgedAt: this.bridgedAt });
     if (this.ctx.campaign.recordCalls) await this.startRecording(agent.bridgeId);
+  }
+
+  /** Queues the announcement on the customer's channel; its `done` settles when it has played. */
+  private announce(media: string[]): NonNullable<CallSession['announcement']> {
+    const base = randomUUID();
+    const ids = media.map((_, i) => `${base}-${i}`);
+    let finish!: () => void;
+    const done = new Promise<void>((r) => (finish = r));
+    const a = { ids, lastId: ids[ids.length - 1]!, done, finish };
+    this.announcement = a;
+    void (async () => {
+      for (const [i, m] of media.entries()) await this.deps.ari.playOnChannel(this.channelId, m, ids[i]);
+    })().catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'playing the recording announcement failed');
+      finish();
+    });
+    return a;
+  }
+
+  private async stopAnnouncement(a: NonNullable<CallSession['announcement']>): Promise<void> {
+    this.announcement = null;
+    a.finish();
+    for (const id of a.ids) {
+      await this.deps.ari.stopPlayback(id).catch((err: unknown) => this.log.warn({ err: (err as Error).message, playbackId: id }, 'stopping the recording announcement failed'));
+    }
   }
 
   private async startRecording(bridgeId: string): Promise<void> {
@@ -258,11 +308,14 @@ export class CallSession {
       answered: this.answeredAt !== null, abandoned: this.abandoned, machine: this.machine, dialStatus: this.dialStatus, cause,
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
-    await this.deps.calls.close({
+    const d = callDurations({ ringingAt: this.ringingAt, answeredAt: this.answeredAt, bridgedAt: this.bridgedAt, endedAt: at, holds: this.holds.holds });
+    const closed = await this.deps.calls.close({
       callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: this.ringingAt, hangupCause: cause, hangupCauseText: causeText,
-      outcome, attemptState: 'completed',
+      outcome, attemptState: 'completed', ringMs: d.ringMs, talkMs: d.talkMs, holdMs: d.holdMs,
     });
+    if (!closed) this.log.warn('the call was already closed from Asterisk\'s record: that CDR stands');
     const recordingId = await this.recordingDone;
+    if (recordingId) await updateCall(this.deps.db, this.callId, { recording_id: recordingId });
     this.log.info({ outcome, cause, recordingId }, 'call ended');
     this.resolveDone({
       callId: this.callId,
@@ -288,7 +341,7 @@ export class CallSession {
     this.endedAt = at;
     await this.deps.calls.close({
       callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: null, hangupCause: null, hangupCauseText: err.message.slice(0, 500),
-      outcome: 'failed', attemptState: 'failed',
+      outcome: 'failed', attemptState: 'failed', ringMs: null, talkMs: null, holdMs: null,
     });
     this.resolveDone({
       callId: this.callId, attemptId: this.ctx.attempt.id, campaignId: this.ctx.campaign.id, startedAt: this.startedAt, outcome: 'failed', agentId: null, answeredAt: null,

@@ -4,6 +4,7 @@
 // agent who then dials or skips it. Either way the dial passes the compliance gate like any other.
 import { sql } from 'kysely';
 import { createAttempt } from '../admin/admin.repository.js';
+import { assignContact } from '../contacts/contacts.repository.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { Dialer } from './dialer.js';
@@ -110,6 +111,8 @@ export async function takePreview(db: Db, dialer: Dialer, agentId: string, now =
     .where('a.id', '=', id)
     .select(['a.id', 'c.id as campaign_id', 'c.name as campaign_name', 'c.settings', 'ct.id as contact_id', 'ct.name', 'ct.phone', 'ct.segment', 'ct.attributes'])
     .executeTakeFirstOrThrow();
+  // The agent now holds this contact's data: taken back after the reclaim period.
+  await assignContact(db, row.contact_id, agentId, new Date());
   return {
     attemptId: row.id,
     campaign: { id: row.campaign_id, name: row.campaign_name, script: row.settings.script ?? null },

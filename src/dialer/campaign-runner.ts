@@ -77,7 +77,8 @@ export class CampaignRunner {
   private record(s: CallSummary): void {
     const c = this.campaigns.get(s.campaignId);
     if (!c) return;
-    if (s.answeredAt) {
+    // An answering machine needs no agent and is not a live answer to regulators either.
+    if (s.answeredAt && s.outcome !== 'machine') {
       c.statistics.recordLiveAnswer((s.answeredAt.getTime() - s.startedAt.getTime()) / 1000);
       c.abandonment.recordLiveAnswered(s.answeredAt.getTime(), s.outcome === 'abandoned');
       if (s.bridgedAt) c.statistics.recordTalk((s.endedAt.getTime() - s.bridgedAt.getTime()) / 1000);

@@ -8,7 +8,11 @@ import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
 
 export interface DialContext {
   attempt: ReservedAttempt;
-  campaign: { id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null };
+  campaign: {
+    id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
+    /** Played to the customer of a recorded call before the agent joins. */
+    recordingAnnouncement?: string[] | null;
+  };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
   /** null when every number of the pool is at its daily cap. */
@@ -60,6 +64,11 @@ export class DialContextLoader {
       .selectFrom('campaign_caller_ids as p')
       .innerJoin('caller_ids as ci', 'ci.id', 'p.caller_id_id')
       .where('p.campaign_id', '=', campaignId)
+      // A number restricted to some trunks is presented only on those.
+      .where((eb) => eb.or([
+        eb.not(eb.exists(eb.selectFrom('caller_id_trunks as ct').select('ct.trunk_id').whereRef('ct.caller_id_id', '=', 'ci.id'))),
+        eb.exists(eb.selectFrom('caller_id_trunks as ct').select('ct.trunk_id').whereRef('ct.caller_id_id', '=', 'ci.id').where('ct.trunk_id', '=', row.trunk_id!)),
+      ]))
       .select(['ci.number', 'ci.is_hotline', 'ci.daily_cap'])
       .execute();
     const setup: CampaignDialSetup = {
@@ -67,6 +76,7 @@ export class DialContextLoader {
         id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
+        recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,
@@ -137,6 +147,10 @@ export interface CallEnd {
   hangupCauseText: string;
   outcome: string;
   attemptState: 'completed' | 'failed';
+  /** The CDR's durations (src/cdr/durations.ts); null when not observed. */
+  ringMs: number | null;
+  talkMs: number | null;
+  holdMs: number | null;
 }
 
 const INSERT_CALLS_SQL = `
@@ -149,17 +163,23 @@ const BRIDGED_SQL = `
   from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::timestamptz[]) as d(id, answered_at, agent_id, bridge_id, bridged_at)
   where c.id = d.id`;
 
-// The call's end and its attempt's outcome, in one statement for the whole batch.
+// The call's end and its attempt's outcome, in one statement for the whole batch. Only a call
+// still open is closed, and only its attempt updated: the CDR reconciler may have closed it from
+// Asterisk's record first, and that close stands (as closeCall below). Returns the closed calls.
 const CLOSE_SQL = `
   with d as (
-    select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[], $8::text[])
-      as t(call_id, attempt_id, ended_at, ringing_at, hangup_cause, hangup_cause_text, outcome, attempt_state)),
+    select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[], $8::text[],
+      $9::int[], $10::int[], $11::int[])
+      as t(call_id, attempt_id, ended_at, ringing_at, hangup_cause, hangup_cause_text, outcome, attempt_state, ring_ms, talk_ms, hold_ms)),
+  c as (
+    update calls c set ended_at = d.ended_at, ringing_at = d.ringing_at, hangup_cause = d.hangup_cause,
+      hangup_cause_text = d.hangup_cause_text, outcome = d.outcome, ring_ms = d.ring_ms, talk_ms = d.talk_ms, hold_ms = d.hold_ms
+    from d where c.id = d.call_id and c.ended_at is null
+    returning c.id),
   a as (
-    update attempts a set state = d.attempt_state, outcome = d.outcome, updated_at = $9
-    from d where a.id = d.attempt_id)
-  update calls c set ended_at = d.ended_at, ringing_at = d.ringing_at, hangup_cause = d.hangup_cause,
-    hangup_cause_text = d.hangup_cause_text, outcome = d.outcome
-  from d where c.id = d.call_id`;
+    update attempts a set state = d.attempt_state, outcome = d.outcome, updated_at = $12
+    from d join c on c.id = d.call_id where a.id = d.attempt_id)
+  select id from c`;
 
 /**
  * The call (CDR) row's three writes on the hot path, each coalesced across concurrent calls into
@@ -171,7 +191,7 @@ export class CallWriter {
   private readonly pool: pg.Pool;
   private readonly inserts: Coalescer<NewCall, string>;
   private readonly bridges: Coalescer<CallBridged, void>;
-  private readonly ends: Coalescer<CallEnd, void>;
+  private readonly ends: Coalescer<CallEnd, boolean>;
 
   constructor(db: Db) {
     this.pool = poolOf(db);
@@ -183,15 +203,17 @@ export class CallWriter {
       });
       return bs.map(() => undefined);
     });
-    this.ends = new Coalescer<CallEnd, void>(async (es) => {
-      await this.pool.query({
+    this.ends = new Coalescer<CallEnd, boolean>(async (es) => {
+      const { rows } = await this.pool.query<{ id: string }>({
         name: 'dialwell_calls_close', text: CLOSE_SQL,
         values: [
           es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
-          es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState), new Date(),
+          es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
+          es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), new Date(),
         ],
       });
-      return es.map(() => undefined);
+      const closed = new Set(rows.map((r) => r.id));
+      return es.map((e) => closed.has(e.callId));
     });
   }
 
@@ -221,10 +243,24 @@ export class CallWriter {
     return this.bridges.push(b);
   }
 
-  /** The call's end and its attempt's outcome. */
-  close(e: CallEnd): Promise<void> {
+  /** The call's end and its attempt's outcome; false when the call had already been closed. */
+  close(e: CallEnd): Promise<boolean> {
     return this.ends.push(e);
   }
+}
+
+/** One call row, written alone (the dialer writes its rows through CallWriter; this serves
+ * tests and tools that need a single row). */
+export async function insertCall(db: Db, c: NewCall): Promise<string> {
+  const row = await db
+    .insertInto('calls')
+    .values({
+      attempt_id: c.attemptId, campaign_id: c.campaignId, contact_id: c.contactId, phone: c.phone,
+      caller_id: c.callerId, trunk_id: c.trunkId, channel_id: c.channelId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 export async function updateCall(db: Db, callId: string, set: CallUpdate): Promise<void> {
@@ -240,6 +276,20 @@ export async function releaseReservation(db: Db, attemptId: string, at: Date): P
     .where('id', '=', attemptId)
     .where('state', '=', 'dialing')
     .execute();
+}
+
+/** The call's end and its attempt's outcome, in one statement; only a call still open is closed
+ * (the CDR reconciler may have closed it from Asterisk's record first: that close stands). */
+export async function closeCall(db: Db, callId: string, attemptId: string, set: CallUpdate, attempt: { state: 'completed' | 'failed'; outcome: string }): Promise<boolean> {
+  const r = await db
+    .with('c', (q) => q.updateTable('calls').set(set).where('id', '=', callId).where('ended_at', 'is', null).returning('attempt_id'))
+    .updateTable('attempts')
+    .set({ state: attempt.state, outcome: attempt.outcome, updated_at: new Date() })
+    .where('id', '=', attemptId)
+    .where('id', 'in', (eb) => eb.selectFrom('c').select('attempt_id'))
+    .returning('id')
+    .execute();
+  return r.length > 0;
 }
 
 export async function finishAttempt(db: Db, attemptId: string, state: 'completed' | 'failed', outcome: string): Promise<void> {

@@ -122,6 +122,12 @@ export class Dialer {
     return { callsClosed, agentsLost };
   }
 
+  /** Whether a call session of this process holds the channel (its own events will close it). */
+  hasChannel(channelId: string): boolean {
+    for (const s of this.sessions.values()) if (s.channelId === channelId) return true;
+    return false;
+  }
+
   get activeCalls(): number {
     return this.sessions.size;
   }

@@ -2,6 +2,7 @@
 // fields that were wrong and why. Nothing a client sends makes a route answer 5xx on purpose.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ClientError } from '../errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -13,7 +14,27 @@ export class HttpError extends Error {
   }
 }
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The first string in a request part that PostgreSQL cannot store as text (NUL) or that is not well-formed UTF-16. */
+function badText(v: unknown, at: string, depth = 0): string | null {
+  if (typeof v === 'string') return v.includes('\u0000') || loneSurrogate.test(v) ? at : null;
+  if (depth > 64 || v === null || typeof v !== 'object' || typeof (v as { pipe?: unknown }).pipe === 'function') return null;
+  for (const [k, x] of Object.entries(v)) {
+    const found = badText(k, `${at}.${k}`, depth + 1) ?? badText(x, `${at}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
+  // Before any schema: a NUL or a lone surrogate would pass validation and fail in PostgreSQL.
+  app.addHook('preValidation', async (req) => {
+    for (const [where, part] of [['params', req.params], ['query', req.query], ['body', req.body]] as const) {
+      const field = badText(part, where);
+      if (field) throw new HttpError(400, `${field}: must not contain NUL (\\u0000) or unpaired surrogate characters`, [{ field, problem: 'contains NUL or unpaired surrogate characters' }]);
+    }
+  });
   app.setErrorHandler((err: FastifyError | HttpError | Error, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const where = err.validationContext ?? 'body';
@@ -25,6 +46,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof HttpError) {
       return reply.status(err.status).send({ error: err.message, ...(err.issues.length ? { issues: err.issues } : {}) });
+    }
+    if (err instanceof ClientError) {
+      const issues = err.field ? [{ field: `body.${err.field}`, problem: err.message }] : undefined;
+      return reply.status(err.status).send({ error: err.message, ...(issues ? { issues } : {}) });
     }
     const fe = err as FastifyError;
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -1,19 +1,30 @@
 // The HTTP API (fastify): zod schemas validate every request; one route file per resource.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
+import type { AriGateway } from '../pbx/ari.js';
+import type { RecordingStore } from '../recordings/store.js';
+import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
 import { campaignRoutes } from './routes/campaigns.routes.js';
+import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
+import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
+import { qaRoutes } from './routes/qa.routes.js';
+import { recordingRoutes } from './routes/recordings.routes.js';
+import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
   db: Db;
@@ -21,6 +32,13 @@ export interface ApiDeps {
   log: Logger;
   /** The dialer engine, when this process runs it (agent sessions, wrap-up). */
   dialer?: Dialer;
+  /** Asterisk, when this process speaks to it: trunk and agent changes are pushed at once. */
+  ari?: AriGateway;
+  auth?: Partial<AuthOptions>;
+  /** Report definitions (effective talk, success results) and the /metrics token. */
+  reports?: Partial<ReportOptions>;
+  /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
+  recordings?: RecordingStore;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -31,7 +49,22 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // A query parameter no route reads is a client's mistake worth naming, not something to ignore.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/') && !route.schema?.querystring) route.schema = { ...route.schema, querystring: z.strictObject({}) };
+  });
   installErrorHandler(app);
+  installAuth(app, deps.db, deps.auth);
+  // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   // Registry files are plain text or CSV, streamed to COPY, never buffered whole.
   for (const type of ['text/plain', 'text/csv', 'application/octet-stream']) {
     app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
@@ -45,6 +78,13 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
+  await api.register(configRoutes(deps), { prefix: '/api/v1' });
+  await api.register(userRoutes(deps), { prefix: '/api/v1' });
+  const reports = { ...defaultReportOptions, ...deps.reports };
+  await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
+  await api.register(metricsRoute(deps, reports));
+  await api.register(qaRoutes(deps), { prefix: '/api/v1' });
+  await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

@@ -9,6 +9,7 @@ declare module 'ari-client' {
     channels: Record<'originate' | 'hangup' | 'get' | 'list' | 'play' | 'answer' | 'setChannelVar' | 'continueInDialplan', Operation>;
     bridges: Record<'create' | 'destroy' | 'addChannel' | 'removeChannel' | 'record' | 'get' | 'list' | 'play', Operation>;
     recordings: Record<'stop' | 'getStored' | 'deleteStored' | 'getStoredFile' | 'listStored' | 'getLive', Operation>;
+    playbacks: Record<'stop' | 'get', Operation>;
     applications: Record<'get' | 'list' | 'filter' | 'subscribe', Operation>;
     asterisk: Record<'getInfo' | 'updateObject' | 'deleteObject' | 'getObject' | 'ping', Operation>;
     endpoints: Record<'list' | 'get', Operation>;

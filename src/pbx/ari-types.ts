@@ -43,7 +43,9 @@ export type AriEvent =
   | (Base & { type: 'RecordingStarted'; recording: AriLiveRecording })
   | (Base & { type: 'RecordingFinished'; recording: AriLiveRecording })
   | (Base & { type: 'RecordingFailed'; recording: AriLiveRecording })
-  | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } });
+  | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } })
+  | (Base & { type: 'ChannelHold'; channel: AriChannel; musicclass?: string })
+  | (Base & { type: 'ChannelUnhold'; channel: AriChannel });
 
 export type AriEventType = AriEvent['type'];
 
@@ -51,12 +53,14 @@ export type AriEventType = AriEvent['type'];
  * Every event type Dialwell handles: the application's event filter lets only these through.
  * Each event costs Asterisk CPU to build and send and Dialwell CPU to parse, on the cores they
  * share, so a call brings 5: StasisStart, Dial x3 (dial status; RINGING gives the ringing time) and
- * ChannelDestroyed. Not asked for: ChannelStateChange (Dial RINGING says the same),
+ * ChannelDestroyed (plus ChannelHold / ChannelUnhold only when the customer holds: hold time on
+ * the CDR). Not asked for: ChannelStateChange (Dial RINGING says the same),
  * ChannelLeftBridge (the recording stops at ChannelDestroyed), ChannelEnteredBridge (the
  * addChannel response says it), StasisEnd, ChannelHangupRequest.
  */
 export const ARI_EVENT_TYPES: readonly AriEventType[] = [
   'StasisStart', 'ChannelDestroyed', 'Dial', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
+  'ChannelHold', 'ChannelUnhold',
 ];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 

@@ -330,6 +330,17 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.request('channels.play', 'POST', `/channels/${enc(channelId)}/play`, { media, playbackId });
   }
 
+  /** Stops a playback (and drops it from the channel's queue); one already over is no error. */
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.ignoreMissing(() => this.request('playbacks.stop', 'DELETE', `/playbacks/${enc(playbackId)}`));
+  }
+
+  /** The ids of every channel Asterisk has now, whatever application (if any) holds it. */
+  async channelIds(): Promise<string[]> {
+    const list = await this.request<{ id: string }[]>('channels.list', 'GET', '/channels');
+    return list.map((c) => c.id);
+  }
+
   async application(): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
     return this.request('applications.get', 'GET', `/applications/${enc(this.opts.app)}`);
   }
@@ -338,6 +349,19 @@ export class AriGateway extends EventEmitter<AriEvents> {
   async putConfigObject(configClass: string, objectType: string, id: string, fields: Record<string, string>): Promise<void> {
     const body = { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) };
     await this.request(`asterisk.updateObject ${objectType}/${id}`, 'PUT', `/asterisk/config/dynamic/${enc(configClass)}/${enc(objectType)}/${enc(id)}`, {}, body);
+  }
+
+  /** A live configuration object's fields, or null when Asterisk has no such object. */
+  async getConfigObject(configClass: string, objectType: string, id: string): Promise<Record<string, string> | null> {
+    try {
+      const fields = await this.request<{ attribute: string; value: string }[]>(
+        `asterisk.getObject ${objectType}/${id}`, 'GET', `/asterisk/config/dynamic/${enc(configClass)}/${enc(objectType)}/${enc(id)}`,
+      );
+      return Object.fromEntries(fields.map((f) => [f.attribute, f.value]));
+    } catch (err) {
+      if (err instanceof AriError && (err.status === 404 || /not found/i.test(err.message))) return null;
+      throw err;
+    }
   }
 
   async deleteConfigObject(configClass: string, objectType: string, id: string): Promise<void> {

@@ -46,6 +46,13 @@ export const trunkObjectId = (name: string): string => `${TRUNK_PREFIX}${name}`;
 /** The dial string for a number through a trunk. */
 export const trunkDialString = (e164: string, trunkName: string): string => `PJSIP/${e164}@${trunkObjectId(trunkName)}`;
 
+/** The trunk a PJSIP channel runs over, from its name (PJSIP/trunk-<name>-<8 hex digits>), or
+ * null for any other channel (an agent's softphone, a Local channel). */
+export function trunkNameOfChannel(channel: string): string | null {
+  const m = /^PJSIP\/trunk-(.+)-[0-9a-f]{8}$/.exec(channel);
+  return m ? m[1]! : null;
+}
+
 export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
   const transport = `transport-${t.transport}`;
   const id = trunkObjectId(t.name);
@@ -53,6 +60,8 @@ export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
   if (t.username && t.password) {
     await ari.putConfigObject(CLASS, 'auth', authId, { auth_type: 'userpass', username: t.username, password: t.password });
   }
+  // Asterisk keeps an AOR's permanent contact across updates: replace the AOR to move the trunk.
+  await ari.deleteConfigObject(CLASS, 'aor', id);
   await ari.putConfigObject(CLASS, 'aor', id, {
     contact: `sip:${t.host}:${t.port}`,
     qualify_frequency: '0',
@@ -69,13 +78,15 @@ export async function removeTrunk(ari: AriGateway, name: string): Promise<void> 
   await ari.deleteConfigObject(CLASS, 'auth', `${id}-auth`);
 }
 
-export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec): Promise<void> {
+export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec, opts: { contactChanged?: boolean } = {}): Promise<void> {
   if (a.endpoint.startsWith(TRUNK_PREFIX)) throw new Error(`agent endpoint "${a.endpoint}": names starting with "${TRUNK_PREFIX}" are kept for trunks`);
   if (a.password) {
     await ari.putConfigObject(CLASS, 'auth', a.endpoint, { auth_type: 'userpass', username: a.endpoint, password: a.password });
   }
   const aor: Record<string, string> = { max_contacts: '1', remove_existing: 'yes', qualify_frequency: '0' };
   if (a.contactUri) aor.contact = a.contactUri;
+  // A fixed contact survives an update (see pushTrunk); replacing the AOR drops a registration, so only when it moved.
+  if (opts.contactChanged) await ari.deleteConfigObject(CLASS, 'aor', a.endpoint);
   await ari.putConfigObject(CLASS, 'aor', a.endpoint, aor);
   const fields: Record<string, string> = { ...mediaFields(a.codecs ?? ['alaw', 'ulaw']), transport: 'transport-udp', aors: a.endpoint };
   if (a.password) fields.auth = a.endpoint;

@@ -1,8 +1,10 @@
-// Where recording files live after a call: an interface (so an S3-compatible store can be added)
-// and the local-directory store used by default. Writes are atomic (temp file, then rename).
+// Where recording files live after a call: an interface (so an S3-compatible store can be added:
+// every operation maps to one S3 request: PUT, GET with Range, HEAD, DELETE, ListObjectsV2) and
+// the local-directory store used by default. Writes are atomic (temp file, then rename).
 import { createHash, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 export interface StoredObject {
   key: string;
@@ -10,19 +12,39 @@ export interface StoredObject {
   sha256: string;
 }
 
+/** Bytes start..end, both inclusive (as HTTP Range counts them). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export class RecordingMissingError extends Error {
+  override readonly name = 'RecordingMissingError';
+  constructor(readonly key: string) {
+    super(`recording file "${key}" is not in the store`);
+  }
+}
+
 export interface RecordingStore {
   put(key: string, data: Buffer): Promise<StoredObject>;
+  /** The whole object; throws RecordingMissingError when it is missing. */
   get(key: string): Promise<Buffer>;
-  /** Size and hash of what is stored now, or null when the object is missing. */
+  /** A stream of the object, or of one byte range of it; throws RecordingMissingError when it is missing. */
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  /** Size in bytes, without reading the object, or null when it is missing. */
+  size(key: string): Promise<number | null>;
+  /** Size and hash of what is stored now (reads it all), or null when the object is missing. */
   stat(key: string): Promise<StoredObject | null>;
   delete(key: string): Promise<void>;
-  /** Absolute path for local stores (for streaming); null for remote ones. */
-  localPath(key: string): string | null;
+  /** Every key in the store (unfinished writes excluded). */
+  list(): AsyncIterable<string>;
 }
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 export class LocalRecordingStore implements RecordingStore {
   constructor(private readonly root: string) {}
@@ -32,10 +54,6 @@ export class LocalRecordingStore implements RecordingStore {
       throw new Error(`recording key "${key}" is not a safe relative path`);
     }
     return path.join(this.root, key);
-  }
-
-  localPath(key: string): string {
-    return this.file(key);
   }
 
   async put(key: string, data: Buffer): Promise<StoredObject> {
@@ -48,20 +66,67 @@ export class LocalRecordingStore implements RecordingStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    return fs.readFile(this.file(key));
-  }
-
-  async stat(key: string): Promise<StoredObject | null> {
     try {
-      const data = await fs.readFile(this.file(key));
-      return { key, sizeBytes: data.length, sha256: sha256(data) };
+      return await fs.readFile(this.file(key));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (isMissing(err)) throw new RecordingMissingError(key);
       throw err;
     }
   }
 
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    // Open first, so a missing file is an error here rather than on the stream later.
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.file(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new RecordingMissingError(key);
+      throw err;
+    }
+    return handle.createReadStream({ start: range?.start, end: range?.end });
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await fs.stat(this.file(key))).size;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<StoredObject | null> {
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    try {
+      // Streamed: an hour-long recording is not read into memory to be hashed.
+      for await (const chunk of createReadStream(this.file(key))) {
+        hash.update(chunk as Buffer);
+        sizeBytes += (chunk as Buffer).length;
+      }
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    return { key, sizeBytes, sha256: hash.digest('hex') };
+  }
+
   async delete(key: string): Promise<void> {
     await fs.rm(this.file(key), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    let entries: string[];
+    try {
+      entries = await fs.readdir(this.root, { recursive: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const rel of entries.sort()) {
+      const key = rel.split(path.sep).join('/');
+      if (key.endsWith('.part')) continue;
+      if ((await fs.stat(path.join(this.root, rel))).isFile()) yield key;
+    }
   }
 }

@@ -1,5 +1,7 @@
 // A dial worker in a process of its own (the dialer engine from the environment), so a test can
-// kill it with SIGKILL in the middle of dialing. Prints "ready" when it takes jobs.
+// kill it with SIGKILL in the middle of dialing. Prints "ready" when it takes jobs (by then its
+// start-up CDR reconciliation has run). CDR_CAMPAIGN_IDS (comma-separated, tests only) keeps its
+// CDR reconciler to those campaigns: test files share a database.
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
@@ -8,6 +10,9 @@ import { createLogger } from '../../src/log.js';
 
 const cfg = loadConfig();
 const db = createDb(cfg.DATABASE_URL, 10);
-const engine = await startEngine(cfg, db, new PolicyResolver(db), createLogger(cfg.LOG_LEVEL), { tickMs: 3_600_000, reconcileEveryMs: 3_600_000 });
+const campaignIds = process.env.CDR_CAMPAIGN_IDS?.split(',').filter(Boolean);
+const engine = await startEngine(cfg, db, new PolicyResolver(db), createLogger(cfg.LOG_LEVEL), {
+  tickMs: 3_600_000, reconcileEveryMs: 3_600_000, ...(campaignIds ? { cdr: { campaignIds } } : {}),
+});
 engine.runner.stop();
 process.stdout.write('ready\n');

@@ -9,7 +9,7 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
   return loadConfig({ ...process.env, DATABASE_URL: db.toString(), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...overrides });
 }
 
-/** A caller id number no other test holds (caller_ids.number is unique across the test database). */
+/** A valid caller id number (Miami, 786) no other test holds (caller_ids.number is unique across the test database). */
 export function randomCallerNumber(): string {
-  return `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+  return `+1786${2 + Math.floor(Math.random() * 8)}${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
 }

@@ -3,7 +3,6 @@
 // the next customer; pause with a reason; log out. Progressive pacing never dials for an agent
 // in wrap-up.
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
@@ -12,6 +11,7 @@ import type { Engine } from '../../src/dialer/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
+import { apiAs, type Api } from '../helpers/api.js';
 import { openAllHours } from '../helpers/harness.js';
 import { randomCallerNumber } from '../helpers/env.js';
 
@@ -22,7 +22,7 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
   let h: EngineHarness;
   let db: Db;
   let engine: Engine;
-  let app: FastifyInstance;
+  let api: Api;
   let tag: string;
 
   beforeAll(async () => {
@@ -30,11 +30,11 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
       { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 17900, pauseMs: 1500 },
       { scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 17950 },
     ]);
-    ({ db, engine, app, tag } = h);
+    ({ db, engine, api, tag } = h);
   });
   afterAll(async () => h?.close());
 
-  const req = async (method: 'GET' | 'POST', url: string, payload?: object) => app.inject({ method, url, ...(payload ? { payload } : {}) });
+  const req = async (method: 'GET' | 'POST', url: string, payload?: object) => api.inject({ method, url, ...(payload ? { payload } : {}) });
 
   it('login, call, wrap-up until disposition, next call, pause, logout', async () => {
     const policyName = `open-${tag}`;
@@ -69,8 +69,26 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     await new Promise((r) => setTimeout(r, 1500));
     expect(await db.selectFrom('calls').where('attempt_id', '=', secondId).select('id').executeTakeFirst()).toBeUndefined();
 
-    const disp = await req('POST', `/api/v1/attempts/${firstId}/disposition`, { result: 'callback-requested', refused: false });
-    expect(disp.statusCode).toBe(200);
+    // The agent's own screen shows the customer (number masked) and the call to close; the agent closes it.
+    const me = await apiAs(h.app, db, 'agent', { agentId: agent.id });
+    const screen = (await me.inject({ method: 'GET', url: `/api/v1/agents/${agent.id}/state` })).json();
+    expect(screen).toMatchObject({ state: 'wrap-up', current: { attemptId: firstId, campaign: `agents ${tag}` } });
+    expect(screen.current.contact.phone).toMatch(/^\+1 305\*{4}\d{3}$/);
+    const disp = await me.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'callback-requested', refused: false } });
+    expect(disp.statusCode, disp.body).toBe(200);
+    // The agent now holds the contact's data (taken back after CONTACT_RECLAIM_MONTHS).
+    const held = await db.selectFrom('attempts as a').innerJoin('contacts as c', 'c.id', 'a.contact_id').where('a.id', '=', firstId).select(['c.assigned_agent_id', 'c.assigned_at']).executeTakeFirstOrThrow();
+    expect(held.assigned_agent_id).toBe(agent.id);
+    expect(held.assigned_at).toBeInstanceOf(Date);
+    // The CDR keeps the result and the wrap-up: call end → disposition (at least the 1.5 s waited above).
+    const firstCall = await db.selectFrom('calls').where('attempt_id', '=', firstId).selectAll().executeTakeFirstOrThrow();
+    expect(firstCall.disposition).toBe('callback-requested');
+    expect(firstCall.disposition_at).toBeInstanceOf(Date);
+    expect(firstCall.wrapup_ms).toBe(firstCall.disposition_at!.getTime() - firstCall.ended_at!.getTime());
+    expect(firstCall.wrapup_ms).toBeGreaterThan(1400);
+    // Nobody else's call: another agent user is refused.
+    const other = await apiAs(h.app, db, 'agent', { agentId: (await createAgent(db, { name: 'Other', endpoint: `other-${tag}` })).id });
+    expect((await other.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'x' } })).statusCode).toBe(403);
     await until(() => ended(secondId), 20_000, 'the second call to end');
     const second = await db.selectFrom('calls').where('attempt_id', '=', secondId).selectAll().executeTakeFirstOrThrow();
     expect(second.agent_id).toBe(agent.id);
@@ -86,11 +104,11 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
   }, 90_000);
 
   it('answers 503 where no dialer runs', async () => {
-    const apiOnly = await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') });
+    const apiOnly = await apiAs(await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') }), db, 'admin');
     // An unknown agent is a 404 wherever the dialer runs; a known one needs the dialer's process.
     expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${randomUUID()}/ready` })).statusCode).toBe(404);
     const agent = await createAgent(db, { name: 'Nowhere', endpoint: `nw-${tag}` });
     expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/login` })).statusCode).toBe(503);
-    await apiOnly.close();
+    await apiOnly.app.close();
   });
 });

@@ -7,12 +7,14 @@ import { addContact, createAttempt, createCallerId, createTrunk } from '../../sr
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { buildServer } from '../../src/http/server.js';
+import { apiAs, type Api } from '../helpers/api.js';
 import { createLogger } from '../../src/log.js';
 import { testConfig, randomCallerNumber } from '../helpers/env.js';
 
 describe('campaigns API', () => {
   let db: Db;
   let app: FastifyInstance;
+  let api: Api;
   let trunkId: string;
   let callerIdId: string;
   const tag = randomUUID().slice(0, 8);
@@ -20,6 +22,7 @@ describe('campaigns API', () => {
   beforeAll(async () => {
     db = createDb(testConfig().DATABASE_URL, 4);
     app = await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') });
+    api = await apiAs(app, db, 'admin');
     trunkId = (await createTrunk(db, { name: `cp-${tag}`, host: '127.0.0.1', port: 5999 })).id; // max_cps 20, 100 channels
     callerIdId = (await createCallerId(db, randomCallerNumber())).id;
   });
@@ -27,7 +30,7 @@ describe('campaigns API', () => {
     await app?.close();
     await db?.destroy();
   });
-  const send = (method: 'POST' | 'PATCH' | 'GET', url: string, payload?: object) => app.inject({ method, url, ...(payload ? { payload } : {}) });
+  const send = (method: 'POST' | 'PATCH' | 'GET', url: string, payload?: object) => api.inject({ method, url, ...(payload ? { payload } : {}) });
 
   it('creates a campaign with defaults, a script and retry rules', async () => {
     const r = await send('POST', '/api/v1/campaigns', {

@@ -15,6 +15,7 @@ import { assignContact } from '../../src/contacts/contacts.repository.js';
 import { reclaimContacts } from '../../src/contacts/reclaim.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { buildServer } from '../../src/http/server.js';
+import { apiAs, type Api } from '../helpers/api.js';
 import { createLogger } from '../../src/log.js';
 import { testConfig, randomCallerNumber } from '../helpers/env.js';
 
@@ -44,6 +45,7 @@ describe('contact import (real PostgreSQL)', () => {
   const tag = randomUUID().slice(0, 8);
   let db: Db;
   let app: FastifyInstance;
+  let api: Api;
   let trunkId: string;
   let callerIdId: string;
 
@@ -58,11 +60,12 @@ describe('contact import (real PostgreSQL)', () => {
     return { contacts: Number(contacts.n), attempts: Number(attempts.n) };
   };
   const importCsv = (campaignId: string, body: string, query = '') =>
-    app.inject({ method: 'POST', url: `/api/v1/campaigns/${campaignId}/contacts/import${query}`, headers: { 'content-type': 'text/csv' }, payload: body });
+    api.inject({ method: 'POST', url: `/api/v1/campaigns/${campaignId}/contacts/import${query}`, headers: { 'content-type': 'text/csv' }, payload: body });
 
   beforeAll(async () => {
     db = createDb(cfg.DATABASE_URL, 5);
     app = await buildServer({ db, policies: new PolicyResolver(db, 0), log: createLogger('silent') });
+    api = await apiAs(app, db, 'admin');
     trunkId = (await createTrunk(db, { name: `ct-${tag}`, host: '127.0.0.1', port: 5999 })).id;
     callerIdId = (await createCallerId(db, randomCallerNumber())).id;
   });
@@ -140,7 +143,7 @@ describe('contact import (real PostgreSQL)', () => {
     expect(noPhone.json().error).toMatch(/no "phone" column/);
     expect((await importCsv(campaignId, '')).statusCode).toBe(400);
     expect((await importCsv(campaignId, 'phone\n1\n', '?country=XX')).statusCode).toBe(400);
-    const json = await app.inject({ method: 'POST', url: `/api/v1/campaigns/${campaignId}/contacts/import`, payload: { phone: '+13055550100' } });
+    const json = await api.inject({ method: 'POST', url: `/api/v1/campaigns/${campaignId}/contacts/import`, payload: { phone: '+13055550100' } });
     expect(json.statusCode).toBe(415);
     expect(await counts(campaignId)).toEqual({ contacts: 0, attempts: 0 });
   });
@@ -148,33 +151,33 @@ describe('contact import (real PostgreSQL)', () => {
   it('adds one contact as JSON with the same checks, and lists contacts masked unless asked', async () => {
     const campaignId = await newCampaign('single');
     const url = `/api/v1/campaigns/${campaignId}/contacts`;
-    const created = await app.inject({ method: 'POST', url, payload: { phone: '(305) 555-0150', name: 'Cy', timeZone: 'America/New_York', attributes: { vip: true } } });
+    const created = await api.inject({ method: 'POST', url, payload: { phone: '(305) 555-0150', name: 'Cy', timeZone: 'America/New_York', attributes: { vip: true } } });
     expect(created.statusCode, created.body).toBe(201);
     expect(created.json()).toMatchObject({ phone: '+13055550150', outcome: 'inserted', attemptCreated: true });
-    const same = await app.inject({ method: 'POST', url, payload: { phone: '+13055550150', name: 'Cy' } });
+    const same = await api.inject({ method: 'POST', url, payload: { phone: '+13055550150', name: 'Cy' } });
     expect(same.statusCode).toBe(200);
     expect(same.json()).toMatchObject({ id: created.json().id, outcome: 'unchanged', attemptCreated: false });
-    const upd = await app.inject({ method: 'POST', url, payload: { phone: '+13055550150', priority: 9, attributes: { vip: null, score: 3 } } });
+    const upd = await api.inject({ method: 'POST', url, payload: { phone: '+13055550150', priority: 9, attributes: { vip: null, score: 3 } } });
     expect(upd.json()).toMatchObject({ outcome: 'updated', attemptCreated: false });
-    const bad = await app.inject({ method: 'POST', url, payload: { phone: 'nope', timeZone: 'Mars/Olympus', segment: 'a b' } });
+    const bad = await api.inject({ method: 'POST', url, payload: { phone: 'nope', timeZone: 'Mars/Olympus', segment: 'a b' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues.map((i: { field: string }) => i.field).sort()).toEqual(['body.phone', 'body.segment', 'body.timeZone']);
-    const wrongType = await app.inject({ method: 'POST', url, payload: { phone: '+13055550151', priority: 'high', extra: 1 } });
+    const wrongType = await api.inject({ method: 'POST', url, payload: { phone: '+13055550151', priority: 'high', extra: 1 } });
     expect(wrongType.statusCode).toBe(400);
     expect(wrongType.json().error).toMatch(/priority/);
-    expect((await app.inject({ method: 'POST', url: `/api/v1/campaigns/${randomUUID()}/contacts`, payload: { phone: '+13055550150' } })).statusCode).toBe(404);
-    await app.inject({ method: 'POST', url, payload: { phone: '+442079460123' } });
+    expect((await api.inject({ method: 'POST', url: `/api/v1/campaigns/${randomUUID()}/contacts`, payload: { phone: '+13055550150' } })).statusCode).toBe(404);
+    await api.inject({ method: 'POST', url, payload: { phone: '+442079460123' } });
     expect(await counts(campaignId)).toEqual({ contacts: 2, attempts: 2 });
 
-    const masked = await app.inject({ method: 'GET', url: `${url}?limit=1` });
+    const masked = await api.inject({ method: 'GET', url: `${url}?limit=1` });
     expect(masked.statusCode).toBe(200);
     expect(masked.json()).toMatchObject({ total: 2, limit: 1, offset: 0, masked: true });
     expect(masked.json().contacts).toHaveLength(1);
     expect(masked.json().contacts[0]).toMatchObject({ phone: '+1 305****150', name: 'Cy', priority: 9, timeZone: 'America/New_York', attributes: { score: 3 } });
-    const page2 = (await app.inject({ method: 'GET', url: `${url}?limit=1&offset=1&unmasked=true` })).json();
+    const page2 = (await api.inject({ method: 'GET', url: `${url}?limit=1&offset=1&unmasked=true` })).json();
     expect(page2.contacts.map((c: { phone: string }) => c.phone)).toEqual(['+442079460123']);
-    expect((await app.inject({ method: 'GET', url: `/api/v1/campaigns/${randomUUID()}/contacts` })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'GET', url: `${url}?limit=0` })).statusCode).toBe(400);
+    expect((await api.inject({ method: 'GET', url: `/api/v1/campaigns/${randomUUID()}/contacts` })).statusCode).toBe(404);
+    expect((await api.inject({ method: 'GET', url: `${url}?limit=0` })).statusCode).toBe(400);
   });
 
   it('imports through `dialwell contacts import` with exit codes 1 (rows rejected), 0 (all imported), 2 (bad input)', async () => {

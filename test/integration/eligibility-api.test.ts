@@ -8,12 +8,14 @@ import { decideAndReserve } from '../../src/compliance/store/dial-gate.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { buildServer } from '../../src/http/server.js';
+import { apiAs, type Api } from '../helpers/api.js';
 import { createLogger } from '../../src/log.js';
 import { testConfig, randomCallerNumber } from '../helpers/env.js';
 
 describe('eligibility, decisions and DNC over HTTP', () => {
   let db: Db;
   let app: FastifyInstance;
+  let api: Api;
   let campaignId: string;
   const tag = randomUUID().slice(0, 8);
   const policies = () => new PolicyResolver(db, 0);
@@ -21,6 +23,7 @@ describe('eligibility, decisions and DNC over HTTP', () => {
   beforeAll(async () => {
     db = createDb(testConfig().DATABASE_URL, 5);
     app = await buildServer({ db, policies: policies(), log: createLogger('silent') });
+    api = await apiAs(app, db, 'admin');
     const trunk = await createTrunk(db, { name: `t-${tag}`, host: '127.0.0.1', port: 5999 });
     const cid = await createCallerId(db, randomCallerNumber());
     campaignId = (await createCampaign(db, { name: `api ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName: 'us-federal', state: 'running' })).id;
@@ -30,7 +33,7 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     await db?.destroy();
   });
 
-  const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
+  const post = (url: string, payload: unknown) => api.inject({ method: 'POST', url, payload: payload as object });
 
   it('answers the documented dry-run check with reasons and zones, reserving nothing', async () => {
     const decisionsOf = async () =>
@@ -76,17 +79,17 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     const camp = await createCampaign(db, { name: `dec ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, state: 'running' });
     const contact = await addContact(db, { campaignId: camp.id, phone: '+442079460123' });
     const attempt = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() });
-    const none = await app.inject({ method: 'GET', url: `/api/v1/attempts/${attempt.id}/decision` });
+    const none = await api.inject({ method: 'GET', url: `/api/v1/attempts/${attempt.id}/decision` });
     expect(none.statusCode).toBe(404);
     const r = await decideAndReserve({ db, policies: policies() }, attempt.id);
     expect(r.status).toBe('allowed');
-    const got = await app.inject({ method: 'GET', url: `/api/v1/attempts/${attempt.id}/decision` });
+    const got = await api.inject({ method: 'GET', url: `/api/v1/attempts/${attempt.id}/decision` });
     expect(got.statusCode).toBe(200);
     expect(got.json()).toMatchObject({ attemptId: attempt.id, state: 'dialing', allowed: true, timeZones: ['Europe/London'], policyVersions: [{ name: policyName, version: 1 }] });
     // A new policy version does not change the stored decision.
     await savePolicy(db, { name: policyName, windows: [{ days: ['mon'], start: '09:00', end: '10:00' }] }, 'test');
-    expect((await app.inject({ method: 'GET', url: `/api/v1/attempts/${attempt.id}/decision` })).json().policyVersions).toEqual([{ name: policyName, version: 1 }]);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/attempts/not-a-uuid/decision' })).statusCode).toBe(400);
+    expect((await api.inject({ method: 'GET', url: `/api/v1/attempts/${attempt.id}/decision` })).json().policyVersions).toEqual([{ name: policyName, version: 1 }]);
+    expect((await api.inject({ method: 'GET', url: '/api/v1/attempts/not-a-uuid/decision' })).statusCode).toBe(400);
   });
 
   it('adds, lists and removes DNC entries with an audit trail; the next check sees them at once', async () => {
@@ -99,11 +102,11 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     expect(denied.allowed).toBe(false);
     expect(denied.reasons.find((r: { rule: string }) => r.rule === 'dnc')).toMatchObject({ passed: false });
     expect(denied.nextAllowedAt).toBeNull();
-    const list = (await app.inject({ method: 'GET', url: `/api/v1/dnc?phone=${encodeURIComponent(phone)}` })).json();
+    const list = (await api.inject({ method: 'GET', url: `/api/v1/dnc?phone=${encodeURIComponent(phone)}` })).json();
     expect(list.entries).toHaveLength(1);
-    const del = await app.inject({ method: 'DELETE', url: `/api/v1/dnc/${encodeURIComponent(phone)}?reason=entered%20in%20error` });
+    const del = await api.inject({ method: 'DELETE', url: `/api/v1/dnc/${encodeURIComponent(phone)}?reason=entered%20in%20error` });
     expect(del.statusCode).toBe(200);
-    expect((await app.inject({ method: 'DELETE', url: `/api/v1/dnc/${encodeURIComponent(phone)}` })).statusCode).toBe(404);
+    expect((await api.inject({ method: 'DELETE', url: `/api/v1/dnc/${encodeURIComponent(phone)}` })).statusCode).toBe(404);
     const audit = await db.selectFrom('dnc_audit').where('phone', '=', phone).select(['action', 'actor']).orderBy('id').execute();
     expect(audit.map((a) => a.action)).toEqual(['add', 'remove']);
     expect((await post('/api/v1/eligibility/check', { phone, at, campaignId })).json().allowed).toBe(true);
@@ -111,7 +114,7 @@ describe('eligibility, decisions and DNC over HTTP', () => {
 
   it('bulk-imports a registry (bad lines reported, good ones kept) and scrubs a list', async () => {
     const lines = ['+13055550301', '13055550302', '3055550303', 'garbage', '', '+13055550301', '0123'];
-    const imp = await app.inject({
+    const imp = await api.inject({
       method: 'POST',
       url: `/api/v1/dnc/import?registry=test-${tag}&nationalPrefix=1`,
       headers: { 'content-type': 'text/plain' },
@@ -131,14 +134,14 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     expect(s.numbers[2]).toMatchObject({ phone: '+19005550100', status: 'protected' });
     // A second registry merges (the first one's numbers stay); replacing it drops only its own.
     const importText = (registry: string, body: string, replace = false) =>
-      app.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=${registry}&replace=${replace}`, headers: { 'content-type': 'text/csv' }, payload: body });
+      api.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=${registry}&replace=${replace}`, headers: { 'content-type': 'text/csv' }, payload: body });
     const second = await importText(`other-${tag}`, '+13055550303\n+13055550304\n');
     expect(second.json()).toMatchObject({ read: 2, imported: 1, duplicates: 1 });
     const replaced = await importText(`other-${tag}`, '+13055550305\n', true);
     expect(replaced.json()).toMatchObject({ imported: 1 });
     const after = await post('/api/v1/eligibility/scrub', { phones: ['+13055550301', '+13055550304', '+13055550305'], campaignId, details: true });
     expect(after.json().numbers.map((n: { status: string }) => n.status)).toEqual(['dnc', 'eligible', 'dnc']);
-    const noBody = await app.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=x`, headers: { 'content-type': 'application/json' }, payload: '{}' });
+    const noBody = await api.inject({ method: 'POST', url: `/api/v1/dnc/import?registry=x`, headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(noBody.statusCode).toBe(415);
   });
 
@@ -195,6 +198,6 @@ describe('eligibility, decisions and DNC over HTTP', () => {
     expect(denied.allowed).toBe(false);
     expect(denied.reasons.find((r: { rule: string }) => r.rule === 'protected')).toMatchObject({ passed: false });
     expect((await post('/api/v1/protected-numbers', { phone: '12', list: 'payphone' })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'DELETE', url: `/api/v1/protected-numbers/${encodeURIComponent(phone)}?list=payphone` })).statusCode).toBe(200);
+    expect((await api.inject({ method: 'DELETE', url: `/api/v1/protected-numbers/${encodeURIComponent(phone)}?list=payphone` })).statusCode).toBe(200);
   });
 });

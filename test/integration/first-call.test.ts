@@ -85,6 +85,13 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
     expect(answered_at!.getTime()).toBeLessThanOrEqual(bridged_at!.getTime());
     expect(bridged_at!.getTime() - answered_at!.getTime()).toBeLessThan(2000);
     expect(ended_at!.getTime() - bridged_at!.getTime()).toBeGreaterThan(TALK_MS - 1000);
+    // The CDR's durations, from the same instants; nobody put the customer on hold.
+    expect(call.talk_ms).toBe(ended_at!.getTime() - bridged_at!.getTime());
+    expect(call.ring_ms).toBe(call.ringing_at ? answered_at!.getTime() - call.ringing_at.getTime() : null);
+    expect(call.ringing_at).toBeInstanceOf(Date);
+    expect(call.hold_ms).toBe(0);
+    expect(call.wrapup_ms).toBeNull();
+    expect(call.reconciled_from).toBeNull(); // closed by its own session, not from Asterisk's record
 
     const attemptRow = await db.selectFrom('attempts').where('id', '=', attempt.id).selectAll().executeTakeFirstOrThrow();
     expect(attemptRow.state).toBe('completed');
@@ -94,6 +101,7 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
     expect(recs).toHaveLength(1);
     const rec = recs[0]!;
     expect(rec.format).toBe('wav');
+    expect(call.recording_id).toBe(rec.id);
     const file = readFileSync(path.join(recordingsDir, rec.storage_key));
     expect(file.length).toBe(rec.size_bytes);
     expect(createHash('sha256').update(file).digest('hex')).toBe(rec.sha256);

@@ -2,7 +2,6 @@
 // (masked number, script), skips one, dials the next, and at wrap-up schedules a callback for
 // themselves that is offered to them at its time, through the compliance gate.
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
@@ -10,6 +9,7 @@ import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import type { Db } from '../../src/db/database.js';
 import type { Engine } from '../../src/dialer/engine.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
+import type { Api } from '../helpers/api.js';
 import { openAllHours } from '../helpers/harness.js';
 import { randomCallerNumber } from '../helpers/env.js';
 
@@ -20,7 +20,7 @@ describe('preview dialing and callbacks (Asterisk, PostgreSQL, Redis, sipp)', ()
   let h: EngineHarness;
   let db: Db;
   let engine: Engine;
-  let app: FastifyInstance;
+  let api: Api;
   let tag: string;
 
   beforeAll(async () => {
@@ -28,11 +28,11 @@ describe('preview dialing and callbacks (Asterisk, PostgreSQL, Redis, sipp)', ()
       { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 18100, pauseMs: 1500 },
       { scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 18150 },
     ]);
-    ({ db, engine, app, tag } = h);
+    ({ db, engine, api, tag } = h);
   });
   afterAll(async () => h?.close());
 
-  const post = (url: string, payload?: object) => app.inject({ method: 'POST', url, ...(payload ? { payload } : {}) });
+  const post = (url: string, payload?: object) => api.inject({ method: 'POST', url, ...(payload ? { payload } : {}) });
   const callOf = (attemptId: string) => db.selectFrom('calls').where('attempt_id', '=', attemptId).selectAll().executeTakeFirst();
 
   it('preview: skip one, dial the next; callback for me at wrap-up, offered to me at its time', async () => {
@@ -56,7 +56,7 @@ describe('preview dialing and callbacks (Asterisk, PostgreSQL, Redis, sipp)', ()
     const first = await post(`/api/v1/agents/${agent.id}/preview`);
     expect(first.statusCode).toBe(200);
     expect(first.json()).toMatchObject({ contact: { name: 'Preview 0', phone: '+1 305****401' }, campaign: { script: { opening: 'Good afternoon!' } } });
-    expect((await app.inject({ method: 'GET', url: `/api/v1/agents/${agent.id}/state` })).json().state).toBe('reserved');
+    expect((await api.inject({ method: 'GET', url: `/api/v1/agents/${agent.id}/state` })).json().state).toBe('reserved');
     const skip = await post(`/api/v1/agents/${agent.id}/preview/${first.json().attemptId}/skip`);
     expect(skip.json()).toMatchObject({ skipped: true, state: 'ready' });
 

@@ -2,6 +2,7 @@
 // refused (for "stop after N refusals" and product intervals), and a do-not-call request or a
 // complaint, which puts the number on the do-not-call list before the transaction commits.
 import type { Db } from '../../db/database.js';
+import { recordCallDisposition } from '../../cdr/cdr.repository.js';
 import { addDncEntryIn } from './dnc.repository.js';
 
 export interface Disposition {
@@ -14,6 +15,8 @@ export interface Disposition {
   doNotCall: boolean;
   complaint?: string | null;
   actor: string;
+  /** When the agent recorded it (ends wrap-up in reports); default now. */
+  at?: Date;
 }
 
 export class DispositionError extends Error {
@@ -31,9 +34,14 @@ export async function recordDisposition(db: Db, d: Disposition): Promise<{ phone
     const a = await trx.selectFrom('attempts').where('id', '=', d.attemptId).select(['id', 'phone', 'state', 'dialed_at']).forUpdate().executeTakeFirst();
     if (!a) throw new DispositionError(`attempt ${d.attemptId} does not exist`, 404);
     if (!a.dialed_at) throw new DispositionError(`attempt ${d.attemptId} was never dialed (state ${a.state}); only dialed calls take a disposition`, 409);
-    const update: { refused: boolean; updated_at: Date; product?: string } = { refused: d.refused, updated_at: new Date() };
+    const at = d.at ?? new Date();
+    const update: { refused: boolean; updated_at: Date; disposition_result: string; disposed_at: Date; product?: string } = {
+      refused: d.refused, updated_at: new Date(), disposition_result: d.result, disposed_at: at,
+    };
     if (d.product) update.product = d.product;
     await trx.updateTable('attempts').set(update).where('id', '=', a.id).execute();
+    // The CDR keeps the result and the wrap-up time (call end → this disposition).
+    await recordCallDisposition(trx, a.id, d.result, at);
     let addedToDnc = false;
     if (d.doNotCall || d.complaint) {
       await addDncEntryIn(trx, {

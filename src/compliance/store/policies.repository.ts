@@ -34,9 +34,11 @@ export async function savePolicy(db: Db, input: unknown, actor: string): Promise
 
 /** The latest (or a given) version of a policy: stored first, else the built-in preset. */
 export async function loadPolicy(db: Db, name: string, version?: number): Promise<Policy | null> {
-  let q = db.selectFrom('policies').where('name', '=', name).select('document').orderBy('version', 'desc').limit(1);
+  let q = db.selectFrom('policies').where('name', '=', name).select(['document', 'retired_at']).orderBy('version', 'desc').limit(1);
   if (version !== undefined) q = q.where('version', '=', version);
   const row = await q.executeTakeFirst();
+  // A retired policy is gone for new use; its versions stay readable by number, for the decisions made under them.
+  if (row?.retired_at && version === undefined) return null;
   if (row) {
     const parsed = parsePolicy(row.document);
     if (!parsed.ok) throw new PolicyError(`stored policy ${name} no longer validates`, parsed.errors);
@@ -50,11 +52,22 @@ export async function listPolicies(db: Db): Promise<{ name: string; version: num
   const rows = await db
     .selectFrom('policies')
     .select(['name', (eb) => eb.fn.max('version').as('version')])
+    .where('retired_at', 'is', null)
     .groupBy('name')
     .execute();
   const out = rows.map((r) => ({ name: r.name, version: Number(r.version), builtIn: false }));
   for (const p of Object.values(PRESETS)) if (!out.some((o) => o.name === p.name)) out.push({ name: p.name, version: p.version, builtIn: true });
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Retires a stored policy (every version); refused while a campaign or the global setting uses it. */
+export async function retirePolicy(db: Db, name: string): Promise<void> {
+  if (isPresetName(name)) throw new PolicyError(`"${name}" is a built-in preset and cannot be deleted`);
+  const inUse = await db.selectFrom('campaigns').select('name').where('policy_name', '=', name).where('state', '!=', 'completed').executeTakeFirst();
+  if (inUse) throw new PolicyError(`campaign "${inUse.name}" uses policy "${name}"; give it another policy first`);
+  if ((await getGlobalPolicyName(db)) === name) throw new PolicyError(`"${name}" is the global policy; choose another global policy first`);
+  const r = await db.updateTable('policies').set({ retired_at: new Date() }).where('name', '=', name).where('retired_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) throw new PolicyError(`no policy named "${name}"`);
 }
 
 export async function setGlobalPolicy(db: Db, name: string | null): Promise<void> {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AgentLoginError, type AgentSession } from '../../dialer/agent-pool.js';
 import { maskPhone } from '../../compliance/phone.js';
 import { CallbackError, dialPreview, skipPreview, takePreview } from '../../dialer/callbacks.js';
+import type { Access } from '../auth.js';
 import { HttpError } from '../errors.js';
 
 async function callbackRun<T>(f: () => Promise<T>): Promise<T> {
@@ -18,6 +19,8 @@ async function callbackRun<T>(f: () => Promise<T>): Promise<T> {
 import type { ApiDeps } from '../server.js';
 
 const params = z.object({ id: z.uuid('must be an agent id (a UUID)') });
+/** An agent drives their own session; supervisors and admins drive anyone's. */
+const own = { access: { perm: ['agent.self', 'agents.control'], agentParam: 'id' } } satisfies { access: Access };
 
 function view(s: AgentSession | undefined) {
   if (!s) return { state: 'logged-out' as const, since: null, callId: null, pauseReason: null };
@@ -36,15 +39,36 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     return a;
   };
   return async (app) => {
-    app.get('/agents', async () => {
+    app.get('/agents', { config: { access: { perm: ['config.read', 'live.read'] } } }, async () => {
       const rows = await deps.db.selectFrom('agents').select(['id', 'name', 'endpoint']).orderBy('name').execute();
       return { agents: rows.map((a) => ({ ...a, ...view(deps.dialer?.agents.get(a.id)) })) };
     });
-    app.get('/agents/:id/state', { schema: { params } }, async (req) => {
+    // The agent's screen: state, and while on a call or in its wrap-up, the contact and the campaign's script.
+    app.get('/agents/:id/state', { schema: { params }, config: { access: { perm: ['live.read', 'agent.self'], agentParam: 'id' } } }, async (req) => {
       const a = await agentRow(req.params.id);
-      return { agentId: a.id, ...view(deps.dialer?.agents.get(a.id)) };
+      const s = deps.dialer?.agents.get(a.id);
+      const callId = s?.callId ?? (s?.state === 'wrap-up' ? s.lastCallId : null);
+      const current = callId
+        ? await deps.db
+          .selectFrom('calls as k')
+          .innerJoin('contacts as c', 'c.id', 'k.contact_id')
+          .innerJoin('campaigns as p', 'p.id', 'k.campaign_id')
+          .where('k.id', '=', callId)
+          .select(['k.id as callId', 'k.attempt_id as attemptId', 'c.id as contactId', 'c.name', 'c.phone', 'c.segment', 'c.attributes', 'p.name as campaign', 'p.settings'])
+          .executeTakeFirst()
+        : undefined;
+      return {
+        agentId: a.id,
+        ...view(s),
+        current: current
+          ? {
+            callId: current.callId, attemptId: current.attemptId, campaign: current.campaign, script: current.settings.script ?? null,
+            contact: { id: current.contactId, name: current.name, phone: current.phone, segment: current.segment, attributes: current.attributes },
+          }
+          : null,
+      };
     });
-    app.post('/agents/:id/login', { schema: { params } }, async (req) => {
+    app.post('/agents/:id/login', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
       try {
         const s = await pool().login(a);
@@ -54,12 +78,12 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         throw err;
       }
     });
-    app.post('/agents/:id/logout', { schema: { params } }, async (req) => {
+    app.post('/agents/:id/logout', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
       await pool().logout(a.id);
       return { agentId: a.id, state: 'logged-out' };
     });
-    app.post('/agents/:id/ready', { schema: { params } }, async (req) => {
+    app.post('/agents/:id/ready', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
       const s = pool().get(a.id);
       if (!s || s.state === 'logged-out') throw new HttpError(409, `agent ${a.name} is not logged in`);
@@ -67,26 +91,26 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       if (pool().get(a.id)?.state !== 'ready') throw new HttpError(409, `agent ${a.name} is ${s.state}; only wrap-up or paused can become ready`);
       return { agentId: a.id, ...view(pool().get(a.id)) };
     });
-    app.post('/agents/:id/preview', { schema: { params } }, async (req, reply) => {
+    app.post('/agents/:id/preview', { schema: { params }, config: own }, async (req, reply) => {
       const a = await agentRow(req.params.id);
       const p = await callbackRun(() => takePreview(deps.db, requireDialer(), a.id));
       if (!p) return reply.status(404).send({ error: 'no contact is due in a running preview campaign' });
       return { ...p, contact: { ...p.contact, phone: maskPhone(p.contact.phone) } };
     });
     const previewParams = z.object({ id: z.uuid('must be an agent id (a UUID)'), attemptId: z.uuid('must be an attempt id (a UUID)') });
-    app.post('/agents/:id/preview/:attemptId/dial', { schema: { params: previewParams } }, async (req) => {
+    app.post('/agents/:id/preview/:attemptId/dial', { schema: { params: previewParams }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
       const r = await callbackRun(() => dialPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
       return { attemptId: req.params.attemptId, ...r };
     });
-    app.post('/agents/:id/preview/:attemptId/skip', { schema: { params: previewParams } }, async (req) => {
+    app.post('/agents/:id/preview/:attemptId/skip', { schema: { params: previewParams }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
       await callbackRun(() => skipPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
       return { attemptId: req.params.attemptId, skipped: true, ...view(deps.dialer?.agents.get(a.id)) };
     });
     app.post(
       '/agents/:id/pause',
-      { schema: { params, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a reason code such as "break" or "training"') }) } },
+      { config: own, schema: { params, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a reason code such as "break" or "training"') }) } },
       async (req) => {
         const a = await agentRow(req.params.id);
         const s = pool().get(a.id);

@@ -3,7 +3,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DispositionError, recordDisposition } from '../../compliance/store/disposition.repository.js';
+import { assignContact } from '../../contacts/contacts.repository.js';
 import { CallbackError, scheduleCallback } from '../../dialer/callbacks.js';
+import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
@@ -12,6 +14,7 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/attempts/:id/disposition',
       {
+        config: { access: { perm: ['agent.self', 'agents.control'] } },
         schema: {
           params: z.object({ id: z.uuid('must be an attempt id (a UUID)') }),
           body: z.strictObject({
@@ -36,10 +39,18 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const { callback, ...b } = req.body;
         if (callback && new Date(callback.at) <= new Date()) throw new HttpError(400, 'body.callback.at: must be in the future', [{ field: 'body.callback.at', problem: 'must be in the future' }]);
         if (callback && b.doNotCall) throw new HttpError(400, 'a do-not-call request and a callback contradict each other', [{ field: 'body.callback', problem: 'not with doNotCall' }]);
+        const me = principalOf(req);
+        const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select(['agent_id', 'contact_id']).executeTakeFirst();
+        // An agent closes only the calls they took.
+        if (!me.permissions.has('agents.control')) {
+          if (!call) throw new HttpError(404, `attempt ${req.params.id} has no call`);
+          if (call.agent_id !== me.agentId) throw new HttpError(403, `attempt ${req.params.id} was not your call`);
+        }
         try {
-          const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: 'api' });
+          const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: me.name });
+          // The agent who talked to the contact holds their data until the reclaim period takes it back.
+          if (call?.agent_id) await assignContact(deps.db, call.contact_id, call.agent_id, new Date());
           // The disposition ends the agent's wrap-up: they are ready for the next customer.
-          const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select('agent_id').executeTakeFirst();
           if (call?.agent_id && deps.dialer?.agents.get(call.agent_id)?.state === 'wrap-up') deps.dialer.agents.setReady(call.agent_id);
           let scheduled: { attemptId: string; at: string; agentId: string | null } | null = null;
           if (callback) {

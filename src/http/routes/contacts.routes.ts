@@ -35,6 +35,7 @@ export function contactRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       '/campaigns/:id/contacts/import',
       {
         bodyLimit: 1 << 30,
+        config: { access: { perm: 'campaigns.write' } },
         schema: { params, querystring: z.strictObject({ country: country.optional() }) },
       },
       async (req) => {
@@ -52,6 +53,7 @@ export function contactRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/campaigns/:id/contacts',
       {
+        config: { access: { perm: 'campaigns.write' } },
         schema: {
           params,
           body: z.strictObject({
@@ -83,6 +85,7 @@ export function contactRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.get(
       '/campaigns/:id/contacts',
       {
+        config: { access: { perm: ['campaigns.write', 'live.read'] } },
         schema: {
           params,
           querystring: z.strictObject({

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parsePhone } from '../../compliance/phone.js';
 import { addDncEntry, importDncRegistry, listDncEntries, removeDncEntry } from '../../compliance/store/dnc.repository.js';
 import { poolOf } from '../../db/database.js';
+import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
@@ -28,6 +29,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/dnc',
       {
+        config: { access: { perm: 'compliance.write' } },
         schema: {
           body: z.strictObject({
             phone: z.string().min(1).max(40),
@@ -46,7 +48,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         if (b.expiresAt && new Date(b.expiresAt) <= new Date()) throw new HttpError(400, 'body.expiresAt: must be in the future', [{ field: 'body.expiresAt', problem: 'must be in the future' }]);
         const r = await addDncEntry(deps.db, {
           phone, campaignId: b.campaignId ?? null, source: b.source, reason: b.reason ?? null,
-          expiresAt: b.expiresAt ? new Date(b.expiresAt) : null, actor: 'api',
+          expiresAt: b.expiresAt ? new Date(b.expiresAt) : null, actor: principalOf(req).name,
         });
         return reply.status(r.created ? 201 : 200).send({ phone, list: b.campaignId ?? 'global', created: r.created });
       },
@@ -55,6 +57,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.get(
       '/dnc',
       {
+        config: { access: { perm: 'compliance.read' } },
         schema: {
           querystring: z.strictObject({
             phone: z.string().max(40).optional(),
@@ -77,6 +80,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.delete(
       '/dnc/:phone',
       {
+        config: { access: { perm: 'compliance.write' } },
         schema: {
           params: z.object({ phone: z.string().min(1).max(40) }),
           querystring: z.strictObject({ campaignId: z.uuid('must be a campaign id (a UUID)').optional(), reason: z.string().max(500).optional() }),
@@ -84,7 +88,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (req) => {
         const phone = e164(req.params.phone, undefined, 'params.phone');
-        const removed = await removeDncEntry(deps.db, { phone, campaignId: req.query.campaignId ?? null, actor: 'api', reason: req.query.reason ?? null });
+        const removed = await removeDncEntry(deps.db, { phone, campaignId: req.query.campaignId ?? null, actor: principalOf(req).name, reason: req.query.reason ?? null });
         if (removed === 0) throw new HttpError(404, `${phone} is not on the ${req.query.campaignId ? 'campaign' : 'global'} do-not-call list`);
         return { phone, removed };
       },
@@ -93,6 +97,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/dnc/import',
       {
+        config: { access: { perm: 'compliance.write' } },
         bodyLimit: 1 << 30,
         schema: {
           querystring: z.strictObject({
@@ -108,7 +113,7 @@ export function dncRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         }
         const q = req.query;
         return importDncRegistry(poolOf(deps.db), req.body as Readable, {
-          registry: q.registry, actor: 'api', replace: q.replace === 'true', nationalPrefix: q.nationalPrefix ?? null,
+          registry: q.registry, actor: principalOf(req).name, replace: q.replace === 'true', nationalPrefix: q.nationalPrefix ?? null,
         });
       },
     );

@@ -27,7 +27,7 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/eligibility/check',
-      { schema: { body: z.strictObject({ phone, campaignId: campaignId.optional(), at: instant.optional(), country: country.optional() }) } },
+      { config: { access: { perm: 'compliance.read' } }, schema: { body: z.strictObject({ phone, campaignId: campaignId.optional(), at: instant.optional(), country: country.optional() }) } },
       async (req) => {
         const b = req.body;
         const [o] = await run(() =>
@@ -41,6 +41,7 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/eligibility/check-batch',
       {
+        config: { access: { perm: 'compliance.read' } },
         bodyLimit: 4 << 20,
         schema: {
           body: z.strictObject({
@@ -61,6 +62,7 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/eligibility/scrub',
       {
+        config: { access: { perm: 'compliance.read' } },
         bodyLimit: 16 << 20,
         schema: {
           body: z.strictObject({
@@ -85,7 +87,7 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
     );
 
-    app.get('/attempts/:id/decision', { schema: { params: z.object({ id: z.uuid('must be an attempt id (a UUID)') }) } }, async (req) => {
+    app.get('/attempts/:id/decision', { config: { access: { perm: 'calls.read' } }, schema: { params: z.object({ id: z.uuid('must be an attempt id (a UUID)') }) } }, async (req) => {
       const attempt = await deps.db.selectFrom('attempts').where('id', '=', req.params.id).select(['id', 'state', 'phone', 'decision_id']).executeTakeFirst();
       if (!attempt) throw new HttpError(404, `attempt ${req.params.id} does not exist`);
       const rows = await deps.db.selectFrom('decisions').where('attempt_id', '=', attempt.id).selectAll().orderBy('decided_at', 'desc').execute();

@@ -14,4 +14,13 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a URL starting with postgres:/);
     expect(() => loadConfig({ ARI_APP: 'has space' })).toThrow(/ARI_APP/);
   });
+  it('reads the report settings and the metrics token', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({ REPORT_EFFECTIVE_TALK_SECONDS: 30, REPORT_SUCCESS_RESULTS: ['sale'] });
+    expect(d.METRICS_TOKEN).toBeUndefined();
+    const c = loadConfig({ REPORT_EFFECTIVE_TALK_SECONDS: '45', REPORT_SUCCESS_RESULTS: 'sale, appointment', METRICS_TOKEN: 'x'.repeat(16) });
+    expect(c).toMatchObject({ REPORT_EFFECTIVE_TALK_SECONDS: 45, REPORT_SUCCESS_RESULTS: ['sale', 'appointment'], METRICS_TOKEN: 'x'.repeat(16) });
+    expect(() => loadConfig({ REPORT_SUCCESS_RESULTS: 'Sale!' })).toThrow(/REPORT_SUCCESS_RESULTS: must be comma-separated/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16/);
+  });
 });
