@@ -7,9 +7,10 @@
 //     calls dialer.dialAttempt() directly (no BullMQ) and keeps C calls in flight, through the same
 //     carrier, with 100 agents logged in (100 PJSIP endpoints, one sipp softphone), recording off.
 //     The benchmark plays the customer hanging up as soon as the dialer has joined them to an agent
-//     (ChannelEnteredBridge), so both runs have the same SIP flow; the dialer adds its decision,
-//     its DB writes and the bridge.
-// Runs are interleaved (raw 50, dialer 50, raw 100, dialer 100) on the same Asterisk.
+//     (its addChannel request returned: Asterisk answers it once the channel is in the bridge), so
+//     both runs have the same SIP flow; the dialer adds its decision, its DB writes and the bridge.
+// Runs are interleaved on the same Asterisk, each row in two halves (raw, raw + bridge, dialer, then
+// dialer, raw + bridge, raw) so that other programs' load on the shared machine weighs on all alike.
 // Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
 // Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
 import http from 'node:http';
@@ -344,6 +345,8 @@ class RawAri {
 interface RawCycle {
   ok: boolean;
   ms: number;
+  /** With a bridge: Asterisk's StasisStart timestamp → addChannel answered (as Dialwell's connect). */
+  connectMs?: number;
   why?: string;
 }
 
@@ -401,6 +404,7 @@ function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<
   return new Promise((resolve) => {
     let answered = false;
     let settled = false;
+    let connectMs: number | undefined;
     const bridge = bridges?.take();
     const finish = (ok: boolean, why?: string) => {
       if (settled) return;
@@ -408,7 +412,7 @@ function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<
       clearTimeout(timer);
       raw.offChannel(id);
       if (bridge) bridges?.give(bridge);
-      resolve({ ok, ms: performance.now() - t0, why });
+      resolve({ ok, ms: performance.now() - t0, connectMs, why });
     };
     const timer = setTimeout(() => {
       finish(false, 'no ChannelDestroyed within the call timeout');
@@ -420,6 +424,7 @@ function rawCycle(raw: RawAri, endpoint: string, bridges?: RawBridges): Promise<
         const join = bridge
           ? raw.request('POST', `/ari/bridges/${bridge}/addChannel`, { channel: id }).then((r) => {
               if (r.status !== 204) throw new Error(`addChannel HTTP ${r.status}: ${r.body.slice(0, 120)}`);
+              connectMs = Date.now() - new Date(e.timestamp).getTime();
             })
           : Promise.resolve();
         join.then(() => raw.hangup(id)).catch((err: unknown) => {
@@ -477,7 +482,45 @@ interface Row {
   machinePct: number;
   othersPct: number;
   loopP99: number;
+  /** Wall time of the run and the sorted connect times (Dialwell rows), to merge two halves. */
+  wallMs: number;
+  connect: number[];
 }
+
+/**
+ * One row from the two halves of a run measured at different moments (ABC then CBA order, so the
+ * load other programs put on the machine meanwhile weighs on raw and Dialwell alike): counts add
+ * up, rates are total calls over total time, CPU shares are weighted by time, maxima stay maxima.
+ */
+function mergeRows(a: Row, b: Row): Row {
+  const wallMs = a.wallMs + b.wallMs;
+  const byWall = (x: number, y: number) => (x * a.wallMs + y * b.wallMs) / wallMs;
+  const calls = a.calls + b.calls;
+  const byCalls = (x: number, y: number) => (x * a.calls + y * b.calls) / calls;
+  const connect = [...a.connect, ...b.connect].sort((x, y) => x - y);
+  const withConnect = a.connectP50 !== null;
+  return {
+    ...a,
+    calls, ok: a.ok + b.ok, failed: a.failed + b.failed,
+    sustained: calls / (a.calls / a.sustained + b.calls / b.sustained),
+    overall: (calls * 1000) / wallMs,
+    eventsPerCall: byCalls(a.eventsPerCall, b.eventsPerCall),
+    connectP50: withConnect ? percentile(connect, 50) : null,
+    connectP99: withConnect ? percentile(connect, 99) : null,
+    connectMax: withConnect ? (connect[connect.length - 1] ?? NaN) : null,
+    maxConcurrent: a.maxConcurrent === null || b.maxConcurrent === null ? null : Math.max(a.maxConcurrent, b.maxConcurrent),
+    nodeCpuPct: byWall(a.nodeCpuPct, b.nodeCpuPct), nodeCpuMsPerCall: byCalls(a.nodeCpuMsPerCall, b.nodeCpuMsPerCall),
+    rssMb: Math.max(a.rssMb, b.rssMb),
+    asteriskPct: byWall(a.asteriskPct, b.asteriskPct), postgresPct: byWall(a.postgresPct, b.postgresPct), sippPct: byWall(a.sippPct, b.sippPct),
+    machinePct: byWall(a.machinePct, b.machinePct), othersPct: byWall(a.othersPct, b.othersPct),
+    loopP99: Math.max(a.loopP99, b.loopP99),
+    wallMs, connect,
+  };
+}
+
+/** CPU of every part the benchmark runs (this process, Asterisk, PostgreSQL's backends, sipp) per
+ * call, in ms: on a saturated machine the rate is the CPU left by other programs over this. */
+const partsMsPerCall = (r: Row): number => r.nodeCpuMsPerCall + ((r.asteriskPct + r.postgresPct + r.sippPct) * 10) / r.overall;
 
 async function main(): Promise<void> {
   const deadline = setTimeout(() => {
@@ -501,6 +544,11 @@ async function main(): Promise<void> {
   });
   const raw = new RawAri(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD, `${app}-raw`);
   await raw.connect();
+  // The raw client reads StasisStart and ChannelDestroyed only: it asks Asterisk for just those, as
+  // Dialwell asks for the types it reads (without this the raw runs carried 16 and 33 events per call
+  // against Dialwell's 8, which made the baseline slower than a minimal client is).
+  const rawFilter = await raw.request('PUT', `/ari/applications/${raw.app}/eventFilter`, {}, { allowed: [{ type: 'StasisStart' }, { type: 'ChannelDestroyed' }] });
+  if (rawFilter.status !== 200) throw new Error(`raw client's event filter: HTTP ${rawFilter.status} ${rawFilter.body}`);
 
   const sipps: Sipp[] = [];
   const recDir = mkdtempSync(path.join(tmpdir(), 'dialwell-bench-rec-'));
@@ -606,7 +654,7 @@ async function main(): Promise<void> {
     // --- instrumentation (bench side only): per channel, when the dialer saw the answer, when it
     // asked for the bridge and got the answer, when Asterisk said the channel was in the bridge;
     // the originate's own time; and the compliance gate's time per attempt.
-    interface Marks { answeredAt?: number; addStart?: number; addEnd?: number; enteredAt?: number; originateMs?: number; hungUp?: boolean }
+    interface Marks { answeredAt?: number; addStart?: number; addEnd?: number; originateMs?: number; hungUp?: boolean }
     const marks = new Map<string, Marks>();
     const mark = (id: string): Marks => {
       let m = marks.get(id);
@@ -615,13 +663,11 @@ async function main(): Promise<void> {
     };
     let hangupErrors = 0;
     let driving = false;
-    // The customer hangs up as soon as they are with the agent (the same SIP flow as the raw run):
-    // once Asterisk reported the channel in the bridge AND the dialer's addChannel request has
-    // returned. BENCH_HANGUP_AT=entered hangs up at ChannelEnteredBridge alone, which can beat the
-    // addChannel response (a customer leaving while being joined): see the agent-state notes.
-    const hangupAtEntered = process.env.BENCH_HANGUP_AT === 'entered';
+    // The customer hangs up as soon as they are with the agent (the same SIP flow as the raw + bridge
+    // run): once the dialer's addChannel request has returned (Asterisk answers it after the channel
+    // is in the bridge; the dialer no longer subscribes to ChannelEnteredBridge).
     const customerHangsUp = (channelId: string, m: Marks) => {
-      if (m.hungUp || m.enteredAt === undefined || (m.addEnd === undefined && !hangupAtEntered)) return;
+      if (m.hungUp || m.addEnd === undefined) return;
       m.hungUp = true;
       raw.hangup(channelId).catch(() => hangupErrors++);
     };
@@ -651,11 +697,6 @@ async function main(): Promise<void> {
       dialerEvents++;
       eventTypes.set(e.type, (eventTypes.get(e.type) ?? 0) + 1);
       if (e.type === 'StasisStart' && e.args[0] === 'customer') mark(e.channel.id).answeredAt = performance.now();
-      else if (e.type === 'ChannelEnteredBridge' && !agentChannels.has(e.channel.id)) {
-        const m = mark(e.channel.id);
-        m.enteredAt = performance.now();
-        customerHangsUp(e.channel.id, m);
-      }
     });
     // The gate is private to the Dialer: reached through a cast, for timing only; skipped if renamed.
     const gateMs = new Map<string, number>();
@@ -761,7 +802,7 @@ async function main(): Promise<void> {
         }
         notes.push(`${where}: after the run ${stuck.length} of ${AGENTS} agents are not ready: ${[...states].map(([k, n]) => `${n} ${k}`).join(', ')}`);
       }
-      if (concurrency === 100 && source === warmIds && !label.includes('eventFilter')) {
+      if (concurrency === 100 && source === warmIds) {
         const types = [...eventTypes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmt(n / outcomes.length, 1)}`);
         notes.push(`${where}: ARI events per call on the dialer's application, by type: ${types.join(', ')}`);
       }
@@ -776,6 +817,7 @@ async function main(): Promise<void> {
         nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / outcomes.length, rssMb: peakRss / 2 ** 20,
         asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
         loopP99: loop.percentile(99) / 1e6,
+        wallMs: c.wallMs, connect,
       };
     };
 
@@ -796,15 +838,20 @@ async function main(): Promise<void> {
       const failures = new Map<string, number>();
       for (const r of run.results) if (!r.ok) failures.set(r.why ?? '?', (failures.get(r.why ?? '?') ?? 0) + 1);
       if (failures.size) notes.push(`${label}, c=${concurrency}: failures: ${[...failures].map(([k, n]) => `${n} × ${k}`).join(', ')}`);
-      rawCycles.set(`${bridges ? 'bridge' : 'plain'} ${concurrency}`, run.results.map((r) => r.ms).sort((a, b) => a - b));
+      const cycleKey = `${bridges ? 'bridge' : 'plain'} ${concurrency}`;
+      rawCycles.set(cycleKey, [...(rawCycles.get(cycleKey) ?? []), ...run.results.map((r) => r.ms)].sort((a, b) => a - b));
       const { sustained, overall } = rates(run.ends, run.startedAt, run.endedAt, concurrency);
+      const connect = run.results.flatMap((r) => (r.connectMs !== undefined ? [r.connectMs] : [])).sort((a, b) => a - b);
+      const withConnect = bridges !== undefined && connect.length > 0;
       return {
         run: label, c: concurrency, calls: count, ok, failed: count - ok, sustained, overall, ratio: null, ratioBridge: null,
         eventsPerCall: (raw.events - eventsBefore) / count,
-        connectP50: null, connectP99: null, connectMax: null, maxConcurrent: null,
+        connectP50: withConnect ? percentile(connect, 50) : null, connectP99: withConnect ? percentile(connect, 99) : null,
+        connectMax: withConnect ? (connect[connect.length - 1] ?? NaN) : null, maxConcurrent: null,
         nodeCpuPct: c.node, nodeCpuMsPerCall: c.nodeMs / count, rssMb: peakRss / 2 ** 20,
         asteriskPct: c.asterisk, postgresPct: c.postgres, sippPct: c.sipp, machinePct: c.machine, othersPct: c.others,
         loopP99: loop.percentile(99) / 1e6,
+        wallMs: c.wallMs, connect,
       };
     };
 
@@ -822,33 +869,27 @@ async function main(): Promise<void> {
     const DIAL = 'Dialwell (Dialer.dialAttempt)';
     let raw100: Row | null = null;
     let rawb100: Row | null = null;
+    // Each row in two halves, in the order raw, raw + bridge, Dialwell, then Dialwell, raw + bridge,
+    // raw: other programs on this shared machine load it unevenly over time, and a single pass
+    // once measured raw + bridge with 3% of a core taken by others and Dialwell right after with 45%.
+    const half = Math.ceil(CALLS / 2);
     for (const c of CONCURRENCIES) {
-      console.error(`bench:dialer: raw, c=${c}`);
-      const rawRow = await runRaw(CALLS, c, RAW);
-      rows.push(rawRow);
-      console.error(`bench:dialer: raw + bridge, c=${c}`);
-      const rawbRow = await runRaw(CALLS, c, RAWB, rb);
-      rows.push(rawbRow);
+      console.error(`bench:dialer: c=${c}: raw, raw + bridge, dialer, dialer, raw + bridge, raw`);
+      const raw1 = await runRaw(half, c, RAW);
+      const rawb1 = await runRaw(half, c, RAWB, rb);
+      const dial1 = await runDialer(warmIds, half, c, DIAL);
+      const dial2 = await runDialer(warmIds, half, c, DIAL);
+      const rawb2 = await runRaw(half, c, RAWB, rb);
+      const raw2 = await runRaw(half, c, RAW);
+      const rawRow = mergeRows(raw1, raw2);
+      const rawbRow = mergeRows(rawb1, rawb2);
+      const dial = mergeRows(dial1, dial2);
+      rows.push(rawRow, rawbRow);
       if (c === 100) [raw100, rawb100] = [rawRow, rawbRow];
-      console.error(`bench:dialer: dialer, c=${c}`);
-      const dial = await runDialer(warmIds, CALLS, c, DIAL);
       dial.ratio = dial.sustained / rawRow.sustained;
       dial.ratioBridge = dial.sustained / rawbRow.sustained;
       rows.push(dial);
     }
-    // Experiment (bench side, no src change): Asterisk's per-application event filter, letting
-    // through only the event types the dialer reads, then the same c=100 run again.
-    const wanted = ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelStateChange', 'Dial', 'ChannelEnteredBridge', 'ChannelLeftBridge',
-      'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished'];
-    const filtered = await raw.request('PUT', `/ari/applications/${app}/eventFilter`, {}, { allowed: wanted.map((type) => ({ type })) });
-    if (filtered.status === 200) {
-      console.error(`bench:dialer: dialer, c=100, ARI event filter`);
-      const f = await runDialer(warmIds, Math.min(CALLS, warmIds.length - nextAttempt), 100, `${DIAL} + ARI eventFilter (experiment)`);
-      if (raw100) f.ratio = f.sustained / raw100.sustained;
-      if (rawb100) f.ratioBridge = f.sustained / rawb100.sustained;
-      rows.push(f);
-      await raw.request('PUT', `/ari/applications/${app}/eventFilter`, {}, { allowed: [], disallowed: [] });
-    } else notes.push(`ARI eventFilter experiment skipped: HTTP ${filtered.status} ${filtered.body.slice(0, 120)}`);
     console.error(`bench:dialer: dialer, c=100, cold number-profile caches`);
     const cold = await runDialer(coldIds, COLD_CALLS, 100, `${DIAL}, every call a new exchange`);
     if (raw100) cold.ratio = cold.sustained / raw100.sustained;
@@ -866,16 +907,20 @@ async function main(): Promise<void> {
     out.push(
       `Asterisk ${await asteriskVersion(raw)}, ${CORES} cores shared by Asterisk, PostgreSQL, sipp and this process. Carrier: one sipp UAS (test/sipp/bench-customer.xml: answers at once, PCMA, pcap after ACK). ` +
         `Raw: hangup from ARI at StasisStart. Dialwell: the real Dialer (compliance gate, DB writes, CDR), driven by calling Dialer.dialAttempt() directly (no BullMQ), ${AGENTS} agents logged in (one sipp softphone), recording off; ` +
-        `the customer is hung up from ARI once joined to the agent. ${CALLS} calls per row (${COLD_CALLS} in the cold row) after ${WARMUP} warm-up calls of each kind; runs interleaved raw/Dialwell.`,
+        `the customer is hung up from ARI once joined to the agent. ${CALLS} calls per row (${COLD_CALLS} in the cold row) after ${WARMUP} warm-up calls of each kind; each row in two halves, in the order raw, raw + bridge, Dialwell, Dialwell, raw + bridge, raw. CPU ms per call, all parts: this process + Asterisk + PostgreSQL's backends + sipp; on a saturated machine, the rate any run can reach is the CPU other programs leave over this.`,
     );
     out.push('');
-    out.push('| run | concurrency | calls | ok | failed | calls/s sustained (middle 80%) | calls/s overall | vs raw (same c) | vs raw + bridge | connect p50 / p99 / max ms | max concurrent calls | bench process CPU: % of a core; ms per call | peak RSS MB | Asterisk CPU %; ms per call | PostgreSQL CPU % | sipp CPU % | machine busy % (others, % of a core) | event-loop delay p99 ms | ARI events per call |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('| run | concurrency | calls | ok | failed | calls/s sustained (middle 80%) | calls/s overall | vs raw (same c) | vs raw + bridge | CPU ms per call, all parts (vs raw: raw\'s / this) | connect p50 / p99 / max ms | max concurrent calls | bench process CPU: % of a core; ms per call | peak RSS MB | Asterisk CPU %; ms per call | PostgreSQL CPU %; ms per call | sipp CPU % | machine busy % (others, % of a core) | event-loop delay p99 ms | ARI events per call |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    const rawParts = new Map(rows.filter((r) => r.run === RAW).map((r) => [r.c, partsMsPerCall(r)]));
     for (const r of rows) {
+      const parts = partsMsPerCall(r);
+      const rp = rawParts.get(r.c);
       out.push(
         `| ${r.run} | ${r.c} | ${r.calls} | ${r.ok} | ${r.failed} | ${fmt(r.sustained, 1)} | ${fmt(r.overall, 1)} | ${r.ratio === null ? '–' : `${fmt(r.ratio * 100)}%`} | ${r.ratioBridge === null ? '–' : `${fmt(r.ratioBridge * 100)}%`} | ` +
+          `${fmt(parts, 2)}${r.run !== RAW && rp !== undefined ? ` (${fmt((100 * rp) / parts)}%)` : ''} | ` +
           `${r.connectP50 === null ? '–' : `${fmt(r.connectP50)} / ${fmt(r.connectP99!)} / ${fmt(r.connectMax!)}`} | ${r.maxConcurrent ?? '–'} | ` +
-          `${fmt(r.nodeCpuPct)}%; ${fmt(r.nodeCpuMsPerCall, 2)} | ${fmt(r.rssMb)} | ${fmt(r.asteriskPct)}; ${fmt((r.asteriskPct * 10) / r.overall, 1)} | ${fmt(r.postgresPct)} | ${fmt(r.sippPct)} | ${fmt(r.machinePct)} (${fmt(r.othersPct)}) | ${fmt(r.loopP99, 1)} | ${fmt(r.eventsPerCall, 1)} |`,
+          `${fmt(r.nodeCpuPct)}%; ${fmt(r.nodeCpuMsPerCall, 2)} | ${fmt(r.rssMb)} | ${fmt(r.asteriskPct)}; ${fmt((r.asteriskPct * 10) / r.overall, 1)} | ${fmt(r.postgresPct)}; ${fmt((r.postgresPct * 10) / r.overall, 2)} | ${fmt(r.sippPct)} | ${fmt(r.machinePct)} (${fmt(r.othersPct)}) | ${fmt(r.loopP99, 1)} | ${fmt(r.eventsPerCall, 1)} |`,
       );
     }
     out.push('');
@@ -887,7 +932,20 @@ async function main(): Promise<void> {
       const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
       return s.length ? `${fmt(percentile(s, 50), 1)} / ${fmt(percentile(s, 99), 1)}` : '–';
     };
-    breakdowns.forEach((b) => {
+    // The two halves of a row, together.
+    const merged = new Map<string, (typeof breakdowns)[number]>();
+    for (const b of breakdowns) {
+      const m = merged.get(b.label);
+      if (!m) merged.set(b.label, { ...b, outcomes: [...b.outcomes], marks: new Map(b.marks), gate: [...b.gate] });
+      else {
+        m.outcomes.push(...b.outcomes);
+        for (const [k, v] of b.marks) m.marks.set(k, v);
+        m.gate.push(...b.gate);
+        m.poolWaitMean = (m.poolWaitMean + b.poolWaitMean) / 2;
+        m.poolWaitMax = Math.max(m.poolWaitMax, b.poolWaitMax);
+      }
+    }
+    [...merged.values()].forEach((b) => {
       const answered = b.outcomes.filter((o) => o.summary?.outcome === 'answered');
       const m = [...b.marks.values()];
       const plain = rawCycles.get(`plain ${b.c}`);
@@ -903,7 +961,7 @@ async function main(): Promise<void> {
         `(${WARM_EXCHANGES} exchanges, ${fmt(profileCpuMs / WARM_EXCHANGES, 1)} ms CPU each, mostly synchronous BSON decoding that blocks the event loop); a cached one ${fmt(warmProfileMs, 2)} ms.`,
     );
     out.push(`Targets: Dialwell ≥ 80% of the raw rate; connect p99 ≤ 250 ms at 100 concurrent calls. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
-    for (const n of notes) out.push(`- ${n}`);
+    for (const n of new Set(notes)) out.push(`- ${n}`);
     for (const p of profiles) {
       out.push('');
       out.push(`CPU profile of this process during "${p.label}" (${fmt(p.totalMs)} ms sampled, self time by module; idle excluded; ${p.file}):`);

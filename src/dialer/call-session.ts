@@ -11,7 +11,7 @@ import { storeRecording } from '../recordings/recorder.js';
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
 import { callDurations, HoldTracker } from '../cdr/durations.js';
-import { closeCall, updateCall, type DialContext } from './dial.repository.js';
+import { updateCall, type CallWriter, type DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
 /** The longest a join waits for the recording announcement to report its end. */
@@ -19,6 +19,8 @@ const ANNOUNCEMENT_MAX_MS = 30_000;
 
 export interface CallSessionDeps {
   db: Db;
+  /** The call row's hot-path writes, batched across calls. */
+  calls: CallWriter;
   ari: AriGateway;
   router: EventRouter;
   agents: AgentPool;
@@ -108,19 +110,17 @@ export class CallSession {
 
   private async handle(e: AriEvent): Promise<void> {
     switch (e.type) {
-      case 'ChannelStateChange':
-        // Kept in memory and written with the call's end: one statement less per call.
-        if (e.channel.state === 'Ringing' && !this.ringingAt) this.ringingAt = new Date(e.timestamp);
-        return;
       case 'Dial':
+        // The far end rings (180): the same moment the channel's state becomes Ringing, without
+        // subscribing to ChannelStateChange (two events per call less for Asterisk to send). Kept
+        // in memory and written with the call's end.
+        if (e.dialstatus === 'RINGING' && !this.ringingAt) this.ringingAt = new Date(e.timestamp);
         if (e.dialstatus) this.dialStatus = e.dialstatus;
         return;
       case 'StasisStart':
         if (e.args[0] === 'customer-amd') return this.amdVerdict(e.args[2] ?? 'NOTSURE', e.args[3] ?? '');
         if (this.ctx.campaign.amd) return this.detectMachine(new Date(e.timestamp));
         return this.answered(new Date(e.timestamp));
-      case 'ChannelLeftBridge':
-        return this.stopRecording();
       case 'PlaybackFinished':
         if (e.playback.id === this.lastPlayback) await this.deps.ari.hangup(this.channelId);
         return;
@@ -188,7 +188,7 @@ export class CallSession {
     this.bridgedAt = new Date();
     this.deps.agents.connected(agent.agentId, this.callId);
     this.log.info({ agentId: agent.agentId, connectMs: this.bridgedAt.getTime() - at.getTime() }, 'customer joined to agent');
-    await updateCall(this.deps.db, this.callId, { answered_at: at, agent_id: agent.agentId, bridge_id: agent.bridgeId, bridged_at: this.bridgedAt });
+    await this.deps.calls.bridged({ callId: this.callId, answeredAt: at, agentId: agent.agentId, bridgeId: agent.bridgeId, bridgedAt: this.bridgedAt });
     if (this.ctx.campaign.recordCalls) await this.startRecording(agent.bridgeId);
   }
 
@@ -309,11 +309,10 @@ export class CallSession {
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
     const d = callDurations({ ringingAt: this.ringingAt, answeredAt: this.answeredAt, bridgedAt: this.bridgedAt, endedAt: at, holds: this.holds.holds });
-    const closed = await closeCall(
-      this.deps.db, this.callId, this.ctx.attempt.id,
-      { ended_at: at, ringing_at: this.ringingAt, hangup_cause: cause, hangup_cause_text: causeText, outcome, ring_ms: d.ringMs, talk_ms: d.talkMs, hold_ms: d.holdMs },
-      { state: 'completed', outcome },
-    );
+    const closed = await this.deps.calls.close({
+      callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: this.ringingAt, hangupCause: cause, hangupCauseText: causeText,
+      outcome, attemptState: 'completed', ringMs: d.ringMs, talkMs: d.talkMs, holdMs: d.holdMs,
+    });
     if (!closed) this.log.warn('the call was already closed from Asterisk\'s record: that CDR stands');
     const recordingId = await this.recordingDone;
     if (recordingId) await updateCall(this.deps.db, this.callId, { recording_id: recordingId });
@@ -340,7 +339,10 @@ export class CallSession {
     if (this.assignedAgentId) this.deps.agents.release(this.assignedAgentId);
     const at = new Date();
     this.endedAt = at;
-    await closeCall(this.deps.db, this.callId, this.ctx.attempt.id, { ended_at: at, outcome: 'failed', hangup_cause_text: err.message.slice(0, 500) }, { state: 'failed', outcome: 'failed' });
+    await this.deps.calls.close({
+      callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: null, hangupCause: null, hangupCauseText: err.message.slice(0, 500),
+      outcome: 'failed', attemptState: 'failed', ringMs: null, talkMs: null, holdMs: null,
+    });
     this.resolveDone({
       callId: this.callId, attemptId: this.ctx.attempt.id, campaignId: this.ctx.campaign.id, startedAt: this.startedAt, outcome: 'failed', agentId: null, answeredAt: null,
       bridgedAt: null, endedAt: at, hangupCause: null, recordingId: null, connectMs: null,

@@ -12,7 +12,7 @@ import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { DialContextLoader, DialSetupError, finishAttempt, insertCall, releaseReservation } from './dial.repository.js';
+import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -52,6 +52,7 @@ export class Dialer {
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
   private readonly gate: DialGate;
   private readonly contexts: DialContextLoader;
+  private readonly calls: CallWriter;
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
   readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
@@ -73,6 +74,7 @@ export class Dialer {
     this.agents = new AgentPool(ari, this.router, log, opts.agents);
     this.gate = new DialGate({ db, policies });
     this.contexts = new DialContextLoader(db);
+    this.calls = new CallWriter(db);
     this.agents.onAgentLost = (_s, callId) => {
       for (const session of this.sessions.values()) {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
@@ -185,7 +187,7 @@ export class Dialer {
     }
     const callerId = ctx.callerId;
     const channelId = randomUUID();
-    const callId = await insertCall(this.db, {
+    const callId = await this.calls.insert({
       attemptId: attempt.id,
       campaignId: ctx.campaign.id,
       contactId: attempt.contactId,
@@ -196,7 +198,7 @@ export class Dialer {
     });
     const session = new CallSession(
       {
-        db: this.db, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
+        db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
         connectTimeoutMs: this.opts.connectTimeoutMs, abandonMedia: this.opts.abandonMedia, maxCallSeconds: this.opts.maxCallSeconds,
       },
       ctx,

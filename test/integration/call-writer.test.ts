@@ -1,0 +1,74 @@
+// The dialer's batched call-row writes (CallWriter) in the real PostgreSQL: a close writes the
+// CDR's durations and the attempt's outcome, and never closes a call twice: a call the CDR
+// reconciler closed first keeps that close and its attempt, also when it shares a batch with
+// calls still open.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { CallWriter, closeCall, type CallEnd } from '../../src/dialer/dial.repository.js';
+import { randomCallerNumber, testConfig } from '../helpers/env.js';
+
+describe('CallWriter: batched call rows (PostgreSQL)', () => {
+  let db: Db;
+  let calls: CallWriter;
+  let campaignId: string;
+  let trunkId: string;
+  let callerId: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = createDb(testConfig().DATABASE_URL, 5);
+    calls = new CallWriter(db);
+    const tag = randomUUID().slice(0, 8);
+    trunkId = (await createTrunk(db, { name: `cw-${tag}`, host: '127.0.0.1', port: 5501 })).id;
+    const cid = await createCallerId(db, randomCallerNumber());
+    callerId = cid.number;
+    campaignId = (await createCampaign(db, { name: `call writer ${tag}`, trunkId, callerIdId: cid.id })).id;
+  });
+  afterAll(async () => {
+    await db?.destroy();
+  });
+
+  async function openCall(): Promise<{ callId: string; attemptId: string }> {
+    const phone = `+1305556${String(1000 + n++).padStart(4, '0')}`;
+    const contact = await addContact(db, { campaignId, phone });
+    const attempt = await createAttempt(db, { campaignId, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    await db.updateTable('attempts').set({ state: 'dialing', dialed_at: new Date() }).where('id', '=', attempt.id).execute();
+    const callId = await calls.insert({ attemptId: attempt.id, campaignId, contactId: contact.id, phone, callerId, trunkId, channelId: randomUUID() });
+    return { callId, attemptId: attempt.id };
+  }
+
+  const end = (c: { callId: string; attemptId: string }, endedAt: Date, ms: number): CallEnd => ({
+    callId: c.callId, attemptId: c.attemptId, endedAt, ringingAt: new Date(endedAt.getTime() - 5000), hangupCause: 16, hangupCauseText: 'Normal Clearing',
+    outcome: 'answered', attemptState: 'completed', ringMs: ms, talkMs: ms + 1, holdMs: ms + 2,
+  });
+
+  it('closes open calls with their durations, and leaves a call already closed as it was', async () => {
+    const open = await Promise.all([openCall(), openCall(), openCall()]);
+    const reconciled = await openCall();
+    const reconciledAt = new Date('2026-01-05T10:00:00Z');
+    // The reconciler closed this one from Asterisk's record first.
+    expect(await closeCall(db, reconciled.callId, reconciled.attemptId, { ended_at: reconciledAt, outcome: 'lost', hangup_cause_text: 'from CEL', ring_ms: 7 }, { state: 'failed', outcome: 'lost' })).toBe(true);
+
+    // Pushed together: the first starts a batch at once, the other three gather into the next one,
+    // so the call already closed shares a statement with two open calls.
+    const at = new Date();
+    const results = await Promise.all([...open, reconciled].map((c, i) => calls.close(end(c, at, 100 * (i + 1)))));
+    expect(results).toEqual([true, true, true, false]);
+
+    for (const [i, c] of open.entries()) {
+      const row = await db.selectFrom('calls').where('id', '=', c.callId).select(['ended_at', 'outcome', 'hangup_cause', 'ring_ms', 'talk_ms', 'hold_ms']).executeTakeFirstOrThrow();
+      expect(row).toEqual({ ended_at: at, outcome: 'answered', hangup_cause: 16, ring_ms: 100 * (i + 1), talk_ms: 100 * (i + 1) + 1, hold_ms: 100 * (i + 1) + 2 });
+      expect(await db.selectFrom('attempts').where('id', '=', c.attemptId).select(['state', 'outcome']).executeTakeFirstOrThrow()).toEqual({ state: 'completed', outcome: 'answered' });
+    }
+    const kept = await db.selectFrom('calls').where('id', '=', reconciled.callId).select(['ended_at', 'outcome', 'hangup_cause_text', 'ring_ms', 'talk_ms', 'hold_ms']).executeTakeFirstOrThrow();
+    expect(kept).toEqual({ ended_at: reconciledAt, outcome: 'lost', hangup_cause_text: 'from CEL', ring_ms: 7, talk_ms: null, hold_ms: null });
+    expect(await db.selectFrom('attempts').where('id', '=', reconciled.attemptId).select(['state', 'outcome']).executeTakeFirstOrThrow()).toEqual({ state: 'failed', outcome: 'lost' });
+
+    // A second close of a call the writer closed changes nothing either.
+    expect(await calls.close({ ...end(open[0]!, new Date(at.getTime() + 60_000), 1), outcome: 'failed', attemptState: 'failed' })).toBe(false);
+    expect(await db.selectFrom('calls').where('id', '=', open[0]!.callId).select(['ended_at', 'outcome', 'ring_ms']).executeTakeFirstOrThrow()).toEqual({ ended_at: at, outcome: 'answered', ring_ms: 100 });
+    expect(await db.selectFrom('attempts').where('id', '=', open[0]!.attemptId).select(['state', 'outcome']).executeTakeFirstOrThrow()).toEqual({ state: 'completed', outcome: 'answered' });
+  });
+});
