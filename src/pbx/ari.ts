@@ -252,6 +252,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
         clearTimeout(timer);
         // A kept-alive socket the server closed as it was reused (Asterisk drops idle sessions after
         // http.conf's session_keep_alive): the request never reached Asterisk; sent again once.
+        // Even were it to have reached it, an originate carries the channel id Dialwell chose, so a
+        // second one is refused by Asterisk rather than dialed twice.
         const code = (err as NodeJS.ErrnoException).code;
         if (!retried && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
           attempt(true).then(resolve, reject);
