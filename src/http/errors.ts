@@ -30,6 +30,10 @@ function badText(v: unknown, at: string, depth = 0): string | null {
 export function installErrorHandler(app: FastifyInstance): void {
   // Before any schema: a NUL or a lone surrogate would pass validation and fail in PostgreSQL.
   app.addHook('preValidation', async (req) => {
+    // "?offset=" would read as 0 and "?phone=" as no filter: an empty value is a mistake to name.
+    for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+      if (v === '') throw new HttpError(400, `query.${k}: is empty; give a value or leave the parameter out`, [{ field: `query.${k}`, problem: 'is empty' }]);
+    }
     for (const [where, part] of [['params', req.params], ['query', req.query], ['body', req.body]] as const) {
       const field = badText(part, where);
       if (field) throw new HttpError(400, `${field}: must not contain NUL (\\u0000) or unpaired surrogate characters`, [{ field, problem: 'contains NUL or unpaired surrogate characters' }]);

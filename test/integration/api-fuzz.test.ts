@@ -147,6 +147,10 @@ describe('API fuzz: hostile input at every route (PostgreSQL)', () => {
     }
     expect(failures).toEqual([]);
     expect(sent).toBeGreaterThan(2000);
+    // An empty query value is named, not read as 0 or as "no filter".
+    const empty = await admin.inject({ method: 'GET', url: '/api/v1/calls?offset=&campaignId=' });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().issues[0].field).toMatch(/^query\.(offset|campaignId)$/);
     expect(await snapshot()).toEqual(before);
     // The only audit rows added are reads' numbers.viewed traces, each of a GET that answered 2xx.
     const viewed = await db.selectFrom('audit_log').where('action', '=', 'numbers.viewed').select(['id', 'details']).execute();
