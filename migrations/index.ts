@@ -11,6 +11,7 @@ import * as m0007 from './20261123_0007_users_audit.js';
 import * as m0008 from './20261123_0008_cdr.js';
 import * as m0009 from './20261123_0009_qa.js';
 import * as m0010 from './20261123_0010_reports.js';
+import * as m0011 from './20261123_0011_campaign_agents.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '20261123_0008_cdr': m0008,
   '20261123_0009_qa': m0009,
   '20261123_0010_reports': m0010,
+  '20261123_0011_campaign_agents': m0011,
 };

@@ -251,6 +251,11 @@ export interface DecisionTable {
   next_allowed_at: NullableTimestamp;
 }
 
+export interface CampaignAgentTable {
+  campaign_id: string;
+  agent_id: string;
+}
+
 export interface CampaignCallerIdTable {
   campaign_id: string;
   caller_id_id: string;
@@ -377,6 +382,7 @@ export interface Database {
   audit_log: AuditLogTable;
   caller_id_trunks: CallerIdTrunkTable;
   campaign_caller_ids: CampaignCallerIdTable;
+  campaign_agents: CampaignAgentTable;
   policies: PolicyTable;
   settings: SettingTable;
   dnc_entries: DncEntryTable;

@@ -34,7 +34,10 @@ export class AgentLoginError extends Error {
 
 export class AgentPool {
   private readonly sessions = new Map<string, AgentSession>();
-  private readonly waiters: Array<(s: AgentSession | null) => void> = [];
+  /** Calls waiting for an agent, oldest first, each for its campaign. */
+  private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
+  private assignments: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  private listedCampaigns: ReadonlySet<string> = new Set();
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
   /** Called after every state change (reports keep each agent's history); must not throw. */
@@ -143,33 +146,53 @@ export class AgentPool {
     if (state === 'ready') this.serveWaiter(s);
   }
 
+  /** Which campaigns each agent is listed on (campaign_agents); the campaign runner refreshes it every tick. */
+  setAssignments(assignments: ReadonlyMap<string, ReadonlySet<string>>): void {
+    this.assignments = assignments;
+    this.listedCampaigns = new Set([...assignments.values()].flatMap((s) => [...s]));
+  }
+
+  /**
+   * Whether this agent takes this campaign's calls: a campaign that lists agents is served by
+   * them alone; one that lists none, by every agent not listed elsewhere (no campaign: anyone).
+   */
+  serves(agentId: string, campaignId: string | undefined): boolean {
+    if (!campaignId) return true;
+    const set = this.assignments.get(agentId);
+    return this.listedCampaigns.has(campaignId) ? !!set?.has(campaignId) : !set;
+  }
+
   private serveWaiter(s: AgentSession): void {
-    const w = this.waiters.shift();
-    if (!w) return;
+    const i = this.waiters.findIndex((w) => this.serves(s.agentId, w.campaignId));
+    if (i < 0) return;
+    const [w] = this.waiters.splice(i, 1);
     s.state = 'reserved';
     s.stateSince = Date.now();
     this.onStateChange(s);
-    w(s);
+    w!.take(s);
   }
 
-  /** Reserves the agent who has been ready longest, or null. */
-  reserve(): AgentSession | null {
+  /** Reserves the agent (serving the campaign, if one is named) who has been ready longest, or null. */
+  reserve(campaignId?: string): AgentSession | null {
     let best: AgentSession | null = null;
     for (const s of this.sessions.values()) {
-      if (s.state === 'ready' && (!best || s.stateSince < best.stateSince)) best = s;
+      if (s.state === 'ready' && this.serves(s.agentId, campaignId) && (!best || s.stateSince < best.stateSince)) best = s;
     }
     if (best) this.setState(best, 'reserved');
     return best;
   }
 
   /** Reserves a ready agent now, or the first to become ready within timeoutMs, else null. */
-  reserveWithin(timeoutMs: number): Promise<AgentSession | null> {
-    const now = this.reserve();
+  reserveWithin(timeoutMs: number, campaignId?: string): Promise<AgentSession | null> {
+    const now = this.reserve(campaignId);
     if (now || timeoutMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
-      const waiter = (s: AgentSession | null) => {
-        clearTimeout(timer);
-        resolve(s);
+      const waiter = {
+        campaignId,
+        take: (s: AgentSession | null) => {
+          clearTimeout(timer);
+          resolve(s);
+        },
       };
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(waiter);
@@ -233,6 +256,6 @@ export class AgentPool {
 
   async logoutAll(): Promise<void> {
     await Promise.all([...this.sessions.keys()].map((id) => this.logout(id)));
-    for (const w of this.waiters.splice(0)) w(null);
+    for (const w of this.waiters.splice(0)) w.take(null);
   }
 }

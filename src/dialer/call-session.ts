@@ -163,7 +163,7 @@ export class CallSession {
     const announcement = media?.length ? this.announce(media) : null;
     // A call for one agent (preview, callback) goes to that agent, reserved before the dial.
     const mine = this.assignedAgentId ? this.deps.agents.get(this.assignedAgentId) : undefined;
-    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs);
+    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs, this.ctx.campaign.id);
     if (!agent) {
       if (announcement) await this.stopAnnouncement(announcement);
       await updateCall(this.deps.db, this.callId, { answered_at: at });

@@ -53,14 +53,17 @@ export async function offerDueCallbacks(db: Db, dialer: Dialer, log: Logger, now
     .where('a.enqueued_at', 'is', null)
     .where('a.scheduled_at', '<=', now)
     .where('c.state', '=', 'running')
-    .select(['a.id', 'a.agent_id', 'a.scheduled_at'])
+    .select(['a.id', 'a.agent_id', 'a.scheduled_at', 'a.campaign_id'])
     .orderBy('a.scheduled_at')
     .limit(50)
     .execute();
   let dialed = 0;
   for (const cb of due) {
     const ownerWaitOver = now.getTime() - cb.scheduled_at.getTime() > CALLBACK_OWNER_GRACE_MS;
-    const agent = cb.agent_id ? (dialer.agents.reserveAgent(cb.agent_id) ?? (ownerWaitOver ? dialer.agents.reserve() : null)) : dialer.agents.reserve();
+    // A callback promised to an agent goes to them whatever they serve; "anyone" means the campaign's agents.
+    const agent = cb.agent_id
+      ? (dialer.agents.reserveAgent(cb.agent_id) ?? (ownerWaitOver ? dialer.agents.reserve(cb.campaign_id) : null))
+      : dialer.agents.reserve(cb.campaign_id);
     if (!agent) continue;
     // Claim it (another runner may be looking at the same row).
     const claimed = await sql<{ id: string }>`

@@ -109,6 +109,7 @@ export class CampaignRunner {
         .where('dial_mode', 'in', ['progressive', 'predictive'])
         .select(['id', 'dial_mode', 'max_concurrent', 'max_cps', 'abandon_cap'])
         .execute();
+      await this.loadAssignments();
       // Callbacks first: they were promised for this time.
       await offerDueCallbacks(this.db, this.dialer, this.log, now);
       let handed = 0;
@@ -149,9 +150,21 @@ export class CampaignRunner {
     return c;
   }
 
-  /** What the live dialer looks like to this campaign's pacer right now. */
+  /** Which campaigns each agent serves (campaign_agents), for the pool and the pacers. */
+  private async loadAssignments(): Promise<void> {
+    const rows = await this.db.selectFrom('campaign_agents').select(['agent_id', 'campaign_id']).execute();
+    const map = new Map<string, Set<string>>();
+    for (const r of rows) {
+      const set = map.get(r.agent_id) ?? new Set<string>();
+      set.add(r.campaign_id);
+      map.set(r.agent_id, set);
+    }
+    this.dialer.agents.setAssignments(map);
+  }
+
+  /** What the live dialer looks like to this campaign's pacer right now: its own agents only. */
   snapshot(campaignId: string, c: CampaignPacing, nowMs: number): PacingSnapshot {
-    const agents = this.dialer.agents.list();
+    const agents = this.dialer.agents.list().filter((a) => this.dialer.agents.serves(a.agentId, campaignId));
     const calls = this.dialer.liveCalls().filter((x) => x.campaignId === campaignId);
     while (c.placed.length > 0 && c.placed[0]! < nowMs - 1000) c.placed.shift();
     // A job taken by another process never reports back here: forget it after a while.

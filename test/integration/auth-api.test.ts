@@ -58,6 +58,8 @@ const expected: Record<string, Role[]> = {
   'GET /api/v1/campaigns/:id': [A, S, Q],
   'PATCH /api/v1/campaigns/:id': [A],
   'DELETE /api/v1/campaigns/:id': [A],
+  'GET /api/v1/campaigns/:id/agents': [A, S, Q],
+  'PUT /api/v1/campaigns/:id/agents': [A],
   'POST /api/v1/campaigns/:id/start': [A, S],
   'POST /api/v1/campaigns/:id/pause': [A, S],
   'POST /api/v1/campaigns/:id/complete': [A, S],

@@ -7,6 +7,7 @@ import {
 } from '../../admin/campaigns.service.js';
 import { writeAudit } from '../../auth/audit.repository.js';
 import { actorOf } from '../auth.js';
+import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
 const params = z.object({ id: z.uuid('must be a campaign id (a UUID)') });
@@ -37,6 +38,31 @@ export function campaignRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       await audit(req, 'deleted', gone.id, campaignView(gone), null);
       return reply.status(204).send();
     });
+    // The agents who take this campaign's calls; none listed: every agent listed on no campaign.
+    const agentsOf = async (id: string) =>
+      (await deps.db.selectFrom('campaign_agents').select('agent_id').where('campaign_id', '=', id).orderBy('agent_id').execute()).map((r) => r.agent_id);
+    app.get('/campaigns/:id/agents', { schema: { params }, config: { access: { perm: 'config.read' } } }, async (req) => {
+      await getCampaign(deps.db, req.params.id);
+      return { campaignId: req.params.id, agentIds: await agentsOf(req.params.id) };
+    });
+    app.put(
+      '/campaigns/:id/agents',
+      { schema: { params, body: z.strictObject({ agentIds: z.array(z.uuid('must be an agent id (a UUID)')).max(1000) }) }, config: { access: { perm: 'campaigns.write' } } },
+      async (req) => {
+        await getCampaign(deps.db, req.params.id);
+        const ids = [...new Set(req.body.agentIds)].sort();
+        const found = ids.length ? await deps.db.selectFrom('agents').select('id').where('id', 'in', ids).execute() : [];
+        const missing = ids.filter((i) => !found.some((f) => f.id === i));
+        if (missing.length) throw new HttpError(400, `body.agentIds: no agent ${missing.join(', ')}`, [{ field: 'body.agentIds', problem: `no agent ${missing.join(', ')}` }]);
+        const before = await agentsOf(req.params.id);
+        await deps.db.transaction().execute(async (trx) => {
+          await trx.deleteFrom('campaign_agents').where('campaign_id', '=', req.params.id).execute();
+          if (ids.length) await trx.insertInto('campaign_agents').values(ids.map((agent_id) => ({ campaign_id: req.params.id, agent_id }))).execute();
+          await writeAudit(trx, actorOf(req), { action: 'campaign.agents-set', resource: 'campaign', resourceId: req.params.id, before: { agentIds: before }, after: { agentIds: ids } });
+        });
+        return { campaignId: req.params.id, agentIds: ids };
+      },
+    );
     for (const action of ['start', 'pause', 'complete'] as const) {
       app.post(`/campaigns/:id/${action}`, { schema: { params }, config: { access: { perm: 'campaigns.control' } } }, async (req) => {
         const before = campaignView(await getCampaign(deps.db, req.params.id));
