@@ -63,7 +63,11 @@ describe('the live CDR of a call with a hold', () => {
     expect(Math.abs(call.hold_ms! - HOLD_MS)).toBeLessThan(400);
     expect(call.talk_ms!).toBeGreaterThan(call.hold_ms! + 1500);
     expect(call.ring_ms).toBe(call.answered_at!.getTime() - call.ringing_at!.getTime());
-    expect(call.ring_ms!).toBeGreaterThanOrEqual(200); // the scenario rings 300 ms
+    // The scenario rings 300 ms. Ringing is timed by Asterisk's Dial RINGING event, which a busy
+    // Asterisk stamps late (134 ms measured once in a full CI run, 300 ms alone): present and
+    // plausible, not exact.
+    expect(call.ring_ms!).toBeGreaterThan(0);
+    expect(call.ring_ms!).toBeLessThan(1300);
     for (const s of sipps.slice(0, 1)) expect(s.errors()).toBe('');
   }, 40_000);
 });
