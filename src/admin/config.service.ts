@@ -97,25 +97,30 @@ export const trunkView = (t: TrunkRow) => ({
 
 const pgCode = (err: unknown): string | undefined => (err as { code?: string }).code;
 
-/** Runs a change in a transaction, pushing to Asterisk before commit: a push that fails rolls the change back. */
-async function withPush<T>(deps: ConfigDeps, change: (trx: Db) => Promise<T>, push: (ari: AriGateway, result: T) => Promise<void>): Promise<T> {
+/** A change in one transaction; the constraint errors a client can cause become 409s that say why. */
+async function inTransaction<T>(db: Db, change: (trx: Db) => Promise<T>): Promise<T> {
   try {
-    return await deps.db.transaction().execute(async (trx) => {
-      const result = await change(trx);
-      if (deps.ari) {
-        try {
-          await push(deps.ari, result);
-        } catch (err) {
-          throw new ConfigError(`Asterisk did not take the change, so it was not saved: ${(err as Error).message}`, 502);
-        }
-      }
-      return result;
-    });
+    return await db.transaction().execute(change);
   } catch (err) {
     if (pgCode(err) === '23503') throw new ConfigError('other records still refer to it (contacts assigned to this agent, campaigns, calls); change those first', 409);
     if (pgCode(err) === '23505') throw new ConfigError(`that ${(err as { constraint?: string }).constraint?.includes('endpoint') ? 'endpoint' : 'name or number'} is already taken`, 409);
     throw err;
   }
+}
+
+/** Runs a change in a transaction, pushing to Asterisk before commit: a push that fails rolls the change back. */
+function withPush<T>(deps: ConfigDeps, change: (trx: Db) => Promise<T>, push: (ari: AriGateway, result: T) => Promise<void>): Promise<T> {
+  return inTransaction(deps.db, async (trx) => {
+    const result = await change(trx);
+    if (deps.ari) {
+      try {
+        await push(deps.ari, result);
+      } catch (err) {
+        throw new ConfigError(`Asterisk did not take the change, so it was not saved: ${(err as Error).message}`, 502);
+      }
+    }
+    return result;
+  });
 }
 
 const trunkSpec = (t: TrunkRow) => ({ name: t.name, host: t.host, port: t.port, transport: t.transport, username: t.username, password: t.password, codecs: t.codecs });
@@ -207,7 +212,8 @@ async function callerIdView(db: Db, id: string) {
 }
 export { callerIdView as getCallerId };
 
-async function checkIds(db: Db, table: 'trunks' | 'campaigns', ids: string[], field: string): Promise<void> {
+/** Refuses ids that name no row of the table, naming the field and the missing ids. */
+export async function checkIds(db: Db, table: 'trunks' | 'campaigns' | 'agents', ids: string[], field: string): Promise<void> {
   if (ids.length === 0) return;
   const found = await db.selectFrom(table).select('id').where('id', 'in', ids).execute();
   const missing = ids.filter((i) => !found.some((f) => f.id === i));
@@ -230,7 +236,8 @@ export async function createCallerIdFrom(deps: ConfigDeps, actor: Actor, input: 
   if (!p.ok) throw new ConfigError(`number: ${p.error}; give it in E.164, such as "+13055550100"`, 400, 'number');
   await checkIds(deps.db, 'trunks', input.trunkIds, 'trunkIds');
   await checkIds(deps.db, 'campaigns', input.campaignIds, 'campaignIds');
-  const id = await withPush(deps, async (trx) => {
+  // Caller ids are not Asterisk objects: nothing to push.
+  const id = await inTransaction(deps.db, async (trx) => {
     const c = await trx
       .insertInto('caller_ids')
       .values({ number: p.e164, label: input.label, is_hotline: input.isHotline, daily_cap: input.dailyCap })
@@ -239,7 +246,7 @@ export async function createCallerIdFrom(deps: ConfigDeps, actor: Actor, input: 
     await setLinks(trx, c.id, input.trunkIds, input.campaignIds);
     await writeAudit(trx, actor, { action: 'caller-id.created', resource: 'caller-id', resourceId: c.id, after: await callerIdView(trx, c.id) });
     return c.id;
-  }, async () => undefined);
+  });
   return callerIdView(deps.db, id);
 }
 

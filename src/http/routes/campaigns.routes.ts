@@ -5,9 +5,9 @@ import { z } from 'zod';
 import {
   campaignInputSchema, campaignPatchSchema, campaignView, createCampaignFrom, deleteCampaign, getCampaign, transitionCampaign, updateCampaign,
 } from '../../admin/campaigns.service.js';
+import { checkIds } from '../../admin/config.service.js';
 import { writeAudit } from '../../auth/audit.repository.js';
 import { actorOf } from '../auth.js';
-import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
 const params = z.object({ id: z.uuid('must be a campaign id (a UUID)') });
@@ -51,9 +51,7 @@ export function campaignRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       async (req) => {
         await getCampaign(deps.db, req.params.id);
         const ids = [...new Set(req.body.agentIds)].sort();
-        const found = ids.length ? await deps.db.selectFrom('agents').select('id').where('id', 'in', ids).execute() : [];
-        const missing = ids.filter((i) => !found.some((f) => f.id === i));
-        if (missing.length) throw new HttpError(400, `body.agentIds: no agent ${missing.join(', ')}`, [{ field: 'body.agentIds', problem: `no agent ${missing.join(', ')}` }]);
+        await checkIds(deps.db, 'agents', ids, 'agentIds');
         const before = await agentsOf(req.params.id);
         await deps.db.transaction().execute(async (trx) => {
           await trx.deleteFrom('campaign_agents').where('campaign_id', '=', req.params.id).execute();
