@@ -8,7 +8,6 @@ import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
-import { recordAgentStates } from '../reports/agent-state-log.js';
 import { LocalRecordingStore } from '../recordings/store.js';
 
 export async function runServe(args: string[]): Promise<number> {
@@ -20,8 +19,6 @@ export async function runServe(args: string[]): Promise<number> {
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
   const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
-  // Agents' state history, for logged-in time in the agent reports.
-  const agentStates = engine ? recordAgentStates(engine.dialer.agents, db, log) : null;
   const app = await buildServer({
     db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR),
     reports: {
@@ -35,7 +32,6 @@ export async function runServe(args: string[]): Promise<number> {
   });
   await app.close();
   await engine?.close();
-  await agentStates?.flush();
   await db.destroy();
   return 0;
 }

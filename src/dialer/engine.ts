@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
+import { recordAgentStates } from '../reports/agent-state-log.js';
 import { CdrReconciler, type CdrReconcilerOptions } from '../cdr/reconciler.js';
 import { AmiGateway } from '../pbx/ami.js';
 import { AriGateway } from '../pbx/ari.js';
@@ -51,6 +52,8 @@ export async function startEngine(
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
   });
+  // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
+  const agentStates = recordAgentStates(dialer.agents, db, log);
   // AMI carries Asterisk's Cdr events; the dialer works without it (the CEL record covers CDRs).
   const { ami, ready } = AmiGateway.start({ host: cfg.AMI_HOST, port: cfg.AMI_PORT, user: cfg.AMI_USER, password: cfg.AMI_PASSWORD, log });
   await ready.catch((err: unknown) => log.error({ err: (err as Error).message }, 'AMI unavailable at start: retrying; CDRs are reconciled from the CEL record until then'));
@@ -115,6 +118,8 @@ export async function startEngine(
       clearInterval(purgeTimer);
       runner.stop();
       await dialer.close().catch(() => undefined);
+      // The logouts of close() are history too: written before the caller closes the database.
+      await agentStates.flush();
       await worker.close();
       await queue.close();
       for (const c of connections) c.disconnect();

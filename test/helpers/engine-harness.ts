@@ -8,7 +8,6 @@ import { startEngine, type Engine } from '../../src/dialer/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { apiAs, type Api } from './api.js';
 import { createLogger } from '../../src/log.js';
-import { recordAgentStates } from '../../src/reports/agent-state-log.js';
 import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
 import { testConfig } from './env.js';
 
@@ -33,7 +32,6 @@ export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHar
   for (const s of sipp) sipps.push(await Sipp.start(s));
   const policies = new PolicyResolver(db, 0);
   const engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
-  const agentStates = recordAgentStates(engine.dialer.agents, db, log);
   const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari, recordings: engine.store });
   const api = await apiAs(app, db, 'admin');
   return {
@@ -41,7 +39,6 @@ export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHar
     async close() {
       await app.close();
       await engine.close();
-      await agentStates.flush();
       await db.destroy();
       for (const s of sipps) await s.stop();
     },
