@@ -80,7 +80,7 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     });
     app.post('/agents/:id/logout', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      await pool().logout(a.id);
+      await requireDialer().logoutAgent(a.id);
       return { agentId: a.id, state: 'logged-out' };
     });
     app.post('/agents/:id/ready', { schema: { params }, config: own }, async (req) => {
