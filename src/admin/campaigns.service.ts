@@ -57,7 +57,18 @@ export const campaignInputSchema = z.strictObject({
   recordingAnnouncement: z.array(mediaUri).min(1).max(5).nullable().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
-export const campaignPatchSchema = campaignInputSchema.partial();
+/**
+ * A PATCH changes only the fields it names. Not `campaignInputSchema.partial()`: zod 4 applies a
+ * default inside `.optional()`, so every patch reset the policy, dial mode, limits, recording,
+ * product, country, abandonment cap and retry rules to their defaults.
+ */
+export const campaignPatchSchema = z.strictObject(
+  Object.fromEntries(Object.entries(campaignInputSchema.shape).map(([k, f]) => [k, withoutDefault(f).optional()])),
+) as unknown as z.ZodType<Partial<CampaignInput>>;
+
+function withoutDefault(f: z.ZodType): z.ZodType {
+  return f instanceof z.ZodDefault || f instanceof z.ZodOptional ? withoutDefault(f.unwrap() as z.ZodType) : f;
+}
 
 export interface CampaignView {
   id: string;
@@ -141,7 +152,7 @@ export async function getCampaign(db: Db, id: string): Promise<Campaign> {
   return c;
 }
 
-export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof campaignPatchSchema>): Promise<CampaignView> {
+export async function updateCampaign(db: Db, id: string, patch: Partial<CampaignInput>): Promise<CampaignView> {
   const c = await getCampaign(db, id);
   if (c.state === 'completed') throw new CampaignError(`campaign "${c.name}" is completed and can no longer change`, 409);
   const merged = {
