@@ -81,6 +81,8 @@ export class DialContextLoader {
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
+        maxCallSeconds: typeof row.settings.maxCallSeconds === 'number' ? row.settings.maxCallSeconds : null,
+        closingMessage: Array.isArray(row.settings.closingMessage) ? (row.settings.closingMessage as string[]) : null,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

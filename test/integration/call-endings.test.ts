@@ -2,7 +2,9 @@
 // customers and an agent softphone): the customer hangs up; the agent logs out (repeated: the
 // recording was lost in 4 of 9 such runs when the session waited for RecordingFinished alone);
 // the agent's phone leaves (the agent's bridge destroyed while recording, the case where
-// Asterisk often sends no RecordingFinished; half the runs drop that event on purpose); Asterisk discards the file (flagged missing); the
+// Asterisk often sends no RecordingFinished; half the runs drop that event on purpose); the
+// campaign's maximum call duration is reached (closing message first); the calls are ended
+// for a stop with the closing message (Dialer.endCalls); Asterisk discards the file (flagged missing); the
 // dialer is closed. Each time: exactly one closed CDR with the right ended_by, the recording
 // stored with its sha256 and a plausible duration (or flagged, never silently lost), and the
 // live view empty at once.
@@ -23,7 +25,8 @@ import { readWavInfo } from '../../src/recordings/wav.js';
 import type { Sipp } from '../../src/sim/sipp.js';
 import { apiAs, type Api } from '../helpers/api.js';
 import { randomCallerNumber } from '../helpers/env.js';
-import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+import { savePolicy } from '../../src/compliance/store/policies.repository.js';
+import { openAllHours, saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
 import { sippInMediaRange } from '../helpers/sipp-ports.js';
 
 // This file's SIP ports (6100-6199) and sipp media ports (10000-10999).
@@ -32,6 +35,8 @@ const SHORT_CUSTOMER_PORT = 6101;
 const AGENT_PORT = 6110;
 /** The customer that hangs up by itself talks this long. */
 const SHORT_TALK_MS = 3000;
+/** The campaign limit tried (the least a campaign may set). */
+const MAX_CALL_SECONDS = 10;
 
 /** sipp on a free media port of this file's range. */
 const startSipp = sippInMediaRange(10000, 11000);
@@ -221,6 +226,61 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     await expectEnded(attemptId, 'logout', { talkMs: 1000, recording: 'missing' });
     // Flagged after the settle deadline (6 s here), not before and not never.
     expect(Date.now() - t0).toBeGreaterThan(5000);
+  }, 60_000);
+
+  /** Playbacks Asterisk finished on a channel (the customer heard them), by media. */
+  function playbacksOn(channelId: string): string[] {
+    const heard: string[] = [];
+    h.ari.on('event', (e) => {
+      if (e.type === 'PlaybackFinished' && e.playback.target_uri === `channel:${channelId}`) heard.push((e.playback as { media_uri?: string }).media_uri ?? '?');
+    });
+    return heard;
+  }
+
+  it('a campaign\'s maximum call duration: the customer hears the closing message, then the call ends (ended_by max-duration)', async () => {
+    const tooShort = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: 5, closingMessage: ['http://x/y.wav'] } });
+    expect(tooShort.statusCode).toBe(400);
+    expect(tooShort.json().issues.map((i: { field: string }) => i.field)).toEqual(expect.arrayContaining(['body.maxCallSeconds', 'body.closingMessage.0']));
+    // Never above the campaign policy's own maximum call duration.
+    await savePolicy(h.db, { ...openAllHours(`max-${h.app}`), dialing: { maxCallSeconds: 1800 } }, 'test');
+    const abovePolicy = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { policyName: `max-${h.app}`, maxCallSeconds: 3600 } });
+    expect(abovePolicy.statusCode, abovePolicy.body).toBe(400);
+    expect(abovePolicy.json().issues[0].field).toBe('body.maxCallSeconds');
+    expect(abovePolicy.json().error).toMatch(/above policy .* 1800 s/);
+    const set = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: MAX_CALL_SECONDS, closingMessage: ['sound:goodbye'] } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ maxCallSeconds: MAX_CALL_SECONDS, closingMessage: ['sound:goodbye'] });
+    // The dialer reads campaign settings through a 1 s cache.
+    await wait(1100);
+    try {
+      const { attemptId, callId } = await bridgedCall(longCampaign);
+      const channelId = (await h.db.selectFrom('calls').where('id', '=', callId).select('channel_id').executeTakeFirstOrThrow()).channel_id;
+      const heard = playbacksOn(channelId);
+      await expectEnded(attemptId, 'max-duration', { talkMs: MAX_CALL_SECONDS * 1000 - 1000 });
+      expect(heard).toEqual(['sound:goodbye']);
+      const call = await h.db.selectFrom('calls').where('id', '=', callId).selectAll().executeTakeFirstOrThrow();
+      const lasted = call.ended_at!.getTime() - call.answered_at!.getTime();
+      // The limit, then the closing message (about a second), never the customer's 120 s.
+      expect(lasted).toBeGreaterThanOrEqual(MAX_CALL_SECONDS * 1000);
+      expect(lasted).toBeLessThan(MAX_CALL_SECONDS * 1000 + 6000);
+      expect(await liveCalls()).toBe(0);
+    } finally {
+      const off = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: null, closingMessage: null } });
+      expect(off.statusCode, off.body).toBe(200);
+      await wait(1100);
+    }
+  }, 90_000);
+
+  it('Dialer.endCalls with the closing message (what a drain calls): the customer hears it, the call ends with the reason given', async () => {
+    const { attemptId, callId } = await bridgedCall(longCampaign);
+    const channelId = (await h.db.selectFrom('calls').where('id', '=', callId).select('channel_id').executeTakeFirstOrThrow()).channel_id;
+    const heard = playbacksOn(channelId);
+    await wait(1500);
+    expect(await withTimeout(h.dialer.endCalls('shutdown', { closingMessage: true }), 30_000, 'endCalls')).toBe(1);
+    // Resolved once the CDR was closed.
+    expect(await liveCalls()).toBe(0);
+    expect(heard).toEqual(['sound:goodbye']);
+    await expectEnded(attemptId, 'shutdown', { talkMs: 1500 });
   }, 60_000);
 
   it('closing the dialer ends the call (ended_by shutdown) and stores its recording before it returns', async () => {
