@@ -286,7 +286,8 @@ export class CallSession {
     const name = `call-${this.callId}`;
     let report!: (r: 'finished' | 'failed') => void;
     const reported = new Promise<'finished' | 'failed'>((r) => (report = r));
-    const rec: LiveRecording = { name, startedAt: this.recording?.startedAt ?? new Date(), stopped: false, reported };
+    const previous = this.recording;
+    const rec: LiveRecording = { name, startedAt: previous?.startedAt ?? new Date(), stopped: false, reported };
     this.deps.router.onRecording(name, (e) => {
       if (e.type === 'RecordingFinished') report('finished');
       else if (e.type === 'RecordingFailed') {
@@ -301,9 +302,10 @@ export class CallSession {
       await this.deps.ari.recordBridge(bridgeId, name, limit, append ? 'append' : 'fail');
     } catch (err) {
       this.deps.router.offRecording(name);
-      this.recording = null;
+      // After a transfer the first part is still Asterisk's to store; a first start has nothing.
+      this.recording = append ? previous : null;
       // Flagged on the CDR (recording_status failed), never silently absent.
-      this.recordingStartFailed = true;
+      if (!append) this.recordingStartFailed = true;
       this.log.error({ err }, 'starting the recording failed');
     }
   }
@@ -423,6 +425,104 @@ export class CallSession {
     if (live.includes(this.channelId)) throw new CallControlError(`Asterisk has not ended call ${this.callId} ${ms} ms after its hangup; try again`, 502);
     await this.closeOutLost('no ChannelDestroyed came after the hangup');
     return this.closed;
+  }
+
+  /** Call-control requests run one at a time (a hold and a transfer never interleave). */
+  private control: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.control.then(run, run);
+    this.control = next.catch(() => undefined);
+    return next;
+  }
+
+  private requireAgent(action: string): AgentSession {
+    if (this.endedAt) throw new CallControlError(`call ${this.callId} has already ended`, 409);
+    if (this.closing || this.endRequested) throw new CallControlError(`call ${this.callId} is ending; cannot ${action}`, 409);
+    if (!this.agent || !this.bridgedAt) throw new CallControlError(`call ${this.callId} is not with an agent yet; cannot ${action}`, 409);
+    return this.agent;
+  }
+
+  get onHold(): boolean {
+    return this.held;
+  }
+
+  /**
+   * Puts the customer on hold: out of the agent's bridge (the recording goes on, with the agent
+   * alone), hearing music on hold. The CDR's hold_ms counts it (HoldTracker, with the customer's
+   * own holds).
+   */
+  hold(): Promise<void> {
+    return this.serially(async () => {
+      const agent = this.requireAgent('hold');
+      if (this.held) throw new CallControlError(`call ${this.callId} is already on hold`, 409);
+      await this.deps.ari.removeFromBridge(agent.bridgeId, this.channelId);
+      this.held = true;
+      this.holds.hold(new Date());
+      await this.deps.ari.startMoh(this.channelId);
+    });
+  }
+
+  /** Takes the customer off hold, back into the agent's bridge. */
+  resume(): Promise<void> {
+    return this.serially(async () => {
+      const agent = this.requireAgent('resume');
+      if (!this.held) throw new CallControlError(`call ${this.callId} is not on hold`, 409);
+      await this.deps.ari.stopMoh(this.channelId);
+      await this.deps.ari.addToBridge(agent.bridgeId, this.channelId);
+      this.held = false;
+      this.holds.unhold(new Date());
+    });
+  }
+
+  /**
+   * Blind transfer: the customer leaves this agent's bridge for `to`'s (reserved by the caller).
+   * The recording stops on the first bridge and goes on in the same file on the second
+   * (ifExists append), so the call keeps one recording. The first agent goes to wrap-up.
+   */
+  transfer(to: AgentSession): Promise<{ from: string; to: string }> {
+    return this.serially(async () => {
+      const from = this.requireAgent('transfer');
+      if (from.agentId === to.agentId) throw new CallControlError(`call ${this.callId} is already with agent ${to.name}`, 409);
+      const rec = this.recording;
+      if (rec && !rec.stopped) {
+        await this.stopRecording();
+        await this.segmentWritten(rec);
+      }
+      if (this.held) await this.deps.ari.stopMoh(this.channelId);
+      else await this.deps.ari.removeFromBridge(from.bridgeId, this.channelId);
+      try {
+        await this.deps.ari.addToBridge(to.bridgeId, this.channelId);
+      } catch (err) {
+        // The customer goes back to the first agent (held or not, as before), recorded again.
+        await this.deps.ari.addToBridge(from.bridgeId, this.channelId).catch(() => undefined);
+        if (rec) await this.startRecording(from.bridgeId, true);
+        this.held = false;
+        this.holds.unhold(new Date());
+        throw new CallControlError(`transferring call ${this.callId} to agent ${to.name} failed: ${(err as Error).message}`, 502);
+      }
+      if (this.held) {
+        this.held = false;
+        this.holds.unhold(new Date());
+      }
+      this.agent = to;
+      this.deps.agents.callEnded(from.agentId);
+      this.deps.agents.connected(to.agentId, this.callId);
+      if (rec) await this.startRecording(to.bridgeId, true);
+      this.log.info({ from: from.agentId, to: to.agentId }, 'call transferred');
+      return { from: from.agentId, to: to.agentId };
+    });
+  }
+
+  /** Waits (up to 3 s) until Asterisk no longer writes a stopped segment, before appending to it. */
+  private async segmentWritten(rec: LiveRecording): Promise<void> {
+    const end = Date.now() + 3000;
+    let reported = false;
+    void rec.reported.then(() => (reported = true));
+    while (!reported && Date.now() < end) {
+      if ((await this.deps.ari.liveRecording(rec.name).catch(() => null)) === null) return;
+      await Promise.race([rec.reported, sleep(100)]);
+    }
   }
 
   /** The agent the customer is with; a call-control request needs one. */

@@ -9,7 +9,7 @@ import type { AriGateway } from '../pbx/ari.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
-import { CallSession, type CallEndReason, type CallSummary } from './call-session.js';
+import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
@@ -279,6 +279,22 @@ export class Dialer {
   call(callId: string): CallSession | undefined {
     for (const s of this.sessions.values()) if (s.callId === callId) return s;
     return undefined;
+  }
+
+  /** Blind transfer of the agent's call to another agent, who must be ready (and is reserved for it). */
+  async transferCall(fromAgentId: string, toAgentId: string): Promise<{ call: CallSession; from: string; to: string }> {
+    const call = this.callOfAgent(fromAgentId);
+    if (!call) throw new CallControlError(`agent ${this.agents.get(fromAgentId)?.name ?? fromAgentId} has no call to transfer`, 409);
+    const target = this.agents.get(toAgentId);
+    if (toAgentId === fromAgentId) throw new CallControlError('a call cannot be transferred to the agent who has it', 409);
+    const to = this.agents.reserveAgent(toAgentId);
+    if (!to) throw new CallControlError(`agent ${target?.name ?? toAgentId} is ${target?.state ?? 'logged-out'}; a transfer goes to a ready agent`, 409);
+    try {
+      return { call, ...(await call.transfer(to)) };
+    } catch (err) {
+      this.agents.release(toAgentId);
+      throw err;
+    }
   }
 
   /**
