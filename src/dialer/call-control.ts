@@ -5,6 +5,7 @@
 import { writeAudit, type Actor } from '../auth/audit.repository.js';
 import { recordCallEvent } from '../cdr/cdr.repository.js';
 import type { Db } from '../db/database.js';
+import { AriError } from '../pbx/ari.js';
 import { CallControlError, type CallSession } from './call-session.js';
 import type { Dialer } from './dialer.js';
 
@@ -24,6 +25,16 @@ async function trace(db: Db, actor: Actor, call: CallSession, agentId: string | 
     await recordCallEvent(trx, { callId: call.callId, kind: action, actor: actor.name, agentId, details });
     await writeAudit(trx, actor, { action: `call.${action}`, resource: 'call', resourceId: call.callId, details: { agentId, ...details } });
   });
+}
+
+/** Asterisk refusing or not answering is the PBX's failure, said as such (502), not a crash. */
+async function viaAsterisk<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AriError) throw new CallControlError(`Asterisk did not do it: ${err.message}`, 502);
+    throw err;
+  }
 }
 
 function agentsCall(dialer: Dialer, agentId: string): CallSession {
@@ -53,7 +64,7 @@ export async function hangupCall(db: Db, dialer: Dialer | undefined, actor: Acto
 
 async function hangup(db: Db, actor: Actor, call: CallSession, by: 'agent' | 'supervisor'): Promise<CallControlResult> {
   const agentId = call.currentAgentId;
-  const s = await call.hangup(by);
+  const s = await viaAsterisk(() => call.hangup(by));
   await trace(db, actor, call, agentId, 'hangup', { endedBy: s.endedBy });
   return {
     callId: call.callId, agentId, action: 'hangup', onHold: false,
@@ -63,15 +74,14 @@ async function hangup(db: Db, actor: Actor, call: CallSession, by: 'agent' | 'su
 
 export async function holdAgentCall(db: Db, dialer: Dialer, actor: Actor, agentId: string, hold: boolean): Promise<CallControlResult> {
   const call = agentsCall(dialer, agentId);
-  if (hold) await call.hold();
-  else await call.resume();
+  await viaAsterisk(() => (hold ? call.hold() : call.resume()));
   const action = hold ? 'hold' : 'resume';
   await trace(db, actor, call, agentId, action, {});
   return { callId: call.callId, agentId, action, onHold: call.onHold };
 }
 
 export async function transferAgentCall(db: Db, dialer: Dialer, actor: Actor, agentId: string, toAgentId: string): Promise<CallControlResult> {
-  const { call, from, to } = await dialer.transferCall(agentId, toAgentId);
+  const { call, from, to } = await viaAsterisk(() => dialer.transferCall(agentId, toAgentId));
   await trace(db, actor, call, from, 'transfer', { from, to, kind: 'blind' });
   return { callId: call.callId, agentId: to, action: 'transfer', onHold: false, transferredTo: to };
 }

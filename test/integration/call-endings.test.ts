@@ -248,6 +248,9 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     expect(r.statusCode, r.body).toBe(200);
     expect(await liveCalls()).toBe(0);
     await expectEnded(attemptId, 'logout', { talkMs: 1000, recording: 'missing' });
+    // QA sees the flag on the call.
+    const seen = await supervisor.inject({ method: 'GET', url: `/api/v1/calls/${callId}` });
+    expect(seen.json()).toMatchObject({ endedBy: 'logout', recordingStatus: 'missing', recording: null });
     // Flagged after the settle deadline (6 s here), not before and not never.
     expect(Date.now() - t0).toBeGreaterThan(5000);
   }, 60_000);
@@ -343,6 +346,9 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     const events = await h.db.selectFrom('call_events').where('call_id', '=', callId).orderBy('id').select(['kind', 'agent_id', 'details']).execute();
     expect(events.map((e) => e.kind)).toEqual(['transfer', 'hangup']);
     expect(events[0]).toMatchObject({ agent_id: agent.id, details: { from: agent.id, to: agent2.id, kind: 'blind' } });
+    const seen = await supervisor.inject({ method: 'GET', url: `/api/v1/calls/${callId}` });
+    expect(seen.statusCode, seen.body).toBe(200);
+    expect(seen.json()).toMatchObject({ endedBy: 'agent', recordingStatus: 'stored', events: [{ kind: 'transfer', details: { to: agent2.id } }, { kind: 'hangup' }] });
     expect((await admin.inject({ method: 'POST', url: `/api/v1/agents/${agent2.id}/logout` })).statusCode).toBe(200);
   }, 60_000);
 
