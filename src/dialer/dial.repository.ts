@@ -12,8 +12,11 @@ export interface DialContext {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
     /** Played to the customer of a recorded call before the agent joins. */
     recordingAnnouncement?: string[] | null;
-    /** The longest an answered call may last (seed rule 12); null = no campaign limit. */
+    /** The longest an answered call may last (seed rule 12): the campaign's, or its policies'
+     * dialing.maxCallSeconds when lower (Dialer.dial); null = no limit. */
     maxCallSeconds?: number | null;
+    /** The campaign's own compliance policy (the global one applies too). */
+    policyName?: string | null;
     /** What the customer hears before Dialwell ends the call (ARI media); null = the dialer's stock one. */
     closingMessage?: string[] | null;
   };
@@ -57,7 +60,7 @@ export class DialContextLoader {
       .leftJoin('caller_ids as ci', 'ci.id', 'c.caller_id_id')
       .where('c.id', '=', campaignId)
       .select([
-        'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state',
+        'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state', 'c.policy_name',
         't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
       ])
       .executeTakeFirst();
@@ -83,6 +86,7 @@ export class DialContextLoader {
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
         maxCallSeconds: typeof row.settings.maxCallSeconds === 'number' ? row.settings.maxCallSeconds : null,
         closingMessage: Array.isArray(row.settings.closingMessage) ? (row.settings.closingMessage as string[]) : null,
+        policyName: row.policy_name,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

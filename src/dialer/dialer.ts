@@ -13,7 +13,7 @@ import { CallControlError, CallSession, type CallEndReason, type CallSummary } f
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
+import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -195,6 +195,7 @@ export class Dialer {
       return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
     }
     const callerId = ctx.callerId;
+    ctx = await this.withPolicyLimit(ctx);
     const channelId = randomUUID();
     const callId = await this.calls.insert({
       attemptId: attempt.id,
@@ -251,6 +252,25 @@ export class Dialer {
   }
 
   /** The recording too is stored or flagged. */
+  /**
+   * The call's maximum duration: the campaign's, or the applicable policies' dialing.maxCallSeconds
+   * when lower or when the campaign sets none (the policies are cached; the gate just read them).
+   */
+  private async withPolicyLimit(ctx: DialContext): Promise<DialContext> {
+    let policies;
+    try {
+      policies = await this.policies.forCampaign(ctx.campaign.policyName ?? null);
+    } catch {
+      return ctx;
+    }
+    const limits = policies.map((p) => p.dialing?.maxCallSeconds).filter((n): n is number => n !== undefined);
+    if (ctx.campaign.maxCallSeconds) limits.push(ctx.campaign.maxCallSeconds);
+    if (limits.length === 0) return ctx;
+    const limit = Math.min(...limits);
+    // A copy: the loaded campaign is shared by every call of the campaign (DialContextLoader's cache).
+    return limit === ctx.campaign.maxCallSeconds ? ctx : { ...ctx, campaign: { ...ctx.campaign, maxCallSeconds: limit } };
+  }
+
   private settle(summary: CallSummary): void {
     this.finished.set(summary.attemptId, summary);
     if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as string);

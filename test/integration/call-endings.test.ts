@@ -93,6 +93,7 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
   let longCampaign: string;
   let shortCampaign: string;
   let phoneSeq = 0;
+  let openPolicy: string;
 
   beforeAll(async () => {
     // A short settle deadline: the flagged-missing case need not wait the default 30 s.
@@ -108,6 +109,7 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     sipps.push(await startSipp({ scenario: 'agent-softphone.xml', port: AGENT2_PORT }));
 
     const policyName = await saveOpenPolicy(h);
+    openPolicy = policyName;
     const callerId = await createCallerId(h.db, randomCallerNumber(), 'endings line');
     const campaign = async (port: number, label: string) => {
       const trunk = await createTrunk(h.db, { name: `end-${label}-${h.app.slice(-8)}`, host: '127.0.0.1', port });
@@ -361,7 +363,7 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     return heard;
   }
 
-  it('a campaign\'s maximum call duration: the customer hears the closing message, then the call ends (ended_by max-duration)', async () => {
+  it('a maximum call duration (the campaign\'s, then its policy\'s): the customer hears the closing message, then the call ends (ended_by max-duration)', async () => {
     const tooShort = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: 5, closingMessage: ['http://x/y.wav'] } });
     expect(tooShort.statusCode).toBe(400);
     expect(tooShort.json().issues.map((i: { field: string }) => i.field)).toEqual(expect.arrayContaining(['body.maxCallSeconds', 'body.closingMessage.0']));
@@ -376,7 +378,7 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     expect(set.json()).toMatchObject({ maxCallSeconds: MAX_CALL_SECONDS, closingMessage: ['sound:goodbye'] });
     // The dialer reads campaign settings through a 1 s cache.
     await wait(1100);
-    try {
+    const limitedCall = async () => {
       const { attemptId, callId } = await bridgedCall(longCampaign);
       const channelId = (await h.db.selectFrom('calls').where('id', '=', callId).select('channel_id').executeTakeFirstOrThrow()).channel_id;
       const heard = playbacksOn(channelId);
@@ -388,12 +390,24 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
       expect(lasted).toBeGreaterThanOrEqual(MAX_CALL_SECONDS * 1000);
       expect(lasted).toBeLessThan(MAX_CALL_SECONDS * 1000 + 6000);
       expect(await liveCalls()).toBe(0);
+    };
+    try {
+      await limitedCall();
+      // No campaign limit, but a policy with one: the policy's applies (and the stock closing message).
+      await savePolicy(h.db, { ...openAllHours(`max10-${h.app}`), dialing: { maxCallSeconds: MAX_CALL_SECONDS } }, 'test');
+      const byPolicy = await admin.inject({
+        method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: null, closingMessage: null, policyName: `max10-${h.app}` },
+      });
+      expect(byPolicy.statusCode, byPolicy.body).toBe(200);
+      expect(byPolicy.json()).toMatchObject({ maxCallSeconds: null, policyName: `max10-${h.app}` });
+      await wait(1100);
+      await limitedCall();
     } finally {
-      const off = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: null, closingMessage: null } });
+      const off = await admin.inject({ method: 'PATCH', url: `/api/v1/campaigns/${longCampaign}`, payload: { maxCallSeconds: null, closingMessage: null, policyName: openPolicy } });
       expect(off.statusCode, off.body).toBe(200);
       await wait(1100);
     }
-  }, 90_000);
+  }, 120_000);
 
   it('Dialer.endCalls with the closing message (what a drain calls): the customer hears it, the call ends with the reason given', async () => {
     const { attemptId, callId } = await bridgedCall(longCampaign);
