@@ -209,7 +209,8 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
   }, 60_000);
 
   it('the agent logs out during the call, again and again: each call closed at once, its recording stored', async () => {
-    for (let i = 0; i < 5; i++) {
+    // Nine runs, as in the report (the recording was lost in 4 of 9).
+    for (let i = 0; i < 9; i++) {
       const { attemptId, callId } = await bridgedCall(longCampaign);
       await wait(1500);
       const t0 = Date.now();
@@ -223,7 +224,7 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
       await expectEnded(attemptId, 'logout', { talkMs: 1500 });
       expect(h.dialer.agents.get(agent.id)?.state).toBe('logged-out');
     }
-  }, 180_000);
+  }, 240_000);
 
   it('the agent\'s phone leaves (its recorded bridge destroyed under the call): closed at once, the recording stored from what Asterisk has', async () => {
     for (let i = 0; i < 4; i++) {
@@ -304,6 +305,7 @@ describe('every way a recorded call ends (Asterisk 22, PostgreSQL, Redis, sipp)'
     expect(held.json()).toMatchObject({ callId, action: 'hold', onHold: true });
     expect((await ariGet(h, `/bridges/${session.bridgeId}`)).channels).not.toContain(channelId);
     expect((await agentUser.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/hold` })).statusCode).toBe(409);
+    expect((await agentUser.inject({ method: 'GET', url: `/api/v1/agents/${agent.id}/state` })).json()).toMatchObject({ state: 'on-call', onHold: true, current: { callId } });
     await wait(HOLD_MS);
     const resumed = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/resume` });
     expect(resumed.statusCode, resumed.body).toBe(200);

@@ -60,6 +60,8 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       return {
         agentId: a.id,
         ...view(s),
+        // Whether the customer of the current call is on hold (call control).
+        onHold: deps.dialer?.callOfAgent(a.id)?.onHold ?? false,
         current: current
           ? {
             callId: current.callId, attemptId: current.attemptId, campaign: current.campaign, script: current.settings.script ?? null,
