@@ -55,9 +55,28 @@ export const campaignInputSchema = z.strictObject({
    * connect timeout (2 s); see call-session.ts.
    */
   recordingAnnouncement: z.array(mediaUri).min(1).max(5).nullable().optional(),
+  /**
+   * The longest an answered call may last (seed rule 12), in seconds; at the limit the customer
+   * hears the closing message and the call ends (the CDR's ended_by says max-duration). Never
+   * above the campaign policy's dialing.maxCallSeconds. null = no limit.
+   */
+  maxCallSeconds: z.int('must be a whole number of seconds').min(10, 'must be at least 10 seconds').max(86_400, 'must be at most 86400 (24 h)').nullable().optional(),
+  /** What the customer hears before Dialwell ends a call (maximum duration, a stop): ARI media; default sound:goodbye. */
+  closingMessage: z.array(mediaUri).min(1).max(5).nullable().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
-export const campaignPatchSchema = campaignInputSchema.partial();
+/**
+ * A PATCH changes only the fields it names. Not `campaignInputSchema.partial()`: zod 4 applies a
+ * default inside `.optional()`, so every patch reset the policy, dial mode, limits, recording,
+ * product, country, abandonment cap and retry rules to their defaults.
+ */
+export const campaignPatchSchema = z.strictObject(
+  Object.fromEntries(Object.entries(campaignInputSchema.shape).map(([k, f]) => [k, withoutDefault(f).optional()])),
+) as unknown as z.ZodType<Partial<CampaignInput>>;
+
+function withoutDefault(f: z.ZodType): z.ZodType {
+  return f instanceof z.ZodDefault || f instanceof z.ZodOptional ? withoutDefault(f.unwrap() as z.ZodType) : f;
+}
 
 export interface CampaignView {
   id: string;
@@ -80,6 +99,8 @@ export interface CampaignView {
   localPresence: boolean;
   recordingRetentionDays: number | null;
   recordingAnnouncement: string[] | null;
+  maxCallSeconds: number | null;
+  closingMessage: string[] | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -93,12 +114,17 @@ export function campaignView(c: Campaign): CampaignView {
     localPresence: (c.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
     recordingRetentionDays: typeof c.settings.recordingRetentionDays === 'number' ? c.settings.recordingRetentionDays : null,
     recordingAnnouncement: Array.isArray(c.settings.recordingAnnouncement) ? (c.settings.recordingAnnouncement as string[]) : null,
+    maxCallSeconds: typeof c.settings.maxCallSeconds === 'number' ? c.settings.maxCallSeconds : null,
+    closingMessage: Array.isArray(c.settings.closingMessage) ? (c.settings.closingMessage as string[]) : null,
     createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString(),
   };
 }
 
 /** Checks what the schema cannot: references exist, limits within the trunk's own. */
-async function checkReferences(db: Db, c: Pick<CampaignInput, 'trunkId' | 'callerIdId' | 'policyName' | 'maxConcurrent' | 'maxCps'>): Promise<void> {
+async function checkReferences(
+  db: Db,
+  c: Pick<CampaignInput, 'trunkId' | 'callerIdId' | 'policyName' | 'maxConcurrent' | 'maxCps'> & { maxCallSeconds?: number | null },
+): Promise<void> {
   const trunk = await db.selectFrom('trunks').where('id', '=', c.trunkId).select(['name', 'enabled', 'max_channels', 'max_cps']).executeTakeFirst();
   if (!trunk) throw new CampaignError(`trunk ${c.trunkId} does not exist`, 400, 'trunkId');
   if (!trunk.enabled) throw new CampaignError(`trunk "${trunk.name}" is disabled`, 400, 'trunkId');
@@ -110,7 +136,12 @@ async function checkReferences(db: Db, c: Pick<CampaignInput, 'trunkId' | 'calle
   if (allowed.length > 0 && !allowed.some((a) => a.trunk_id === c.trunkId)) {
     throw new CampaignError(`caller id ${c.callerIdId} may not be presented on trunk "${trunk.name}" (see its trunkIds)`, 400, 'callerIdId');
   }
-  if (c.policyName && !(await loadPolicy(db, c.policyName))) throw new CampaignError(`no policy named "${c.policyName}"`, 400, 'policyName');
+  const policy = c.policyName ? await loadPolicy(db, c.policyName) : null;
+  if (c.policyName && !policy) throw new CampaignError(`no policy named "${c.policyName}"`, 400, 'policyName');
+  const policyMax = policy?.dialing?.maxCallSeconds;
+  if (c.maxCallSeconds && policyMax !== undefined && c.maxCallSeconds > policyMax) {
+    throw new CampaignError(`maxCallSeconds ${c.maxCallSeconds} is above policy "${c.policyName}"'s maximum call duration of ${policyMax} s`, 400, 'maxCallSeconds');
+  }
 }
 
 export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<CampaignView> {
@@ -128,6 +159,8 @@ export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<
         callerId: input.localPresence === undefined ? undefined : { localPresence: input.localPresence },
         recordingRetentionDays: input.recordingRetentionDays ?? undefined,
         recordingAnnouncement: input.recordingAnnouncement ?? undefined,
+        maxCallSeconds: input.maxCallSeconds ?? undefined,
+        closingMessage: input.closingMessage ?? undefined,
       }),
     })
     .returningAll()
@@ -141,7 +174,7 @@ export async function getCampaign(db: Db, id: string): Promise<Campaign> {
   return c;
 }
 
-export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof campaignPatchSchema>): Promise<CampaignView> {
+export async function updateCampaign(db: Db, id: string, patch: Partial<CampaignInput>): Promise<CampaignView> {
   const c = await getCampaign(db, id);
   if (c.state === 'completed') throw new CampaignError(`campaign "${c.name}" is completed and can no longer change`, 409);
   const merged = {
@@ -150,6 +183,7 @@ export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof c
     policyName: patch.policyName !== undefined ? patch.policyName : c.policy_name,
     maxConcurrent: patch.maxConcurrent ?? c.max_concurrent,
     maxCps: patch.maxCps ?? c.max_cps,
+    maxCallSeconds: patch.maxCallSeconds !== undefined ? patch.maxCallSeconds : typeof c.settings.maxCallSeconds === 'number' ? c.settings.maxCallSeconds : null,
   };
   await checkReferences(db, merged);
   const settings = {
@@ -162,6 +196,8 @@ export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof c
     // null clears a setting (JSON drops undefined keys).
     ...(patch.recordingRetentionDays !== undefined ? { recordingRetentionDays: patch.recordingRetentionDays ?? undefined } : {}),
     ...(patch.recordingAnnouncement !== undefined ? { recordingAnnouncement: patch.recordingAnnouncement ?? undefined } : {}),
+    ...(patch.maxCallSeconds !== undefined ? { maxCallSeconds: patch.maxCallSeconds ?? undefined } : {}),
+    ...(patch.closingMessage !== undefined ? { closingMessage: patch.closingMessage ?? undefined } : {}),
   };
   const row = await db
     .updateTable('campaigns')

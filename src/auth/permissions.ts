@@ -28,6 +28,8 @@ export const permissions = [
   'agent.self',
   /** Drive any agent's session (supervisors log agents out, admins test). */
   'agents.control',
+  /** Hang up, hold, resume or transfer any live call (supervisors); an agent controls their own call with agent.self. */
+  'calls.control',
   /** Users, tokens and the audit log. */
   'users.manage',
   /** See phone numbers unmasked. */
@@ -38,9 +40,11 @@ export type Permission = (typeof permissions)[number];
 const matrix: Record<Role, readonly Permission[]> = {
   admin: [
     'config.read', 'config.write', 'campaigns.write', 'campaigns.control', 'compliance.read', 'compliance.write',
-    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'users.manage', 'numbers.view',
+    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'users.manage', 'numbers.view',
   ],
-  supervisor: ['config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control'],
+  supervisor: [
+    'config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control', 'calls.control',
+  ],
   qa: ['config.read', 'calls.read', 'recordings.read', 'qa.write'],
   agent: ['agent.self'],
 };

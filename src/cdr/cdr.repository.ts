@@ -112,3 +112,14 @@ export async function recordCallDisposition(db: Db, attemptId: string, result: s
     .where('attempt_id', '=', attemptId)
     .execute();
 }
+
+/** One thing that happened during a call, kept beside its CDR (holds, transfers, hang-ups asked for). */
+export async function recordCallEvent(
+  db: Db,
+  e: { callId: string; kind: 'hold' | 'resume' | 'transfer' | 'hangup'; actor: string; agentId: string | null; details?: unknown },
+): Promise<void> {
+  await db
+    .insertInto('call_events')
+    .values({ call_id: e.callId, kind: e.kind, actor: e.actor, agent_id: e.agentId, details: e.details === undefined ? null : JSON.stringify(e.details) })
+    .execute();
+}

@@ -150,6 +150,23 @@ export interface CallTable {
   asterisk_uniqueid: string | null;
   asterisk_linkedid: string | null;
   asterisk_disposition: string | null;
+  /** Who or what ended the call (CallEndedBy); null when closed from Asterisk's record. */
+  ended_by: string | null;
+  /** pending (being fetched), stored (recording_id set), missing or failed (flagged); null = not recorded. */
+  recording_status: RecordingStatus | null;
+}
+
+export type RecordingStatus = 'pending' | 'stored' | 'missing' | 'failed';
+
+/** What happened during a call that the CDR keeps beside its columns: holds, transfers, hang-ups asked for. */
+export interface CallEventTable {
+  id: Generated<string>;
+  call_id: string;
+  at: Timestamp;
+  kind: 'hold' | 'resume' | 'transfer' | 'hangup' | 'closing-message';
+  actor: string;
+  agent_id: string | null;
+  details: ColumnType<unknown, string | null, never>;
 }
 
 /** asterisk-cel / asterisk-cdr: closed from that record; no-record: Asterisk has no trace of the channel. */
@@ -397,6 +414,7 @@ export interface Database {
   contacts: ContactTable;
   attempts: AttemptTable;
   calls: CallTable;
+  call_events: CallEventTable;
   recordings: RecordingTable;
   asterisk_orphan_calls: AsteriskOrphanCallTable;
 }

@@ -1,13 +1,18 @@
 // One outbound call, from originate to its CDR: ringing → answered → joined to an agent (or
 // abandoned after the connect timeout) → recorded → ended. Listeners are registered before the
-// originate, so no early event is lost.
+// originate, so no early event is lost. The end has two steps that never wait on each other:
+// `closed` (the CDR is closed, the call is off the live view) as soon as the channel is gone, then
+// `done` once the recording is stored or flagged (src/recordings/settle.ts, with a deadline).
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import type { RecordingStatus } from '../db/schema.js';
+import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { AriEvent } from '../pbx/ari-types.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { storeRecording } from '../recordings/recorder.js';
+import { defaultSettleOptions, settleRecording, type RecordingSettleOptions } from '../recordings/settle.js';
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
 import { callDurations, HoldTracker } from '../cdr/durations.js';
@@ -16,6 +21,28 @@ import { outcomeOf, type CallOutcome } from './outcome.js';
 
 /** The longest a join waits for the recording announcement to report its end. */
 const ANNOUNCEMENT_MAX_MS = 30_000;
+/** The longest a closing message may play before the call is hung up all the same. */
+const CLOSING_MAX_MS = 15_000;
+/** How long a hangup waits for Asterisk's ChannelDestroyed before asking whether the channel is gone. */
+const HANGUP_CONFIRM_MS = 8_000;
+
+/** Why Dialwell itself ends a call (the hang-up API, a logout, the campaign's limit, a stop). */
+export type CallEndReason = 'agent' | 'supervisor' | 'logout' | 'max-duration' | 'shutdown';
+
+/**
+ * Who or what ended the call, as the CDR says (calls.ended_by): a CallEndReason when Dialwell
+ * asked; `customer` when the far end hung up (or refused, or was busy); `ring-timeout` when the
+ * originate's ring timeout ran out; `abandoned` (no agent: the information message), `machine`
+ * (answering machine), `lost` (Asterisk no longer had the channel), `originate-failed`.
+ */
+export type CallEndedBy = CallEndReason | 'customer' | 'ring-timeout' | 'abandoned' | 'machine' | 'lost' | 'originate-failed';
+
+/** A call-control request that does not fit the call's state (no agent yet, already on hold...). */
+export class CallControlError extends ClientError {
+  override readonly name = 'CallControlError';
+}
+
+const sleep = (ms: number) => new Promise<null>((r) => setTimeout(() => r(null), ms).unref());
 
 export interface CallSessionDeps {
   db: Db;
@@ -30,7 +57,11 @@ export interface CallSessionDeps {
   connectTimeoutMs: number;
   /** What an abandoned customer hears before the call ends (ARI media URIs). */
   abandonMedia: string[];
+  /** What a customer hears before Dialwell ends the call (max duration, stop), unless the campaign names its own. */
+  closingMedia: string[];
+  /** The longest a recording runs (a guard for the recordings disk; a campaign limit above it raises it). */
   maxCallSeconds: number;
+  recordingSettle?: RecordingSettleOptions;
 }
 
 export interface CallSummary {
@@ -45,9 +76,21 @@ export interface CallSummary {
   bridgedAt: Date | null;
   endedAt: Date;
   hangupCause: number | null;
+  endedBy: CallEndedBy;
+  /** Set in `done` (null in `closed`): the stored recording. */
   recordingId: string | null;
+  /** Set in `done`: stored, or flagged missing/failed; null when the call was not recorded. */
+  recordingStatus: RecordingStatus | null;
   /** Answer → both legs in one bridge, in ms. */
   connectMs: number | null;
+}
+
+interface LiveRecording {
+  name: string;
+  startedAt: Date;
+  stopped: boolean;
+  /** Asterisk's report of this segment's end; may never come. */
+  reported: Promise<'finished' | 'failed'>;
 }
 
 export class CallSession {
@@ -62,10 +105,19 @@ export class CallSession {
   private abandoned = false;
   private machine = false;
   private lastPlayback: string | null = null;
-  private recording: { name: string; startedAt: Date; stopped: boolean } | null = null;
-  private recordingDone: Promise<string | null> = Promise.resolve(null);
+  private recording: LiveRecording | null = null;
+  private recordingStartFailed = false;
   private announcement: { ids: string[]; lastId: string; done: Promise<void>; finish: () => void } | null = null;
+  /** Set by the first of Dialwell's own reasons to end the call; the CDR's ended_by. */
+  private endRequested: CallEndedBy | null = null;
+  private closing = false;
+  private held = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private resolveClosed!: (s: CallSummary) => void;
+  /** The CDR is closed (or its close was tried) and the call is over: the live view drops it. */
+  readonly closed: Promise<CallSummary>;
   private resolveDone!: (s: CallSummary) => void;
+  /** The recording too is stored or flagged. */
   readonly done: Promise<CallSummary>;
   private readonly log: Logger;
 
@@ -79,6 +131,7 @@ export class CallSession {
     /** The number the customer sees, read back in the information message. */
     private readonly callerIdShown: string | null = null,
   ) {
+    this.closed = new Promise((r) => (this.resolveClosed = r));
     this.done = new Promise((r) => (this.resolveDone = r));
     this.log = deps.log.child({ callId, attemptId: ctx.attempt.id, campaignId: ctx.campaign.id });
   }
@@ -122,7 +175,7 @@ export class CallSession {
         if (this.ctx.campaign.amd) return this.detectMachine(new Date(e.timestamp));
         return this.answered(new Date(e.timestamp));
       case 'PlaybackFinished':
-        if (e.playback.id === this.lastPlayback) await this.deps.ari.hangup(this.channelId);
+        if (e.playback.id === this.lastPlayback) await this.finishCall();
         return;
       case 'ChannelHold':
         return this.holds.hold(new Date(e.timestamp));
@@ -146,6 +199,7 @@ export class CallSession {
     this.log.info({ amd: status, cause }, 'answering-machine detection');
     if (status === 'MACHINE') {
       this.machine = true;
+      this.endRequested ??= 'machine';
       await updateCall(this.deps.db, this.callId, { answered_at: at });
       await this.deps.ari.hangup(this.channelId);
       return;
@@ -156,6 +210,7 @@ export class CallSession {
 
   private async answered(at: Date): Promise<void> {
     this.answeredAt = at;
+    this.armMaxDuration(at);
     // A recorded call may first tell the customer so. The announcement counts as connecting: the
     // agent is still found within the connect timeout (2 s) of the answer, while it plays, or
     // the call is abandoned as before; the join itself waits for the announcement's end.
@@ -171,8 +226,14 @@ export class CallSession {
     }
     if (announcement) {
       // Should the playback never report back, the join still happens.
-      await Promise.race([announcement.done, new Promise((r) => setTimeout(r, ANNOUNCEMENT_MAX_MS).unref())]);
+      await Promise.race([announcement.done, sleep(ANNOUNCEMENT_MAX_MS)]);
       this.announcement = null;
+    }
+    if (this.endRequested) {
+      // Ended meanwhile (a stop, the limit): the customer is not joined to anyone.
+      this.deps.agents.release(agent.agentId);
+      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      return;
     }
     // Join first, write after: the customer is waiting; the database is not.
     try {
@@ -217,39 +278,34 @@ export class CallSession {
     }
   }
 
-  private async startRecording(bridgeId: string): Promise<void> {
+  /**
+   * Records the agent's bridge. `append` continues the call's file after a transfer to another
+   * agent's bridge, so a call keeps one recording.
+   */
+  private async startRecording(bridgeId: string, append = false): Promise<void> {
     const name = `call-${this.callId}`;
-    const rec = { name, startedAt: new Date(), stopped: false };
-    this.recording = rec;
-    this.recordingDone = new Promise<string | null>((resolve) => {
-      let settled = false;
-      const finish = async (ok: boolean) => {
-        if (settled) return;
-        settled = true;
-        this.deps.router.offRecording(name);
-        if (!ok) return resolve(null);
-        try {
-          const stored = await storeRecording(this.deps, { callId: this.callId, name, startedAt: rec.startedAt });
-          resolve(stored.id);
-        } catch (err) {
-          this.log.error({ err, recording: name }, 'storing the recording failed');
-          resolve(null);
-        }
-      };
-      this.deps.router.onRecording(name, (e) => {
-        if (e.type === 'RecordingFinished') void finish(true);
-        else if (e.type === 'RecordingFailed') {
-          this.log.error({ recording: e.recording }, 'recording failed');
-          void finish(false);
-        }
-      });
+    let report!: (r: 'finished' | 'failed') => void;
+    const reported = new Promise<'finished' | 'failed'>((r) => (report = r));
+    const previous = this.recording;
+    const rec: LiveRecording = { name, startedAt: previous?.startedAt ?? new Date(), stopped: false, reported };
+    this.deps.router.onRecording(name, (e) => {
+      if (e.type === 'RecordingFinished') report('finished');
+      else if (e.type === 'RecordingFailed') {
+        this.log.error({ recording: e.recording }, 'recording failed');
+        report('failed');
+      }
     });
+    this.recording = rec;
     try {
-      await this.deps.ari.recordBridge(bridgeId, name, this.deps.maxCallSeconds);
+      // A campaign limit above the global one raises the recording's own, so the whole call is recorded.
+      const limit = Math.max(this.deps.maxCallSeconds, (this.ctx.campaign.maxCallSeconds ?? 0) + 60);
+      await this.deps.ari.recordBridge(bridgeId, name, limit, append ? 'append' : 'fail');
     } catch (err) {
       this.deps.router.offRecording(name);
-      this.recording = null;
-      this.recordingDone = Promise.resolve(null);
+      // After a transfer the first part is still Asterisk's to store; a first start has nothing.
+      this.recording = append ? previous : null;
+      // Flagged on the CDR (recording_status failed), never silently absent.
+      if (!append) this.recordingStartFailed = true;
       this.log.error({ err }, 'starting the recording failed');
     }
   }
@@ -262,40 +318,234 @@ export class CallSession {
   }
 
   /**
+   * Stores the recording from what Asterisk has, whether or not it reports the end, or flags it
+   * missing/failed on the call after the settle deadline; the call row gets its recording_id.
+   */
+  private async settleRecording(rec: LiveRecording, stopping: Promise<void>): Promise<{ id: string | null; status: RecordingStatus }> {
+    await stopping;
+    const { ari } = this.deps;
+    const result = await settleRecording({
+      reported: rec.reported,
+      fileReady: async () => (await ari.liveRecording(rec.name)) === null && (await ari.storedRecordingExists(rec.name)),
+      store: async () => (await storeRecording(this.deps, { callId: this.callId, name: rec.name, startedAt: rec.startedAt })).id,
+    }, this.deps.recordingSettle ?? defaultSettleOptions);
+    this.deps.router.offRecording(rec.name);
+    const outcome = result.status === 'stored' ? { id: result.value, status: 'stored' as const } : { id: null, status: result.status };
+    if (result.status === 'stored') this.log.info({ recording: rec.name, via: result.via, polls: result.tries }, 'recording stored');
+    else this.log.error({ recording: rec.name, status: result.status, reason: result.reason }, 'recording not stored: flagged on the call');
+    await updateCall(this.deps.db, this.callId, { recording_id: outcome.id, recording_status: outcome.status });
+    return outcome;
+  }
+
+  /**
    * No agent within the connect timeout: the information message (the campaign's recording
    * naming the caller, or a stock one), then the number to call back (the caller id shown), then
    * the call ends, counted as abandoned.
    */
   private async abandon(): Promise<void> {
     this.abandoned = true;
+    this.endRequested ??= 'abandoned';
     this.log.warn({ waitedMs: this.deps.connectTimeoutMs }, 'no agent ready: abandoning with the information message');
     const media = [...(this.ctx.campaign.informationMessage ?? this.deps.abandonMedia)];
     if (this.callerIdShown) media.push(`digits:${this.callerIdShown.replace(/\D/g, '')}`);
+    await this.playThenEnd(media, 20_000);
+  }
+
+  /** Plays media to the customer, then ends the call at the last one's PlaybackFinished (or after
+   * maxMs, should the playback never report back). */
+  private async playThenEnd(media: string[], maxMs: number): Promise<void> {
     this.lastPlayback = randomUUID();
     try {
       for (const [i, m] of media.entries()) {
         await this.deps.ari.playOnChannel(this.channelId, m, i === media.length - 1 ? this.lastPlayback : undefined);
       }
-      // Should the playback never report back, the call still ends.
-      setTimeout(() => void this.deps.ari.hangup(this.channelId).catch(() => undefined), 20_000).unref();
-    } catch {
-      await this.deps.ari.hangup(this.channelId).catch(() => undefined);
+      this.timers.push(setTimeout(() => void this.finishCall().catch(() => undefined), maxMs).unref());
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'playing to the customer failed: ending the call now');
+      await this.finishCall().catch(() => undefined);
     }
+  }
+
+  /** Stops the recording first (Asterisk finishes the file while the bridge still exists), then hangs up. */
+  private async finishCall(): Promise<void> {
+    await this.stopRecording().catch((err: unknown) => this.log.warn({ err }, 'stopping the recording failed'));
+    await this.deps.ari.hangup(this.channelId);
+  }
+
+  /** The campaign's maximum call duration (seed rule 12), counted from the answer. */
+  private armMaxDuration(answeredAt: Date): void {
+    const limit = this.ctx.campaign.maxCallSeconds;
+    if (!limit) return;
+    const left = Math.max(0, answeredAt.getTime() + limit * 1000 - Date.now());
+    this.timers.push(setTimeout(() => {
+      this.log.info({ maxCallSeconds: limit }, 'maximum call duration reached: closing message, then the call ends');
+      void this.endWithClosingMessage('max-duration').catch((err: unknown) => this.log.error({ err }, 'ending the call at its maximum duration failed'));
+    }, left).unref());
+  }
+
+  /**
+   * Ends the call for `reason`, the customer hearing a short closing message first when answered
+   * (the campaign's closingMessage, else the dialer's closingMedia, e.g. sound:goodbye). Resolves
+   * once the CDR is closed (the recording settles after, see `done`).
+   */
+  async endWithClosingMessage(reason: CallEndReason): Promise<void> {
+    this.endRequested ??= reason;
+    if (this.endedAt) {
+      await this.closed;
+      return;
+    }
+    if (!this.closing && !this.abandoned) {
+      this.closing = true;
+      if (this.answeredAt) {
+        if (this.held) await this.deps.ari.stopMoh(this.channelId).catch(() => undefined);
+        const media = this.ctx.campaign.closingMessage?.length ? this.ctx.campaign.closingMessage : this.deps.closingMedia;
+        await this.playThenEnd(media, CLOSING_MAX_MS);
+      } else {
+        await this.finishCall();
+      }
+    }
+    await this.untilClosed(CLOSING_MAX_MS + HANGUP_CONFIRM_MS);
+  }
+
+  /** Hangs the call up now for `reason`; resolves with the closed call. */
+  async hangup(reason: CallEndReason): Promise<CallSummary> {
+    this.endRequested ??= reason;
+    if (!this.endedAt) await this.finishCall();
+    return this.untilClosed(HANGUP_CONFIRM_MS);
+  }
+
+  /**
+   * Waits for the call's close; should Asterisk's ChannelDestroyed not come within `ms`, asks it
+   * whether the channel still exists and closes the call out when it does not.
+   */
+  private async untilClosed(ms: number): Promise<CallSummary> {
+    const closed = await Promise.race([this.closed, sleep(ms)]);
+    if (closed) return closed;
+    const live = await this.deps.ari.channelIds();
+    if (live.includes(this.channelId)) throw new CallControlError(`Asterisk has not ended call ${this.callId} ${ms} ms after its hangup; try again`, 502);
+    await this.closeOutLost('no ChannelDestroyed came after the hangup');
+    return this.closed;
+  }
+
+  /** Call-control requests run one at a time (a hold and a transfer never interleave). */
+  private control: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.control.then(run, run);
+    this.control = next.catch(() => undefined);
+    return next;
+  }
+
+  private requireAgent(action: string): AgentSession {
+    if (this.endedAt) throw new CallControlError(`call ${this.callId} has already ended`, 409);
+    if (this.closing || this.endRequested) throw new CallControlError(`call ${this.callId} is ending; cannot ${action}`, 409);
+    if (!this.agent || !this.bridgedAt) throw new CallControlError(`call ${this.callId} is not with an agent yet; cannot ${action}`, 409);
+    return this.agent;
+  }
+
+  get onHold(): boolean {
+    return this.held;
+  }
+
+  /**
+   * Puts the customer on hold: out of the agent's bridge (the recording goes on, with the agent
+   * alone), hearing music on hold. The CDR's hold_ms counts it (HoldTracker, with the customer's
+   * own holds).
+   */
+  hold(): Promise<void> {
+    return this.serially(async () => {
+      const agent = this.requireAgent('hold');
+      if (this.held) throw new CallControlError(`call ${this.callId} is already on hold`, 409);
+      await this.deps.ari.removeFromBridge(agent.bridgeId, this.channelId);
+      this.held = true;
+      this.holds.hold(new Date());
+      await this.deps.ari.startMoh(this.channelId);
+    });
+  }
+
+  /** Takes the customer off hold, back into the agent's bridge. */
+  resume(): Promise<void> {
+    return this.serially(async () => {
+      const agent = this.requireAgent('resume');
+      if (!this.held) throw new CallControlError(`call ${this.callId} is not on hold`, 409);
+      await this.deps.ari.stopMoh(this.channelId);
+      await this.deps.ari.addToBridge(agent.bridgeId, this.channelId);
+      this.held = false;
+      this.holds.unhold(new Date());
+    });
+  }
+
+  /**
+   * Blind transfer: the customer leaves this agent's bridge for `to`'s (reserved by the caller).
+   * The recording stops on the first bridge and goes on in the same file on the second
+   * (ifExists append), so the call keeps one recording. The first agent goes to wrap-up.
+   */
+  transfer(to: AgentSession): Promise<{ from: string; to: string }> {
+    return this.serially(async () => {
+      const from = this.requireAgent('transfer');
+      if (from.agentId === to.agentId) throw new CallControlError(`call ${this.callId} is already with agent ${to.name}`, 409);
+      const rec = this.recording;
+      if (rec && !rec.stopped) {
+        await this.stopRecording();
+        await this.segmentWritten(rec);
+      }
+      if (this.held) await this.deps.ari.stopMoh(this.channelId);
+      else await this.deps.ari.removeFromBridge(from.bridgeId, this.channelId);
+      try {
+        await this.deps.ari.addToBridge(to.bridgeId, this.channelId);
+      } catch (err) {
+        // The customer goes back to the first agent (held or not, as before), recorded again.
+        await this.deps.ari.addToBridge(from.bridgeId, this.channelId).catch(() => undefined);
+        if (rec) await this.startRecording(from.bridgeId, true);
+        this.held = false;
+        this.holds.unhold(new Date());
+        throw new CallControlError(`transferring call ${this.callId} to agent ${to.name} failed: ${(err as Error).message}`, 502);
+      }
+      if (this.held) {
+        this.held = false;
+        this.holds.unhold(new Date());
+      }
+      this.agent = to;
+      this.deps.agents.callEnded(from.agentId);
+      this.deps.agents.connected(to.agentId, this.callId);
+      if (rec) await this.startRecording(to.bridgeId, true);
+      this.log.info({ from: from.agentId, to: to.agentId }, 'call transferred');
+      return { from: from.agentId, to: to.agentId };
+    });
+  }
+
+  /** Waits (up to 3 s) until Asterisk no longer writes a stopped segment, before appending to it. */
+  private async segmentWritten(rec: LiveRecording): Promise<void> {
+    const end = Date.now() + 3000;
+    let reported = false;
+    void rec.reported.then(() => (reported = true));
+    while (!reported && Date.now() < end) {
+      if ((await this.deps.ari.liveRecording(rec.name).catch(() => null)) === null) return;
+      await Promise.race([rec.reported, sleep(100)]);
+    }
+  }
+
+  /** The agent the customer is with; a call-control request needs one. */
+  get currentAgentId(): string | null {
+    return this.endedAt || !this.bridgedAt ? null : (this.agent?.agentId ?? null);
   }
 
   /** Asterisk no longer has the channel (it restarted, or the channel ended while the event
    * websocket was down): close the call out with what is known. */
   async closeOutLost(reason: string): Promise<void> {
     const at = new Date();
-    this.events = this.events.then(() => this.ended(at, null, `lost: ${reason}`));
+    this.events = this.events.then(() => this.ended(at, null, `lost: ${reason}`, true));
     await this.events;
   }
 
-  private async ended(at: Date, cause: number | null, causeText: string): Promise<void> {
+  private async ended(at: Date, cause: number | null, causeText: string, lost = false): Promise<void> {
     if (this.endedAt) return;
     this.endedAt = at;
+    for (const t of this.timers.splice(0)) clearTimeout(t);
     this.deps.router.offChannel(this.channelId);
-    await this.stopRecording().catch((err: unknown) => this.log.warn({ err }, 'stopping the recording failed'));
+    const rec = this.recording;
+    // Not awaited before the CDR: the close never waits on Asterisk.
+    const stopping = this.stopRecording().catch((err: unknown) => this.log.warn({ err }, 'stopping the recording failed'));
     if (this.agent) {
       if (this.bridgedAt) this.deps.agents.callEnded(this.agent.agentId);
       else this.deps.agents.release(this.agent.agentId);
@@ -308,16 +558,10 @@ export class CallSession {
       answered: this.answeredAt !== null, abandoned: this.abandoned, machine: this.machine, dialStatus: this.dialStatus, cause,
       ringSeconds: (at.getTime() - ringFrom.getTime()) / 1000,
     });
+    const endedBy: CallEndedBy = this.endRequested ?? (lost ? 'lost' : !this.answeredAt && cause === 19 ? 'ring-timeout' : 'customer');
+    const recordingStatus: RecordingStatus | null = rec ? 'pending' : this.recordingStartFailed ? 'failed' : null;
     const d = callDurations({ ringingAt: this.ringingAt, answeredAt: this.answeredAt, bridgedAt: this.bridgedAt, endedAt: at, holds: this.holds.holds });
-    const closed = await this.deps.calls.close({
-      callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: this.ringingAt, hangupCause: cause, hangupCauseText: causeText,
-      outcome, attemptState: 'completed', ringMs: d.ringMs, talkMs: d.talkMs, holdMs: d.holdMs,
-    });
-    if (!closed) this.log.warn('the call was already closed from Asterisk\'s record: that CDR stands');
-    const recordingId = await this.recordingDone;
-    if (recordingId) await updateCall(this.deps.db, this.callId, { recording_id: recordingId });
-    this.log.info({ outcome, cause, recordingId }, 'call ended');
-    this.resolveDone({
+    const summary: CallSummary = {
       callId: this.callId,
       attemptId: this.ctx.attempt.id,
       campaignId: this.ctx.campaign.id,
@@ -328,9 +572,35 @@ export class CallSession {
       bridgedAt: this.bridgedAt,
       endedAt: at,
       hangupCause: cause,
-      recordingId,
+      endedBy,
+      recordingId: null,
+      recordingStatus,
       connectMs: this.answeredAt && this.bridgedAt ? this.bridgedAt.getTime() - this.answeredAt.getTime() : null,
-    });
+    };
+    try {
+      const closed = await this.deps.calls.close({
+        callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: this.ringingAt, hangupCause: cause, hangupCauseText: causeText,
+        outcome, attemptState: 'completed', ringMs: d.ringMs, talkMs: d.talkMs, holdMs: d.holdMs, endedBy, recordingStatus,
+      });
+      if (!closed) this.log.warn('the call was already closed from Asterisk\'s record: that CDR stands');
+    } catch (err) {
+      // The CDR reconciler closes it from Asterisk's record later; the call is over all the same.
+      this.log.error({ err }, 'closing the CDR failed');
+    } finally {
+      this.resolveClosed(summary);
+    }
+    this.log.info({ outcome, cause, endedBy }, 'call ended');
+    if (!rec) {
+      this.resolveDone(summary);
+      return;
+    }
+    // The recording settles on its own: nothing waits on it but `done`.
+    void this.settleRecording(rec, stopping)
+      .catch((err: unknown) => {
+        this.log.error({ err, recording: rec.name }, 'settling the recording failed');
+        return { id: null, status: 'pending' as const };
+      })
+      .then((r) => this.resolveDone({ ...summary, recordingId: r.id, recordingStatus: r.status }));
   }
 
   /** The originate itself failed: close the call row so no CDR is left open. */
@@ -339,13 +609,18 @@ export class CallSession {
     if (this.assignedAgentId) this.deps.agents.release(this.assignedAgentId);
     const at = new Date();
     this.endedAt = at;
-    await this.deps.calls.close({
-      callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: null, hangupCause: null, hangupCauseText: err.message.slice(0, 500),
-      outcome: 'failed', attemptState: 'failed', ringMs: null, talkMs: null, holdMs: null,
-    });
-    this.resolveDone({
+    const summary: CallSummary = {
       callId: this.callId, attemptId: this.ctx.attempt.id, campaignId: this.ctx.campaign.id, startedAt: this.startedAt, outcome: 'failed', agentId: null, answeredAt: null,
-      bridgedAt: null, endedAt: at, hangupCause: null, recordingId: null, connectMs: null,
-    });
+      bridgedAt: null, endedAt: at, hangupCause: null, endedBy: 'originate-failed', recordingId: null, recordingStatus: null, connectMs: null,
+    };
+    try {
+      await this.deps.calls.close({
+        callId: this.callId, attemptId: this.ctx.attempt.id, endedAt: at, ringingAt: null, hangupCause: null, hangupCauseText: err.message.slice(0, 500),
+        outcome: 'failed', attemptState: 'failed', ringMs: null, talkMs: null, holdMs: null, endedBy: 'originate-failed', recordingStatus: null,
+      });
+    } finally {
+      this.resolveClosed(summary);
+      this.resolveDone(summary);
+    }
   }
 }

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { Coalescer } from '../db/coalescer.js';
 import { poolOf, type Db } from '../db/database.js';
 import type { ReservedAttempt } from '../compliance/store/dial-gate.js';
-import type { CallUpdate } from '../db/schema.js';
+import type { CallUpdate, RecordingStatus } from '../db/schema.js';
 import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
 
 export interface DialContext {
@@ -12,6 +12,13 @@ export interface DialContext {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
     /** Played to the customer of a recorded call before the agent joins. */
     recordingAnnouncement?: string[] | null;
+    /** The longest an answered call may last (seed rule 12): the campaign's, or its policies'
+     * dialing.maxCallSeconds when lower (Dialer.dial); null = no limit. */
+    maxCallSeconds?: number | null;
+    /** The campaign's own compliance policy (the global one applies too). */
+    policyName?: string | null;
+    /** What the customer hears before Dialwell ends the call (ARI media); null = the dialer's stock one. */
+    closingMessage?: string[] | null;
   };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
@@ -53,7 +60,7 @@ export class DialContextLoader {
       .leftJoin('caller_ids as ci', 'ci.id', 'c.caller_id_id')
       .where('c.id', '=', campaignId)
       .select([
-        'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state',
+        'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state', 'c.policy_name',
         't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
       ])
       .executeTakeFirst();
@@ -77,6 +84,9 @@ export class DialContextLoader {
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
+        maxCallSeconds: typeof row.settings.maxCallSeconds === 'number' ? row.settings.maxCallSeconds : null,
+        closingMessage: Array.isArray(row.settings.closingMessage) ? (row.settings.closingMessage as string[]) : null,
+        policyName: row.policy_name,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,
@@ -151,6 +161,10 @@ export interface CallEnd {
   ringMs: number | null;
   talkMs: number | null;
   holdMs: number | null;
+  /** Who or what ended the call (call-session.ts CallEndedBy). */
+  endedBy: string;
+  /** pending when a recording is being fetched, failed when it never started, null when not recorded. */
+  recordingStatus: RecordingStatus | null;
 }
 
 const INSERT_CALLS_SQL = `
@@ -169,11 +183,13 @@ const BRIDGED_SQL = `
 const CLOSE_SQL = `
   with d as (
     select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[], $8::text[],
-      $9::int[], $10::int[], $11::int[])
-      as t(call_id, attempt_id, ended_at, ringing_at, hangup_cause, hangup_cause_text, outcome, attempt_state, ring_ms, talk_ms, hold_ms)),
+      $9::int[], $10::int[], $11::int[], $13::text[], $14::text[])
+      as t(call_id, attempt_id, ended_at, ringing_at, hangup_cause, hangup_cause_text, outcome, attempt_state, ring_ms, talk_ms, hold_ms,
+        ended_by, recording_status)),
   c as (
     update calls c set ended_at = d.ended_at, ringing_at = d.ringing_at, hangup_cause = d.hangup_cause,
-      hangup_cause_text = d.hangup_cause_text, outcome = d.outcome, ring_ms = d.ring_ms, talk_ms = d.talk_ms, hold_ms = d.hold_ms
+      hangup_cause_text = d.hangup_cause_text, outcome = d.outcome, ring_ms = d.ring_ms, talk_ms = d.talk_ms, hold_ms = d.hold_ms,
+      ended_by = d.ended_by, recording_status = coalesce(d.recording_status, c.recording_status)
     from d where c.id = d.call_id and c.ended_at is null
     returning c.id),
   a as (
@@ -210,6 +226,7 @@ export class CallWriter {
           es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
           es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
           es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), new Date(),
+          es.map((e) => e.endedBy), es.map((e) => e.recordingStatus),
         ],
       });
       const closed = new Set(rows.map((r) => r.id));

@@ -9,25 +9,32 @@ import type { AriGateway } from '../pbx/ari.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
-import { CallSession, type CallSummary } from './call-session.js';
+import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
+import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
+import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
 export interface DialerOptions {
   connectTimeoutMs: number;
   abandonMedia: string[];
+  /** What a customer hears before Dialwell ends the call (a campaign's closingMessage replaces it). */
+  closingMedia: string[];
+  /** The longest a recording runs (a disk guard); a campaign's maxCallSeconds ends the call itself. */
   maxCallSeconds: number;
   ringTimeoutSeconds: number;
   agents: AgentPoolOptions;
+  /** How a recording is fetched from Asterisk after the call's end (deadline, backoff). */
+  recordingSettle?: RecordingSettleOptions;
 }
 
 export const defaultDialerOptions: DialerOptions = {
   connectTimeoutMs: 2000,
   // "I'm sorry ... telephone number" and then the caller id's digits (added per call).
   abandonMedia: ['sound:im-sorry', 'sound:telephone-number'],
+  closingMedia: ['sound:goodbye'],
   maxCallSeconds: 3600,
   ringTimeoutSeconds: 30,
   agents: { autoReadyAfterMs: null, loginTimeoutSeconds: 20 },
@@ -50,6 +57,8 @@ export class Dialer {
   private readonly sessions = new Map<string, CallSession>();
   private readonly finished = new Map<string, CallSummary>();
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
+  /** Calls ended whose recording is still being stored. */
+  private readonly settling = new Set<Promise<void>>();
   private readonly gate: DialGate;
   private readonly contexts: DialContextLoader;
   private readonly calls: CallWriter;
@@ -76,9 +85,8 @@ export class Dialer {
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db);
     this.agents.onAgentLost = (_s, callId) => {
-      for (const session of this.sessions.values()) {
-        if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
-      }
+      // The agent's softphone left while a customer was with them (their own hang-up, a lost phone).
+      void this.call(callId)?.hangup('agent').catch((err: unknown) => log.warn({ err, callId }, 'ending the call of a lost agent failed'));
     };
     this.router.unrouted = (e) => {
       if (e.type === 'StasisStart') log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
@@ -134,7 +142,8 @@ export class Dialer {
 
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
   liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
-    return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
+    // A call over whose CDR is still being written is no longer live.
+    return [...this.sessions.values()].filter((s) => s.phase !== 'ended').map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
   }
 
   /** BullMQ processor: one job per attempt. */
@@ -186,6 +195,7 @@ export class Dialer {
       return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
     }
     const callerId = ctx.callerId;
+    ctx = await this.withPolicyLimit(ctx);
     const channelId = randomUUID();
     const callId = await this.calls.insert({
       attemptId: attempt.id,
@@ -199,7 +209,8 @@ export class Dialer {
     const session = new CallSession(
       {
         db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
-        connectTimeoutMs: this.opts.connectTimeoutMs, abandonMedia: this.opts.abandonMedia, maxCallSeconds: this.opts.maxCallSeconds,
+        connectTimeoutMs: this.opts.connectTimeoutMs, abandonMedia: this.opts.abandonMedia, closingMedia: this.opts.closingMedia,
+        maxCallSeconds: this.opts.maxCallSeconds, ...(this.opts.recordingSettle ? { recordingSettle: this.opts.recordingSettle } : {}),
       },
       ctx,
       callId,
@@ -208,7 +219,10 @@ export class Dialer {
       callerId,
     );
     this.sessions.set(attempt.id, session);
-    void session.done.then((summary) => this.settle(summary));
+    void session.closed.then((summary) => this.ended(summary));
+    const done = session.done.then((summary) => this.settle(summary));
+    this.settling.add(done);
+    void done.finally(() => this.settling.delete(done));
     session.listen();
     try {
       await this.ari.originate({
@@ -231,16 +245,40 @@ export class Dialer {
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
   }
 
-  private settle(summary: CallSummary): void {
+  /** The CDR is closed: the call leaves the live view and pacing counts it over. */
+  private ended(summary: CallSummary): void {
     this.sessions.delete(summary.attemptId);
     for (const l of this.callEnded) l(summary);
+  }
+
+  /** The recording too is stored or flagged. */
+  /**
+   * The call's maximum duration: the campaign's, or the applicable policies' dialing.maxCallSeconds
+   * when lower or when the campaign sets none (the policies are cached; the gate just read them).
+   */
+  private async withPolicyLimit(ctx: DialContext): Promise<DialContext> {
+    let policies;
+    try {
+      policies = await this.policies.forCampaign(ctx.campaign.policyName ?? null);
+    } catch {
+      return ctx;
+    }
+    const limits = policies.map((p) => p.dialing?.maxCallSeconds).filter((n): n is number => n !== undefined);
+    if (ctx.campaign.maxCallSeconds) limits.push(ctx.campaign.maxCallSeconds);
+    if (limits.length === 0) return ctx;
+    const limit = Math.min(...limits);
+    // A copy: the loaded campaign is shared by every call of the campaign (DialContextLoader's cache).
+    return limit === ctx.campaign.maxCallSeconds ? ctx : { ...ctx, campaign: { ...ctx.campaign, maxCallSeconds: limit } };
+  }
+
+  private settle(summary: CallSummary): void {
     this.finished.set(summary.attemptId, summary);
     if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as string);
     for (const w of this.doneWaiters.get(summary.attemptId) ?? []) w(summary);
     this.doneWaiters.delete(summary.attemptId);
   }
 
-  /** Resolves when the attempt's call has ended and its CDR and recording are written. */
+  /** Resolves when the attempt's call has ended and its CDR and recording are written (or the recording flagged). */
   callDone(attemptId: string): Promise<CallSummary> {
     const done = this.finished.get(attemptId);
     if (done) return Promise.resolve(done);
@@ -251,7 +289,59 @@ export class Dialer {
     });
   }
 
+  /** The live call the agent is with, if any. */
+  callOfAgent(agentId: string): CallSession | undefined {
+    for (const s of this.sessions.values()) if (s.currentAgentId === agentId) return s;
+    return undefined;
+  }
+
+  /** A live call by its call id. */
+  call(callId: string): CallSession | undefined {
+    for (const s of this.sessions.values()) if (s.callId === callId) return s;
+    return undefined;
+  }
+
+  /** Blind transfer of the agent's call to another agent, who must be ready (and is reserved for it). */
+  async transferCall(fromAgentId: string, toAgentId: string): Promise<{ call: CallSession; from: string; to: string }> {
+    const call = this.callOfAgent(fromAgentId);
+    if (!call) throw new CallControlError(`agent ${this.agents.get(fromAgentId)?.name ?? fromAgentId} has no call to transfer`, 409);
+    const target = this.agents.get(toAgentId);
+    if (toAgentId === fromAgentId) throw new CallControlError('a call cannot be transferred to the agent who has it', 409);
+    const to = this.agents.reserveAgent(toAgentId);
+    if (!to) throw new CallControlError(`agent ${target?.name ?? toAgentId} is ${target?.state ?? 'logged-out'}; a transfer goes to a ready agent`, 409);
+    try {
+      return { call, ...(await call.transfer(to)) };
+    } catch (err) {
+      this.agents.release(toAgentId);
+      throw err;
+    }
+  }
+
+  /**
+   * Ends every live call for `reason` (a stop, a drain): with `closingMessage`, the answered
+   * customers hear it first (CallSession.endWithClosingMessage). Resolves when every CDR is closed;
+   * with `recordings`, when every recording is stored or flagged too.
+   */
+  async endCalls(reason: CallEndReason, opts: { closingMessage?: boolean; recordings?: boolean } = {}): Promise<number> {
+    const live = [...this.sessions.values()];
+    await Promise.all(live.map((s) => (opts.closingMessage ? s.endWithClosingMessage(reason) : s.hangup(reason)).catch((err: unknown) => {
+      this.log.error({ err, callId: s.callId, reason }, 'ending the call failed');
+    })));
+    if (opts.recordings) await Promise.all([...this.settling]);
+    return live.length;
+  }
+
+  /** Logs an agent out; a call they are on ends first (ended_by logout) so its recording finishes cleanly. */
+  async logoutAgent(agentId: string): Promise<void> {
+    const call = this.callOfAgent(agentId);
+    if (call) await call.hangup('logout').catch((err: unknown) => this.log.error({ err, agentId }, 'ending the call of an agent logging out failed'));
+    await this.agents.logout(agentId);
+  }
+
+  /** Ends the calls still up (ended_by shutdown), waits for their recordings, logs every agent out. */
   async close(): Promise<void> {
+    await this.endCalls('shutdown', { recordings: true });
     await this.agents.logoutAll();
+    await Promise.all([...this.settling]);
   }
 }

@@ -14,6 +14,7 @@ import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
+import { callControlRoutes } from './routes/call-control.routes.js';
 import { campaignRoutes } from './routes/campaigns.routes.js';
 import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
@@ -77,6 +78,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
+  await api.register(callControlRoutes(deps), { prefix: '/api/v1' });
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });

@@ -298,9 +298,10 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() => this.request('bridges.removeChannel', 'POST', `/bridges/${enc(bridgeId)}/removeChannel`, { channel: channelId }));
   }
 
-  async recordBridge(bridgeId: string, name: string, maxDurationSeconds: number): Promise<AriLiveRecording> {
+  /** Records the bridge's mix; `append` continues a file of the same name (a call moved to another bridge). */
+  async recordBridge(bridgeId: string, name: string, maxDurationSeconds: number, ifExists: 'fail' | 'append' = 'fail'): Promise<AriLiveRecording> {
     return this.request<AriLiveRecording>('bridges.record', 'POST', `/bridges/${enc(bridgeId)}/record`, {
-      name, format: 'wav', maxDurationSeconds, ifExists: 'fail', beep: false, terminateOn: 'none',
+      name, format: 'wav', maxDurationSeconds, ifExists, beep: false, terminateOn: 'none',
     });
   }
 
@@ -310,6 +311,16 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   async deleteStoredRecording(recordingName: string): Promise<void> {
     await this.ignoreMissing(() => this.request('recordings.deleteStored', 'DELETE', `/recordings/stored/${enc(recordingName)}`));
+  }
+
+  /** The live recording, or null when Asterisk is no longer writing it (or never was). */
+  async liveRecording(recordingName: string): Promise<AriLiveRecording | null> {
+    return this.orNull(() => this.request<AriLiveRecording>('recordings.getLive', 'GET', `/recordings/live/${enc(recordingName)}`));
+  }
+
+  /** Whether Asterisk holds a stored recording of this name (its file is in the recording spool). */
+  async storedRecordingExists(recordingName: string): Promise<boolean> {
+    return (await this.orNull(() => this.request<{ name: string }>('recordings.getStored', 'GET', `/recordings/stored/${enc(recordingName)}`))) !== null;
   }
 
   /** The stored recording's bytes. */
@@ -370,6 +381,24 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() =>
       this.request(`asterisk.deleteObject ${objectType}/${id}`, 'DELETE', `/asterisk/config/dynamic/${enc(configClass)}/${enc(objectType)}/${enc(id)}`),
     );
+  }
+
+  /** Plays music on hold to the channel (the customer hears it while held out of the agent's bridge). */
+  async startMoh(channelId: string, mohClass?: string): Promise<void> {
+    await this.request('channels.startMoh', 'POST', `/channels/${enc(channelId)}/moh`, { mohClass });
+  }
+
+  async stopMoh(channelId: string): Promise<void> {
+    await this.ignoreMissing(() => this.request('channels.stopMoh', 'DELETE', `/channels/${enc(channelId)}/moh`));
+  }
+
+  private async orNull<T>(run: () => Promise<T>): Promise<T | null> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof AriError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   private async ignoreMissing(run: () => Promise<unknown>): Promise<void> {

@@ -32,7 +32,7 @@ function callQuery(db: Db) {
     .select([
       'c.id', 'c.attempt_id', 'c.campaign_id', 'k.name as campaign_name', 'c.agent_id', 'g.name as agent_name', 'c.phone', 'c.caller_id',
       'c.trunk_id', 'c.created_at', 'c.ringing_at', 'c.answered_at', 'c.bridged_at', 'c.ended_at', 'c.outcome', 'c.hangup_cause',
-      'c.hangup_cause_text', 'a.disposition_result as disposition', durationMs.as('duration_ms'),
+      'c.hangup_cause_text', 'a.disposition_result as disposition', durationMs.as('duration_ms'), 'c.ended_by', 'c.recording_status', 'c.hold_ms',
       'r.id as recording_id', 'r.duration_ms as recording_duration_ms', 'r.started_at as recording_started_at', 'r.format as recording_format',
       'r.size_bytes as recording_size_bytes', 'r.sha256 as recording_sha256', 'r.purged_at as recording_purged_at',
     ]);
@@ -79,6 +79,11 @@ export interface CallView {
   hangupCause: number | null;
   hangupCauseText: string | null;
   disposition: string | null;
+  /** Who or what ended the call (calls.ended_by); null when closed from Asterisk's record. */
+  endedBy: string | null;
+  holdMs: number | null;
+  /** stored, or flagged missing/failed, or pending while fetched; null when not recorded. Shown with recordings.read. */
+  recordingStatus: string | null;
   recording: RecordingView | null;
 }
 
@@ -105,7 +110,8 @@ export function callView(r: CallRow, withRecording: boolean): CallView {
     phone: r.phone, callerId: r.caller_id, trunkId: r.trunk_id, createdAt: r.created_at.toISOString(), ringingAt: iso(r.ringing_at),
     answeredAt: iso(r.answered_at), bridgedAt: iso(r.bridged_at), endedAt: iso(r.ended_at),
     durationMs: r.duration_ms === null ? null : Number(r.duration_ms), outcome: r.outcome, hangupCause: r.hangup_cause,
-    hangupCauseText: r.hangup_cause_text, disposition: r.disposition,
+    hangupCauseText: r.hangup_cause_text, disposition: r.disposition, endedBy: r.ended_by, holdMs: r.hold_ms,
+    recordingStatus: withRecording ? r.recording_status : null,
     recording: withRecording && r.recording_id
       ? {
           id: r.recording_id, callId: r.id, startedAt: r.recording_started_at!.toISOString(), durationMs: r.recording_duration_ms!,

@@ -41,7 +41,7 @@ describe('CallWriter: batched call rows (PostgreSQL)', () => {
 
   const end = (c: { callId: string; attemptId: string }, endedAt: Date, ms: number): CallEnd => ({
     callId: c.callId, attemptId: c.attemptId, endedAt, ringingAt: new Date(endedAt.getTime() - 5000), hangupCause: 16, hangupCauseText: 'Normal Clearing',
-    outcome: 'answered', attemptState: 'completed', ringMs: ms, talkMs: ms + 1, holdMs: ms + 2,
+    outcome: 'answered', attemptState: 'completed', ringMs: ms, talkMs: ms + 1, holdMs: ms + 2, endedBy: 'customer', recordingStatus: 'pending',
   });
 
   it('closes open calls with their durations, and leaves a call already closed as it was', async () => {
@@ -58,8 +58,11 @@ describe('CallWriter: batched call rows (PostgreSQL)', () => {
     expect(results).toEqual([true, true, true, false]);
 
     for (const [i, c] of open.entries()) {
-      const row = await db.selectFrom('calls').where('id', '=', c.callId).select(['ended_at', 'outcome', 'hangup_cause', 'ring_ms', 'talk_ms', 'hold_ms']).executeTakeFirstOrThrow();
-      expect(row).toEqual({ ended_at: at, outcome: 'answered', hangup_cause: 16, ring_ms: 100 * (i + 1), talk_ms: 100 * (i + 1) + 1, hold_ms: 100 * (i + 1) + 2 });
+      const row = await db.selectFrom('calls').where('id', '=', c.callId).select(['ended_at', 'outcome', 'hangup_cause', 'ring_ms', 'talk_ms', 'hold_ms', 'ended_by', 'recording_status']).executeTakeFirstOrThrow();
+      expect(row).toEqual({
+        ended_at: at, outcome: 'answered', hangup_cause: 16, ring_ms: 100 * (i + 1), talk_ms: 100 * (i + 1) + 1, hold_ms: 100 * (i + 1) + 2,
+        ended_by: 'customer', recording_status: 'pending',
+      });
       expect(await db.selectFrom('attempts').where('id', '=', c.attemptId).select(['state', 'outcome']).executeTakeFirstOrThrow()).toEqual({ state: 'completed', outcome: 'answered' });
     }
     const kept = await db.selectFrom('calls').where('id', '=', reconciled.callId).select(['ended_at', 'outcome', 'hangup_cause_text', 'ring_ms', 'talk_ms', 'hold_ms']).executeTakeFirstOrThrow();

@@ -20,10 +20,11 @@ import { createLogger } from '../../src/log.js';
 import { addWorkingDays } from '../../src/qa/working-days.js';
 import { readWavInfo } from '../../src/recordings/wav.js';
 import { LocalRecordingStore } from '../../src/recordings/store.js';
-import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
+import type { Sipp } from '../../src/sim/sipp.js';
 import { apiAs, type Api } from '../helpers/api.js';
 import { randomCallerNumber } from '../helpers/env.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
+import { sippInMediaRange } from '../helpers/sipp-ports.js';
 
 // This file's SIP ports (5450-5499) and sipp media ports (21000-21999).
 const CUSTOMER_PORT = 5450;
@@ -33,22 +34,8 @@ const CUSTOMER_PHONE = '+13055550177';
 // "This conference is now being recorded": about 2.3 s, longer than the 2 s connect timeout.
 const ANNOUNCEMENT = 'sound:conf-now-recording';
 
-/**
- * Starts sipp on a free media port of this file's range: Asterisk's own RTP ports share the range
- * and a busy machine may hold the one asked for (sipp then exits at start).
- */
-let nextMedia = 21000;
-async function startSipp(opts: Omit<SippOptions, 'mediaPort'>): Promise<Sipp> {
-  for (let tries = 0; ; tries++) {
-    const mediaPort = nextMedia;
-    nextMedia += 10;
-    try {
-      return await Sipp.start({ ...opts, mediaPort });
-    } catch (err) {
-      if (tries >= 20 || nextMedia > 21990 || !/exited at start/.test((err as Error).message)) throw err;
-    }
-  }
-}
+/** sipp on a free media port of this file's range (21000-21999). */
+const startSipp = sippInMediaRange(21000, 22000);
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

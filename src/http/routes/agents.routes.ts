@@ -60,6 +60,8 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       return {
         agentId: a.id,
         ...view(s),
+        // Whether the customer of the current call is on hold (call control).
+        onHold: deps.dialer?.callOfAgent(a.id)?.onHold ?? false,
         current: current
           ? {
             callId: current.callId, attemptId: current.attemptId, campaign: current.campaign, script: current.settings.script ?? null,
@@ -80,7 +82,7 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     });
     app.post('/agents/:id/logout', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      await pool().logout(a.id);
+      await requireDialer().logoutAgent(a.id);
       return { agentId: a.id, state: 'logged-out' };
     });
     app.post('/agents/:id/ready', { schema: { params }, config: own }, async (req) => {

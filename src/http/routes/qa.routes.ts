@@ -102,8 +102,11 @@ export function qaRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       const complaints = p.permissions.has('calls.read')
         ? await db.selectFrom('complaints').selectAll().where('call_id', '=', row.id).orderBy('created_at').execute()
         : [];
+      // Holds, transfers and hang-ups asked through the API, beside the CDR.
+      const events = await db.selectFrom('call_events').where('call_id', '=', row.id).orderBy('id').select(['at', 'kind', 'actor', 'agent_id', 'details']).execute();
       return {
         ...callView(row, p.permissions.has('recordings.read')),
+        events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, actor: e.actor, agentId: e.agent_id, details: e.details })),
         decision: decision
           ? { id: decision.id, decidedAt: decision.decided_at.toISOString(), allowed: decision.allowed, reasons: decision.reasons, timeZones: decision.time_zones, policyVersions: decision.policy_versions }
           : null,
