@@ -7,13 +7,15 @@ export interface AriChannel {
   caller?: { name: string; number: string };
   connected?: { name: string; number: string };
   creationtime: string;
-  dialplan?: { context: string; exten: string; priority: number };
+  /** app_name "Stasis" with app_data "<app>,<args>" while the channel is in an application. */
+  dialplan?: { context: string; exten: string; priority: number; app_name?: string; app_data?: string };
 }
 
 export interface AriBridge {
   id: string;
   technology: string;
   bridge_type: string;
+  name?: string;
   channels: string[];
 }
 

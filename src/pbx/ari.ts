@@ -21,6 +21,11 @@ export interface AriOptions {
   maxSockets: number;
   timeoutMs: number;
   log: Logger;
+  /** A websocket ping this often: a frozen Asterisk (SIGSTOP, a hung host) keeps the TCP
+   * connection open and sends nothing, so only a missing pong reveals it. */
+  pingIntervalMs?: number;
+  /** Nothing heard (pong or event) for this long: the connection is dead, dropped and reopened. */
+  pongTimeoutMs?: number;
 }
 
 export class AriError extends Error {
@@ -29,6 +34,9 @@ export class AriError extends Error {
     message: string,
     readonly status: number | null,
     readonly operation: string,
+    /** The request reached Asterisk's socket but no answer came back (a timeout, a reset): Asterisk
+     * may have carried it out. An originate in this state is an unknown, not a failure. */
+    readonly outcomeUnknown = false,
   ) {
     super(message);
   }
@@ -39,6 +47,8 @@ interface WsSocket {
   on(event: 'open' | 'close', cb: () => void): WsSocket;
   on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
   on(event: 'error', cb: (err: Error) => void): WsSocket;
+  on(event: 'pong', cb: () => void): WsSocket;
+  ping(): void;
   removeAllListeners(): WsSocket;
   close(): void;
   terminate(): void;
@@ -70,6 +80,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
   private closed = false;
   private everDown = false;
   private reconnecting = false;
+  /** When the current outage began (null while connected): logged once at its start and end. */
+  private downSince: number | null = null;
+  private liveness: NodeJS.Timeout | null = null;
+  private upAt = 0;
+  private lastHeard = 0;
 
   private constructor(private readonly opts: AriOptions) {
     super();
@@ -89,6 +104,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
       throw err;
     }
     gw.up = true;
+    gw.upAt = Date.now();
     await gw.filterEvents();
     return gw;
   }
@@ -105,21 +121,57 @@ export class AriGateway extends EventEmitter<AriEvents> {
       let open = false;
       ws.on('open', () => {
         open = true;
+        this.watch(ws);
         resolve();
       });
-      ws.on('message', (data) => this.onMessage(data));
+      ws.on('message', (data) => {
+        this.lastHeard = Date.now();
+        this.onMessage(data);
+      });
+      ws.on('pong', () => (this.lastHeard = Date.now()));
       ws.on('error', (err) => {
         if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${/401/.test(err.message) ? ' (check ARI_USER and ARI_PASSWORD)' : ''}`, null, 'connect'));
         // After an open, 'close' follows and handles the loss.
       });
       ws.on('close', () => {
         if (!open) return;
-        if (this.ws === ws) this.ws = null;
-        if (this.closed) return;
-        this.markDown(undefined);
-        void this.reconnectForever();
+        this.lost(ws, new Error('the ARI websocket closed'));
       });
     });
+  }
+
+  /** Pings the open websocket; no pong (nor event) within pongTimeoutMs ends it as dead. */
+  private watch(ws: WsSocket): void {
+    if (this.liveness) clearInterval(this.liveness);
+    this.lastHeard = Date.now();
+    const every = this.opts.pingIntervalMs ?? 2_000;
+    const deadAfter = this.opts.pongTimeoutMs ?? 5_000;
+    this.liveness = setInterval(() => {
+      if (this.ws !== ws) return;
+      const silentMs = Date.now() - this.lastHeard;
+      if (silentMs > deadAfter) {
+        discard(ws);
+        this.lost(ws, new Error(`no pong from Asterisk for ${silentMs} ms (frozen or unreachable)`));
+        return;
+      }
+      try {
+        ws.ping();
+      } catch {
+        // not open any more: its 'close' handles the loss
+      }
+    }, every);
+    this.liveness.unref();
+  }
+
+  /** The websocket is gone (closed, or silent past the pong deadline): hold and reconnect. */
+  private lost(ws: WsSocket, err: Error): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
+    if (this.closed) return;
+    this.markDown(err);
+    void this.reconnectForever();
   }
 
   private onMessage(data: string | Buffer): void {
@@ -146,19 +198,38 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return this.up;
   }
 
+  /** When the websocket last (re)connected, in ms since the epoch. */
+  get connectedSince(): number {
+    return this.upAt;
+  }
+
+  /** Since when Asterisk has been unreachable, or null. */
+  get outageSince(): Date | null {
+    return this.downSince === null ? null : new Date(this.downSince);
+  }
+
   private markDown(err: Error | undefined): void {
-    if (this.up) this.opts.log.warn({ err: err?.message }, 'ARI websocket lost: holding dialing, reconnecting');
     const was = this.up;
     this.up = false;
     this.everDown = true;
-    if (was) this.emit('disconnected', err);
+    if (!was) return;
+    // Logged once per outage (and once at its end), not per failed request.
+    this.downSince = Date.now();
+    this.opts.log.warn({ outage: 'ari', state: 'started', url: this.base.origin, app: this.opts.app, reason: err?.message }, 'ARI connection lost: dialing held, reconnecting');
+    this.emit('disconnected', err);
   }
 
   private markUp(): void {
     if (this.up || this.closed) return;
     this.up = true;
+    this.upAt = Date.now();
     if (this.everDown) {
-      this.opts.log.warn('ARI websocket back');
+      const since = this.downSince;
+      this.downSince = null;
+      this.opts.log.warn(
+        { outage: 'ari', state: 'ended', url: this.base.origin, app: this.opts.app, outageMs: since === null ? null : Date.now() - since },
+        'ARI connection back: dialing resumes',
+      );
       // Asterisk may have restarted and forgotten the application's filter.
       void this.filterEvents()
         .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'setting the ARI event filter failed'))
@@ -181,7 +252,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
         } catch (err) {
           if (this.ws) discard(this.ws);
           this.ws = null;
-          if (delay >= 1000) this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
+          // The outage was logged when it began; each retry only at debug level.
+          this.opts.log.debug({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
           delay = Math.min(delay * 2, 5_000);
         }
       }
@@ -244,8 +316,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
           });
         },
       );
+      // Whether the request was handed to the socket: after that, no answer leaves its outcome unknown.
+      let sent = false;
+      req.on('finish', () => (sent = true));
       const timer = setTimeout(
-        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation)),
+        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation, sent)),
         Math.max(1, deadline - Date.now()),
       );
       function fail(err: Error): void {
@@ -259,7 +334,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
           attempt(true).then(resolve, reject);
           return;
         }
-        reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation));
+        reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation, sent && code !== 'ECONNREFUSED'));
       }
       req.on('error', fail);
       req.end(payload);
@@ -282,8 +357,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() => this.request('channels.hangup', 'DELETE', `/channels/${enc(channelId)}`, { reason }));
   }
 
-  async createBridge(bridgeId: string, type = 'mixing'): Promise<AriBridge> {
-    return this.request<AriBridge>('bridges.create', 'POST', '/bridges', { type, bridgeId, name: bridgeId });
+  async createBridge(bridgeId: string, type = 'mixing', name = bridgeId): Promise<AriBridge> {
+    return this.request<AriBridge>('bridges.create', 'POST', '/bridges', { type, bridgeId, name });
   }
 
   async destroyBridge(bridgeId: string): Promise<void> {
@@ -337,6 +412,26 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() => this.request('playbacks.stop', 'DELETE', `/playbacks/${enc(playbackId)}`));
   }
 
+  /** The channel, or null when Asterisk has no channel with this id. */
+  async getChannel(channelId: string): Promise<AriChannel | null> {
+    try {
+      return await this.request<AriChannel>('channels.get', 'GET', `/channels/${enc(channelId)}`);
+    } catch (err) {
+      if (err instanceof AriError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Every channel Asterisk has now, with its state and where it is in the dialplan. */
+  async listChannels(): Promise<AriChannel[]> {
+    return this.request<AriChannel[]>('channels.list', 'GET', '/channels');
+  }
+
+  /** Every bridge Asterisk has now, with the channels in it. */
+  async listBridges(): Promise<AriBridge[]> {
+    return this.request<AriBridge[]>('bridges.list', 'GET', '/bridges');
+  }
+
   /** The ids of every channel Asterisk has now, whatever application (if any) holds it. */
   async channelIds(): Promise<string[]> {
     const list = await this.request<{ id: string }[]>('channels.list', 'GET', '/channels');
@@ -384,6 +479,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
   close(): void {
     this.closed = true;
     this.up = false;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
     this.removeAllListeners();
     if (this.ws) discard(this.ws);
     this.ws = null;
