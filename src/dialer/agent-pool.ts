@@ -82,11 +82,7 @@ export class AgentPool {
     };
     this.sessions.set(agent.id, session);
     const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
-    // A softphone channel and bridge left from before (a login whose answer came after Asterisk
-    // froze, a process that died) would give the agent two calls: end them first.
-    await this.clearStale(agent.id, session).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'clearing the agent\'s stale softphone channels failed'));
-    await this.ari.createBridge(session.bridgeId, 'mixing', agentBridgeName(agent.id));
-
+    let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve, reject) => {
       this.router.onChannel(session.channelId, (e) => {
         if (e.type === 'StasisStart') resolve();
@@ -95,8 +91,16 @@ export class AgentPool {
           this.ended(session, log);
         }
       });
+      // Should neither event come (lost while the ARI connection was down), the login still ends.
+      timer = setTimeout(() => reject(new AgentLoginError(`softphone ${agent.endpoint} did not answer within ${this.opts.loginTimeoutSeconds + LOGIN_SLACK_S} s`)), (this.opts.loginTimeoutSeconds + LOGIN_SLACK_S) * 1000);
     });
+    answered.catch(() => undefined);
     try {
+      if (!this.ari.connected) throw new AgentLoginError('Asterisk (ARI) is not reachable: log in again once it is back');
+      // A softphone channel and bridge left from before (a login whose answer came after Asterisk
+      // froze, a process that died) would give the agent two calls: end them first.
+      await this.clearStale(agent.id, session).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'clearing the agent\'s stale softphone channels failed'));
+      await this.ari.createBridge(session.bridgeId, 'mixing', agentBridgeName(agent.id));
       await this.ari.originate({
         endpoint: `PJSIP/${agent.endpoint}`,
         channelId: session.channelId,
@@ -109,8 +113,12 @@ export class AgentPool {
       await this.ari.addToBridge(session.bridgeId, session.channelId);
     } catch (err) {
       this.ended(session, log);
+      // Hung up even if the originate timed out: Asterisk may place it later (the StasisStart of
+      // such a channel, held by no login, is hung up too: Dialer.unrouted).
       await this.ari.hangup(session.channelId).catch(() => undefined);
       throw err instanceof AgentLoginError ? err : new AgentLoginError(`login of ${agent.endpoint} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
     this.router.onChannel(session.channelId, (e) => {
       if (e.type === 'ChannelDestroyed') this.ended(session, log);
@@ -330,6 +338,8 @@ export class AgentPool {
 }
 
 const AGENT_BRIDGE_PREFIX = 'agent-';
+/** A login waits this much past the originate's own timeout for the softphone's answer or end. */
+const LOGIN_SLACK_S = 5;
 
 /** Agent bridges are named after their agent, so that ones a dead process left can be found. */
 function agentBridgeName(agentId: string): string {

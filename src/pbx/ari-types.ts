@@ -47,7 +47,8 @@ export type AriEvent =
   | (Base & { type: 'RecordingFailed'; recording: AriLiveRecording })
   | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } })
   | (Base & { type: 'ChannelHold'; channel: AriChannel; musicclass?: string })
-  | (Base & { type: 'ChannelUnhold'; channel: AriChannel });
+  | (Base & { type: 'ChannelUnhold'; channel: AriChannel })
+  | (Base & { type: 'ChannelUserevent'; eventname: string; channel?: AriChannel });
 
 export type AriEventType = AriEvent['type'];
 
@@ -63,6 +64,8 @@ export type AriEventType = AriEvent['type'];
 export const ARI_EVENT_TYPES: readonly AriEventType[] = [
   'StasisStart', 'ChannelDestroyed', 'Dial', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
   'ChannelHold', 'ChannelUnhold',
+  // Only the gateway's own probes (is the application active on this websocket?): not routed.
+  'ChannelUserevent',
 ];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 

@@ -8,6 +8,7 @@
 // (measured: bench/ari-overhead.ts). At 100 concurrent calls that was about a third of the dialer's CPU
 // per call, on cores Asterisk needs.
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
@@ -22,9 +23,9 @@ export interface AriOptions {
   timeoutMs: number;
   log: Logger;
   /** A websocket ping this often: a frozen Asterisk (SIGSTOP, a hung host) keeps the TCP
-   * connection open and sends nothing, so only a missing pong reveals it. */
+   * connection open and sends nothing, so only a missing pong reveals it (default 2 s). */
   pingIntervalMs?: number;
-  /** Nothing heard (pong or event) for this long: the connection is dead, dropped and reopened. */
+  /** Nothing heard (pong or event) for this long: the connection is dead, dropped and reopened (default 4 s). */
   pongTimeoutMs?: number;
 }
 
@@ -106,6 +107,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     gw.up = true;
     gw.upAt = Date.now();
     await gw.filterEvents();
+    if (!(await gw.appReceivesEvents())) gw.opts.log.warn({ app: opts.app }, 'the ARI application did not echo a probe event at start');
     return gw;
   }
 
@@ -140,26 +142,32 @@ export class AriGateway extends EventEmitter<AriEvents> {
     });
   }
 
-  /** Pings the open websocket; no pong (nor event) within pongTimeoutMs ends it as dead. */
+  /** Pings the open websocket every pingIntervalMs; nothing heard (no pong, no event) for
+   * pongTimeoutMs, i.e. about two pongs missed, ends it as dead. */
   private watch(ws: WsSocket): void {
     if (this.liveness) clearInterval(this.liveness);
     this.lastHeard = Date.now();
     const every = this.opts.pingIntervalMs ?? 2_000;
-    const deadAfter = this.opts.pongTimeoutMs ?? 5_000;
+    const deadAfter = this.opts.pongTimeoutMs ?? 4_000;
+    let lastPing = 0;
+    // Checked more often than pinged, so a freeze is noticed soon after the deadline passes.
     this.liveness = setInterval(() => {
       if (this.ws !== ws) return;
-      const silentMs = Date.now() - this.lastHeard;
+      const now = Date.now();
+      const silentMs = now - this.lastHeard;
       if (silentMs > deadAfter) {
         discard(ws);
         this.lost(ws, new Error(`no pong from Asterisk for ${silentMs} ms (frozen or unreachable)`));
         return;
       }
+      if (now - lastPing < every) return;
+      lastPing = now;
       try {
         ws.ping();
       } catch {
         // not open any more: its 'close' handles the loss
       }
-    }, every);
+    }, Math.min(every, 500));
     this.liveness.unref();
   }
 
@@ -182,7 +190,38 @@ export class AriGateway extends EventEmitter<AriEvents> {
       this.opts.log.warn({ err: (err as Error).message }, 'ARI sent an event that is not JSON');
       return;
     }
+    if (e.type === 'ChannelUserevent' && e.eventname.startsWith(PROBE_PREFIX)) {
+      this.probes.get(e.eventname)?.();
+      return;
+    }
     this.emit('event', e);
+  }
+
+  private readonly probes = new Map<string, () => void>();
+
+  /**
+   * Whether events of the application reach this websocket: a user event sent to it comes back.
+   * An open websocket is not enough. After a frozen Asterisk resumes, the teardown of the old
+   * websocket can run after the new one registered and leave the application inactive ("Stasis
+   * app '<app>' not active": every new call's Stasis() fails, no event comes), while pings are
+   * still answered (measured on Asterisk 22.10, see docs/pbx-faults.md).
+   */
+  private async appReceivesEvents(waitMs = 2_000): Promise<boolean> {
+    const name = `${PROBE_PREFIX}${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
+    const echoed = new Promise<boolean>((resolve) => {
+      this.probes.set(name, () => resolve(true));
+      timer = setTimeout(() => resolve(false), waitMs);
+    });
+    try {
+      await this.request('events.userEvent', 'POST', `/events/user/${enc(name)}`, { application: this.opts.app });
+      return await echoed;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+      this.probes.delete(name);
+    }
   }
 
   /**
@@ -230,10 +269,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
         { outage: 'ari', state: 'ended', url: this.base.origin, app: this.opts.app, outageMs: since === null ? null : Date.now() - since },
         'ARI connection back: dialing resumes',
       );
-      // Asterisk may have restarted and forgotten the application's filter.
-      void this.filterEvents()
-        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'setting the ARI event filter failed'))
-        .finally(() => this.emit('reconnected'));
+      this.emit('reconnected');
     }
   }
 
@@ -248,10 +284,16 @@ export class AriGateway extends EventEmitter<AriEvents> {
         if (this.closed) return;
         try {
           await this.openSocket();
+          // Asterisk may have restarted and forgotten the application's filter (which must let
+          // the probe through before it is sent).
+          await this.filterEvents();
+          if (!(await this.appReceivesEvents())) throw new Error('the ARI application receives no events on the new websocket (not active): reopening it');
           this.markUp();
         } catch (err) {
           if (this.ws) discard(this.ws);
           this.ws = null;
+          if (this.liveness) clearInterval(this.liveness);
+          this.liveness = null;
           // The outage was logged when it began; each retry only at debug level.
           this.opts.log.debug({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
           delay = Math.min(delay * 2, 5_000);
@@ -497,5 +539,7 @@ function discard(ws: WsSocket): void {
 }
 
 const enc = encodeURIComponent;
+/** Names of the user events sent to check that the application's events arrive. */
+const PROBE_PREFIX = 'dialwell-probe-';
 /** Sockets of the join lane, on top of ARI_MAX_SOCKETS (Asterisk's sessionlimit is 1000 here). */
 const JOIN_SOCKETS = 10;

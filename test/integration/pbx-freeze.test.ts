@@ -1,0 +1,225 @@
+// A frozen Asterisk (SIGSTOP for 8 s, then SIGCONT) with recorded calls up, an originate and an
+// agent's login in flight. Runs against node 2 (`scripts/stack.sh node-up 2`), never the shared
+// Asterisk. Checks what issue 12 found broken: the freeze is noticed by the websocket ping within
+// seconds (one log line at its start, one at its end) and dialing is held, not failed; the
+// originate that timed out is settled from Asterisk (placed → never "failed, not answered"); every
+// call Asterisk saw has exactly one closed CDR; each agent ends with exactly one softphone channel
+// and is ready again; dialing resumes by itself.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { enqueueAttempt } from '../../src/dialer/queue.js';
+import { createLogger } from '../../src/log.js';
+import { AmiGateway, type AmiCdr } from '../../src/pbx/ami.js';
+import { trunkNameOfChannel } from '../../src/pbx/pjsip-config.js';
+import { Sipp } from '../../src/sim/sipp.js';
+import { until } from '../helpers/engine-harness.js';
+import { openAllHours } from '../helpers/harness.js';
+import { randomCallerNumber, testConfig } from '../helpers/env.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const stack = (...args: string[]) => spawnSync('bash', [path.join(root, 'scripts/stack.sh'), ...args], { encoding: 'utf8' });
+const NODE = 2;
+const NODE_ARI = 8188;
+const NODE_AMI = 5138;
+const CEL_FILE = '/var/cache/dialwell/asterisk22-chroot/var/log/asterisk-node2/cel-custom/dialwell-cel.jsonl';
+// This file's sipp ports (SIP 6200-6299, media 11000-11999).
+const CARRIER = 6200;
+const AGENT_PORTS = [6201, 6202, 6203];
+const TALK_MS = 15_000;
+const FREEZE_MS = 8_000;
+
+interface LogLine {
+  level: number;
+  time: number;
+  msg: string;
+  outage?: string;
+  state?: string;
+  outageMs?: number | null;
+}
+
+describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
+  let db: Db;
+  let engine: Engine;
+  let ami: AmiGateway;
+  let pid = 0;
+  let startedNode = false;
+  const sipps: Sipp[] = [];
+  const lines: LogLine[] = [];
+  const asteriskCdrs = new Map<string, AmiCdr>();
+  let trunk: { id: string; name: string };
+  let camp: { id: string };
+  let side: { id: string };
+  const agents: { id: string; name: string; endpoint: string }[] = [];
+  let inFlight: string;
+  let queued: string;
+
+  beforeAll(async () => {
+    if (!stack('node-pid', String(NODE)).stdout.trim()) {
+      const up = stack('node-up', String(NODE));
+      if (up.status !== 0) throw new Error(`node ${NODE} did not start: ${up.stderr}`);
+      startedNode = true;
+    }
+    pid = Number(stack('node-pid', String(NODE)).stdout.trim());
+    if (!pid) throw new Error(`Asterisk node ${NODE} is not running (scripts/stack.sh node-up ${NODE})`);
+    const tag = randomUUID().slice(0, 8);
+    const cfg = testConfig({
+      ARI_URL: `http://127.0.0.1:${NODE_ARI}`, AMI_PORT: String(NODE_AMI), ASTERISK_CEL_FILE: CEL_FILE,
+      ARI_APP: `dialwell-fz-${tag}`, DIAL_QUEUE: `dial-fz-${tag}`, LOG_LEVEL: 'info',
+    });
+    db = createDb(cfg.DATABASE_URL, 10);
+    await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
+    // The engine's JSON log, kept to check what it said about the outage.
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as LogLine);
+        cb();
+      },
+    });
+    const log = pino({ level: 'info' }, sink);
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 11000, pauseMs: TALK_MS }));
+    for (const [i, port] of AGENT_PORTS.entries()) sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port, mediaPort: 11100 + i * 100 }));
+    const started = AmiGateway.start({ host: cfg.AMI_HOST, port: NODE_AMI, user: cfg.AMI_USER, password: cfg.AMI_PASSWORD, log: createLogger('silent'), eventClasses: 'cdr' });
+    ami = started.ami;
+    ami.on('cdr', (c) => asteriskCdrs.set(c.uniqueId, c));
+    await started.ready;
+
+    // The campaign, its trunk and agents (the engine pushes them to Asterisk as it starts).
+    const policyName = `open-fz-${tag}`;
+    await savePolicy(db, openAllHours(policyName), 'test');
+    trunk = await createTrunk(db, { name: `fz-${tag}`, host: '127.0.0.1', port: CARRIER });
+    const cid = await createCallerId(db, randomCallerNumber());
+    for (const [i, port] of AGENT_PORTS.entries()) {
+      agents.push(await createAgent(db, { name: `Freeze ${i}`, endpoint: `fz${i}-${tag}`, contactUri: `sip:127.0.0.1:${port}` }));
+    }
+    camp = await createCampaign(db, { name: `freeze ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: true, state: 'draft' });
+    // Dialed by hand and from the queue during the freeze (no agent is listed: any agent serves it).
+    side = await createCampaign(db, { name: `freeze side ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: true, state: 'draft' });
+    const attempt = async (campaignId: string, phone: string) => {
+      const c = await addContact(db, { campaignId, phone });
+      return (await createAttempt(db, { campaignId, contactId: c.id, phone, idempotencyKey: randomUUID() })).id;
+    };
+    for (let i = 0; i < 6; i++) await attempt(camp.id, `+1305557${String(3000 + i)}`);
+    inFlight = await attempt(side.id, '+13055573100');
+    queued = await attempt(side.id, '+13055573101');
+
+    const policies = new PolicyResolver(db, 0);
+    engine = await startEngine(cfg, db, policies, log, {
+      tickMs: 200,
+      dialer: { agents: { autoReadyAfterMs: 300, loginTimeoutSeconds: 10 } },
+      cdr: { campaignIds: [camp.id, side.id] },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    if (pid) process.kill(pid, 'SIGCONT');
+    // The engine's log, for reading after a failure.
+    const file = path.join(tmpdir(), `pbx-freeze-${process.pid}.jsonl`);
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+    process.stdout.write(`pbx-freeze: engine log in ${file}\n`);
+    await engine?.close();
+    ami?.close();
+    await db?.destroy();
+    for (const s of sipps) await s.stop();
+    if (startedNode) stack('node-down', String(NODE));
+  }, 60_000);
+
+  it('notices the freeze in seconds, holds dialing, settles the timed-out originate, and every call has one CDR', async () => {
+    const { dialer, ari } = engine;
+
+    // Two agents take calls; the third logs in during the freeze.
+    await dialer.agents.login(agents[0]!);
+    await dialer.agents.login(agents[1]!);
+    await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
+    const callsOf = () => db.selectFrom('calls').where('campaign_id', 'in', [camp.id, side.id]).selectAll().execute();
+    await until(async () => (await callsOf()).filter((c) => c.bridged_at && !c.ended_at).length >= 2, 20_000, 'two customers with agents');
+
+    // Freeze Asterisk. The dialer still believes it is up for a moment: an originate and a login go out.
+    const frozenAt = Date.now();
+    process.kill(pid, 'SIGSTOP');
+    let resumedAt = 0;
+    try {
+      const dialing = dialer.dialAttempt(inFlight);
+      const login = dialer.agents.login(agents[2]!).then(() => 'logged in', (err: Error) => err.message);
+      await until(() => !dialer.available, FREEZE_MS, 'the freeze to be noticed');
+      const detectMs = Date.now() - frozenAt;
+      // Held: a job enqueued now waits for Asterisk instead of failing.
+      await enqueueAttempt(engine.queue, queued);
+      await new Promise((r) => setTimeout(r, Math.max(0, FREEZE_MS - (Date.now() - frozenAt))));
+      process.kill(pid, 'SIGCONT');
+      resumedAt = Date.now();
+      await until(() => dialer.available, 20_000, 'ARI to come back');
+      const backMs = Date.now() - resumedAt;
+      const dialResult = await dialing;
+      expect(dialResult.status).toBe('dialing'); // not "not-dialed": the outcome is unknown
+      // The login either gave up (its requests timed out) or completed once Asterisk woke up.
+      expect(await login).toMatch(/logged in|timed out|failed|not reachable|did not answer/);
+      process.stdout.write(`pbx-freeze: freeze noticed after ${detectMs} ms, ARI back ${backMs} ms after SIGCONT\n`);
+      expect(detectMs).toBeLessThan(7_500);
+    } finally {
+      if (!resumedAt) process.kill(pid, 'SIGCONT');
+    }
+
+    // The outage was logged once when it started and once when it ended, with its length.
+    const outage = lines.filter((l) => l.outage === 'ari');
+    expect(outage.map((l) => l.state)).toEqual(['started', 'ended']);
+    expect(outage[0]!.time - frozenAt).toBeLessThan(7_500);
+    expect(outage[1]!.outageMs).toBeGreaterThan(1_000);
+
+    // The third agent logs in again if need be: one softphone channel, any the timed-out login left hung up.
+    if (dialer.agents.get(agents[2]!.id)?.state !== 'ready') await dialer.agents.login(agents[2]!);
+
+    // Dialing resumes by itself: the held job is dialed, and the campaign goes on to its end.
+    await until(async () => (await db.selectFrom('calls').where('attempt_id', '=', queued).select('id').executeTakeFirst()) !== undefined, 20_000, 'the held job to be dialed');
+    const job = (await engine.queue.getJobs(['failed'])).filter((j) => j.data.attemptId === queued);
+    expect(job).toHaveLength(0);
+    await until(async () => {
+      const rows = await callsOf();
+      return rows.length === 8 && rows.every((r) => r.ended_at);
+    }, 120_000, 'every call to end');
+    const resumedCalls = (await callsOf()).filter((c) => c.created_at.getTime() > resumedAt && c.bridged_at);
+    expect(resumedCalls.length).toBeGreaterThan(0);
+
+    // The timed-out originate: if Asterisk placed it, its CDR says what happened, never "failed".
+    const rows = await callsOf();
+    const settled = rows.find((r) => r.attempt_id === inFlight)!;
+    await new Promise((r) => setTimeout(r, 1500)); // the last Cdr events
+    if (asteriskCdrs.has(settled.channel_id)) {
+      expect(settled.outcome).not.toBe('failed');
+      expect(settled.answered_at).not.toBeNull();
+    } else {
+      expect(settled.hangup_cause_text).toMatch(/never reached Asterisk/);
+    }
+
+    // Every call Asterisk saw on the trunk has exactly one CDR, closed; no attempt dialed twice.
+    const seen = [...asteriskCdrs.values()].filter((c) => trunkNameOfChannel(c.channel) === trunk.name);
+    expect(seen.length).toBeGreaterThanOrEqual(7);
+    for (const c of seen) {
+      const matching = rows.filter((r) => r.channel_id === c.uniqueId);
+      expect(matching, `CDR rows for ${c.uniqueId}`).toHaveLength(1);
+      expect(matching[0]!.ended_at).not.toBeNull();
+    }
+    expect(new Set(rows.map((r) => r.attempt_id)).size).toBe(rows.length);
+    const open = await db.selectFrom('attempts').where('campaign_id', 'in', [camp.id, side.id]).where('state', 'in', ['dialing', 'queued']).select('id').execute();
+    expect(open).toHaveLength(0);
+
+    // Each agent: exactly one softphone channel on Asterisk, the one its session holds, and ready.
+    await until(() => agents.every((a) => dialer.agents.get(a.id)?.state === 'ready'), 20_000, 'agents ready again');
+    const channels = await ari.listChannels();
+    for (const a of agents) {
+      const mine = channels.filter((c) => c.name.startsWith(`PJSIP/${a.endpoint}-`));
+      expect(mine.map((c) => c.id), `softphone channels of ${a.endpoint}`).toEqual([dialer.agents.get(a.id)!.channelId]);
+    }
+    await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
+  }, 240_000);
+});
