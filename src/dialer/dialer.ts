@@ -236,6 +236,13 @@ export class Dialer {
         await this.ari.hangup(id);
         return 'closed';
       }
+      if (!customerInStasis(channel, this.ari.app)) {
+        // In another engine's application (one that died): moved into ours, so that its playbacks
+        // report here (its StasisStart here is one of the early events), and subscribed to, as
+        // its ChannelDestroyed still goes only to the applications subscribed to it (measured).
+        await this.ari.moveChannel(id, `customer,${row.callId}`);
+        await this.ari.subscribeChannel(id);
+      }
       const ctx = { ...(await this.contexts.load(row.attempt)), callerId: row.callerId };
       const joinBy = (answeredAt ?? new Date(channel.creationtime)).getTime() + this.opts.connectTimeoutMs;
       const canJoin = joinBy - Date.now() > 0;

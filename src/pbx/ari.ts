@@ -287,7 +287,10 @@ export class AriGateway extends EventEmitter<AriEvents> {
           // Asterisk may have restarted and forgotten the application's filter (which must let
           // the probe through before it is sent).
           await this.filterEvents();
-          if (!(await this.appReceivesEvents())) throw new Error('the ARI application receives no events on the new websocket (not active): reopening it');
+          if (!(await this.appReceivesEvents())) {
+            this.opts.log.warn({ app: this.opts.app }, 'the ARI application receives no events on the new websocket (left inactive): reopening it');
+            throw new Error('the ARI application is not active on the new websocket');
+          }
           this.markUp();
         } catch (err) {
           if (this.ws) discard(this.ws);
@@ -437,6 +440,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Sends a channel in Stasis to the dialplan (it leaves the application until Stasis() again). */
   async continueInDialplan(channelId: string, context: string, extension: string, priority = 1): Promise<void> {
     await this.request('channels.continueInDialplan', 'POST', `/channels/${enc(channelId)}/continue`, { context, extension, priority });
+  }
+
+  /** Moves a channel in Stasis (of any application) into this one, with these arguments. */
+  async moveChannel(channelId: string, appArgs: string): Promise<void> {
+    await this.request('channels.move', 'POST', `/channels/${enc(channelId)}/move`, { app: this.opts.app, appArgs });
   }
 
   /** Keeps this channel's events coming while it is outside Stasis (e.g. in AMD). */

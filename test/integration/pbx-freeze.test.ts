@@ -20,8 +20,10 @@ import { createDb, type Db } from '../../src/db/database.js';
 import { startEngine, type Engine } from '../../src/dialer/engine.js';
 import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
+import { insertCall } from '../../src/dialer/dial.repository.js';
 import { AmiGateway, type AmiCdr } from '../../src/pbx/ami.js';
-import { trunkNameOfChannel } from '../../src/pbx/pjsip-config.js';
+import { AriGateway } from '../../src/pbx/ari.js';
+import { trunkDialString, trunkNameOfChannel } from '../../src/pbx/pjsip-config.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { openAllHours } from '../helpers/harness.js';
@@ -63,6 +65,9 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
   const agents: { id: string; name: string; endpoint: string }[] = [];
   let inFlight: string;
   let queued: string;
+  let callerId: string;
+  let ariOptions: { url: string; user: string; password: string };
+  let attempt: (campaignId: string, phone: string) => Promise<string>;
 
   beforeAll(async () => {
     if (!stack('node-pid', String(NODE)).stdout.trim()) {
@@ -99,13 +104,15 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
     await savePolicy(db, openAllHours(policyName), 'test');
     trunk = await createTrunk(db, { name: `fz-${tag}`, host: '127.0.0.1', port: CARRIER });
     const cid = await createCallerId(db, randomCallerNumber());
+    callerId = cid.number;
+    ariOptions = { url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD };
     for (const [i, port] of AGENT_PORTS.entries()) {
       agents.push(await createAgent(db, { name: `Freeze ${i}`, endpoint: `fz${i}-${tag}`, contactUri: `sip:127.0.0.1:${port}` }));
     }
     camp = await createCampaign(db, { name: `freeze ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: true, state: 'draft' });
     // Dialed by hand and from the queue during the freeze (no agent is listed: any agent serves it).
     side = await createCampaign(db, { name: `freeze side ${tag}`, trunkId: trunk.id, callerIdId: cid.id, policyName, recordCalls: true, state: 'draft' });
-    const attempt = async (campaignId: string, phone: string) => {
+    attempt = async (campaignId: string, phone: string) => {
       const c = await addContact(db, { campaignId, phone });
       return (await createAttempt(db, { campaignId, contactId: c.id, phone, idempotencyKey: randomUUID() })).id;
     };
@@ -222,4 +229,58 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
     }
     await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
   }, 240_000);
+
+  it('takes over answered customers whose channels no session holds: joined within the connect rule, told and abandoned past it', async () => {
+    const { dialer, ari } = engine;
+    // A short information message (then the caller id's digits), so that it ends before the customer hangs up.
+    await db.updateTable('campaigns').set({ settings: JSON.stringify({ informationMessage: ['sound:beep'] }) }).where('id', '=', side.id).execute();
+    // Another engine (its own application) placed two calls, which were answered; then it died.
+    const dead = await AriGateway.connect({ ...ariOptions, app: `${ari.app}-dead`, maxSockets: 4, timeoutMs: 5000, log: createLogger('silent') });
+    const answeredAt = new Map<string, Date>();
+    dead.on('event', (e) => {
+      if (e.type === 'StasisStart') answeredAt.set(e.channel.id, new Date(e.timestamp));
+    });
+    const placed: { attemptId: string; channelId: string; callId: string }[] = [];
+    for (const phone of ['+13055573200', '+13055573201']) {
+      const attemptId = await attempt(side.id, phone);
+      const a = await db.updateTable('attempts').set({ state: 'dialing', dialed_at: new Date() }).where('id', '=', attemptId).returning('contact_id').executeTakeFirstOrThrow();
+      const channelId = randomUUID();
+      const callId = await insertCall(db, { attemptId, campaignId: side.id, contactId: a.contact_id, phone, callerId, trunkId: trunk.id, channelId });
+      await dead.originate({ endpoint: trunkDialString(phone, trunk.name), channelId, app: dead.app, appArgs: `customer,${callId}` });
+      placed.push({ attemptId, channelId, callId });
+    }
+    await until(() => placed.every((p) => answeredAt.has(p.channelId)), 10_000, 'the customers to answer');
+    dead.close();
+    const [fresh, late] = placed as [typeof placed[0], typeof placed[0]];
+
+    // Within 2 s of its answer: joined to a ready agent.
+    const freshChannel = await ari.getChannel(fresh.channelId);
+    expect(freshChannel).not.toBeNull();
+    expect(await dialer.adoptChannel(freshChannel!, answeredAt.get(fresh.channelId)!, 'test: a standby engine takes the node over')).toBe('joining');
+    // Past it: the information message, then the end, counted as abandoned.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const lateChannel = await ari.getChannel(late.channelId);
+    expect(lateChannel).not.toBeNull();
+    expect(await dialer.adoptChannel(lateChannel!, answeredAt.get(late.channelId)!, 'test: a standby engine takes the node over')).toBe('abandoning');
+
+    const row = (callId: string) => db.selectFrom('calls').where('id', '=', callId).selectAll().executeTakeFirstOrThrow();
+    await until(async () => (await row(late.callId)).ended_at !== null, 40_000, 'the late customer\'s call to end');
+    const lateRow = await row(late.callId);
+    expect(lateRow.outcome).toBe('abandoned');
+    expect(lateRow.answered_at).not.toBeNull();
+    expect(lateRow.bridged_at).toBeNull();
+    // Ended by Dialwell after the message, before the customer's own hang-up TALK_MS after the answer.
+    expect(lateRow.ended_at!.getTime() - answeredAt.get(late.channelId)!.getTime()).toBeLessThan(TALK_MS - 500);
+    await until(async () => (await row(fresh.callId)).ended_at !== null, 40_000, 'the joined customer\'s call to end');
+    const freshRow = await row(fresh.callId);
+    expect(freshRow.outcome).toBe('answered');
+    expect(freshRow.bridged_at).not.toBeNull();
+    expect(freshRow.bridged_at!.getTime() - answeredAt.get(fresh.channelId)!.getTime()).toBeLessThan(2_000);
+    // One CDR each, closed once by the session that took the call over.
+    const rows = await db.selectFrom('calls').where('channel_id', 'in', placed.map((p) => p.channelId)).select(['id', 'reconciled_from']).execute();
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => r.reconciled_from === null)).toBe(true);
+    const attempts = await db.selectFrom('attempts').where('id', 'in', placed.map((p) => p.attemptId)).select('state').execute();
+    expect(attempts.map((a) => a.state)).toEqual(['completed', 'completed']);
+  }, 90_000);
 });
