@@ -6,6 +6,7 @@ import type { AriGateway } from '../pbx/ari.js';
 import type { AriBridge, AriChannel } from '../pbx/ari-types.js';
 import type { Logger } from '../log.js';
 import type { EventRouter } from './event-router.js';
+import { agentOfChannel } from './stasis-channels.js';
 
 export type AgentState = 'logging-in' | 'ready' | 'reserved' | 'on-call' | 'wrap-up' | 'paused' | 'logged-out';
 
@@ -346,9 +347,3 @@ function agentBridgeName(agentId: string): string {
   return `${AGENT_BRIDGE_PREFIX}${agentId}`;
 }
 
-/** The agent whose softphone this channel is (in Stasis with `agent,<id>` for this application), or null. */
-export function agentOfChannel(c: AriChannel, app: string): string | null {
-  if (c.dialplan?.app_name !== 'Stasis') return null;
-  const m = /^([^,]+),agent,([^,]+)$/.exec(c.dialplan.app_data ?? '');
-  return m && m[1] === app ? m[2]! : null;
-}

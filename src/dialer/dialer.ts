@@ -15,6 +15,7 @@ import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { CallWriter, callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
+import { isCustomerInStasis } from './stasis-channels.js';
 import type { DialJob } from './queue.js';
 
 export interface DialerOptions {
@@ -61,10 +62,6 @@ const UNKNOWN_SETTLE_MAX_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
-/** Whether the channel sits in this application's Stasis as a customer's call. */
-function customerInStasis(c: AriChannel, app: string): boolean {
-  return c.dialplan?.app_name === 'Stasis' && new RegExp(`^${app.replace(/[^A-Za-z0-9_-]/g, '')},customer(-amd)?(,|$)`).test(c.dialplan.app_data ?? '');
-}
 
 export type DialResult =
   | { status: 'dialing'; callId: string; channelId: string; decisionId: string }
@@ -154,7 +151,7 @@ export class Dialer {
         continue;
       }
       const ch = byId.get(session.channelId);
-      if (ch && session.phase === 'dialing' && customerInStasis(ch, this.ari.app)) {
+      if (ch && session.phase === 'dialing' && isCustomerInStasis(ch, this.ari.app)) {
         void session.adoptAnswered(new Date(), this.withinConnectRule(new Date(ch.creationtime)));
         callsAdopted++;
       }
@@ -162,7 +159,7 @@ export class Dialer {
     const agents = await this.agents.reconcile({ channelIds: live, bridgeIds: new Set(app.bridge_ids), channels, bridges });
     // Customers in Stasis with no session here (a process that died placed them): taken over.
     for (const c of channels) {
-      if (!live.has(c.id) || this.hasChannel(c.id) || !customerInStasis(c, this.ari.app)) continue;
+      if (!live.has(c.id) || this.hasChannel(c.id) || !isCustomerInStasis(c, this.ari.app)) continue;
       const done = await this.adoptChannel(c, null, 'in Stasis with no session when the ARI connection came back');
       if (done === 'joining' || done === 'abandoning') callsAdopted++;
     }
@@ -236,7 +233,7 @@ export class Dialer {
         await this.ari.hangup(id);
         return 'closed';
       }
-      if (!customerInStasis(channel, this.ari.app)) {
+      if (!isCustomerInStasis(channel, this.ari.app)) {
         // In another engine's application (one that died): moved into ours, so that its playbacks
         // report here (its StasisStart here is one of the early events), and subscribed to, as
         // its ChannelDestroyed still goes only to the applications subscribed to it (measured).
@@ -447,7 +444,7 @@ export class Dialer {
       }
       if (ch) {
         this.log.warn({ callId: session.callId, channelId: session.channelId, state: ch.state }, 'timed-out originate: Asterisk placed the call');
-        if (session.phase === 'dialing' && customerInStasis(ch, this.ari.app)) {
+        if (session.phase === 'dialing' && isCustomerInStasis(ch, this.ari.app)) {
           await session.adoptAnswered(new Date(), this.withinConnectRule(new Date(ch.creationtime)));
         }
         return;
