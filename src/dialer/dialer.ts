@@ -62,7 +62,6 @@ const UNKNOWN_SETTLE_MAX_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
-
 export type DialResult =
   | { status: 'dialing'; callId: string; channelId: string; decisionId: string }
   | { status: 'already-claimed' }
@@ -190,7 +189,9 @@ export class Dialer {
       this.log.warn({ channel: e.channel.id, args: e.args }, 'a softphone channel no login holds entered Stasis: hung up');
       void this.ari.hangup(e.channel.id).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'hanging up the stale softphone failed'));
     } else if (kind === 'customer' || kind === 'customer-amd') {
-      void this.adoptChannel(e.channel, new Date(e.timestamp), 'entered Stasis with no session');
+      // Back from answering-machine detection, the answer was earlier than this StasisStart and
+      // is not known: the channel's creation bounds it.
+      void this.adoptChannel(e.channel, kind === 'customer' ? new Date(e.timestamp) : null, 'entered Stasis with no session');
     } else {
       this.log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
     }
@@ -409,7 +410,13 @@ export class Dialer {
       // Asterisk says what became of the channel.
       this.unknown.add(attempt.id);
       this.log.warn({ callId, attemptId: attempt.id, channelId, err: err.message }, 'originate outcome unknown: settling it from Asterisk');
-      void this.settleUnknown(session).finally(() => this.unknown.delete(attempt.id));
+      void this.settleUnknown(session)
+        .catch(async (settleErr: unknown) => {
+          this.log.error({ callId, err: settleErr }, 'settling the timed-out originate failed: closing the call as lost');
+          await session.closeOutLost('the originate timed out and settling it with Asterisk failed');
+        })
+        .catch(() => undefined)
+        .finally(() => this.unknown.delete(attempt.id));
     }
     for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt);
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
