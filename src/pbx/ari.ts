@@ -291,6 +291,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
             this.opts.log.warn({ app: this.opts.app }, 'the ARI application receives no events on the new websocket (left inactive): reopening it');
             throw new Error('the ARI application is not active on the new websocket');
           }
+          if (!this.ws) throw new Error('the new ARI websocket closed while it was being checked');
           this.markUp();
         } catch (err) {
           if (this.ws) discard(this.ws);

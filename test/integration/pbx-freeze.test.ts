@@ -190,6 +190,8 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
     await until(async () => (await db.selectFrom('calls').where('attempt_id', '=', queued).select('id').executeTakeFirst()) !== undefined, 20_000, 'the held job to be dialed');
     const job = (await engine.queue.getJobs(['failed'])).filter((j) => j.data.attemptId === queued);
     expect(job).toHaveLength(0);
+    const heldCall = await db.selectFrom('calls').where('attempt_id', '=', queued).select('created_at').executeTakeFirstOrThrow();
+    expect(heldCall.created_at.getTime()).toBeGreaterThanOrEqual(resumedAt - 50); // dialed once Asterisk was back, not before
     await until(async () => {
       const rows = await callsOf();
       return rows.length === 8 && rows.every((r) => r.ended_at);
@@ -201,6 +203,7 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
     const rows = await callsOf();
     const settled = rows.find((r) => r.attempt_id === inFlight)!;
     await new Promise((r) => setTimeout(r, 1500)); // the last Cdr events
+    process.stdout.write(`pbx-freeze: timed-out originate ${asteriskCdrs.has(settled.channel_id) ? 'placed by Asterisk after SIGCONT' : 'never reached Asterisk'}: outcome ${settled.outcome}\n`);
     if (asteriskCdrs.has(settled.channel_id)) {
       expect(settled.outcome).not.toBe('failed');
       expect(settled.answered_at).not.toBeNull();
