@@ -225,6 +225,22 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
 
     // Each agent: exactly one softphone channel on Asterisk, the one its session holds, and ready.
     await until(() => agents.every((a) => dialer.agents.get(a.id)?.state === 'ready'), 20_000, 'agents ready again');
+
+    // Reconciling agents with what Asterisk holds: a softphone out of its bridge is put back, a
+    // missing bridge made again; a softphone channel no login holds (a login that gave up while
+    // Asterisk was frozen leaves one when Asterisk places it later) is hung up.
+    const [a0, a1] = [dialer.agents.get(agents[0]!.id)!, dialer.agents.get(agents[1]!.id)!];
+    await ari.removeFromBridge(a0.bridgeId, a0.channelId);
+    await ari.destroyBridge(a1.bridgeId);
+    await dialer.reconcileWithAsterisk();
+    const bridges = await ari.listBridges();
+    expect(bridges.find((b) => b.id === a0.bridgeId)?.channels).toEqual([a0.channelId]);
+    expect(bridges.find((b) => b.id === a1.bridgeId)?.channels).toEqual([a1.channelId]);
+    const stray = randomUUID();
+    await ari.originate({ endpoint: `PJSIP/${agents[2]!.endpoint}`, channelId: stray, app: ari.app, appArgs: `agent,${agents[2]!.id}`, timeout: 30 });
+    await until(async () => (await ari.getChannel(stray)) === null, 6_000, 'the stray softphone channel to be hung up');
+    expect(dialer.agents.get(agents[2]!.id)?.state).toBe('ready');
+
     const channels = await ari.listChannels();
     for (const a of agents) {
       const mine = channels.filter((c) => c.name.startsWith(`PJSIP/${a.endpoint}-`));
