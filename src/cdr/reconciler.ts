@@ -133,9 +133,9 @@ export class CdrReconciler {
    * `includeLocal` also takes calls this process's sessions hold (after the ARI websocket came back,
    * their events may be lost). Passes never overlap.
    */
-  reconcile(opts: { includeLocal?: boolean; channelIds?: string[] } = {}): Promise<CdrReconcileReport> {
+  reconcile(opts: { includeLocal?: boolean; channelIds?: string[]; exclude?: (channelId: string) => boolean } = {}): Promise<CdrReconcileReport> {
     if (this.running) return this.running.then(() => this.reconcile(opts));
-    this.running = this.pass(opts.includeLocal ?? false, opts.channelIds ?? null).finally(() => (this.running = null));
+    this.running = this.pass(opts.includeLocal ?? false, opts.channelIds ?? null, opts.exclude ?? null).finally(() => (this.running = null));
     return this.running;
   }
 
@@ -149,12 +149,12 @@ export class CdrReconciler {
     return r.live > 0 ? 'live' : 'closed';
   }
 
-  private async pass(includeLocal: boolean, channelIds: string[] | null): Promise<CdrReconcileReport> {
+  private async pass(includeLocal: boolean, channelIds: string[] | null, exclude: ((channelId: string) => boolean) | null): Promise<CdrReconcileReport> {
     const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0, celBytesRead: 0 };
     const now = Date.now();
     const only = channelIds && new Set(channelIds);
     const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds))
-      .filter((c) => (includeLocal || !this.isLocal(c.channelId)) && (!only || only.has(c.channelId)));
+      .filter((c) => (includeLocal || !this.isLocal(c.channelId)) && (!only || only.has(c.channelId)) && !exclude?.(c.channelId));
     // A row younger than the grace period may belong to an originate still on its way: it is
     // closed only from a record of its channel's end, never as "no record" (unless the caller
     // named the channel: its originate is over).

@@ -179,6 +179,12 @@ export class Dialer {
     return false;
   }
 
+  /** Whether the channel is a timed-out originate's still being settled with Asterisk. */
+  isSettling(channelId: string): boolean {
+    for (const attemptId of this.unknown) if (this.sessions.get(attemptId)?.channelId === channelId) return true;
+    return false;
+  }
+
   /** Events for channels no session holds: a StasisStart is a call or softphone to take care of. */
   private unrouted(e: AriEvent): void {
     if (e.type !== 'StasisStart') return;

@@ -63,8 +63,10 @@ export async function startEngine(
   const agentStates = recordAgentStates(dialer.agents, db, log);
   cdr.isLocal = (channelId) => dialer.hasChannel(channelId);
   cdr.start();
+  // With includeLocal, timed-out originates still being settled stay out: their settling asks
+  // the reconciler itself once Asterisk has worked off what it queued.
   const reconcileCdrs = (includeLocal = false) =>
-    cdr.reconcile({ includeLocal }).catch((err: unknown) => log.error({ err }, 'reconciling CDRs with Asterisk failed'));
+    cdr.reconcile({ includeLocal, ...(includeLocal ? { exclude: (channelId: string) => dialer.isSettling(channelId) } : {}) }).catch((err: unknown) => log.error({ err }, 'reconciling CDRs with Asterisk failed'));
   dialer.onPbxReconnected = async () => {
     await syncAll(db, ari);
     // Before the dialer closes out its sessions whose channels are gone: Asterisk's record of
