@@ -302,4 +302,31 @@ describe('Asterisk frozen (SIGSTOP) with calls up, on node 2', () => {
     const attempts = await db.selectFrom('attempts').where('id', 'in', placed.map((p) => p.attemptId)).select('state').execute();
     expect(attempts.map((a) => a.state)).toEqual(['completed', 'completed']);
   }, 90_000);
+
+  it('puts a dial job off, not failed, while Asterisk stays frozen past the worker\'s wait, and dials it once back', async () => {
+    const { dialer } = engine;
+    const id = await attempt(side.id, '+13055573300');
+    process.kill(pid, 'SIGSTOP');
+    let resumedAt = 0;
+    try {
+      await until(() => !dialer.available, FREEZE_MS, 'the freeze to be noticed');
+      await enqueueAttempt(engine.queue, id);
+      // The worker holds it 10 s, then puts it off by 2 s (again and again while Asterisk is away).
+      await until(async () => (await engine.queue.getJobs(['delayed'])).some((j) => j.data.attemptId === id), 20_000, 'the job to be put off');
+      const job = (await engine.queue.getJobs(['delayed'])).find((j) => j.data.attemptId === id)!;
+      expect(job.attemptsMade).toBe(0);
+      expect((await engine.queue.getJobs(['failed'])).filter((j) => j.data.attemptId === id)).toHaveLength(0);
+      const held = await db.selectFrom('attempts').where('id', '=', id).select(['state', 'decision_id']).executeTakeFirstOrThrow();
+      expect(held).toEqual({ state: 'queued', decision_id: null }); // nothing reserved while Asterisk is away
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      resumedAt = Date.now();
+    }
+    await until(() => dialer.available, 20_000, 'ARI to come back');
+    const row = () => db.selectFrom('calls').where('attempt_id', '=', id).selectAll().executeTakeFirst();
+    await until(async () => (await row()) !== undefined, 10_000, 'the put-off job to be dialed');
+    process.stdout.write(`pbx-freeze: put-off job dialed ${(await row())!.created_at.getTime() - resumedAt} ms after SIGCONT\n`);
+    await until(async () => !!(await row())?.ended_at, 40_000, 'its call to end');
+    expect((await row())!.outcome).toBe('answered');
+  }, 90_000);
 });
