@@ -69,7 +69,7 @@ export type DialResult =
   | { status: 'not-dialed'; reason: string };
 
 export class Dialer {
-  readonly router = new EventRouter();
+  readonly router: EventRouter = new EventRouter((e) => this.unrouted(e));
   readonly agents: AgentPool;
   private readonly sessions = new Map<string, CallSession>();
   /** Attempts whose originate timed out: placed or not, Asterisk's answer decides (settleUnknown). */
@@ -112,7 +112,6 @@ export class Dialer {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
       }
     };
-    this.router.unrouted = (e) => this.unrouted(e);
     ari.on('event', (e) => this.router.dispatch(e));
     ari.on('reconnected', () => {
       void this.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
