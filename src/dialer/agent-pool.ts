@@ -3,8 +3,10 @@
 // single bridge operation and the agent's phone never rings again.
 import { randomUUID } from 'node:crypto';
 import type { AriGateway } from '../pbx/ari.js';
+import type { AriBridge, AriChannel } from '../pbx/ari-types.js';
 import type { Logger } from '../log.js';
 import type { EventRouter } from './event-router.js';
+import { agentOfChannel } from './stasis-channels.js';
 
 export type AgentState = 'logging-in' | 'ready' | 'reserved' | 'on-call' | 'wrap-up' | 'paused' | 'logged-out';
 
@@ -81,8 +83,7 @@ export class AgentPool {
     };
     this.sessions.set(agent.id, session);
     const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
-    await this.ari.createBridge(session.bridgeId, 'mixing');
-
+    let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve, reject) => {
       this.router.onChannel(session.channelId, (e) => {
         if (e.type === 'StasisStart') resolve();
@@ -91,8 +92,16 @@ export class AgentPool {
           this.ended(session, log);
         }
       });
+      // Should neither event come (lost while the ARI connection was down), the login still ends.
+      timer = setTimeout(() => reject(new AgentLoginError(`softphone ${agent.endpoint} did not answer within ${this.opts.loginTimeoutSeconds + LOGIN_SLACK_S} s`)), (this.opts.loginTimeoutSeconds + LOGIN_SLACK_S) * 1000);
     });
+    answered.catch(() => undefined);
     try {
+      if (!this.ari.connected) throw new AgentLoginError('Asterisk (ARI) is not reachable: log in again once it is back');
+      // A softphone channel and bridge left from before (a login whose answer came after Asterisk
+      // froze, a process that died) would give the agent two calls: end them first.
+      await this.clearStale(agent.id, session).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'clearing the agent\'s stale softphone channels failed'));
+      await this.ari.createBridge(session.bridgeId, 'mixing', agentBridgeName(agent.id));
       await this.ari.originate({
         endpoint: `PJSIP/${agent.endpoint}`,
         channelId: session.channelId,
@@ -105,8 +114,12 @@ export class AgentPool {
       await this.ari.addToBridge(session.bridgeId, session.channelId);
     } catch (err) {
       this.ended(session, log);
+      // Hung up even if the originate timed out: Asterisk may place it later (the StasisStart of
+      // such a channel, held by no login, is hung up too: Dialer.unrouted).
       await this.ari.hangup(session.channelId).catch(() => undefined);
       throw err instanceof AgentLoginError ? err : new AgentLoginError(`login of ${agent.endpoint} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
     this.router.onChannel(session.channelId, (e) => {
       if (e.type === 'ChannelDestroyed') this.ended(session, log);
@@ -126,10 +139,75 @@ export class AgentPool {
     if (callId) this.onAgentLost(s, callId);
   }
 
-  /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out. */
+  /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out.
+   * Should the channel in fact still exist, it is hung up, never left to ring on as a second one. */
   lost(agentId: string): void {
     const s = this.sessions.get(agentId);
-    if (s) this.ended(s, this.log.child({ agentId }));
+    if (!s) return;
+    this.ended(s, this.log.child({ agentId }));
+    void this.ari.hangup(s.channelId).catch(() => undefined);
+  }
+
+  /** Hangs up this application's softphone channels and agent bridges of the agent other than `keep`'s. */
+  private async clearStale(agentId: string, keep: AgentSession | null): Promise<number> {
+    const [app, channels] = await Promise.all([this.ari.application(), this.ari.listChannels()]);
+    const held = new Set(app.channel_ids);
+    const stale = channels.filter((c) => held.has(c.id) && agentOfChannel(c, this.ari.app) === agentId && c.id !== keep?.channelId);
+    for (const c of stale) await this.ari.hangup(c.id);
+    if (stale.length) this.log.warn({ agentId, channels: stale.map((c) => c.id) }, 'stale softphone channels of the agent hung up');
+    return stale.length;
+  }
+
+  /**
+   * After the ARI connection comes back (Asterisk froze or restarted, events were lost): every
+   * agent keeps exactly one softphone channel, in its own bridge. What Asterisk still holds for the
+   * application (GET /applications/{app}, GET /channels, GET /bridges) decides: an agent whose
+   * channel is gone is logged out; a live channel out of its bridge is put back (the bridge made
+   * again if need be); softphone channels and agent bridges nobody owns are ended.
+   */
+  async reconcile(held: { channelIds: ReadonlySet<string>; bridgeIds: ReadonlySet<string>; channels: AriChannel[]; bridges: AriBridge[] }): Promise<{ lost: number; rejoined: number; staleChannels: number; staleBridges: number }> {
+    const r = { lost: 0, rejoined: 0, staleChannels: 0, staleBridges: 0 };
+    const bridges = new Map(held.bridges.map((b) => [b.id, b]));
+    const current = new Set<string>();
+    for (const a of this.list()) {
+      if (a.state === 'logged-out' || a.state === 'logging-in') continue;
+      if (!held.channelIds.has(a.channelId)) {
+        this.lost(a.agentId);
+        r.lost++;
+        continue;
+      }
+      current.add(a.channelId);
+      const bridge = bridges.get(a.bridgeId);
+      if (bridge?.channels.includes(a.channelId)) continue;
+      try {
+        if (!bridge) await this.ari.createBridge(a.bridgeId, 'mixing', agentBridgeName(a.agentId));
+        await this.ari.addToBridge(a.bridgeId, a.channelId);
+        r.rejoined++;
+      } catch (err) {
+        this.log.warn({ agentId: a.agentId, err: (err as Error).message }, 'putting the agent back into their bridge failed: logging them out');
+        this.lost(a.agentId);
+        r.lost++;
+      }
+    }
+    for (const c of held.channels) {
+      if (!held.channelIds.has(c.id) || current.has(c.id) || agentOfChannel(c, this.ari.app) === null) continue;
+      if (this.isLoggingIn(c.id)) continue;
+      await this.ari.hangup(c.id);
+      r.staleChannels++;
+    }
+    const owned = new Set(this.list().filter((a) => a.state !== 'logged-out').map((a) => a.bridgeId));
+    for (const b of held.bridges) {
+      if (!held.bridgeIds.has(b.id) || owned.has(b.id) || !b.name?.startsWith(AGENT_BRIDGE_PREFIX)) continue;
+      await this.ari.destroyBridge(b.id);
+      r.staleBridges++;
+    }
+    if (r.lost || r.rejoined || r.staleChannels || r.staleBridges) this.log.warn(r, 'agents reconciled with Asterisk');
+    return r;
+  }
+
+  private isLoggingIn(channelId: string): boolean {
+    for (const s of this.sessions.values()) if (s.channelId === channelId && s.state === 'logging-in') return true;
+    return false;
   }
 
   async logout(agentId: string): Promise<void> {
@@ -259,3 +337,13 @@ export class AgentPool {
     for (const w of this.waiters.splice(0)) w.take(null);
   }
 }
+
+const AGENT_BRIDGE_PREFIX = 'agent-';
+/** A login waits this much past the originate's own timeout for the softphone's answer or end. */
+const LOGIN_SLACK_S = 5;
+
+/** Agent bridges are named after their agent, so that ones a dead process left can be found. */
+function agentBridgeName(agentId: string): string {
+  return `${AGENT_BRIDGE_PREFIX}${agentId}`;
+}
+

@@ -280,6 +280,28 @@ export async function insertCall(db: Db, c: NewCall): Promise<string> {
   return row.id;
 }
 
+/** The call row of an Asterisk channel (channel ids are Dialwell's own), with what a session needs
+ * to take the call over; null when no call of Dialwell's has that channel. */
+export async function callOfChannel(db: Db, channelId: string): Promise<{
+  callId: string; attempt: ReservedAttempt; callerId: string; createdAt: Date; endedAt: Date | null;
+} | null> {
+  const row = await db
+    .selectFrom('calls as c')
+    .innerJoin('attempts as a', 'a.id', 'c.attempt_id')
+    .innerJoin('contacts as ct', 'ct.id', 'c.contact_id')
+    .where('c.channel_id', '=', channelId)
+    .select(['c.id', 'c.attempt_id', 'c.campaign_id', 'c.contact_id', 'c.phone', 'c.caller_id', 'c.created_at', 'c.ended_at', 'ct.name', 'ct.called_hotline'])
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    callId: row.id,
+    attempt: { id: row.attempt_id, phone: row.phone, campaignId: row.campaign_id, contactId: row.contact_id, contactName: row.name, calledHotline: row.called_hotline },
+    callerId: row.caller_id,
+    createdAt: row.created_at,
+    endedAt: row.ended_at,
+  };
+}
+
 export async function updateCall(db: Db, callId: string, set: CallUpdate): Promise<void> {
   await db.updateTable('calls').set(set).where('id', '=', callId).execute();
 }

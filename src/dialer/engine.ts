@@ -47,23 +47,26 @@ export async function startEngine(
   const pushed = await syncAll(db, ari);
   log.info(pushed, 'PJSIP trunks and agent endpoints pushed to Asterisk');
   const store = new LocalRecordingStore(cfg.RECORDINGS_DIR);
-  const dialer = new Dialer(db, ari, policies, store, log, {
-    ...defaultDialerOptions,
-    ...opts.dialer,
-    agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
-  });
-  // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
-  const agentStates = recordAgentStates(dialer.agents, db, log);
   // AMI carries Asterisk's Cdr events; the dialer works without it (the CEL record covers CDRs).
   const { ami, ready } = AmiGateway.start({ host: cfg.AMI_HOST, port: cfg.AMI_PORT, user: cfg.AMI_USER, password: cfg.AMI_PASSWORD, log });
   await ready.catch((err: unknown) => log.error({ err: (err as Error).message }, 'AMI unavailable at start: retrying; CDRs are reconciled from the CEL record until then'));
   const cdr = new CdrReconciler(db, ari, ami, log, {
     celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, ...opts.cdr,
   });
+  // The dialer settles timed-out originates from Asterisk's record through the reconciler.
+  const dialer = new Dialer(db, ari, policies, store, log, {
+    ...defaultDialerOptions,
+    ...opts.dialer,
+    agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
+  }, cdr);
+  // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
+  const agentStates = recordAgentStates(dialer.agents, db, log);
   cdr.isLocal = (channelId) => dialer.hasChannel(channelId);
   cdr.start();
+  // With includeLocal, timed-out originates still being settled stay out: their settling asks
+  // the reconciler itself once Asterisk has worked off what it queued.
   const reconcileCdrs = (includeLocal = false) =>
-    cdr.reconcile({ includeLocal }).catch((err: unknown) => log.error({ err }, 'reconciling CDRs with Asterisk failed'));
+    cdr.reconcile({ includeLocal, ...(includeLocal ? { exclude: (channelId: string) => dialer.isSettling(channelId) } : {}) }).catch((err: unknown) => log.error({ err }, 'reconciling CDRs with Asterisk failed'));
   dialer.onPbxReconnected = async () => {
     await syncAll(db, ari);
     // Before the dialer closes out its sessions whose channels are gone: Asterisk's record of

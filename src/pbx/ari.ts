@@ -8,6 +8,7 @@
 // (measured: bench/ari-overhead.ts). At 100 concurrent calls that was about a third of the dialer's CPU
 // per call, on cores Asterisk needs.
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
@@ -21,6 +22,11 @@ export interface AriOptions {
   maxSockets: number;
   timeoutMs: number;
   log: Logger;
+  /** A websocket ping this often: a frozen Asterisk (SIGSTOP, a hung host) keeps the TCP
+   * connection open and sends nothing, so only a missing pong reveals it (default 2 s). */
+  pingIntervalMs?: number;
+  /** Nothing heard (pong or event) for this long: the connection is dead, dropped and reopened (default 4 s). */
+  pongTimeoutMs?: number;
 }
 
 export class AriError extends Error {
@@ -29,6 +35,9 @@ export class AriError extends Error {
     message: string,
     readonly status: number | null,
     readonly operation: string,
+    /** The request reached Asterisk's socket but no answer came back (a timeout, a reset): Asterisk
+     * may have carried it out. An originate in this state is an unknown, not a failure. */
+    readonly outcomeUnknown = false,
   ) {
     super(message);
   }
@@ -39,6 +48,8 @@ interface WsSocket {
   on(event: 'open' | 'close', cb: () => void): WsSocket;
   on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
   on(event: 'error', cb: (err: Error) => void): WsSocket;
+  on(event: 'pong', cb: () => void): WsSocket;
+  ping(): void;
   removeAllListeners(): WsSocket;
   close(): void;
   terminate(): void;
@@ -70,6 +81,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
   private closed = false;
   private everDown = false;
   private reconnecting = false;
+  /** When the current outage began (null while connected): logged once at its start and end. */
+  private downSince: number | null = null;
+  private liveness: NodeJS.Timeout | null = null;
+  private upAt = 0;
+  private lastHeard = 0;
 
   private constructor(private readonly opts: AriOptions) {
     super();
@@ -89,7 +105,9 @@ export class AriGateway extends EventEmitter<AriEvents> {
       throw err;
     }
     gw.up = true;
+    gw.upAt = Date.now();
     await gw.filterEvents();
+    if (!(await gw.appReceivesEvents())) gw.opts.log.warn({ app: opts.app }, 'the ARI application did not echo a probe event at start');
     return gw;
   }
 
@@ -105,21 +123,63 @@ export class AriGateway extends EventEmitter<AriEvents> {
       let open = false;
       ws.on('open', () => {
         open = true;
+        this.watch(ws);
         resolve();
       });
-      ws.on('message', (data) => this.onMessage(data));
+      ws.on('message', (data) => {
+        this.lastHeard = Date.now();
+        this.onMessage(data);
+      });
+      ws.on('pong', () => (this.lastHeard = Date.now()));
       ws.on('error', (err) => {
         if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${/401/.test(err.message) ? ' (check ARI_USER and ARI_PASSWORD)' : ''}`, null, 'connect'));
         // After an open, 'close' follows and handles the loss.
       });
       ws.on('close', () => {
         if (!open) return;
-        if (this.ws === ws) this.ws = null;
-        if (this.closed) return;
-        this.markDown(undefined);
-        void this.reconnectForever();
+        this.lost(ws, new Error('the ARI websocket closed'));
       });
     });
+  }
+
+  /** Pings the open websocket every pingIntervalMs; nothing heard (no pong, no event) for
+   * pongTimeoutMs, i.e. about two pongs missed, ends it as dead. */
+  private watch(ws: WsSocket): void {
+    if (this.liveness) clearInterval(this.liveness);
+    this.lastHeard = Date.now();
+    const every = this.opts.pingIntervalMs ?? 2_000;
+    const deadAfter = this.opts.pongTimeoutMs ?? 4_000;
+    let lastPing = 0;
+    // Checked more often than pinged, so a freeze is noticed soon after the deadline passes.
+    this.liveness = setInterval(() => {
+      if (this.ws !== ws) return;
+      const now = Date.now();
+      const silentMs = now - this.lastHeard;
+      if (silentMs > deadAfter) {
+        discard(ws);
+        this.lost(ws, new Error(`no pong from Asterisk for ${silentMs} ms (frozen or unreachable)`));
+        return;
+      }
+      if (now - lastPing < every) return;
+      lastPing = now;
+      try {
+        ws.ping();
+      } catch {
+        // not open any more: its 'close' handles the loss
+      }
+    }, Math.min(every, 500));
+    this.liveness.unref();
+  }
+
+  /** The websocket is gone (closed, or silent past the pong deadline): hold and reconnect. */
+  private lost(ws: WsSocket, err: Error): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
+    if (this.closed) return;
+    this.markDown(err);
+    void this.reconnectForever();
   }
 
   private onMessage(data: string | Buffer): void {
@@ -130,7 +190,38 @@ export class AriGateway extends EventEmitter<AriEvents> {
       this.opts.log.warn({ err: (err as Error).message }, 'ARI sent an event that is not JSON');
       return;
     }
+    if (e.type === 'ChannelUserevent' && e.eventname.startsWith(PROBE_PREFIX)) {
+      this.probes.get(e.eventname)?.();
+      return;
+    }
     this.emit('event', e);
+  }
+
+  private readonly probes = new Map<string, () => void>();
+
+  /**
+   * Whether events of the application reach this websocket: a user event sent to it comes back.
+   * An open websocket is not enough. After a frozen Asterisk resumes, the teardown of the old
+   * websocket can run after the new one registered and leave the application inactive ("Stasis
+   * app '<app>' not active": every new call's Stasis() fails, no event comes), while pings are
+   * still answered (measured on Asterisk 22.10, see docs/pbx-faults.md).
+   */
+  private async appReceivesEvents(waitMs = 2_000): Promise<boolean> {
+    const name = `${PROBE_PREFIX}${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
+    const echoed = new Promise<boolean>((resolve) => {
+      this.probes.set(name, () => resolve(true));
+      timer = setTimeout(() => resolve(false), waitMs);
+    });
+    try {
+      await this.request('events.userEvent', 'POST', `/events/user/${enc(name)}`, { application: this.opts.app });
+      return await echoed;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+      this.probes.delete(name);
+    }
   }
 
   /**
@@ -146,23 +237,39 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return this.up;
   }
 
+  /** When the websocket last (re)connected, in ms since the epoch. */
+  get connectedSince(): number {
+    return this.upAt;
+  }
+
+  /** Since when Asterisk has been unreachable, or null. */
+  get outageSince(): Date | null {
+    return this.downSince === null ? null : new Date(this.downSince);
+  }
+
   private markDown(err: Error | undefined): void {
-    if (this.up) this.opts.log.warn({ err: err?.message }, 'ARI websocket lost: holding dialing, reconnecting');
     const was = this.up;
     this.up = false;
     this.everDown = true;
-    if (was) this.emit('disconnected', err);
+    if (!was) return;
+    // Logged once per outage (and once at its end), not per failed request.
+    this.downSince = Date.now();
+    this.opts.log.warn({ outage: 'ari', state: 'started', url: this.base.origin, app: this.opts.app, reason: err?.message }, 'ARI connection lost: dialing held, reconnecting');
+    this.emit('disconnected', err);
   }
 
   private markUp(): void {
     if (this.up || this.closed) return;
     this.up = true;
+    this.upAt = Date.now();
     if (this.everDown) {
-      this.opts.log.warn('ARI websocket back');
-      // Asterisk may have restarted and forgotten the application's filter.
-      void this.filterEvents()
-        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'setting the ARI event filter failed'))
-        .finally(() => this.emit('reconnected'));
+      const since = this.downSince;
+      this.downSince = null;
+      this.opts.log.warn(
+        { outage: 'ari', state: 'ended', url: this.base.origin, app: this.opts.app, outageMs: since === null ? null : Date.now() - since },
+        'ARI connection back: dialing resumes',
+      );
+      this.emit('reconnected');
     }
   }
 
@@ -177,11 +284,22 @@ export class AriGateway extends EventEmitter<AriEvents> {
         if (this.closed) return;
         try {
           await this.openSocket();
+          // Asterisk may have restarted and forgotten the application's filter (which must let
+          // the probe through before it is sent).
+          await this.filterEvents();
+          if (!(await this.appReceivesEvents())) {
+            this.opts.log.warn({ app: this.opts.app }, 'the ARI application receives no events on the new websocket (left inactive): reopening it');
+            throw new Error('the ARI application is not active on the new websocket');
+          }
+          if (!this.ws) throw new Error('the new ARI websocket closed while it was being checked');
           this.markUp();
         } catch (err) {
           if (this.ws) discard(this.ws);
           this.ws = null;
-          if (delay >= 1000) this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
+          if (this.liveness) clearInterval(this.liveness);
+          this.liveness = null;
+          // The outage was logged when it began; each retry only at debug level.
+          this.opts.log.debug({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
           delay = Math.min(delay * 2, 5_000);
         }
       }
@@ -244,8 +362,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
           });
         },
       );
+      // Whether the request was handed to the socket: after that, no answer leaves its outcome unknown.
+      let sent = false;
+      req.on('finish', () => (sent = true));
       const timer = setTimeout(
-        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation)),
+        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation, sent)),
         Math.max(1, deadline - Date.now()),
       );
       function fail(err: Error): void {
@@ -259,7 +380,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
           attempt(true).then(resolve, reject);
           return;
         }
-        reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation));
+        reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation, sent && code !== 'ECONNREFUSED'));
       }
       req.on('error', fail);
       req.end(payload);
@@ -282,8 +403,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() => this.request('channels.hangup', 'DELETE', `/channels/${enc(channelId)}`, { reason }));
   }
 
-  async createBridge(bridgeId: string, type = 'mixing'): Promise<AriBridge> {
-    return this.request<AriBridge>('bridges.create', 'POST', '/bridges', { type, bridgeId, name: bridgeId });
+  async createBridge(bridgeId: string, type = 'mixing', name = bridgeId): Promise<AriBridge> {
+    return this.request<AriBridge>('bridges.create', 'POST', '/bridges', { type, bridgeId, name });
   }
 
   async destroyBridge(bridgeId: string): Promise<void> {
@@ -333,6 +454,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.request('channels.continueInDialplan', 'POST', `/channels/${enc(channelId)}/continue`, { context, extension, priority });
   }
 
+  /** Moves a channel in Stasis (of any application) into this one, with these arguments. */
+  async moveChannel(channelId: string, appArgs: string): Promise<void> {
+    await this.request('channels.move', 'POST', `/channels/${enc(channelId)}/move`, { app: this.opts.app, appArgs });
+  }
+
   /** Keeps this channel's events coming while it is outside Stasis (e.g. in AMD). */
   async subscribeChannel(channelId: string): Promise<void> {
     await this.request('applications.subscribe', 'POST', `/applications/${enc(this.opts.app)}/subscription`, { eventSource: `channel:${channelId}` });
@@ -346,6 +472,26 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Stops a playback (and drops it from the channel's queue); one already over is no error. */
   async stopPlayback(playbackId: string): Promise<void> {
     await this.ignoreMissing(() => this.request('playbacks.stop', 'DELETE', `/playbacks/${enc(playbackId)}`));
+  }
+
+  /** The channel, or null when Asterisk has no channel with this id. */
+  async getChannel(channelId: string): Promise<AriChannel | null> {
+    try {
+      return await this.request<AriChannel>('channels.get', 'GET', `/channels/${enc(channelId)}`);
+    } catch (err) {
+      if (err instanceof AriError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Every channel Asterisk has now, with its state and where it is in the dialplan. */
+  async listChannels(): Promise<AriChannel[]> {
+    return this.request<AriChannel[]>('channels.list', 'GET', '/channels');
+  }
+
+  /** Every bridge Asterisk has now, with the channels in it. */
+  async listBridges(): Promise<AriBridge[]> {
+    return this.request<AriBridge[]>('bridges.list', 'GET', '/bridges');
   }
 
   /** The ids of every channel Asterisk has now, whatever application (if any) holds it. */
@@ -413,6 +559,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
   close(): void {
     this.closed = true;
     this.up = false;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
     this.removeAllListeners();
     if (this.ws) discard(this.ws);
     this.ws = null;
@@ -429,5 +577,7 @@ function discard(ws: WsSocket): void {
 }
 
 const enc = encodeURIComponent;
+/** Names of the user events sent to check that the application's events arrive. */
+const PROBE_PREFIX = 'dialwell-probe-';
 /** Sockets of the join lane, on top of ARI_MAX_SOCKETS (Asterisk's sessionlimit is 1000 here). */
 const JOIN_SOCKETS = 10;
