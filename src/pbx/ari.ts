@@ -8,8 +8,8 @@
 // (measured: bench/ari-overhead.ts). At 100 concurrent calls that was about a third of the dialer's CPU
 // per call, on cores Asterisk needs.
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
 import type { Logger } from '../log.js';
 import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
@@ -34,18 +34,6 @@ export class AriError extends Error {
   }
 }
 
-// `ws` (installed with ari-client, which uses it too) ships no types; this is the slice used here.
-interface WsSocket {
-  on(event: 'open' | 'close', cb: () => void): WsSocket;
-  on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
-  on(event: 'error', cb: (err: Error) => void): WsSocket;
-  removeAllListeners(): WsSocket;
-  close(): void;
-  terminate(): void;
-}
-type WsConstructor = new (url: string, opts: { perMessageDeflate: boolean; handshakeTimeout: number }) => WsSocket;
-const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
-
 type Query = Record<string, string | number | boolean | undefined>;
 
 export interface AriEvents {
@@ -65,7 +53,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
   private readonly joinAgent: http.Agent;
   private readonly auth: string;
   private readonly base: URL;
-  private ws: WsSocket | null = null;
+  private ws: WebSocket | null = null;
   private up = false;
   private closed = false;
   private everDown = false;
@@ -122,10 +110,12 @@ export class AriGateway extends EventEmitter<AriEvents> {
     });
   }
 
-  private onMessage(data: string | Buffer): void {
+  private onMessage(data: WebSocket.RawData): void {
     let e: AriEvent;
     try {
-      e = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as AriEvent;
+      // Asterisk sends text frames; ws hands each over as one Buffer (binaryType 'nodebuffer').
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      e = JSON.parse(bytes.toString('utf8')) as AriEvent;
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, 'ARI sent an event that is not JSON');
       return;
@@ -393,7 +383,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
 }
 
 /** Drops a websocket whatever its state; a late error from it must not be an unhandled 'error'. */
-function discard(ws: WsSocket): void {
+function discard(ws: WebSocket): void {
   ws.removeAllListeners();
   ws.on('error', () => undefined);
   ws.terminate();
