@@ -35,6 +35,8 @@ export const configSchema = z.object({
   /** A call is closed from Asterisk's record only this long after its end: its own process may still be closing it. */
   CDR_RECONCILE_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The JSON log is appended to this file (created with its directory) instead of going to stdout. */
+  LOG_FILE: z.string().min(1).optional(),
   PORT: port.default(8080),
   RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),
   DIAL_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('dialwell-dial'),

@@ -55,7 +55,7 @@ export async function runDemo(args: string[]): Promise<number> {
   if (!Number.isInteger(talkMs) || talkMs < 500) throw new Error('--talk-ms must be at least 500');
 
   const cfg = loadConfig();
-  const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL, cfg.LOG_FILE);
   await ensureDatabase(cfg.DATABASE_URL);
   const db = createDb(cfg.DATABASE_URL, 10);
   await migrateToLatest(db);

@@ -39,7 +39,7 @@ export interface Harness {
 
 export async function startHarness(opts: { dialer?: Partial<DialerOptions>; workerConcurrency?: number } = {}): Promise<Harness> {
   const cfg = testConfig();
-  const log = createLogger(cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   const recordingsDir = mkdtempSync(path.join(tmpdir(), 'dialwell-rec-'));
   const app = `dialwell-it-${randomUUID().slice(0, 8)}`;
   const db = createDb(cfg.DATABASE_URL, 10);
