@@ -22,6 +22,8 @@ export const configSchema = z.object({
   /** Sockets to ARI at most: Asterisk closes connections past http.conf's sessionlimit. */
   ARI_MAX_SOCKETS: z.coerce.number().int().min(1).max(500).default(40),
   ARI_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** The name of the Asterisk node this process drives (ARI_URL, AMI_*): the `node` label of per-node metrics. */
+  PBX_NODE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . and - only (at most 64)').default('default'),
   AMI_HOST: z.string().min(1).default('127.0.0.1'),
   AMI_PORT: port.default(5038),
   AMI_USER: z.string().min(1).default('dialwell'),

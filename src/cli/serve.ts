@@ -24,6 +24,7 @@ export async function runServe(args: string[]): Promise<number> {
     reports: {
       settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),
+      node: cfg.PBX_NODE,
     },
   });
   await app.listen({ host: '127.0.0.1', port: cfg.PORT });

@@ -23,4 +23,9 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ REPORT_SUCCESS_RESULTS: 'Sale!' })).toThrow(/REPORT_SUCCESS_RESULTS: must be comma-separated/);
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16/);
   });
+  it('names the Asterisk node for the metrics\' node label', () => {
+    expect(loadConfig({}).PBX_NODE).toBe('default');
+    expect(loadConfig({ PBX_NODE: 'pbx-2.east' }).PBX_NODE).toBe('pbx-2.east');
+    expect(() => loadConfig({ PBX_NODE: 'has "quote"' })).toThrow(/PBX_NODE: letters, digits/);
+  });
 });
