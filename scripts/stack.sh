@@ -199,6 +199,77 @@ asterisk_down() {
   rm -f "$STATE_DIR/asterisk.started" "$STATE_DIR/asterisk-config.sha256"
 }
 
+# ---------------------------------------------------------------- extra Asterisk nodes
+# Node N (2, 3, ...) is a second Asterisk from the same chroot with its own etc/run/log/spool/lib
+# directories (`asterisk -C`), ports ARI 8088+100(N-1), AMI 5038+100(N-1), SIP 5060+100(N-1)
+# and an RTP range disjoint from node 1's (20000-39999): 40000+5000(N-2) .. +4999.
+# `node-up N [DIR]`: *.conf files in DIR replace the rendered ones (e.g. http.conf with TLS).
+node_check() { case "${1:-}" in ''|*[!0-9]*|0|1) die "give a node number of 2 or more";; esac; }
+node_ports() { NODE_ARI_PORT=$((8088 + 100 * ($1 - 1))); NODE_AMI_PORT=$((5038 + 100 * ($1 - 1))); NODE_SIP_PORT=$((5060 + 100 * ($1 - 1))); }
+node_conf() { echo "/etc/asterisk-node$1/asterisk.conf"; }
+node_pid() {
+  local pid; pid=$(cat "$CHROOT/run/asterisk-node$1/asterisk.pid" 2>/dev/null || true)
+  pid_alive "$pid" && echo "$pid"
+}
+node_ari_ready() { curl -fsS -m 2 -u "$ARI_USER:$ARI_PASSWORD" "http://127.0.0.1:$1/ari/asterisk/info" >/dev/null 2>&1; }
+
+node_up() {
+  local n=$1 extra=${2:-}
+  node_check "$n"; node_ports "$n"
+  ensure_chroot; check_asterisk_version
+  printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$CHROOT/etc/hosts"
+  if [ -n "$(node_pid "$n" || true)" ]; then
+    started_by_us "node$n" || die "an Asterisk node $n that up did not start runs in $CHROOT"
+    log "node $n: restarting with fresh configuration"; node_stop "$n"
+  fi
+  if ss -ltn "sport = :$NODE_ARI_PORT" | grep -q LISTEN; then die "node $n: port $NODE_ARI_PORT is taken by another program"; fi
+  local etc="$CHROOT/etc/asterisk-node$n" rtpstart=$((40000 + 5000 * (n - 2)))
+  rm -rf "$etc"
+  ARI_PORT=$NODE_ARI_PORT AMI_PORT=$NODE_AMI_PORT SIP_PORT=$NODE_SIP_PORT sh "$ROOT/asterisk-config/render.sh" "$ROOT/asterisk-config" "$etc"
+  sed -i -e "s|^astetcdir => .*|astetcdir => /etc/asterisk-node$n|" \
+    -e "s|^astvarlibdir => .*|astvarlibdir => /var/lib/asterisk-node$n|" -e "s|^astdbdir => .*|astdbdir => /var/lib/asterisk-node$n|" \
+    -e "s|^astkeydir => .*|astkeydir => /var/lib/asterisk-node$n|" -e "s|^astspooldir => .*|astspooldir => /var/spool/asterisk-node$n|" \
+    -e "s|^\[directories\](!)|[directories]|" -e "s|^astrundir => .*|astrundir => /var/run/asterisk-node$n|" -e "s|^astlogdir => .*|astlogdir => /var/log/asterisk-node$n|" "$etc/asterisk.conf"
+  printf '; node %s: disjoint from node 1 (20000-39999)\n[general]\nrtpstart = %s\nrtpend = %s\n' "$n" "$rtpstart" $((rtpstart + 4999)) >"$etc/rtp.conf"
+  if [ -n "$extra" ]; then cp "$extra"/*.conf "$etc/"; fi
+  rm -rf "$CHROOT/var/lib/asterisk-node$n" "$CHROOT/var/spool/asterisk-node$n" "$CHROOT/var/log/asterisk-node$n"
+  mkdir -p "$CHROOT/var/lib/asterisk-node$n" "$CHROOT/var/spool/asterisk-node$n/recording" "$CHROOT/run/asterisk-node$n" \
+    "$CHROOT/var/log/asterisk-node$n/cel-custom"
+  # The shared data (sounds, keys of Debian's package) stays in /var/lib/asterisk: link what Asterisk reads.
+  for f in "$CHROOT"/var/lib/asterisk/*; do [ -e "$f" ] && ln -sfn "/var/lib/asterisk/$(basename "$f")" "$CHROOT/var/lib/asterisk-node$n/" ; done
+  rm -f "$CHROOT/var/lib/asterisk-node$n/astdb.sqlite3"
+  log "node $n: starting $(asterisk_version) (ARI 127.0.0.1:$NODE_ARI_PORT, AMI $NODE_AMI_PORT, SIP udp $NODE_SIP_PORT)"
+  chroot "$CHROOT" /usr/sbin/asterisk -C "$(node_conf "$n")" -F >/dev/null 2>&1
+  mark_started "node$n"
+  for _ in $(seq 1 120); do
+    if node_ari_ready "$NODE_ARI_PORT"; then log "node $n is up"; return; fi
+    # A node with only TLS on its HTTP server: accept the listening socket instead.
+    if [ -n "$extra" ] && ss -ltn "sport = :$NODE_ARI_PORT" | grep -q LISTEN; then log "node $n is up (its HTTP port listens)"; return; fi
+    sleep 0.5
+  done
+  tail -n 30 "$CHROOT/var/log/asterisk-node$n/messages.log" >&2 || true
+  die "node $n started but ARI did not answer within 60 s"
+}
+
+node_stop() {
+  local pid; pid=$(node_pid "$1" || true)
+  [ -n "$pid" ] || return 0
+  log "node $1: stopping Asterisk (pid $pid)"
+  kill -CONT "$pid" 2>/dev/null || true
+  chroot "$CHROOT" /usr/sbin/asterisk -C "$(node_conf "$1")" -rx 'core stop now' >/dev/null 2>&1 || true
+  for _ in $(seq 1 40); do pid_alive "$pid" || return 0; sleep 0.25; done
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do pid_alive "$pid" || return 0; sleep 0.25; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+node_down() {
+  node_check "$1"
+  started_by_us "node$1" || return 0
+  node_stop "$1"
+  rm -f "$STATE_DIR/node$1.started"
+}
+
 # ---------------------------------------------------------------- commands
 status() {
   local who
@@ -215,16 +286,29 @@ status() {
     who=$(started_by_us asterisk && echo "started by up" || echo "not started by up")
     echo "asterisk  up    pid $pid, $(asterisk_version), ARI 127.0.0.1:$ARI_PORT_NUM, AMI 127.0.0.1:$AMI_PORT, SIP udp 127.0.0.1:$SIP_PORT, chroot $CHROOT ($who)"
   else echo "asterisk  down  (chroot $( [ -x "$CHROOT/usr/sbin/asterisk" ] && echo cached || echo 'not built'): $CHROOT)"; fi
+  for f in "$STATE_DIR"/node*.started; do
+    [ -e "$f" ] || continue
+    local n=${f##*/node}; n=${n%.started}; node_ports "$n"; pid=$(node_pid "$n" || true)
+    if [ -n "$pid" ]; then echo "node $n    up    pid $pid, ARI 127.0.0.1:$NODE_ARI_PORT, AMI 127.0.0.1:$NODE_AMI_PORT, SIP udp 127.0.0.1:$NODE_SIP_PORT"
+    else echo "node $n    down"; fi
+  done
   if command -v sipp >/dev/null; then echo "sipp      ok    $(command -v sipp)"; else echo "sipp      missing"; fi
 }
 
 case "${1:-}" in
   up) ensure_tools; pg_up; redis_up; asterisk_up; status ;;
-  down) asterisk_down; redis_down; pg_down; status ;;
+  down)
+    for f in "$STATE_DIR"/node*.started; do [ -e "$f" ] || continue; n=${f##*/node}; node_down "${n%.started}"; done
+    asterisk_down; redis_down; pg_down; status ;;
   status) status ;;
   # For tests and operators: run one Asterisk CLI command (e.g. 'core restart now').
   asterisk-cli) [ -n "$(asterisk_pid || true)" ] || die "Asterisk is not running"; chroot "$CHROOT" /usr/sbin/asterisk -rx "${2:?give the CLI command}" ;;
   # For fault tests: kill the Asterisk that up started, as a crash would (no hangups, no events).
   crash-asterisk) started_by_us asterisk || die "this Asterisk was not started by up"; pid=$(asterisk_pid || true); [ -n "$pid" ] && kill -9 "$pid"; log "killed Asterisk (pid ${pid:-none})" ;;
-  *) echo "usage: $0 up|down|status|asterisk-cli '<command>'|crash-asterisk" >&2; exit 2 ;;
+  node-up) node_up "${2:-}" "${3:-}" ;;
+  node-down) node_down "${2:-}" ;;
+  # The PID of node N's Asterisk (for fault tests: SIGSTOP/SIGCONT, kill -9), empty if it is down.
+  node-pid) node_check "${2:-}"; node_pid "$2" || true ;;
+  node-cli) node_check "${2:-}"; [ -n "$(node_pid "$2" || true)" ] || die "node $2 is not running"; chroot "$CHROOT" /usr/sbin/asterisk -C "$(node_conf "$2")" -rx "${3:?give the CLI command}" ;;
+  *) echo "usage: $0 up|down|status|asterisk-cli '<command>'|crash-asterisk|node-up N [conf-dir]|node-down N|node-pid N|node-cli N '<command>'" >&2; exit 2 ;;
 esac
