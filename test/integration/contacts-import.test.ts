@@ -88,7 +88,7 @@ describe('contact import (real PostgreSQL)', () => {
     expect(r.errors[3]!.problem).toMatch(/has 8 fields but the header has 7/);
     expect(r.errors[4]!.problem).toMatch(/\+13055550100, already on line 2/);
     expect(r.errors[5]!.problem).toMatch(/emergency/);
-    expect(r.errors[6]).toMatchObject({ value: '+13055550105,"Al"ex,,,,,', problem: expect.stringMatching(/after the closing quote/) });
+    expect(r.errors[6]).toMatchObject({ value: '+13055550105,Alex,,,,,', problem: expect.stringMatching(/after the closing quote/) });
 
     const rows = await db.selectFrom('contacts').where('campaign_id', '=', campaignId).orderBy('phone').selectAll().execute();
     expect(rows.map((c) => [c.phone, c.name, c.segment, c.time_zone, c.priority, c.external_id, c.attributes])).toEqual([

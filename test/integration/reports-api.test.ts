@@ -148,7 +148,7 @@ describe('reports API over the real database', () => {
       const res = await supervisor.inject({ method: 'GET', ...req });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/csv/);
-      const [head, row, ...rest] = (await parseCsv(res.body)).filter((r) => r.fields.some((f) => f !== ''));
+      const [head, row, ...rest] = parseCsv(res.body).filter((r) => r.fields.some((f) => f !== ''));
       expect(rest).toHaveLength(0);
       const rec = Object.fromEntries(head!.fields.map((h, i) => [h, row!.fields[i]]));
       expect(rec).toMatchObject({ campaignId: campA, attempts: '5', connected: '2', effective: '1', successes: '1', abandonmentRate30d: '0.5', outcome_busy: '1', outcome_failed: '0' });
@@ -173,7 +173,7 @@ describe('reports API over the real database', () => {
     expect(y.talkUtilisation).toBeCloseTo(40 / 3600, 12);
 
     const csv = await supervisor.inject({ method: 'GET', url: `/api/v1/reports/agents?${q}&agentId=${agentX}&format=csv` });
-    const [head, row] = await parseCsv(csv.body);
+    const [head, row] = parseCsv(csv.body);
     const rec = Object.fromEntries(head!.fields.map((h, i) => [h, row!.fields[i]]));
     expect(rec).toMatchObject({ agentId: agentX, loggedInSeconds: '1800', talkSeconds: '80', connected: '2' });
   });
