@@ -7,9 +7,13 @@
 // every event in a resource object with a closure per ARI operation), against ~0.25 ms and ~3 us here
 // (measured: bench/ari-overhead.ts). At 100 concurrent calls that was about a third of the dialer's CPU
 // per call, on cores Asterisk needs.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
@@ -21,6 +25,19 @@ export interface AriOptions {
   maxSockets: number;
   timeoutMs: number;
   log: Logger;
+  /** With an https: url (requests over node:https, the websocket over wss:): a CA (PEM) to trust
+   * besides Node's own, and whether to refuse a certificate that does not verify. */
+  tls?: { ca?: string; rejectUnauthorized: boolean };
+}
+
+/** The gateway's options from the configuration (ARI_*); `app` for a test's application of its own. */
+export function ariOptions(cfg: Config, log: Logger, app = cfg.ARI_APP): AriOptions {
+  return {
+    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app, maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+    ...(cfg.ARI_URL.startsWith('https:')
+      ? { tls: { rejectUnauthorized: cfg.ARI_TLS_REJECT_UNAUTHORIZED, ...(cfg.ARI_CA_FILE ? { ca: readFileSync(cfg.ARI_CA_FILE, 'utf8') } : {}) } }
+      : {}),
+  };
 }
 
 export class AriError extends Error {
@@ -51,6 +68,10 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Joining an answered customer to an agent has sockets of its own: it never queues behind a
    * burst of originates (a gate batch releases up to 64 at once) while the customer waits. */
   private readonly joinAgent: http.Agent;
+  /** node:https for an https: ARI_URL (its agents are https.Agents, bounded the same way). */
+  private readonly send: typeof http.request;
+  /** TLS settings for the agents and the websocket; empty over plain http. */
+  private readonly tlsOptions: { ca?: string[]; rejectUnauthorized?: boolean };
   private readonly auth: string;
   private readonly base: URL;
   private ws: WebSocket | null = null;
@@ -61,11 +82,17 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   private constructor(private readonly opts: AriOptions) {
     super();
-    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000 });
-    this.joinAgent = new http.Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000 });
-    this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
     this.base = new URL(opts.url);
+    const secure = this.base.protocol === 'https:';
+    // A CA of our own is added to Node's roots, not put in their place.
+    this.tlsOptions = secure ? { rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true, ...(opts.tls?.ca ? { ca: [...tls.rootCertificates, opts.tls.ca] } : {}) } : {};
+    const Agent = secure ? https.Agent : http.Agent;
+    this.send = secure ? https.request : http.request;
+    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000, ...this.tlsOptions });
+    this.joinAgent = new Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000, ...this.tlsOptions });
+    this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
+    if (secure && !this.tlsOptions.rejectUnauthorized) opts.log.warn({ url: this.base.origin }, 'ARI over TLS without certificate verification (ARI_TLS_REJECT_UNAUTHORIZED=false)');
   }
 
   static async connect(opts: AriOptions): Promise<AriGateway> {
@@ -87,7 +114,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     u.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('api_key', `${this.opts.user}:${this.opts.password}`);
     u.searchParams.set('app', this.opts.app);
-    const ws = new WebSocket(u.toString(), { perMessageDeflate: false, handshakeTimeout: this.opts.timeoutMs * 2 });
+    const ws = new WebSocket(u.toString(), { perMessageDeflate: false, handshakeTimeout: this.opts.timeoutMs * 2, ...this.tlsOptions });
     this.ws = ws;
     return new Promise((resolve, reject) => {
       let open = false;
@@ -97,7 +124,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
       });
       ws.on('message', (data) => this.onMessage(data));
       ws.on('error', (err) => {
-        if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${/401/.test(err.message) ? ' (check ARI_USER and ARI_PASSWORD)' : ''}`, null, 'connect'));
+        if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${hint(err.message)}`, null, 'connect'));
         // After an open, 'close' follows and handles the loss.
       });
       ws.on('close', () => {
@@ -203,7 +230,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     }
     const deadline = Date.now() + this.opts.timeoutMs;
     const attempt = (retried: boolean): Promise<T> => new Promise<T>((resolve, reject) => {
-      const req = http.request(
+      const req = this.send(
         { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: `/ari${path}${search}`, method, headers, agent },
         (res) => {
           const chunks: Buffer[] = [];
@@ -387,6 +414,13 @@ function discard(ws: WebSocket): void {
   ws.removeAllListeners();
   ws.on('error', () => undefined);
   ws.terminate();
+}
+
+/** What to check for the usual reasons a connection to ARI is refused. */
+function hint(message: string): string {
+  if (/401/.test(message)) return ' (check ARI_USER and ARI_PASSWORD)';
+  if (/certificate|self[- ]signed|altnames|SSL|TLS/i.test(message)) return ' (check ARI_CA_FILE, or the certificate\'s names against ARI_URL\'s host)';
+  return '';
 }
 
 const enc = encodeURIComponent;
