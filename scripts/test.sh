@@ -17,7 +17,8 @@ report=$run_dir/vitest.json
 export LOG_FILE=${LOG_FILE:-$run_dir/dialwell.log}
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
-echo "logs: $LOG_FILE ($(wc -l <"$LOG_FILE" 2>/dev/null || echo 0) lines)"
+log_lines=0; if [ -f "$LOG_FILE" ]; then log_lines=$(wc -l <"$LOG_FILE"); fi
+echo "logs: $LOG_FILE ($log_lines lines)"
 # One plain closing line for any reader of the output: "tests: N passed, N failed".
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
