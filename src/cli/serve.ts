@@ -13,7 +13,7 @@ import { LocalRecordingStore } from '../recordings/store.js';
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
   const cfg = loadConfig();
-  const log = createLogger(cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   await ensureDatabase(cfg.DATABASE_URL);
   const db = createDb(cfg.DATABASE_URL, 20);
   await migrateToLatest(db);
@@ -24,6 +24,7 @@ export async function runServe(args: string[]): Promise<number> {
     reports: {
       settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),
+      node: cfg.PBX_NODE,
     },
   });
   await app.listen({ host: '127.0.0.1', port: cfg.PORT });

@@ -12,8 +12,8 @@ import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
 import { recordAgentStates } from '../reports/agent-state-log.js';
 import { CdrReconciler, type CdrReconcilerOptions } from '../cdr/reconciler.js';
-import { AmiGateway } from '../pbx/ami.js';
-import { AriGateway } from '../pbx/ari.js';
+import { AmiGateway, amiOptions } from '../pbx/ami.js';
+import { AriGateway, ariOptions } from '../pbx/ari.js';
 import { purgeExpiredRecordings } from '../recordings/retention.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from './campaign-runner.js';
@@ -40,15 +40,12 @@ export async function startEngine(
   log: Logger,
   opts: { dialer?: Partial<DialerOptions>; tickMs?: number; reconcileEveryMs?: number; purgeEveryMs?: number; cdr?: Partial<CdrReconcilerOptions> } = {},
 ): Promise<Engine> {
-  const ari = await AriGateway.connect({
-    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app: cfg.ARI_APP,
-    maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
-  });
+  const ari = await AriGateway.connect(ariOptions(cfg, log));
   const pushed = await syncAll(db, ari);
   log.info(pushed, 'PJSIP trunks and agent endpoints pushed to Asterisk');
   const store = new LocalRecordingStore(cfg.RECORDINGS_DIR);
   // AMI carries Asterisk's Cdr events; the dialer works without it (the CEL record covers CDRs).
-  const { ami, ready } = AmiGateway.start({ host: cfg.AMI_HOST, port: cfg.AMI_PORT, user: cfg.AMI_USER, password: cfg.AMI_PASSWORD, log });
+  const { ami, ready } = AmiGateway.start(amiOptions(cfg, log));
   await ready.catch((err: unknown) => log.error({ err: (err as Error).message }, 'AMI unavailable at start: retrying; CDRs are reconciled from the CEL record until then'));
   const cdr = new CdrReconciler(db, ari, ami, log, {
     celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, ...opts.cdr,

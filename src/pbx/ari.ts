@@ -7,10 +7,14 @@
 // every event in a resource object with a closure per ARI operation), against ~0.25 ms and ~3 us here
 // (measured: bench/ari-overhead.ts). At 100 concurrent calls that was about a third of the dialer's CPU
 // per call, on cores Asterisk needs.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
+import https from 'node:https';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
@@ -27,6 +31,19 @@ export interface AriOptions {
   pingIntervalMs?: number;
   /** Nothing heard (pong or event) for this long: the connection is dead, dropped and reopened (default 4 s). */
   pongTimeoutMs?: number;
+  /** With an https: url (requests over node:https, the websocket over wss:): a CA (PEM) to trust
+   * besides Node's own, and whether to refuse a certificate that does not verify. */
+  tls?: { ca?: string; rejectUnauthorized: boolean };
+}
+
+/** The gateway's options from the configuration (ARI_*); `app` for a test's application of its own. */
+export function ariOptions(cfg: Config, log: Logger, app = cfg.ARI_APP): AriOptions {
+  return {
+    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app, maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+    ...(cfg.ARI_URL.startsWith('https:')
+      ? { tls: { rejectUnauthorized: cfg.ARI_TLS_REJECT_UNAUTHORIZED, ...(cfg.ARI_CA_FILE ? { ca: readFileSync(cfg.ARI_CA_FILE, 'utf8') } : {}) } }
+      : {}),
+  };
 }
 
 export class AriError extends Error {
@@ -42,20 +59,6 @@ export class AriError extends Error {
     super(message);
   }
 }
-
-// `ws` (installed with ari-client, which uses it too) ships no types; this is the slice used here.
-interface WsSocket {
-  on(event: 'open' | 'close', cb: () => void): WsSocket;
-  on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
-  on(event: 'error', cb: (err: Error) => void): WsSocket;
-  on(event: 'pong', cb: () => void): WsSocket;
-  ping(): void;
-  removeAllListeners(): WsSocket;
-  close(): void;
-  terminate(): void;
-}
-type WsConstructor = new (url: string, opts: { perMessageDeflate: boolean; handshakeTimeout: number }) => WsSocket;
-const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -74,9 +77,13 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Joining an answered customer to an agent has sockets of its own: it never queues behind a
    * burst of originates (a gate batch releases up to 64 at once) while the customer waits. */
   private readonly joinAgent: http.Agent;
+  /** node:https for an https: ARI_URL (its agents are https.Agents, bounded the same way). */
+  private readonly send: typeof http.request;
+  /** TLS settings for the agents and the websocket; empty over plain http. */
+  private readonly tlsOptions: { ca?: string[]; rejectUnauthorized?: boolean };
   private readonly auth: string;
   private readonly base: URL;
-  private ws: WsSocket | null = null;
+  private ws: WebSocket | null = null;
   private up = false;
   private closed = false;
   private everDown = false;
@@ -89,11 +96,17 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   private constructor(private readonly opts: AriOptions) {
     super();
-    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000 });
-    this.joinAgent = new http.Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000 });
-    this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
     this.base = new URL(opts.url);
+    const secure = this.base.protocol === 'https:';
+    // A CA of our own is added to Node's roots, not put in their place.
+    this.tlsOptions = secure ? { rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true, ...(opts.tls?.ca ? { ca: [...tls.rootCertificates, opts.tls.ca] } : {}) } : {};
+    const Agent = secure ? https.Agent : http.Agent;
+    this.send = secure ? https.request : http.request;
+    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000, ...this.tlsOptions });
+    this.joinAgent = new Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000, ...this.tlsOptions });
+    this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
+    if (secure && !this.tlsOptions.rejectUnauthorized) opts.log.warn({ url: this.base.origin }, 'ARI over TLS without certificate verification (ARI_TLS_REJECT_UNAUTHORIZED=false)');
   }
 
   static async connect(opts: AriOptions): Promise<AriGateway> {
@@ -117,7 +130,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     u.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('api_key', `${this.opts.user}:${this.opts.password}`);
     u.searchParams.set('app', this.opts.app);
-    const ws = new WebSocket(u.toString(), { perMessageDeflate: false, handshakeTimeout: this.opts.timeoutMs * 2 });
+    const ws = new WebSocket(u.toString(), { perMessageDeflate: false, handshakeTimeout: this.opts.timeoutMs * 2, ...this.tlsOptions });
     this.ws = ws;
     return new Promise((resolve, reject) => {
       let open = false;
@@ -132,7 +145,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
       });
       ws.on('pong', () => (this.lastHeard = Date.now()));
       ws.on('error', (err) => {
-        if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${/401/.test(err.message) ? ' (check ARI_USER and ARI_PASSWORD)' : ''}`, null, 'connect'));
+        if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${hint(err.message)}`, null, 'connect'));
         // After an open, 'close' follows and handles the loss.
       });
       ws.on('close', () => {
@@ -144,7 +157,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   /** Pings the open websocket every pingIntervalMs; nothing heard (no pong, no event) for
    * pongTimeoutMs, i.e. about two pongs missed, ends it as dead. */
-  private watch(ws: WsSocket): void {
+  private watch(ws: WebSocket): void {
     if (this.liveness) clearInterval(this.liveness);
     this.lastHeard = Date.now();
     const every = this.opts.pingIntervalMs ?? 2_000;
@@ -172,7 +185,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
   }
 
   /** The websocket is gone (closed, or silent past the pong deadline): hold and reconnect. */
-  private lost(ws: WsSocket, err: Error): void {
+  private lost(ws: WebSocket, err: Error): void {
     if (this.ws !== ws) return;
     this.ws = null;
     if (this.liveness) clearInterval(this.liveness);
@@ -182,10 +195,12 @@ export class AriGateway extends EventEmitter<AriEvents> {
     void this.reconnectForever();
   }
 
-  private onMessage(data: string | Buffer): void {
+  private onMessage(data: WebSocket.RawData): void {
     let e: AriEvent;
     try {
-      e = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as AriEvent;
+      // Asterisk sends text frames; ws hands each over as one Buffer (binaryType 'nodebuffer').
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      e = JSON.parse(bytes.toString('utf8')) as AriEvent;
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, 'ARI sent an event that is not JSON');
       return;
@@ -331,7 +346,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     }
     const deadline = Date.now() + this.opts.timeoutMs;
     const attempt = (retried: boolean): Promise<T> => new Promise<T>((resolve, reject) => {
-      const req = http.request(
+      const req = this.send(
         { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: `/ari${path}${search}`, method, headers, agent },
         (res) => {
           const chunks: Buffer[] = [];
@@ -570,10 +585,17 @@ export class AriGateway extends EventEmitter<AriEvents> {
 }
 
 /** Drops a websocket whatever its state; a late error from it must not be an unhandled 'error'. */
-function discard(ws: WsSocket): void {
+function discard(ws: WebSocket): void {
   ws.removeAllListeners();
   ws.on('error', () => undefined);
   ws.terminate();
+}
+
+/** What to check for the usual reasons a connection to ARI is refused. */
+function hint(message: string): string {
+  if (/401/.test(message)) return ' (check ARI_USER and ARI_PASSWORD)';
+  if (/certificate|self[- ]signed|altnames|SSL|TLS/i.test(message)) return ' (check ARI_CA_FILE, or the certificate\'s names against ARI_URL\'s host)';
+  return '';
 }
 
 const enc = encodeURIComponent;

@@ -24,7 +24,7 @@ export interface EngineHarness {
 export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHarness> {
   const tag = randomUUID().slice(0, 8);
   const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
-  const log = createLogger(cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   const db = createDb(cfg.DATABASE_URL, 10);
   // The engine paces every running campaign in the database: other files' are finished.
   await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
