@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
-import { migrateDown, migrateToLatest } from '../db/migrate.js';
+import { migrateDown, migrateToLatest, SchemaNewerError } from '../db/migrate.js';
 import { runDemo } from './demo.js';
 import { runContacts } from './contacts.js';
 import { runDnc } from './dnc.js';
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`dialwell: ${err.message}\n`);
+    if (err instanceof ConfigError || err instanceof SchemaNewerError) process.stderr.write(`dialwell: ${err.message}\n`);
     else if (err instanceof CliInputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       // Bad input: say what was wrong; exit 2.
       process.stderr.write(`dialwell: ${(err as Error).message}\n`);

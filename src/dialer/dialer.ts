@@ -3,16 +3,17 @@
 // agent pool for this process.
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import type { DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
-import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
+import { AgentPool, type AgentPoolOptions, type LogoutReason } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
+import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -38,6 +39,16 @@ export class PbxUnavailableError extends Error {
   override readonly name = 'PbxUnavailableError';
 }
 
+/** PostgreSQL is not reachable: the job is retried later (the worker is paused meanwhile). */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+/** The engine is stopping: no new call is placed. */
+export class DialerStoppingError extends Error {
+  override readonly name = 'DialerStoppingError';
+}
+
 export type DialResult =
   | { status: 'dialing'; callId: string; channelId: string; decisionId: string }
   | { status: 'already-claimed' }
@@ -53,6 +64,8 @@ export class Dialer {
   private readonly gate: DialGate;
   private readonly contexts: DialContextLoader;
   private readonly calls: CallWriter;
+  private readonly dbHealth: DatabaseHealth;
+  private stopping = false;
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
   readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
@@ -75,6 +88,7 @@ export class Dialer {
     this.gate = new DialGate({ db, policies });
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db);
+    this.dbHealth = healthOf(db);
     this.agents.onAgentLost = (_s, callId) => {
       for (const session of this.sessions.values()) {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
@@ -92,9 +106,9 @@ export class Dialer {
   /** Run after Asterisk comes back (e.g. to push trunks and agent endpoints again). */
   onPbxReconnected: () => Promise<void> = async () => {};
 
-  /** False while Asterisk is away: dialing is held. */
+  /** False while Asterisk or PostgreSQL is away, or the engine is stopping: dialing is held. */
   get available(): boolean {
-    return this.ari.connected;
+    return this.ari.connected && this.dbHealth.up && !this.stopping;
   }
 
   /**
@@ -138,7 +152,15 @@ export class Dialer {
   }
 
   /** BullMQ processor: one job per attempt. */
-  process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
+  process = async (job: Job<DialJob>): Promise<DialResult> => {
+    try {
+      return await this.dialAttempt(job.data.attemptId);
+    } catch (err) {
+      // A connection lost mid-dial starts the outage at once (the worker pauses on it).
+      this.dbHealth.noteError(err);
+      throw err;
+    }
+  };
 
   /**
    * Decides and, when allowed, dials the attempt. With `agentId`, the caller has reserved that
@@ -158,7 +180,9 @@ export class Dialer {
 
   private async dial(attemptId: string, agentId: string | null): Promise<DialResult> {
     // Hold dialing while Asterisk is away: nothing is reserved, the job is retried.
-    if (!this.available) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
+    if (this.stopping) throw new DialerStoppingError('the engine is stopping: no new call is placed');
+    if (!this.ari.connected) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
+    if (!this.dbHealth.up) throw new DatabaseUnavailableError('PostgreSQL is not reachable: dialing is held');
     // The compliance decision and the reservation, atomically per phone number.
     const gate = await this.gate.decideAndReserve(attemptId);
     if (gate.status === 'not-queued') return { status: 'already-claimed' };
@@ -187,15 +211,24 @@ export class Dialer {
     }
     const callerId = ctx.callerId;
     const channelId = randomUUID();
-    const callId = await this.calls.insert({
-      attemptId: attempt.id,
-      campaignId: ctx.campaign.id,
-      contactId: attempt.contactId,
-      phone: attempt.phone,
-      callerId,
-      trunkId: ctx.trunk.id,
-      channelId,
-    });
+    let callId: string;
+    try {
+      callId = await this.calls.insert({
+        attemptId: attempt.id,
+        campaignId: ctx.campaign.id,
+        contactId: attempt.contactId,
+        phone: attempt.phone,
+        callerId,
+        trunkId: ctx.trunk.id,
+        channelId,
+      });
+    } catch (err) {
+      // Nothing was dialed: once the database is back the reservation goes back to the pool
+      // (unless the row was in fact written, which the queue reconciler settles).
+      this.dbHealth.noteError(err);
+      void releaseUndialed(this.db, attempt.id).catch((e: unknown) => this.log.error({ attemptId, err: e }, 'releasing an undialed reservation failed'));
+      throw err;
+    }
     const session = new CallSession(
       {
         db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
@@ -251,7 +284,40 @@ export class Dialer {
     });
   }
 
-  async close(): Promise<void> {
-    await this.agents.logoutAll();
+  /** Places no new call from now on (the worker and the runner find the dialer unavailable). */
+  stopDialing(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Resolves when every call of this process has ended and its CDR is written, or after
+   * `limitMs`; true when none is left.
+   */
+  async waitForCalls(limitMs: number): Promise<boolean> {
+    const deadline = Date.now() + limitMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) {
+      const all = Promise.all([...this.sessions.values()].map((s) => s.done));
+      await Promise.race([all, new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+    }
+    return this.sessions.size === 0;
+  }
+
+  /**
+   * Ends every call still up, for `reason`. For now a plain hangup of each customer's channel;
+   * the call then closes through its session as any other end (one CDR each).
+   * TODO(lead): switch to CallSession.endWithClosingMessage(reason) so the customer hears it.
+   */
+  async endCalls(reason: 'shutdown'): Promise<number> {
+    const sessions = [...this.sessions.values()];
+    if (sessions.length > 0) this.log.warn({ calls: sessions.length, reason }, 'ending the calls still up');
+    await Promise.all(
+      sessions.map((s) => this.ari.hangup(s.channelId).catch((err: unknown) => this.log.warn({ callId: s.callId, err: (err as Error).message }, 'hanging up a call failed'))),
+    );
+    return sessions.length;
+  }
+
+  async close(reason: LogoutReason = 'requested'): Promise<void> {
+    this.stopping = true;
+    await this.agents.logoutAll(reason);
   }
 }

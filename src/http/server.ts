@@ -10,6 +10,7 @@ import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
+import { databaseProbes, Readiness } from '../health/readiness.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
@@ -19,6 +20,7 @@ import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
@@ -39,6 +41,8 @@ export interface ApiDeps {
   reports?: Partial<ReportOptions>;
   /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
   recordings?: RecordingStore;
+  /** What GET /readyz checks; without it, PostgreSQL and the migrations only. */
+  readiness?: Readiness;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -85,6 +89,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
-  app.get('/healthz', async () => ({ ok: true }));
+  await api.register(healthRoutes(deps.readiness ?? new Readiness(databaseProbes(deps.db))));
   return app;
 }
