@@ -59,6 +59,16 @@ export class DatabaseHealth {
     this.probeUntilUp();
   }
 
+  /**
+   * For a periodic job's failure: true when it was for want of the database (the outage is noted
+   * and logged once, so the caller logs nothing more), false for any other error (log it).
+   */
+  failed(err: unknown): boolean {
+    if (!isConnectionError(err)) return false;
+    this.noteError(err);
+    return true;
+  }
+
   /** Probes even while up, so an outage is noticed with no traffic (the engine runs this). */
   watch(): () => void {
     if (!this.watching) {

@@ -84,7 +84,9 @@ export async function startEngine(
   // Periodic work waits while PostgreSQL is away (the outage is logged once, not per timer).
   const reconcileCdrs = async (includeLocal = false) => {
     if (!healthOf(db).up) return;
-    await cdr.reconcile({ includeLocal }).catch((err: unknown) => log.error({ err }, 'reconciling CDRs with Asterisk failed'));
+    await cdr.reconcile({ includeLocal }).catch((err: unknown) => {
+      if (!healthOf(db).failed(err)) log.error({ err }, 'reconciling CDRs with Asterisk failed');
+    });
   };
   dialer.onPbxReconnected = async () => {
     await syncAll(db, ari);
@@ -134,7 +136,9 @@ export async function startEngine(
   // Redis is transport: rebuild the queue from PostgreSQL at start and every minute.
   const reconcile = async () => {
     if (!dbHealth.up) return;
-    await reconcileQueue(db, queue, log).catch((err: unknown) => log.error({ err }, 'reconciling the queue failed'));
+    await reconcileQueue(db, queue, log).catch((err: unknown) => {
+      if (!dbHealth.failed(err)) log.error({ err }, 'reconciling the queue failed');
+    });
   };
   await reconcile();
   const timer = setInterval(() => void reconcile(), opts.reconcileEveryMs ?? 60_000);
@@ -143,14 +147,18 @@ export async function startEngine(
   const reclaim = () =>
     reclaimContacts(db, new Date(), cfg.CONTACT_RECLAIM_MONTHS)
       .then((n) => n > 0 && log.info({ reclaimed: n, months: cfg.CONTACT_RECLAIM_MONTHS }, 'contact data taken back from agents'))
-      .catch((err: unknown) => log.error({ err }, 'reclaiming contacts failed'));
+      .catch((err: unknown) => {
+        if (!healthOf(db).failed(err)) log.error({ err }, 'reclaiming contacts failed');
+      });
   await reclaim();
   const reclaimTimer = setInterval(() => void reclaim(), 3_600_000);
   // Retention: recordings past their campaign's recordingRetentionDays, every hour (audited).
   const purge = () =>
     purgeExpiredRecordings(db, store, systemActor('system'))
       .then((purged) => purged.length > 0 && log.info({ purged: purged.length }, 'recordings past their retention purged'))
-      .catch((err: unknown) => log.error({ err }, 'purging recordings failed'));
+      .catch((err: unknown) => {
+        if (!healthOf(db).failed(err)) log.error({ err }, 'purging recordings failed');
+      });
   // Once soon after start too: a server restarted more often than hourly still purges.
   const firstPurge = setTimeout(() => void purge(), 60_000);
   firstPurge.unref();

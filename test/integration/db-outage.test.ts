@@ -1,0 +1,151 @@
+// A PostgreSQL outage while a campaign runs with calls up, without touching the shared server:
+// first the app's connections are cut again and again (pg_terminate_backend), then its database
+// refuses every connection for 10 s (ALTER DATABASE ... ALLOW_CONNECTIONS false, connections cut).
+// The engine must survive (an unhandled 'error' would kill this process), hold dialing while the
+// database is away, keep the calls that are up and write their ends when it is back, resume by
+// itself, dial no attempt twice, and log each outage once when it starts and once when it ends.
+import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
+import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { redactPaths } from '../../src/log.js';
+import { Sipp } from '../../src/sim/sipp.js';
+import { seedCallCentre, type CallCentre } from '../helpers/call-centre.js';
+import { until } from '../helpers/engine-harness.js';
+import { testConfig } from '../helpers/env.js';
+
+const CARRIER = 6301;
+const AGENTS = 6311;
+const TALK_MS = 5000;
+
+describe('PostgreSQL outage with calls up', () => {
+  const tag = randomUUID().slice(0, 8);
+  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
+  const dbName = new URL(cfg.DATABASE_URL).pathname.slice(1);
+  const lines: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  let db: Db;
+  let check: Db;
+  let admin: pg.Client;
+  let engine: Engine;
+  let cc: CallCentre;
+  const sipps: Sipp[] = [];
+
+  beforeAll(async () => {
+    db = createDb(cfg.DATABASE_URL, 10, log);
+    check = createDb(cfg.DATABASE_URL, 2);
+    const adminUrl = new URL(cfg.DATABASE_URL);
+    adminUrl.pathname = '/postgres';
+    admin = new pg.Client({ connectionString: adminUrl.toString() });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
+    cc = await seedCallCentre(db, { tag, carrierPort: CARRIER, agentPort: AGENTS, agents: 3, contacts: 20 });
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 12000, pauseMs: TALK_MS }));
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENTS, mediaPort: 12200 }));
+    engine = await startEngine(cfg, db, new PolicyResolver(db, 0), log, {
+      tickMs: 200, reconcileEveryMs: 5000, dialer: { agents: { autoReadyAfterMs: 200, loginTimeoutSeconds: 20 } }, cdr: { campaignIds: [cc.campaign.id] },
+    });
+    await syncTrunk(db, engine.ari, cc.trunk.id);
+    for (const a of cc.agents) await syncAgent(db, engine.ari, a.id);
+  });
+  afterAll(async () => {
+    await admin?.query(`alter database "${dbName}" allow_connections true`).catch(() => undefined);
+    await check?.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', cc?.campaign.id ?? randomUUID()).execute().catch(() => undefined);
+    await engine?.close();
+    await db?.destroy();
+    await check?.destroy();
+    await admin?.end();
+    for (const s of sipps) await s.stop();
+  });
+
+  const cut = () => admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName]);
+
+  it('survives, holds dialing, keeps the calls up, resumes, dials nothing twice, logs each outage once', async () => {
+    const placed: number[] = [];
+    engine.dialer.callPlaced.push((_c, at) => placed.push(at.getTime()));
+    const windows: { down: number; up: number | null }[] = [];
+    engine.health.db.outage.on('down', () => windows.push({ down: Date.now(), up: null }));
+    engine.health.db.outage.on('up', () => (windows.at(-1)!.up = Date.now()));
+    for (const a of cc.agents) await engine.dialer.agents.login(a);
+    await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', cc.campaign.id).execute();
+    const bridged = () => engine.dialer.liveCalls().filter((c) => c.phase === 'bridged').length;
+    await until(() => bridged() >= 2, 30_000, 'two calls with agents');
+
+    // 1. Connections cut again and again for 3 s.
+    for (let t = Date.now(); Date.now() - t < 3000; ) {
+      await cut();
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await until(() => engine.health.db.up, 15_000, 'the database to be seen up after the cuts');
+    await until(() => bridged() >= 2, 30_000, 'calls with agents again');
+
+    // 2. The database refuses every connection for 10 s, with calls up.
+    const upBefore = bridged();
+    const linesBefore = lines.length;
+    await admin.query(`alter database "${dbName}" allow_connections false`);
+    await cut();
+    await until(() => !engine.health.db.up, 5000, 'the outage to be noticed');
+    expect(engine.dialer.available).toBe(false);
+    const refusedFrom = Date.now();
+    await new Promise((r) => setTimeout(r, 10_000));
+    await admin.query(`alter database "${dbName}" allow_connections true`);
+    await until(() => engine.health.db.up, 15_000, 'the database to be seen up again');
+    expect(upBefore).toBeGreaterThanOrEqual(2);
+
+    // Every attempt ends (dialing resumed by itself), each dialed once, every call closed.
+    const open = async () =>
+      Number((await check.selectFrom('attempts').where('campaign_id', '=', cc.campaign.id).where('state', 'in', ['queued', 'dialing']).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    await until(async () => (await open()) === 0, 150_000, 'every attempt to end');
+    await until(() => engine.dialer.activeCalls === 0, 30_000, 'the last calls to close');
+    const calls = await check.selectFrom('calls').where('campaign_id', '=', cc.campaign.id).selectAll().execute();
+    const perAttempt = new Map<string, number>();
+    for (const c of calls) perAttempt.set(c.attempt_id, (perAttempt.get(c.attempt_id) ?? 0) + 1);
+    expect([...perAttempt.values()].filter((n) => n > 1)).toEqual([]);
+    expect(perAttempt.size).toBe(20);
+    expect(calls.filter((c) => c.ended_at === null)).toEqual([]);
+    // The calls that were up through the outage kept their agent and their end (answered, not lost).
+    expect(calls.filter((c) => c.outcome !== 'answered').map((c) => `${c.outcome} ${c.hangup_cause_text}`)).toEqual([]);
+    expect(calls.filter((c) => !c.bridged_at)).toEqual([]);
+    const acrossOutage = calls.filter((c) => c.bridged_at!.getTime() < refusedFrom && c.ended_at!.getTime() > refusedFrom);
+    expect(acrossOutage.length).toBeGreaterThanOrEqual(2);
+    const attempts = await check.selectFrom('attempts').where('campaign_id', '=', cc.campaign.id).select(['state', 'outcome']).execute();
+    expect(attempts.every((a) => a.state === 'completed' && a.outcome === 'answered')).toBe(true);
+
+    // No call placed while the database was away (an originate already past its call row may
+    // land in the first moments), and some placed after it came back.
+    for (const w of windows) {
+      expect(placed.filter((t) => t > w.down + 500 && t < (w.up ?? Date.now()))).toEqual([]);
+    }
+    const long = windows.find((w) => w.down >= refusedFrom - 1000)!;
+    expect(placed.some((t) => t > long.up!)).toBe(true);
+
+    // Each outage: one line when it starts, one when it ends (with its duration); nothing else.
+    const outageLines = lines.filter((l) => l.dependency === 'postgresql');
+    expect(outageLines.map((l) => l.msg)).toEqual(windows.flatMap(() => ['postgresql unreachable: outage started', 'postgresql reachable again: outage over']));
+    const longLines = lines.slice(linesBefore).filter((l) => l.dependency === 'postgresql');
+    expect(longLines).toHaveLength(2);
+    expect(longLines[1]!.downMs as number).toBeGreaterThan(8000);
+    expect(longLines[1]!.downMs as number).toBeLessThan(20_000);
+    // Held dials are not errors: no "dial job failed" line; no error logged for the calls up.
+    expect(lines.filter((l) => (l.level as number) >= 50 && l.dependency === undefined).map((l) => l.msg)).toEqual([]);
+
+    // The agents stayed logged in, and their history was written despite the outage.
+    expect(cc.agents.map((a) => engine.dialer.agents.get(a.id)?.state)).not.toContain('logged-out');
+    const onCall = await check.selectFrom('agent_state_changes').where('agent_id', 'in', cc.agents.map((a) => a.id)).where('state', '=', 'on-call').select('id').execute();
+    expect(onCall).toHaveLength(20);
+  }, 240_000);
+});
