@@ -9,7 +9,7 @@ import type { PolicyResolver } from '../compliance/store/policies.repository.js'
 import type { Config } from '../config.js';
 import { healthOf, type Db } from '../db/database.js';
 import type { DatabaseHealth } from '../db/health.js';
-import { Outage } from '../health/outage.js';
+import type { Outage } from '../health/outage.js';
 import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
 import { recordAgentStates } from '../reports/agent-state-log.js';
@@ -20,7 +20,7 @@ import { purgeExpiredRecordings } from '../recordings/retention.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from './campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from './dialer.js';
-import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from './queue.js';
+import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, watchRedis, type DialJob } from './queue.js';
 import { reconcileQueue } from './reconciler.js';
 
 export interface Engine {
@@ -103,20 +103,10 @@ export async function startEngine(
   const dbHealth = healthOf(db);
   const stopWatchingDb = dbHealth.watch();
   const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
-  // ioredis and BullMQ print every failed reconnect to stderr unless someone listens: the
-  // outage is logged once when it starts and once when it ends instead.
-  const redis = new Outage('redis', log);
-  for (const c of connections) {
-    c.on('error', (err) => redis.fail(err));
-    c.on('ready', () => {
-      if (connections.every((x) => x.status === 'ready')) redis.recover();
-    });
-  }
   const queue = createDialQueue(cfg.DIAL_QUEUE, connections[0]!);
-  queue.on('error', (err) => redis.fail(err));
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
   const worker: Worker<DialJob> = createDialWorker(cfg.DIAL_QUEUE, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
-  worker.on('error', (err) => redis.fail(err));
+  const redis = watchRedis(connections, { queues: [queue], workers: [worker] }, log);
   worker.on('failed', (job, err) => {
     // Held dials (a dependency away, the engine stopping) are expected while it lasts: the outage is logged once.
     const held = ['PbxUnavailableError', 'DatabaseUnavailableError', 'DialerStoppingError'].includes(err.name);
