@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -57,7 +57,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/') && !route.schema?.querystring) route.schema = { ...route.schema, querystring: z.strictObject({}) };
   });
-  installErrorHandler(app);
+  installErrorHandler(app, healthOf(deps.db));
   installAuth(app, deps.db, deps.auth);
   // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.
   await app.register(swagger, {
