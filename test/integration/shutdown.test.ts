@@ -1,6 +1,7 @@
 // SIGTERM on a real `dialwell serve` with calls up: /readyz turns 503, no new dials, the calls up
-// go on until SHUTDOWN_CALL_LIMIT_MS and are then ended, each with one closed CDR; the agents are
-// logged out with reason "shutdown" (in their state history); no attempt is left dialing; exit 0.
+// go on until they end or SHUTDOWN_CALL_LIMIT_MS, when they are ended, each with one closed CDR;
+// the agents are logged out with reason "shutdown" (in their state history); no attempt is left
+// dialing; exit 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +18,16 @@ import { until } from '../helpers/engine-harness.js';
 import { testConfig } from '../helpers/env.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
-const CARRIER = 6321;
-const AGENTS = 6331;
 const HTTP_PORT = 6399;
-const LIMIT_MS = 3000;
 
-describe('dialwell serve on SIGTERM with calls up', () => {
+/** Two stops: customers who talk past the limit (their calls are ended), and customers who hang
+ * up within it (the stop waits for them, then exits without waiting out the limit). */
+const cases = [
+  { name: 'ends the calls still up at the limit', carrier: 6321, agents: 6331, media: 12400, talkMs: 60_000, limitMs: 3000, ended: 3 },
+  { name: 'lets the calls up finish within the limit', carrier: 6341, agents: 6351, media: 12800, talkMs: 5000, limitMs: 20_000, ended: 0 },
+];
+
+describe.each(cases)('dialwell serve on SIGTERM with calls up: $name', ({ carrier: CARRIER, agents: AGENTS, media, talkMs, limitMs: LIMIT_MS, ended }) => {
   const tag = randomUUID().slice(0, 8);
   const cfg = testConfig();
   const queueName = `dial-stop-${tag}`;
@@ -36,9 +41,8 @@ describe('dialwell serve on SIGTERM with calls up', () => {
     // The engine paces every running campaign in the database: other files' are finished.
     await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
     cc = await seedCallCentre(db, { tag, carrierPort: CARRIER, agentPort: AGENTS, agents: 3, contacts: 20 });
-    // Customers who would talk for a minute: the stop has to end their calls.
-    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 12400, pauseMs: 60_000 }));
-    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENTS, mediaPort: 12600 }));
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: media, pauseMs: talkMs }));
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENTS, mediaPort: media + 200 }));
   });
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -52,7 +56,7 @@ describe('dialwell serve on SIGTERM with calls up', () => {
     for (const s of sipps) await s.stop();
   });
 
-  it('finishes the calls up to the limit, ends the rest, logs agents out, leaves nothing dialing, exits 0', async () => {
+  it('no new dials, calls closed with one CDR each, agents logged out, nothing left dialing, exit 0', async () => {
     const admin = await createUser(db, { name: `stop-${tag}`, role: 'admin', agentId: null });
     const { token } = await issueToken(db, admin.id, 'test');
     const api = (method: string, url: string) =>
@@ -96,10 +100,15 @@ describe('dialwell serve on SIGTERM with calls up', () => {
     const code = await exited;
     const tookMs = Date.now() - stoppedAt;
     expect(code, err.slice(-2000)).toBe(0);
-    expect(tookMs).toBeGreaterThanOrEqual(LIMIT_MS);
-    expect(tookMs).toBeLessThan(LIMIT_MS + 30_000);
+    if (ended > 0) {
+      expect(tookMs).toBeGreaterThanOrEqual(LIMIT_MS);
+      expect(tookMs).toBeLessThan(LIMIT_MS + 30_000);
+    } else {
+      // The customers hung up within the limit: the stop did not wait it out.
+      expect(tookMs).toBeLessThan(LIMIT_MS);
+    }
     const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logs.find((l) => l.msg === 'stopped')).toMatchObject({ callsAtStop: 3, callsEnded: 3, callsLeft: 0 });
+    expect(logs.find((l) => l.msg === 'stopped')).toMatchObject({ callsAtStop: 3, callsEnded: ended, callsLeft: 0 });
     expect(err).not.toMatch(/Unhandled|ECONNREFUSED/);
 
     // Every call closed with one CDR; the attempts dialed are completed, the others still queued (never dialing).
@@ -109,7 +118,8 @@ describe('dialwell serve on SIGTERM with calls up', () => {
     for (const c of calls) {
       expect(c.ended_at).toBeInstanceOf(Date);
       expect(c.outcome).toBe('answered');
-      expect(c.ended_at!.getTime()).toBeGreaterThanOrEqual(stoppedAt + LIMIT_MS - 500);
+      if (ended > 0) expect(c.ended_at!.getTime()).toBeGreaterThanOrEqual(stoppedAt + LIMIT_MS - 500);
+      else expect(c.ended_at!.getTime()).toBeLessThan(stoppedAt + LIMIT_MS);
     }
     const attempts = await db.selectFrom('attempts').where('campaign_id', '=', cc.campaign.id).select(['id', 'state']).execute();
     expect(attempts.filter((a) => a.state === 'dialing')).toEqual([]);
