@@ -16,6 +16,7 @@ import type { PolicyResolver } from '../compliance/store/policies.repository.js'
 import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
+import { UnavailableError } from '../errors.js';
 
 export interface DialerOptions {
   connectTimeoutMs: number;
@@ -35,17 +36,17 @@ export const defaultDialerOptions: DialerOptions = {
 };
 
 /** Asterisk is not reachable: nothing was reserved or dialed; the job is retried later. */
-export class PbxUnavailableError extends Error {
+export class PbxUnavailableError extends UnavailableError {
   override readonly name = 'PbxUnavailableError';
 }
 
 /** PostgreSQL is not reachable: the job is retried later (the worker is paused meanwhile). */
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends UnavailableError {
   override readonly name = 'DatabaseUnavailableError';
 }
 
 /** The engine is stopping: no new call is placed. */
-export class DialerStoppingError extends Error {
+export class DialerStoppingError extends UnavailableError {
   override readonly name = 'DialerStoppingError';
 }
 

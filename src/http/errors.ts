@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectionError, type DatabaseHealth } from '../db/health.js';
-import { ClientError } from '../errors.js';
+import { ClientError, UnavailableError } from '../errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -57,6 +57,9 @@ export function installErrorHandler(app: FastifyInstance, database?: DatabaseHea
     if (err instanceof ClientError) {
       const issues = err.field ? [{ field: `body.${err.field}`, problem: err.message }] : undefined;
       return reply.status(err.status).send({ error: err.message, ...(issues ? { issues } : {}) });
+    }
+    if (err instanceof UnavailableError) {
+      return reply.status(503).header('retry-after', '5').send({ error: err.message });
     }
     if (isConnectionError(err)) {
       database?.noteError(err);
