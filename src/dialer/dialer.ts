@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { healthOf, type Db } from '../db/database.js';
-import type { DatabaseHealth } from '../db/health.js';
+import { isConnectionError, type DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
@@ -224,10 +224,12 @@ export class Dialer {
         channelId,
       });
     } catch (err) {
-      // Nothing was dialed: once the database is back the reservation goes back to the pool
-      // (unless the row was in fact written, which the queue reconciler settles).
-      this.dbHealth.noteError(err);
-      void releaseUndialed(this.db, attempt.id).catch((e: unknown) => this.log.error({ attemptId, err: e }, 'releasing an undialed reservation failed'));
+      // The database went away: nothing was dialed, so once it is back the reservation goes back
+      // to the pool (unless the row was in fact written: the CDR reconciler then closes it).
+      if (isConnectionError(err)) {
+        this.dbHealth.noteError(err);
+        void releaseUndialed(this.db, attempt.id).catch((e: unknown) => this.log.error({ attemptId, err: e }, 'releasing an undialed reservation failed'));
+      }
       throw err;
     }
     const session = new CallSession(
