@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { healthOf, type Db } from '../db/database.js';
 import type { DatabaseHealth } from '../db/health.js';
 import type { Outage } from '../health/outage.js';
+import { UnavailableError } from '../errors.js';
 import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
 import { recordAgentStates } from '../reports/agent-state-log.js';
@@ -82,10 +83,11 @@ export async function startEngine(
   cdr.isLocal = (channelId) => dialer.hasChannel(channelId);
   cdr.start();
   // Periodic work waits while PostgreSQL is away (the outage is logged once, not per timer).
+  const dbHealth = healthOf(db);
   const reconcileCdrs = async (includeLocal = false) => {
-    if (!healthOf(db).up) return;
+    if (!dbHealth.up) return;
     await cdr.reconcile({ includeLocal }).catch((err: unknown) => {
-      if (!healthOf(db).failed(err)) log.error({ err }, 'reconciling CDRs with Asterisk failed');
+      if (!dbHealth.failed(err)) log.error({ err }, 'reconciling CDRs with Asterisk failed');
     });
   };
   dialer.onPbxReconnected = async () => {
@@ -100,7 +102,6 @@ export async function startEngine(
     if (amiEverUp) void reconcileCdrs();
     amiEverUp = true;
   });
-  const dbHealth = healthOf(db);
   const stopWatchingDb = dbHealth.watch();
   const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
   const queue = createDialQueue(cfg.DIAL_QUEUE, connections[0]!);
@@ -109,8 +110,7 @@ export async function startEngine(
   const redis = watchRedis(connections, { queues: [queue], workers: [worker] }, log);
   worker.on('failed', (job, err) => {
     // Held dials (a dependency away, the engine stopping) are expected while it lasts: the outage is logged once.
-    const held = ['PbxUnavailableError', 'DatabaseUnavailableError', 'DialerStoppingError'].includes(err.name);
-    if (held) log.debug({ attemptId: job?.data.attemptId, err: err.message }, 'dial held (the job is retried)');
+    if (err instanceof UnavailableError) log.debug({ attemptId: job?.data.attemptId, err: err.message }, 'dial held (the job is retried)');
     else log.error({ attemptId: job?.data.attemptId, err: err.message }, 'dial job failed (it is retried)');
   });
   // While PostgreSQL is away the worker takes no job (nothing could be reserved or recorded);
@@ -138,7 +138,7 @@ export async function startEngine(
     reclaimContacts(db, new Date(), cfg.CONTACT_RECLAIM_MONTHS)
       .then((n) => n > 0 && log.info({ reclaimed: n, months: cfg.CONTACT_RECLAIM_MONTHS }, 'contact data taken back from agents'))
       .catch((err: unknown) => {
-        if (!healthOf(db).failed(err)) log.error({ err }, 'reclaiming contacts failed');
+        if (!dbHealth.failed(err)) log.error({ err }, 'reclaiming contacts failed');
       });
   await reclaim();
   const reclaimTimer = setInterval(() => void reclaim(), 3_600_000);
@@ -147,7 +147,7 @@ export async function startEngine(
     purgeExpiredRecordings(db, store, systemActor('system'))
       .then((purged) => purged.length > 0 && log.info({ purged: purged.length }, 'recordings past their retention purged'))
       .catch((err: unknown) => {
-        if (!healthOf(db).failed(err)) log.error({ err }, 'purging recordings failed');
+        if (!dbHealth.failed(err)) log.error({ err }, 'purging recordings failed');
       });
   // Once soon after start too: a server restarted more often than hourly still purges.
   const firstPurge = setTimeout(() => void purge(), 60_000);
