@@ -18,9 +18,17 @@ export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
   const cfg = loadConfig();
   const log = createLogger(cfg.LOG_LEVEL);
-  // A signal during start-up waits for the start to finish, then stops as below.
+  // A signal during start-up ends the process at once: nothing is dialing yet, and a start stuck
+  // on a dependency must not hold the stop. After the start, it drains as below.
+  let started = false;
   const stop = new Promise<NodeJS.Signals>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        if (started) return resolve(sig);
+        log.warn({ signal: sig }, 'stop requested during start-up: exiting');
+        process.exit(0);
+      });
+    }
   });
   await ensureDatabase(cfg.DATABASE_URL);
   const db = createDb(cfg.DATABASE_URL, 20, log);
@@ -37,6 +45,8 @@ export async function runServe(args: string[]): Promise<number> {
     },
   });
   await app.listen({ host: '127.0.0.1', port: cfg.PORT });
+  started = true;
+  log.info({ port: cfg.PORT, dialer: engine !== null }, 'started');
   const signal = await stop;
   log.info({ signal, callLimitMs: cfg.SHUTDOWN_CALL_LIMIT_MS }, 'stop requested');
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => log.warn({ signal: sig }, 'already stopping: the calls up are being finished'));

@@ -4,7 +4,12 @@
 // The engine must survive (an unhandled 'error' would kill this process), hold dialing while the
 // database is away, keep the calls that are up and write their ends when it is back, resume by
 // itself, dial no attempt twice, and log each outage once when it starts and once when it ends.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -22,6 +27,7 @@ import { apiAs, type Api } from '../helpers/api.js';
 import { until } from '../helpers/engine-harness.js';
 import { testConfig } from '../helpers/env.js';
 
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
 const CARRIER = 6301;
 const AGENTS = 6311;
 const TALK_MS = 5000;
@@ -171,4 +177,42 @@ describe('PostgreSQL outage with calls up', () => {
     const onCall = await check.selectFrom('agent_state_changes').where('agent_id', 'in', cc.agents.map((a) => a.id)).where('state', '=', 'on-call').select('id').execute();
     expect(onCall).toHaveLength(20);
   }, 240_000);
+  it('a real `dialwell serve` survives it: /readyz 503 then 200, two log lines, nothing on stderr', async () => {
+    const port = 6397;
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: {
+        ...process.env, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), ARI_APP: `dialwell-pg-${tag}`, DIAL_QUEUE: `dial-pg-${tag}`, LOG_LEVEL: 'info',
+        RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-pg-')),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status;
+    try {
+      await until(async () => (await readyz()) === 200, 60_000, 'dialwell serve to be ready').catch((e: Error) => {
+        throw new Error(`${e.message}; stdout: ${out.slice(-1500)}; stderr: ${err.slice(-500)}`);
+      });
+      await admin.query(`alter database "${dbName}" allow_connections false`);
+      await cut();
+      await until(async () => (await readyz()) === 503, 10_000, '/readyz to report the database down');
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(child.exitCode).toBeNull();
+      await admin.query(`alter database "${dbName}" allow_connections true`);
+      await until(async () => (await readyz()) === 200, 20_000, '/readyz to be 200 again');
+      expect(child.exitCode).toBeNull();
+    } finally {
+      await admin.query(`alter database "${dbName}" allow_connections true`);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(child.exitCode).toBe(0);
+    const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const outage = logs.filter((l) => l.dependency === 'postgresql').map((l) => l.msg);
+    expect(outage).toEqual(['postgresql unreachable: outage started', 'postgresql reachable again: outage over']);
+    expect(err).toBe('');
+  }, 120_000);
 });
