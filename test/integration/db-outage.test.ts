@@ -186,6 +186,7 @@ describe('PostgreSQL outage with calls up', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const exited = new Promise((r) => child.once('exit', r));
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -205,8 +206,7 @@ describe('PostgreSQL outage with calls up', () => {
       expect(child.exitCode).toBeNull();
     } finally {
       await admin.query(`alter database "${dbName}" allow_connections true`);
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     }
     expect(child.exitCode).toBe(0);
