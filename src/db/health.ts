@@ -111,6 +111,9 @@ export class DatabaseHealth {
       return true;
     } catch (err) {
       if (this.poolEnded()) return false;
+      // A probe that timed out waiting for a free connection says the pool is busy (a burst of
+      // load), not that the server is away: the pool's own errors will say if it is.
+      if ((err as { code?: unknown }).code === 'ETIMEDOUT' && this.pool.waitingCount > 0 && this.up) return false;
       this.noteError(isConnectionError(err) ? err : Object.assign(new Error(`probe failed: ${(err as Error).message}`), { code: '08000' }));
       return false;
     } finally {
