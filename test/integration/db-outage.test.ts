@@ -34,7 +34,7 @@ const TALK_MS = 5000;
 
 describe('PostgreSQL outage with calls up', () => {
   const tag = randomUUID().slice(0, 8);
-  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
+  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}`, RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-pg-rec-')) });
   const dbName = new URL(cfg.DATABASE_URL).pathname.slice(1);
   const lines: Record<string, unknown>[] = [];
   const log = pino(
@@ -63,7 +63,7 @@ describe('PostgreSQL outage with calls up', () => {
     admin.on('error', () => undefined);
     await admin.connect();
     await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
-    cc = await seedCallCentre(db, { tag, carrierPort: CARRIER, agentPort: AGENTS, agents: 3, contacts: 20 });
+    cc = await seedCallCentre(db, { tag, carrierPort: CARRIER, agentPort: AGENTS, agents: 3, contacts: 20, recordCalls: true });
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 12000, pauseMs: TALK_MS }));
     sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENTS, mediaPort: 12200 }));
     engine = await startEngine(cfg, db, new PolicyResolver(db, 0), log, {
@@ -144,6 +144,8 @@ describe('PostgreSQL outage with calls up', () => {
     // The calls that were up through the outage kept their agent and their end (answered, not lost).
     expect(calls.filter((c) => c.outcome !== 'answered').map((c) => `${c.outcome} ${c.hangup_cause_text}`)).toEqual([]);
     expect(calls.filter((c) => !c.bridged_at)).toEqual([]);
+    // Recorded, the calls across the outage too: the recording rows waited for the database.
+    expect(calls.filter((c) => !c.recording_id).map((c) => c.id)).toEqual([]);
     const acrossOutage = calls.filter((c) => c.bridged_at!.getTime() < refusedFrom && c.ended_at!.getTime() > refusedFrom);
     expect(acrossOutage.length).toBeGreaterThanOrEqual(2);
     const attempts = await check.selectFrom('attempts').where('campaign_id', '=', cc.campaign.id).select(['state', 'outcome']).execute();
