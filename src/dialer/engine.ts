@@ -181,7 +181,7 @@ export async function startEngine(
       closing = true;
       runner.stop();
       dialer.stopDialing();
-      await worker.close();
+      await bounded(worker.close(), 10_000, 'closing the dial worker');
       const callsAtStop = dialer.activeCalls;
       log.info({ calls: callsAtStop, callLimitMs }, 'stopping: no new dials; waiting for the calls up to finish');
       let callsEnded = 0;
@@ -200,6 +200,15 @@ export async function startEngine(
       return closed;
     },
   };
+  // A stop must end within the supervisor's timeout: a step waiting on a dependency that is away
+  // (Redis, PostgreSQL) is given up after a while, and says so.
+  const bounded = async (p: Promise<unknown>, ms: number, what: string): Promise<void> => {
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), ms)));
+    const result = await Promise.race([p.then(() => 'done' as const, (err: unknown) => (log.warn({ err }, `${what} failed`), 'done' as const)), late]);
+    clearTimeout(t);
+    if (result === 'late') log.warn({ waitedMs: ms }, `${what} took too long: going on with the stop`);
+  };
   const closeAll = async (): Promise<void> => {
     closing = true;
     stopWatchingDb();
@@ -213,9 +222,9 @@ export async function startEngine(
     await dialer.close('shutdown').catch(() => undefined);
     // The logouts of close() are history too: written before the caller closes the database
     // (a flush waiting on an unreachable database is bounded: the stop must end).
-    await Promise.race([agentStates.flush(), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    await worker.close();
-    await queue.close();
+    await bounded(agentStates.flush(), 10_000, 'writing the agent state history');
+    await bounded(worker.close(), 10_000, 'closing the dial worker');
+    await bounded(queue.close(), 5_000, 'closing the dial queue');
     for (const c of connections) c.disconnect();
     ami.close();
     ari.close();
