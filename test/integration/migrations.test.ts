@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
 import { createDb, recreateDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest, schemaStatus, SchemaNewerError } from '../../src/db/migrate.js';
+import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
+import { buildServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
 import { testConfig } from '../helpers/env.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
@@ -52,6 +55,16 @@ describe('migrations', () => {
       expect(run.status, run.stderr).toBe(1);
       expect(run.stderr).toMatch(/^dialwell: the database was migrated by a newer Dialwell: it has migration\(s\) 20991231_9999_from_the_future/);
       expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+      // A process already running when a newer version migrated says so in /readyz.
+      const app = await buildServer({ db, policies: new PolicyResolver(db, 0), log: createLogger('silent') });
+      try {
+        const ready = await app.inject({ method: 'GET', url: '/readyz' });
+        expect(ready.statusCode).toBe(503);
+        expect(ready.json()).toMatchObject({ ready: false, checks: { postgresql: { ok: true }, migrations: { ok: false } } });
+        expect(ready.json().checks.migrations.error).toMatch(/newer\): 20991231_9999_from_the_future/);
+      } finally {
+        await app.close();
+      }
     } finally {
       await sql`delete from kysely_migration where name = '20991231_9999_from_the_future'`.execute(db);
     }
