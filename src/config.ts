@@ -67,6 +67,9 @@ export const configSchema = z.object({
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** On SIGTERM, how long the calls up may go on before each is ended with a closing message
+   * (systemd's TimeoutStopSec must exceed this plus ~30 s: deploy/dialwell.service). */
+  SHUTDOWN_CALL_LIMIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
   CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
   /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */

@@ -9,7 +9,8 @@
 // A row whose channel Asterisk no longer has and of which neither source knows anything was never
 // originated (the process died between the insert and the originate) and is closed as such.
 // Channels on Dialwell's trunks that have no row are kept in asterisk_orphan_calls.
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import { isConnectionError } from '../db/health.js';
 import type { Logger } from '../log.js';
 import type { AmiCdr, AmiGateway } from '../pbx/ami.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -92,7 +93,13 @@ export class CdrReconciler {
       if (this.cdrs.size > MAX_CACHED_CDRS) this.cdrs.delete(this.cdrs.keys().next().value as string);
       this.pending.push(c);
     });
-    this.timer = setInterval(() => void this.flushAmi().catch((err: unknown) => this.log.error({ err }, 'matching AMI Cdr events failed')), this.opts.amiBatchMs);
+    this.timer = setInterval(
+      () =>
+        void this.flushAmi().catch((err: unknown) => {
+          if (!healthOf(this.db).failed(err)) this.log.error({ err }, 'matching AMI Cdr events failed');
+        }),
+      this.opts.amiBatchMs,
+    );
     this.timer.unref();
   }
 
@@ -106,6 +113,16 @@ export class CdrReconciler {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return { matched: 0, orphans: 0, open: 0 };
+    try {
+      return await this.matchCdrs(batch);
+    } catch (err) {
+      // The database is away: the events wait for the next pass (their writes are idempotent).
+      if (isConnectionError(err)) this.pending = batch.concat(this.pending).slice(-MAX_CACHED_CDRS);
+      throw err;
+    }
+  }
+
+  private async matchCdrs(batch: AmiCdr[]): Promise<{ matched: number; orphans: number; open: number }> {
     const calls = await callChannels(this.db, batch.map((c) => c.uniqueId));
     const matched = batch.filter((c) => calls.has(c.uniqueId));
     await noteAsteriskRecords(this.db, matched.map((c) => ({ uniqueId: c.uniqueId, linkedId: null, disposition: c.disposition || null })));
@@ -114,7 +131,13 @@ export class CdrReconciler {
     const open = matched.filter((c) => calls.get(c.uniqueId)?.open && !this.isLocal(c.uniqueId)).length;
     if (orphans) this.log.warn({ orphans }, 'Asterisk reported calls on Dialwell trunks that have no call row');
     if (open) {
-      setTimeout(() => void this.reconcile().catch((err: unknown) => this.log.error({ err }, 'reconciling CDRs failed')), this.opts.settleMs).unref();
+      setTimeout(
+        () =>
+          void this.reconcile().catch((err: unknown) => {
+            if (!healthOf(this.db).failed(err)) this.log.error({ err }, 'reconciling CDRs failed');
+          }),
+        this.opts.settleMs,
+      ).unref();
     }
     return { matched: matched.length, orphans, open };
   }

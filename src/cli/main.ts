@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`dialwell: ${err.message}\n`);
+    if (err instanceof ConfigError || (err instanceof Error && err.name === "SchemaNewerError")) process.stderr.write(`dialwell: ${err.message}\n`);
     else if (err instanceof CliInputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       // Bad input: say what was wrong; exit 2.
       process.stderr.write(`dialwell: ${(err as Error).message}\n`);

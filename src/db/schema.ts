@@ -326,6 +326,8 @@ export interface AgentStateChangeTable {
   agent_id: string;
   state: string;
   at: Timestamp;
+  /** The logout or pause reason, when the state has one. */
+  reason: string | null;
 }
 
 /** A scorecard criterion: what is scored, its weight in the total, and the highest score. */

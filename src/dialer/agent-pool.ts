@@ -22,7 +22,13 @@ export interface AgentSession {
   /** The call the agent is wrapping up (or last took). */
   lastCallId: string | null;
   pauseReason: string | null;
+  /** Why the session ended (see LogoutReason); null while logged in. */
+  logoutReason: LogoutReason | null;
 }
+
+/** Why an agent was logged out: their own request (or a supervisor's), the softphone hung up or
+ * never answered the login call, Asterisk lost the channel, or the engine stopped. */
+export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown';
 
 export interface AgentPoolOptions {
   /** Wrap-up time before an agent is ready again; null waits for a disposition. */
@@ -80,6 +86,7 @@ export class AgentPool {
       callId: null,
       lastCallId: null,
       pauseReason: null,
+      logoutReason: null,
     };
     this.sessions.set(agent.id, session);
     const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
@@ -89,7 +96,7 @@ export class AgentPool {
         if (e.type === 'StasisStart') resolve();
         else if (e.type === 'ChannelDestroyed') {
           reject(new AgentLoginError(`softphone ${agent.endpoint} did not answer: ${e.cause_txt} (cause ${e.cause})`));
-          this.ended(session, log);
+          this.ended(session, log, 'login-failed');
         }
       });
       // Should neither event come (lost while the ARI connection was down), the login still ends.
@@ -113,7 +120,7 @@ export class AgentPool {
       await answered;
       await this.ari.addToBridge(session.bridgeId, session.channelId);
     } catch (err) {
-      this.ended(session, log);
+      this.ended(session, log, 'login-failed');
       // Hung up even if the originate timed out: Asterisk may place it later (the StasisStart of
       // such a channel, held by no login, is hung up too: Dialer.unrouted).
       await this.ari.hangup(session.channelId).catch(() => undefined);
@@ -122,20 +129,22 @@ export class AgentPool {
       clearTimeout(timer);
     }
     this.router.onChannel(session.channelId, (e) => {
-      if (e.type === 'ChannelDestroyed') this.ended(session, log);
+      if (e.type === 'ChannelDestroyed') this.ended(session, log, 'softphone-hung-up');
     });
     log.info('agent logged in');
     this.setState(session, 'ready');
     return session;
   }
 
-  private ended(s: AgentSession, log: Logger): void {
+  private ended(s: AgentSession, log: Logger, reason: LogoutReason): void {
     if (s.state === 'logged-out') return;
     const callId = s.callId;
+    // A logout in progress set its reason already; the hangup's own event must not replace it.
+    s.logoutReason ??= reason;
     this.setState(s, 'logged-out');
     this.router.offChannel(s.channelId);
     void this.ari.destroyBridge(s.bridgeId).catch((err: unknown) => log.warn({ err }, 'destroying agent bridge failed'));
-    log.info('agent logged out');
+    log.info({ reason: s.logoutReason }, 'agent logged out');
     if (callId) this.onAgentLost(s, callId);
   }
 
@@ -144,7 +153,7 @@ export class AgentPool {
   lost(agentId: string): void {
     const s = this.sessions.get(agentId);
     if (!s) return;
-    this.ended(s, this.log.child({ agentId }));
+    this.ended(s, this.log.child({ agentId }), 'lost');
     void this.ari.hangup(s.channelId).catch(() => undefined);
   }
 
@@ -210,11 +219,13 @@ export class AgentPool {
     return false;
   }
 
-  async logout(agentId: string): Promise<void> {
+  async logout(agentId: string, reason: LogoutReason = 'requested'): Promise<void> {
     const s = this.sessions.get(agentId);
     if (!s || s.state === 'logged-out') return;
+    // The reason is set before the hangup: the softphone's ChannelDestroyed may arrive first.
+    s.logoutReason = reason;
     await this.ari.hangup(s.channelId);
-    this.ended(s, this.log.child({ agentId }));
+    this.ended(s, this.log.child({ agentId }), reason);
   }
 
   private setState(s: AgentSession, state: AgentState): void {
@@ -332,8 +343,8 @@ export class AgentPool {
     }
   }
 
-  async logoutAll(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((id) => this.logout(id)));
+  async logoutAll(reason: LogoutReason = 'requested'): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((id) => this.logout(id, reason)));
     for (const w of this.waiters.splice(0)) w.take(null);
   }
 }

@@ -5,7 +5,7 @@
 // (bench/pacing.ts). Every handed attempt still passes the dial-time compliance gate.
 import { sql } from 'kysely';
 import type { Queue } from 'bullmq';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
 import type { DialMode } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { CallSummary } from './call-session.js';
@@ -121,7 +121,7 @@ export class CampaignRunner {
       for (const id of this.campaigns.keys()) if (!running.some((r) => r.id === id)) this.campaigns.delete(id);
       return handed;
     } catch (err) {
-      this.log.error({ err }, 'pacing tick failed');
+      if (!healthOf(this.db).failed(err)) this.log.error({ err }, 'pacing tick failed');
       return 0;
     } finally {
       this.ticking = false;

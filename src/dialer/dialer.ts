@@ -3,21 +3,23 @@
 // agent pool for this process.
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import { isConnectionError, type DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
 import { AriError, type AriGateway } from '../pbx/ari.js';
 import type { AriChannel, AriEvent } from '../pbx/ari-types.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
-import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
+import { AgentPool, type AgentPoolOptions, type LogoutReason } from './agent-pool.js';
 import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, type DialContext } from './dial.repository.js';
+import { CallWriter, callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import { isCustomerInStasis } from './stasis-channels.js';
 import type { DialJob } from './queue.js';
+import { UnavailableError } from '../errors.js';
 
 export interface DialerOptions {
   connectTimeoutMs: number;
@@ -43,7 +45,7 @@ export const defaultDialerOptions: DialerOptions = {
 };
 
 /** Asterisk is not reachable: nothing was reserved or dialed; the job is retried later. */
-export class PbxUnavailableError extends Error {
+export class PbxUnavailableError extends UnavailableError {
   override readonly name = 'PbxUnavailableError';
 }
 
@@ -69,6 +71,16 @@ const UNKNOWN_SETTLE_MAX_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
+/** PostgreSQL is not reachable: the job is retried later (the worker is paused meanwhile). */
+export class DatabaseUnavailableError extends UnavailableError {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+/** The engine is stopping: no new call is placed. */
+export class DialerStoppingError extends UnavailableError {
+  override readonly name = 'DialerStoppingError';
+}
+
 export type DialResult =
   | { status: 'dialing'; callId: string; channelId: string; decisionId: string }
   | { status: 'already-claimed' }
@@ -92,6 +104,8 @@ export class Dialer {
   private readonly gate: DialGate;
   private readonly contexts: DialContextLoader;
   private readonly calls: CallWriter;
+  private readonly dbHealth: DatabaseHealth;
+  private stopping = false;
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
   readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
@@ -116,6 +130,7 @@ export class Dialer {
     this.gate = new DialGate({ db, policies });
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db);
+    this.dbHealth = healthOf(db);
     this.agents.onAgentLost = (_s, callId) => {
       // The agent's softphone left while a customer was with them (their own hang-up, a lost phone).
       void this.call(callId)?.hangup('agent').catch((err: unknown) => log.warn({ err, callId }, 'ending the call of a lost agent failed'));
@@ -129,9 +144,9 @@ export class Dialer {
   /** Run after Asterisk comes back (e.g. to push trunks and agent endpoints again). */
   onPbxReconnected: () => Promise<void> = async () => {};
 
-  /** False while Asterisk is away: dialing is held. */
+  /** False while Asterisk or PostgreSQL is away, or the engine is stopping: dialing is held. */
   get available(): boolean {
-    return this.ari.connected;
+    return this.ari.connected && this.dbHealth.up && !this.stopping;
   }
 
   /**
@@ -308,6 +323,8 @@ export class Dialer {
       return await this.dialAttempt(job.data.attemptId);
     } catch (err) {
       if (err instanceof PbxUnavailableError && token) return this.putOff(job, token);
+      // A connection lost mid-dial starts the outage at once (the worker pauses on it).
+      this.dbHealth.noteError(err);
       throw err;
     }
   };
@@ -350,7 +367,9 @@ export class Dialer {
 
   private async dial(attemptId: string, agentId: string | null): Promise<DialResult> {
     // Hold dialing while Asterisk is away: nothing is reserved, the job is retried.
-    if (!this.available) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
+    if (this.stopping) throw new DialerStoppingError('the engine is stopping: no new call is placed');
+    if (!this.ari.connected) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
+    if (!this.dbHealth.up) throw new DatabaseUnavailableError('PostgreSQL is not reachable: dialing is held');
     // The compliance decision and the reservation, atomically per phone number.
     const gate = await this.gate.decideAndReserve(attemptId);
     if (gate.status === 'not-queued') return { status: 'already-claimed' };
@@ -380,15 +399,26 @@ export class Dialer {
     const callerId = ctx.callerId;
     ctx = await this.withPolicyLimit(ctx);
     const channelId = randomUUID();
-    const callId = await this.calls.insert({
-      attemptId: attempt.id,
-      campaignId: ctx.campaign.id,
-      contactId: attempt.contactId,
-      phone: attempt.phone,
-      callerId,
-      trunkId: ctx.trunk.id,
-      channelId,
-    });
+    let callId: string;
+    try {
+      callId = await this.calls.insert({
+        attemptId: attempt.id,
+        campaignId: ctx.campaign.id,
+        contactId: attempt.contactId,
+        phone: attempt.phone,
+        callerId,
+        trunkId: ctx.trunk.id,
+        channelId,
+      });
+    } catch (err) {
+      // The database went away: nothing was dialed, so once it is back the reservation goes back
+      // to the pool (unless the row was in fact written: the CDR reconciler then closes it).
+      if (isConnectionError(err)) {
+        this.dbHealth.noteError(err);
+        void releaseUndialed(this.db, attempt.id).catch((e: unknown) => this.log.error({ attemptId, err: e }, 'releasing an undialed reservation failed'));
+      }
+      throw err;
+    }
     const session = new CallSession(
       {
         db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
@@ -544,6 +574,24 @@ export class Dialer {
     });
   }
 
+  /** Places no new call from now on (the worker and the runner find the dialer unavailable). */
+  stopDialing(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Resolves when every call of this process has ended and its CDR is written, or after
+   * `limitMs`; true when none is left.
+   */
+  async waitForCalls(limitMs: number): Promise<boolean> {
+    const deadline = Date.now() + limitMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) {
+      const all = Promise.all([...this.sessions.values()].map((s) => s.done));
+      await Promise.race([all, new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+    }
+    return this.sessions.size === 0;
+  }
+
   /** The live call the agent is with, if any. */
   callOfAgent(agentId: string): CallSession | undefined {
     for (const s of this.sessions.values()) if (s.currentAgentId === agentId) return s;
@@ -594,9 +642,10 @@ export class Dialer {
   }
 
   /** Ends the calls still up (ended_by shutdown), waits for their recordings, logs every agent out. */
-  async close(): Promise<void> {
+  async close(reason: LogoutReason = 'requested'): Promise<void> {
+    this.stopping = true;
     await this.endCalls('shutdown', { recordings: true });
-    await this.agents.logoutAll();
+    await this.agents.logoutAll(reason);
     await Promise.all([...this.settling]);
   }
 }

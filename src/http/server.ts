@@ -5,11 +5,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
+import { databaseProbes, Readiness } from '../health/readiness.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
@@ -20,6 +21,7 @@ import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
@@ -40,6 +42,8 @@ export interface ApiDeps {
   reports?: Partial<ReportOptions>;
   /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
   recordings?: RecordingStore;
+  /** What GET /readyz checks; without it, PostgreSQL and the migrations only. */
+  readiness?: Readiness;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -54,7 +58,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/') && !route.schema?.querystring) route.schema = { ...route.schema, querystring: z.strictObject({}) };
   });
-  installErrorHandler(app);
+  installErrorHandler(app, healthOf(deps.db));
   installAuth(app, deps.db, deps.auth);
   // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.
   await app.register(swagger, {
@@ -87,6 +91,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
-  app.get('/healthz', async () => ({ ok: true }));
+  await api.register(healthRoutes(deps.readiness ?? new Readiness(databaseProbes(deps.db))));
   return app;
 }

@@ -152,6 +152,16 @@ describe('authentication and permissions (PostgreSQL)', () => {
     expect(app.routeAccess.filter((r) => r.url.startsWith('/api/') && !r.access)).toEqual([]);
   });
 
+  it('marks the probes and /metrics public explicitly, and they answer without a token', async () => {
+    const publicRoutes = ['GET /healthz', 'GET /metrics', 'GET /readyz'];
+    const marked = app.routeAccess.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
+    expect(marked.filter((r) => !r.includes('/api/')).sort()).toEqual(publicRoutes);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode, ready.body).toBe(200);
+    expect(ready.json()).toMatchObject({ ready: true, checks: { postgresql: { ok: true }, migrations: { ok: true } } });
+  });
+
   it('documents every route at /docs from the zod schemas, without a token', async () => {
     const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     expect(spec.openapi).toMatch(/^3\./);
