@@ -12,6 +12,9 @@ export interface DialContext {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
     /** Played to the customer of a recorded call before the agent joins. */
     recordingAnnouncement?: string[] | null;
+    /** The campaign's ring timeout (null: the dialer's default) and the policy whose minimum ring time bounds it. */
+    ringTimeoutSeconds?: number | null;
+    policyName?: string | null;
   };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
@@ -55,6 +58,7 @@ export class DialContextLoader {
       .select([
         'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state',
         't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
+        'c.policy_name',
       ])
       .executeTakeFirst();
     if (!row) throw new DialSetupError(`campaign ${campaignId} does not exist`);
@@ -77,6 +81,8 @@ export class DialContextLoader {
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
+        ringTimeoutSeconds: typeof row.settings.ringTimeoutSeconds === 'number' ? row.settings.ringTimeoutSeconds : null,
+        policyName: row.policy_name,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

@@ -11,8 +11,9 @@ import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
+import { minRingSecondsOf } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
+import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -186,6 +187,7 @@ export class Dialer {
       return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
     }
     const callerId = ctx.callerId;
+    const ringTimeoutSeconds = await this.ringTimeoutFor(ctx);
     const channelId = randomUUID();
     const callId = await this.calls.insert({
       attemptId: attempt.id,
@@ -217,7 +219,7 @@ export class Dialer {
         app: this.ari.app,
         appArgs: `customer,${callId}`,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
-        timeout: this.opts.ringTimeoutSeconds,
+        timeout: ringTimeoutSeconds,
         // For answering-machine detection the answered call runs AMD() in the dialplan and
         // comes back to this application with the verdict.
         ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),
@@ -229,6 +231,16 @@ export class Dialer {
     }
     for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt);
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
+  }
+
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(ctx: DialContext): Promise<number> {
+    const wanted = ctx.campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(ctx.campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
   private settle(summary: CallSummary): void {

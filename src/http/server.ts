@@ -20,6 +20,7 @@ import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
+import { progressRoutes } from './routes/progress.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
@@ -85,6 +86,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
+  await api.register(progressRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }

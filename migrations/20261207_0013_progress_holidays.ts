@@ -1,0 +1,36 @@
+// Campaign progress and holiday calendars: attempts listed per campaign and per contact newest
+// first (keyset pages on created_at, id); holiday calendars an admin keeps (dates that are not
+// working days, and weekend dates that are) for complaint due dates. Built-in calendars live in
+// code (src/qa/holidays.ts); the one that applies is the `complaint_calendar` setting.
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`create index attempts_campaign_created_idx on attempts (campaign_id, created_at, id)`.execute(db);
+  await sql`create index attempts_contact_created_idx on attempts (contact_id, created_at, id)`.execute(db);
+
+  await db.schema
+    .createTable('holiday_calendars')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+    /** A built-in calendar whose dates this one adds to (e.g. a site's own days on top of us-federal). */
+    .addColumn('base', 'text')
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute();
+  await db.schema
+    .createTable('holiday_dates')
+    .addColumn('calendar', 'text', (c) => c.notNull().references('holiday_calendars.name').onDelete('cascade'))
+    .addColumn('date', 'date', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    /** holiday: not a working day; workday: a weekend day worked instead (China's adjusted days). */
+    .addColumn('kind', 'text', (c) => c.notNull().defaultTo('holiday').check(sql`kind in ('holiday', 'workday')`))
+    .addPrimaryKeyConstraint('holiday_dates_pk', ['calendar', 'date'])
+    .execute();
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('holiday_dates').ifExists().execute();
+  await db.schema.dropTable('holiday_calendars').ifExists().execute();
+  await sql`drop index if exists attempts_contact_created_idx`.execute(db);
+  await sql`drop index if exists attempts_campaign_created_idx`.execute(db);
+}
