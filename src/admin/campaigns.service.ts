@@ -64,7 +64,14 @@ export const campaignInputSchema = z.strictObject({
   completeWhenIdleDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(365).nullable().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
-export const campaignPatchSchema = campaignInputSchema.partial();
+/**
+ * A PATCH names only what changes: the input's fields, each optional and without its default.
+ * (zod's partial() keeps defaults, so a PATCH of one field reset every defaulted one: the policy
+ * to none, the dial mode to progressive, recording on.)
+ */
+export const campaignPatchSchema = z.strictObject(
+  Object.fromEntries(Object.entries(campaignInputSchema.shape).map(([k, s]) => [k, (s instanceof z.ZodDefault ? s.unwrap() : s).optional()])),
+) as unknown as z.ZodType<Partial<CampaignInput>>;
 
 export interface CampaignView {
   id: string;
