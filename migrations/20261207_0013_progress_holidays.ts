@@ -22,7 +22,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('calendar', 'text', (c) => c.notNull().references('holiday_calendars.name').onDelete('cascade'))
     .addColumn('date', 'date', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
-    /** holiday: not a working day; workday: a weekend day worked instead (China's adjusted days). */
+    /** holiday: not a working day; workday: a day worked all the same (China's weekend working days, a base holiday the site works). */
     .addColumn('kind', 'text', (c) => c.notNull().defaultTo('holiday').check(sql`kind in ('holiday', 'workday')`))
     .addPrimaryKeyConstraint('holiday_dates_pk', ['calendar', 'date'])
     .execute();

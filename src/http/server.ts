@@ -19,6 +19,7 @@ import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
+import { holidayRoutes } from './routes/holidays.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { progressRoutes } from './routes/progress.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
@@ -87,6 +88,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   await api.register(progressRoutes(deps), { prefix: '/api/v1' });
+  await api.register(holidayRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }
