@@ -22,7 +22,7 @@ export interface CalendarView {
 }
 
 export interface CalendarInput {
-  description?: string;
+  description: string;
   base?: string | null;
   dates: { date: string; name: string; kind?: HolidayKind }[];
 }
@@ -73,8 +73,8 @@ export async function saveCalendar(db: Db, name: string, input: CalendarInput): 
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('holiday_calendars')
-      .values({ name, description: input.description ?? '', base: input.base ?? null })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ description: input.description ?? before?.description ?? '', base: input.base !== undefined ? input.base : (before?.base ?? null), updated_at: new Date() }))
+      .values({ name, description: input.description, base: input.base ?? null })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ description: input.description, base: input.base !== undefined ? input.base : (before?.base ?? null), updated_at: new Date() }))
       .execute();
     await trx.deleteFrom('holiday_dates').where('calendar', '=', name).execute();
     if (input.dates.length) {

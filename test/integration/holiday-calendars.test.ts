@@ -54,15 +54,16 @@ describe('holiday calendars and complaint due dates', () => {
   });
 
   it("validates an admin's calendar, stores it on a built-in base and audits the change", async () => {
-    expect((await put('/api/v1/holiday-calendars/us-federal', { dates: [] })).statusCode).toBe(409);
-    const badBase = await put(`/api/v1/holiday-calendars/${name}`, { base: 'mars', dates: [] });
+    expect((await put('/api/v1/holiday-calendars/us-federal', { description: 'x', dates: [] })).statusCode).toBe(409);
+    const badBase = await put(`/api/v1/holiday-calendars/${name}`, { description: 'x', base: 'mars', dates: [] });
     expect(badBase.statusCode).toBe(400);
     expect(badBase.json().error).toMatch(/base must be a built-in calendar/);
-    const badDate = await put(`/api/v1/holiday-calendars/${name}`, { dates: [{ date: '2026-02-30', name: 'x' }] });
+    const badDate = await put(`/api/v1/holiday-calendars/${name}`, { description: 'x', dates: [{ date: '2026-02-30', name: 'x' }] });
     expect(badDate.statusCode).toBe(400);
     expect(badDate.json().issues[0].field).toBe('body.dates.0.date');
-    expect((await put(`/api/v1/holiday-calendars/${name}`, { dates: [{ date: '11-27', name: 'x', kind: 'workday' }] })).statusCode).toBe(400);
-    expect((await put(`/api/v1/holiday-calendars/${name}`, { dates: [{ date: '2026-11-27', name: 'a' }, { date: '2026-11-27', name: 'b' }] })).statusCode).toBe(400);
+    expect((await put(`/api/v1/holiday-calendars/${name}`, { description: 'x', dates: [{ date: '11-27', name: 'x', kind: 'workday' }] })).statusCode).toBe(400);
+    expect((await put(`/api/v1/holiday-calendars/${name}`, { description: 'x', dates: [{ date: '2026-11-27', name: 'a' }, { date: '2026-11-27', name: 'b' }] })).statusCode).toBe(400);
+    expect((await put(`/api/v1/holiday-calendars/${name}`, { dates: [] })).json().issues[0].field).toBe('body.description');
     const ok = await put(`/api/v1/holiday-calendars/${name}`, {
       description: 'our site', base: 'us-federal', dates: [{ date: '2026-11-27', name: 'Day after Thanksgiving' }],
     });
@@ -70,7 +71,7 @@ describe('holiday calendars and complaint due dates', () => {
     expect(ok.json()).toMatchObject({ name, builtIn: false, base: 'us-federal', dates: [{ date: '2026-11-27', name: 'Day after Thanksgiving', kind: 'holiday' }] });
     const audit = await db.selectFrom('audit_log').where('resource', '=', 'holiday-calendar').where('resource_id', '=', name).select(['action', 'user_id']).execute();
     expect(audit).toEqual([{ action: 'holiday-calendar.created', user_id: admin.userId }]);
-    expect((await qa.inject({ method: 'PUT', url: `/api/v1/holiday-calendars/${name}`, payload: { dates: [] } })).statusCode).toBe(403);
+    expect((await qa.inject({ method: 'PUT', url: `/api/v1/holiday-calendars/${name}`, payload: { description: 'x', dates: [] } })).statusCode).toBe(403);
   });
 
   it('skips the chosen calendar\'s holidays in complaint due dates', async () => {

@@ -31,7 +31,7 @@ export function holidayRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           description: 'Creates or replaces a calendar of your own with exactly these dates, optionally adding to a built-in one (base).',
           params,
           body: z.strictObject({
-            description: z.string().max(500).optional(),
+            description: z.string().trim().min(1, 'must say what the calendar is for').max(500),
             base: calendarName.nullable().optional(),
             dates: z.array(z.strictObject({
               date,
