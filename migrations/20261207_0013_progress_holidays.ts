@@ -5,6 +5,12 @@
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // The rules a decision failed, "+"-joined in name order ("cap+hours"; '' when allowed): progress
+  // groups contacts by them without parsing every decision's reasons (1.2 s → see the docs at 100,000).
+  await sql`alter table decisions add column failed_rules text`.execute(db);
+  await sql`update decisions d set failed_rules = coalesce((
+      select string_agg(distinct r->>'rule', '+' order by r->>'rule') from json_array_elements(d.reasons) r
+      where (r->>'passed')::boolean = false), '')`.execute(db);
   await sql`create index attempts_campaign_created_idx on attempts (campaign_id, created_at, id)`.execute(db);
   await sql`create index attempts_contact_created_idx on attempts (contact_id, created_at, id)`.execute(db);
 
@@ -33,4 +39,5 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('holiday_calendars').ifExists().execute();
   await sql`drop index if exists attempts_contact_created_idx`.execute(db);
   await sql`drop index if exists attempts_campaign_created_idx`.execute(db);
+  await sql`alter table decisions drop column if exists failed_rules`.execute(db);
 }

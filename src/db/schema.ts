@@ -249,6 +249,8 @@ export interface DecisionTable {
   time_zones: ColumnType<string[], string[], never>;
   policy_versions: ColumnType<{ name: string; version: number }[], string, never>;
   next_allowed_at: NullableTimestamp;
+  /** The failed rules, "+"-joined in name order ("cap+hours"), '' when allowed (failedRulesKey()); null if written without. */
+  failed_rules: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface CampaignAgentTable {

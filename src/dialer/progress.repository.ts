@@ -39,11 +39,11 @@ export interface AttemptRow {
   decision: { id: string; decidedAt: string; allowed: boolean; nextAllowedAt: string | null; failedRules: string[] } | null;
 }
 
-// The failed rules of a stored decision, "+"-joined in name order ("cap+hours"); null when allowed.
-const failedRulesSql = (decisionRef: string) => sql<string | null>`(
+// The failed rules of a joined decision row, "+"-joined in name order ("cap+hours"); null when
+// allowed. Stored with the decision (failed_rules); worked out from its reasons for a row written without.
+const failedRulesSql = (d: string) => sql<string | null>`nullif(coalesce(${sql.ref(`${d}.failed_rules`)}, (
   select string_agg(distinct r->>'rule', '+' order by r->>'rule')
-  from decisions d, json_array_elements(d.reasons) r
-  where d.id = ${sql.ref(decisionRef)} and not d.allowed and (r->>'passed')::boolean = false)`;
+  from json_array_elements(${sql.ref(`${d}.reasons`)}) r where (r->>'passed')::boolean = false)), '')`;
 
 /** Keyset cursor: the last row's exact created_at (microseconds, as PostgreSQL keeps it) and id. */
 function encodeCursor(createdKey: string, id: string): string {
@@ -79,7 +79,7 @@ export async function listAttempts(
       'd.next_allowed_at',
       sql<string>`to_char(a.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_key'),
       (eb) => eb.selectFrom('calls as c').whereRef('c.attempt_id', '=', 'a.id').select('c.id').orderBy('c.created_at', 'desc').limit(1).as('call_id'),
-      failedRulesSql('a.decision_id').as('failed_rules'),
+      failedRulesSql('d').as('failed_rules'),
     ])
     .orderBy('a.created_at', 'desc')
     .orderBy('a.id', 'desc')
@@ -130,8 +130,8 @@ export interface ProgressGroup {
 // decision; without a denial, a promised callback, a retry rule, or a released reservation.
 const PROGRESS_SQL = (campaignId: string, now: Date) => sql<{ bucket: ContactBucket; key: string | null; n: string; first_at: Date | null; last_at: Date | null }>`
   with cur as (
-    select distinct on (a.contact_id) a.contact_id, a.state, a.outcome, a.scheduled_at, a.is_callback, a.decision_id,
-      a.enqueued_at, a.idempotency_key
+    select distinct on (a.contact_id) a.state, a.outcome, a.scheduled_at, a.is_callback, a.decision_id,
+      a.enqueued_at is not null as enqueued, a.idempotency_key like '%:retry:%' as is_retry
     from attempts a
     where a.campaign_id = ${campaignId}
     order by a.contact_id, (a.state in ('queued', 'dialing')) desc, a.created_at desc, a.id desc),
@@ -144,15 +144,15 @@ const PROGRESS_SQL = (campaignId: string, now: Date) => sql<{ bucket: ContactBuc
         when state = 'skipped' then 'skipped'
         else 'cancelled' end as bucket,
       case
-        when state = 'queued' and scheduled_at <= ${now} then case when enqueued_at is null then 'due' else 'handed-to-dialer' end
-        when state = 'queued' then coalesce(${failedRulesSql('cur.decision_id')},
-          case when is_callback then 'callback' when idempotency_key like '%:retry:%' then 'retry'
+        when state = 'queued' and scheduled_at <= ${now} then case when enqueued then 'handed-to-dialer' else 'due' end
+        when state = 'queued' then coalesce(${failedRulesSql('d')},
+          case when is_callback then 'callback' when is_retry then 'retry'
                when decision_id is not null then 'released' else 'scheduled' end)
         when state in ('completed', 'failed') then coalesce(outcome, state)
-        when state = 'skipped' then coalesce(${failedRulesSql('cur.decision_id')}, outcome, 'skipped')
+        when state = 'skipped' then coalesce(${failedRulesSql('d')}, outcome, 'skipped')
         else null end as key,
       scheduled_at
-    from cur)
+    from cur left join decisions d on d.id = cur.decision_id)
   select bucket, key, count(*) as n, min(scheduled_at) as first_at, max(scheduled_at) as last_at
   from classified group by bucket, key
   union all
@@ -160,7 +160,11 @@ const PROGRESS_SQL = (campaignId: string, now: Date) => sql<{ bucket: ContactBuc
   where ct.campaign_id = ${campaignId} and not exists (select 1 from attempts a where a.contact_id = ct.id)`;
 
 export async function progressGroups(db: Db, campaignId: string, now: Date): Promise<ProgressGroup[]> {
-  const { rows } = await PROGRESS_SQL(campaignId, now).execute(db);
+  // PostgreSQL's JIT compiled this query for ~0.8 s of 1.2 s at 100,000 contacts: it runs once, so compiling never pays.
+  const { rows } = await db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx);
+    return PROGRESS_SQL(campaignId, now).execute(trx);
+  });
   return rows
     .map((r) => ({ bucket: r.bucket, key: r.key, contacts: Number(r.n), firstAt: r.first_at, lastAt: r.last_at }))
     .filter((g) => g.contacts > 0);
