@@ -1,12 +1,12 @@
 // Campaign progress and holiday calendars: attempts listed per campaign and per contact newest
-// first (keyset pages on created_at, id); holiday calendars an admin keeps (dates that are not
-// working days, and weekend dates that are) for complaint due dates. Built-in calendars live in
-// code (src/qa/holidays.ts); the one that applies is the `complaint_calendar` setting.
+// first (keyset pages on created_at, id); decisions keep their failed rules; holiday calendars an
+// admin keeps (days off, and days worked all the same) for complaint due dates. Built-in calendars
+// live in code (src/qa/data/holiday-calendars.ts); the `complaint_calendar` setting picks one.
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   // The rules a decision failed, "+"-joined in name order ("cap+hours"; '' when allowed): progress
-  // groups contacts by them without parsing every decision's reasons (1.2 s → see the docs at 100,000).
+  // groups contacts by them without parsing every decision's reasons (docs/campaign-progress.md).
   await sql`alter table decisions add column failed_rules text`.execute(db);
   await sql`update decisions d set failed_rules = coalesce((
       select string_agg(distinct r->>'rule', '+' order by r->>'rule') from json_array_elements(d.reasons) r
