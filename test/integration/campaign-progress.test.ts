@@ -175,6 +175,10 @@ describe('campaign progress, attempts, contact page, auto-complete, ring timeout
     expect((await get(admin, `/api/v1/campaigns/${campaignA}/attempts?state=lost`)).statusCode).toBe(400);
     expect((await get(admin, `/api/v1/campaigns/${randomUUID()}/attempts`)).statusCode).toBe(404);
     expect((await get(admin, `/api/v1/contacts/${randomUUID()}/attempts`)).statusCode).toBe(404);
+    expect((await get(admin, `/api/v1/campaigns/${randomUUID()}/progress`)).statusCode).toBe(404);
+    const badFrom = await get(admin, `/api/v1/campaigns/${campaignA}/attempts?from=yesterday`);
+    expect(badFrom.statusCode).toBe(400);
+    expect(badFrom.json().issues[0].field).toBe('querystring.from');
   });
 
   it("shows a contact's attempts with each decision in plain words and the next allowed instant", async () => {

@@ -41,10 +41,12 @@ export const attemptSchema = z.object({
 });
 const attemptPage = z.object({ attempts: z.array(attemptSchema), nextCursor: z.string().nullable().describe('null on the last page') });
 
-const explanation = z.object({
+/** A stored decision in plain words (also in GET /attempts/:id/decision). */
+export const decisionExplanation = z.object({
   summary: z.string().describe('the decision in one plain sentence, with the next allowed instant'),
   reasons: z.array(z.object({ rule: z.string(), policy: z.string().nullable(), sentence: z.string() })).describe('one plain sentence per failed rule'),
 }).describe('the stored decision in plain words');
+const explanation = decisionExplanation;
 
 const reasonGroup = z.object({ reason: z.string(), rules: z.array(z.string()), description: z.string(), contacts: z.number() });
 const progressSchema = z.object({
@@ -130,4 +132,3 @@ async function contactExists(deps: ApiDeps, id: string): Promise<void> {
   if (!c) throw new ProgressError(`contact ${id} does not exist`, 404);
 }
 
-export const decisionExplanation = explanation;
