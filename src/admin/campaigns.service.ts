@@ -50,6 +50,10 @@ export const campaignInputSchema = z.strictObject({
     .optional(),
   amd: z.boolean().optional(),
   localPresence: z.boolean().optional(),
+  /** Seconds a customer's phone rings before the dial gives up; never below the policies' minimum ring time. null = the dialer's default (30 s). */
+  ringTimeoutSeconds: z.int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(300, 'must be at most 300 seconds').nullable().optional(),
+  /** Complete the campaign by itself when nothing is due within this many days (attempts further out are cancelled). null = never. */
+  completeWhenIdleDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(365).nullable().optional(),
   /** Days recordings are kept; the purge deletes them after that. null = kept until deleted by hand. */
   recordingRetentionDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(36_500).nullable().optional(),
   /**
@@ -58,20 +62,20 @@ export const campaignInputSchema = z.strictObject({
    * connect timeout (2 s); see call-session.ts.
    */
   recordingAnnouncement: z.array(mediaUri).min(1).max(5).nullable().optional(),
-  /** Seconds a customer's phone rings before the dial gives up; never below the policies' minimum ring time. null = the dialer's default (30 s). */
-  ringTimeoutSeconds: z.int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(300, 'must be at most 300 seconds').nullable().optional(),
-  /** Complete the campaign by itself when nothing is due within this many days (attempts further out are cancelled). null = never. */
-  completeWhenIdleDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(365).nullable().optional(),
 });
 export type CampaignInput = z.infer<typeof campaignInputSchema>;
 /**
- * A PATCH names only what changes: the input's fields, each optional and without its default.
- * (zod's partial() keeps defaults, so a PATCH of one field reset every defaulted one: the policy
- * to none, the dial mode to progressive, recording on.)
+ * A PATCH changes only the fields it names. Not `campaignInputSchema.partial()`: zod 4 applies a
+ * default inside `.optional()`, so every patch reset the policy, dial mode, limits, recording,
+ * product, country, abandonment cap and retry rules to their defaults.
  */
 export const campaignPatchSchema = z.strictObject(
-  Object.fromEntries(Object.entries(campaignInputSchema.shape).map(([k, s]) => [k, (s instanceof z.ZodDefault ? s.unwrap() : s).optional()])),
+  Object.fromEntries(Object.entries(campaignInputSchema.shape).map(([k, f]) => [k, withoutDefault(f).optional()])),
 ) as unknown as z.ZodType<Partial<CampaignInput>>;
+
+function withoutDefault(f: z.ZodType): z.ZodType {
+  return f instanceof z.ZodDefault || f instanceof z.ZodOptional ? withoutDefault(f.unwrap() as z.ZodType) : f;
+}
 
 export interface CampaignView {
   id: string;
@@ -92,10 +96,10 @@ export interface CampaignView {
   informationMessage: unknown;
   amd: boolean;
   localPresence: boolean;
-  recordingRetentionDays: number | null;
-  recordingAnnouncement: string[] | null;
   ringTimeoutSeconds: number | null;
   completeWhenIdleDays: number | null;
+  recordingRetentionDays: number | null;
+  recordingAnnouncement: string[] | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -107,10 +111,10 @@ export function campaignView(c: Campaign): CampaignView {
     defaultCountry: c.default_country, abandonCap: c.abandon_cap, script: c.settings.script ?? null, retry: c.settings.retry ?? null,
     informationMessage: c.settings.informationMessage ?? null, amd: c.settings.amd === true,
     localPresence: (c.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
-    recordingRetentionDays: typeof c.settings.recordingRetentionDays === 'number' ? c.settings.recordingRetentionDays : null,
-    recordingAnnouncement: Array.isArray(c.settings.recordingAnnouncement) ? (c.settings.recordingAnnouncement as string[]) : null,
     ringTimeoutSeconds: typeof c.settings.ringTimeoutSeconds === 'number' ? c.settings.ringTimeoutSeconds : null,
     completeWhenIdleDays: typeof c.settings.completeWhenIdleDays === 'number' ? c.settings.completeWhenIdleDays : null,
+    recordingRetentionDays: typeof c.settings.recordingRetentionDays === 'number' ? c.settings.recordingRetentionDays : null,
+    recordingAnnouncement: Array.isArray(c.settings.recordingAnnouncement) ? (c.settings.recordingAnnouncement as string[]) : null,
     createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString(),
   };
 }
@@ -154,10 +158,10 @@ export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<
       settings: JSON.stringify({
         script: input.script, retry: input.retry, informationMessage: input.informationMessage, amd: input.amd,
         callerId: input.localPresence === undefined ? undefined : { localPresence: input.localPresence },
-        recordingRetentionDays: input.recordingRetentionDays ?? undefined,
-        recordingAnnouncement: input.recordingAnnouncement ?? undefined,
         ringTimeoutSeconds: input.ringTimeoutSeconds ?? undefined,
         completeWhenIdleDays: input.completeWhenIdleDays ?? undefined,
+        recordingRetentionDays: input.recordingRetentionDays ?? undefined,
+        recordingAnnouncement: input.recordingAnnouncement ?? undefined,
       }),
     })
     .returningAll()
@@ -171,7 +175,7 @@ export async function getCampaign(db: Db, id: string): Promise<Campaign> {
   return c;
 }
 
-export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof campaignPatchSchema>): Promise<CampaignView> {
+export async function updateCampaign(db: Db, id: string, patch: Partial<CampaignInput>): Promise<CampaignView> {
   const c = await getCampaign(db, id);
   if (c.state === 'completed') throw new CampaignError(`campaign "${c.name}" is completed and can no longer change`, 409);
   const merged = {
@@ -190,11 +194,11 @@ export async function updateCampaign(db: Db, id: string, patch: z.infer<typeof c
     ...(patch.informationMessage !== undefined ? { informationMessage: patch.informationMessage } : {}),
     ...(patch.amd !== undefined ? { amd: patch.amd } : {}),
     ...(patch.localPresence !== undefined ? { callerId: { localPresence: patch.localPresence } } : {}),
+    ...(patch.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: patch.ringTimeoutSeconds ?? undefined } : {}),
+    ...(patch.completeWhenIdleDays !== undefined ? { completeWhenIdleDays: patch.completeWhenIdleDays ?? undefined } : {}),
     // null clears a setting (JSON drops undefined keys).
     ...(patch.recordingRetentionDays !== undefined ? { recordingRetentionDays: patch.recordingRetentionDays ?? undefined } : {}),
     ...(patch.recordingAnnouncement !== undefined ? { recordingAnnouncement: patch.recordingAnnouncement ?? undefined } : {}),
-    ...(patch.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: patch.ringTimeoutSeconds ?? undefined } : {}),
-    ...(patch.completeWhenIdleDays !== undefined ? { completeWhenIdleDays: patch.completeWhenIdleDays ?? undefined } : {}),
   };
   const row = await db
     .updateTable('campaigns')

@@ -147,11 +147,6 @@ function reasonSentence(r: Reason, d: StoredDecision, now: Date): string {
   }
 }
 
-/** A decision's failed rules as one key, "+"-joined in name order ("cap+hours"); '' when none failed. */
-export function failedRulesKey(reasons: readonly Pick<Reason, 'rule' | 'passed'>[]): string {
-  return [...new Set(reasons.filter((r) => !r.passed).map((r) => r.rule))].sort().join('+');
-}
-
 /** The decision in plain words: a summary sentence and one sentence per failed rule. */
 export function explainDecision(d: StoredDecision, now = new Date()): Explanation {
   const reasons = d.reasons.map(asReason).filter((r): r is Reason => r !== null);

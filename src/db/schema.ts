@@ -249,7 +249,7 @@ export interface DecisionTable {
   time_zones: ColumnType<string[], string[], never>;
   policy_versions: ColumnType<{ name: string; version: number }[], string, never>;
   next_allowed_at: NullableTimestamp;
-  /** The failed rules, "+"-joined in name order ("cap+hours"), '' when allowed (failedRulesKey()); null if written without. */
+  /** The failed rules, "+"-joined in name order ("cap+hours"), '' when allowed; written by the dial gate from reasons. */
   failed_rules: ColumnType<string | null, string | null | undefined, never>;
 }
 

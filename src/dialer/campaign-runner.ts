@@ -41,16 +41,16 @@ interface CampaignPacing {
 const HANDED_TTL_MS = 10_000;
 
 export interface CampaignRunnerOptions {
-  tickMs: number;
   /** How often running campaigns that chose completeWhenIdleDays are checked for having nothing left (default a minute). */
   idleCheckMs?: number;
+  tickMs: number;
 }
 
 export class CampaignRunner {
   private readonly campaigns = new Map<string, CampaignPacing>();
+  private lastIdleCheck = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
-  private lastIdleCheck = 0;
 
   constructor(
     private readonly db: Db,
@@ -101,6 +101,27 @@ export class CampaignRunner {
     this.timer = null;
   }
 
+  /**
+   * Completes the running campaigns (any dial mode) that chose completeWhenIdleDays and have
+   * nothing due within that many days (see completeIfIdle); returns their ids.
+   */
+  async completeIdleCampaigns(now = new Date()): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('campaigns')
+      .where('state', '=', 'running')
+      .where(sql<boolean>`settings ? 'completeWhenIdleDays'`)
+      .select('id')
+      .execute();
+    const done: string[] = [];
+    for (const r of rows) {
+      const c = await completeIfIdle(this.db, r.id, now);
+      if (!c) continue;
+      done.push(r.id);
+      this.log.info({ campaignId: r.id, idleUntil: c.idleUntil, completeWhenIdleDays: c.campaign.completeWhenIdleDays }, 'campaign completed: nothing left to dial within its idle limit');
+    }
+    return done;
+  }
+
   /** One pacing round over every running campaign; returns how many attempts were handed over. */
   async tick(now = new Date()): Promise<number> {
     // Nothing is handed over while Asterisk is away.
@@ -134,27 +155,6 @@ export class CampaignRunner {
     } finally {
       this.ticking = false;
     }
-  }
-
-  /**
-   * Completes the running campaigns (any dial mode) that chose completeWhenIdleDays and have
-   * nothing due within that many days (see completeIfIdle); returns their ids.
-   */
-  async completeIdleCampaigns(now = new Date()): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('campaigns')
-      .where('state', '=', 'running')
-      .where(sql<boolean>`settings ? 'completeWhenIdleDays'`)
-      .select('id')
-      .execute();
-    const done: string[] = [];
-    for (const r of rows) {
-      const c = await completeIfIdle(this.db, r.id, now);
-      if (!c) continue;
-      done.push(r.id);
-      this.log.info({ campaignId: r.id, idleUntil: c.idleUntil, completeWhenIdleDays: c.campaign.completeWhenIdleDays }, 'campaign completed: nothing left to dial within its idle limit');
-    }
-    return done;
   }
 
   private pacingFor(id: string, mode: DialMode, maxConcurrent: number, maxCps: number, abandonCap: number): CampaignPacing {

@@ -10,11 +10,11 @@ export interface DialContext {
   attempt: ReservedAttempt;
   campaign: {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
-    /** Played to the customer of a recorded call before the agent joins. */
-    recordingAnnouncement?: string[] | null;
     /** The campaign's ring timeout (null: the dialer's default) and the policy whose minimum ring time bounds it. */
     ringTimeoutSeconds?: number | null;
     policyName?: string | null;
+    /** Played to the customer of a recorded call before the agent joins. */
+    recordingAnnouncement?: string[] | null;
   };
   contact: { id: string; name: string | null };
   trunk: { id: string; name: string; enabled: boolean };
@@ -78,11 +78,11 @@ export class DialContextLoader {
     const setup: CampaignDialSetup = {
       campaign: {
         id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
+        ringTimeoutSeconds: typeof row.settings.ringTimeoutSeconds === 'number' ? row.settings.ringTimeoutSeconds : null,
+        policyName: row.policy_name,
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
-        ringTimeoutSeconds: typeof row.settings.ringTimeoutSeconds === 'number' ? row.settings.ringTimeoutSeconds : null,
-        policyName: row.policy_name,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

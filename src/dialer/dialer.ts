@@ -13,7 +13,7 @@ import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import { minRingSecondsOf } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, type DialContext } from './dial.repository.js';
+import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import type { DialJob } from './queue.js';
 
@@ -138,6 +138,16 @@ export class Dialer {
     return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
   }
 
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
+  }
+
   /** BullMQ processor: one job per attempt. */
   process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
 
@@ -187,7 +197,7 @@ export class Dialer {
       return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
     }
     const callerId = ctx.callerId;
-    const ringTimeoutSeconds = await this.ringTimeoutFor(ctx);
+    const ringTimeoutSeconds = await this.ringTimeoutFor(ctx.campaign);
     const channelId = randomUUID();
     const callId = await this.calls.insert({
       attemptId: attempt.id,
@@ -231,16 +241,6 @@ export class Dialer {
     }
     for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt);
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
-  }
-
-  /**
-   * The campaign's ring timeout (else the default), never below the minimum ring time of the
-   * policies in force now: a policy may have been tightened after the campaign was saved.
-   */
-  private async ringTimeoutFor(ctx: DialContext): Promise<number> {
-    const wanted = ctx.campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
-    const min = minRingSecondsOf(await this.policies.forCampaign(ctx.campaign.policyName ?? null).catch(() => []));
-    return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
   private settle(summary: CallSummary): void {

@@ -39,11 +39,9 @@ export interface AttemptRow {
   decision: { id: string; decidedAt: string; allowed: boolean; nextAllowedAt: string | null; failedRules: string[] } | null;
 }
 
-// The failed rules of a joined decision row, "+"-joined in name order ("cap+hours"); null when
-// allowed. Stored with the decision (failed_rules); worked out from its reasons for a row written without.
-const failedRulesSql = (d: string) => sql<string | null>`nullif(coalesce(${sql.ref(`${d}.failed_rules`)}, (
-  select string_agg(distinct r->>'rule', '+' order by r->>'rule')
-  from json_array_elements(${sql.ref(`${d}.reasons`)}) r where (r->>'passed')::boolean = false)), '')`;
+// The failed rules of a joined decision row, "+"-joined in name order ("cap+hours"), as the dial
+// gate stores them (failed_rules); null when allowed.
+const failedRulesSql = (d: string) => sql<string | null>`nullif(${sql.ref(`${d}.failed_rules`)}, '')`;
 
 /** Keyset cursor: the last row's exact created_at (microseconds, as PostgreSQL keeps it) and id. */
 function encodeCursor(createdKey: string, id: string): string {

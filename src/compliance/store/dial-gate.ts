@@ -9,7 +9,6 @@ import type pg from 'pg';
 import { poolOf, type Db } from '../../db/database.js';
 import { decide, historyHorizonHours, type AttemptRecord, type Decision, type DecisionFacts, type Reason } from '../decide.js';
 import { Lru } from '../lru.js';
-import { failedRulesKey } from '../explain.js';
 import { parsePhone } from '../phone.js';
 import type { CallOutcome, NumberTypeName, Policy } from '../policy.js';
 import { resolveRegion } from '../regions.js';
@@ -190,8 +189,8 @@ const ATTEMPTS_SQL = `
 const WRITE_SQL = `
   with d as (
     select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[], $5::timestamptz[], $6::text[], $7::text[],
-                         $8::uuid[], $9::json[], $10::text[], $11::json[], $13::text[])
-      as t(decision_id, attempt_id, new_state, allowed, next_at, product, phone, campaign_id, reasons, zones, versions, failed_rules)),
+                         $8::uuid[], $9::json[], $10::text[], $11::json[])
+      as t(decision_id, attempt_id, new_state, allowed, next_at, product, phone, campaign_id, reasons, zones, versions)),
   u as (
     update attempts a set
       state = d.new_state,
@@ -206,7 +205,10 @@ const WRITE_SQL = `
     returning a.id)
   insert into decisions (id, attempt_id, phone, campaign_id, decided_at, allowed, reasons, time_zones, policy_versions, next_allowed_at, failed_rules)
   select d.decision_id, d.attempt_id, d.phone, d.campaign_id, $12, d.allowed, d.reasons,
-         string_to_array(d.zones, ','), d.versions, d.next_at, d.failed_rules
+         string_to_array(d.zones, ','), d.versions, d.next_at,
+         -- the failed rules, "+"-joined in name order ("cap+hours"), '' when allowed: progress groups by them
+         coalesce((select string_agg(distinct r->>'rule', '+' order by r->>'rule') from json_array_elements(d.reasons) r
+                   where (r->>'passed')::boolean = false), '')
   from d join u on u.id = d.attempt_id
   returning attempt_id`;
 
@@ -339,7 +341,6 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
     decided.map((x) => x.decision.timeZones.join(',')),
     decided.map((x) => JSON.stringify(x.decision.policyVersions)),
     now,
-    decided.map((x) => failedRulesKey(x.decision.reasons)),
   ]);
   const done = new Set(written.map((w) => w.attempt_id));
   decided.forEach(({ a, decision }, k) => {

@@ -2,7 +2,7 @@
 // from stored reason JSON (an older decision reads the same after a policy changes).
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/compliance/decide.js';
-import { describeGroup, explainDecision, failedRulesKey, localInstant } from '../../../src/compliance/explain.js';
+import { describeGroup, explainDecision, localInstant } from '../../../src/compliance/explain.js';
 import { policySchema } from '../../../src/compliance/policy.js';
 import { PRESETS } from '../../../src/compliance/presets.js';
 import type { DecisionFacts } from '../../../src/compliance/rules/types.js';
@@ -65,13 +65,5 @@ describe('describeGroup', () => {
     expect(describeGroup('cap+hours')).toBe('call limit reached; outside calling hours');
     expect(describeGroup('callback')).toBe('a callback promised for that time');
     expect(describeGroup('something-new')).toBe('something-new');
-  });
-});
-
-describe('failedRulesKey', () => {
-  it('joins the failed rules once each, in name order; empty when allowed', () => {
-    const r = (rule: string, passed: boolean) => ({ rule: rule as 'hours', passed });
-    expect(failedRulesKey([r('hours', false), r('cap', false), r('hours', false), r('dnc', true)])).toBe('cap+hours');
-    expect(failedRulesKey([r('hours', true)])).toBe('');
   });
 });
