@@ -253,6 +253,25 @@ export interface DecisionTable {
   failed_rules: ColumnType<string | null, string | null | undefined, never>;
 }
 
+/** A holiday calendar an admin keeps; built-in calendars live in code (src/qa/holidays.ts). */
+export interface HolidayCalendarTable {
+  name: string;
+  description: Generated<string>;
+  base: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type HolidayKind = 'holiday' | 'workday';
+
+export interface HolidayDateTable {
+  calendar: string;
+  /** "YYYY-MM-DD" (see database.ts). */
+  date: ColumnType<string, string, string>;
+  name: string;
+  kind: Generated<HolidayKind>;
+}
+
 export interface CampaignAgentTable {
   campaign_id: string;
   agent_id: string;
@@ -374,28 +393,7 @@ export interface ComplaintTable {
   updated_at: Generated<Date>;
 }
 
-/** A holiday calendar an admin keeps; built-in calendars live in code (src/qa/holidays.ts). */
-export interface HolidayCalendarTable {
-  name: string;
-  description: Generated<string>;
-  base: string | null;
-  created_at: Generated<Date>;
-  updated_at: Generated<Date>;
-}
-
-export type HolidayKind = 'holiday' | 'workday';
-
-export interface HolidayDateTable {
-  calendar: string;
-  /** "YYYY-MM-DD" (see database.ts). */
-  date: ColumnType<string, string, string>;
-  name: string;
-  kind: Generated<HolidayKind>;
-}
-
 export interface Database {
-  holiday_calendars: HolidayCalendarTable;
-  holiday_dates: HolidayDateTable;
   agent_state_changes: AgentStateChangeTable;
   scorecards: ScorecardTable;
   reviews: ReviewTable;
@@ -413,6 +411,8 @@ export interface Database {
   dnc_audit: DncAuditTable;
   protected_numbers: ProtectedNumberTable;
   decisions: DecisionTable;
+  holiday_calendars: HolidayCalendarTable;
+  holiday_dates: HolidayDateTable;
   trunks: TrunkTable;
   caller_ids: CallerIdTable;
   agents: AgentTable;

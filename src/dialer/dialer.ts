@@ -138,16 +138,6 @@ export class Dialer {
     return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
   }
 
-  /**
-   * The campaign's ring timeout (else the default), never below the minimum ring time of the
-   * policies in force now: a policy may have been tightened after the campaign was saved.
-   */
-  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
-    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
-    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
-    return min !== null && wanted < min ? Math.ceil(min) : wanted;
-  }
-
   /** BullMQ processor: one job per attempt. */
   process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
 
@@ -197,7 +187,6 @@ export class Dialer {
       return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
     }
     const callerId = ctx.callerId;
-    const ringTimeoutSeconds = await this.ringTimeoutFor(ctx.campaign);
     const channelId = randomUUID();
     const callId = await this.calls.insert({
       attemptId: attempt.id,
@@ -229,7 +218,7 @@ export class Dialer {
         app: this.ari.app,
         appArgs: `customer,${callId}`,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
-        timeout: ringTimeoutSeconds,
+        timeout: await this.ringTimeoutFor(ctx.campaign),
         // For answering-machine detection the answered call runs AMD() in the dialplan and
         // comes back to this application with the verdict.
         ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),
@@ -261,6 +250,16 @@ export class Dialer {
       list.push(resolve);
       this.doneWaiters.set(attemptId, list);
     });
+  }
+
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
   async close(): Promise<void> {

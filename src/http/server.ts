@@ -19,9 +19,9 @@ import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
-import { holidayRoutes } from './routes/holidays.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
 import { progressRoutes } from './routes/progress.routes.js';
+import { holidayRoutes } from './routes/holidays.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
@@ -77,6 +77,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(policyRoutes(deps), { prefix: '/api/v1' });
   await api.register(protectedRoutes(deps), { prefix: '/api/v1' });
   await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
+  await api.register(progressRoutes(deps), { prefix: '/api/v1' });
+  await api.register(holidayRoutes(deps), { prefix: '/api/v1' });
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
@@ -87,8 +89,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
-  await api.register(progressRoutes(deps), { prefix: '/api/v1' });
-  await api.register(holidayRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
 }
