@@ -241,6 +241,16 @@ export class Dialer {
     this.doneWaiters.delete(summary.attemptId);
   }
 
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
+  }
+
   /** Resolves when the attempt's call has ended and its CDR and recording are written. */
   callDone(attemptId: string): Promise<CallSummary> {
     const done = this.finished.get(attemptId);
@@ -250,16 +260,6 @@ export class Dialer {
       list.push(resolve);
       this.doneWaiters.set(attemptId, list);
     });
-  }
-
-  /**
-   * The campaign's ring timeout (else the default), never below the minimum ring time of the
-   * policies in force now: a policy may have been tightened after the campaign was saved.
-   */
-  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
-    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
-    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
-    return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
   async close(): Promise<void> {
