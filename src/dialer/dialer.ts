@@ -133,6 +133,16 @@ export class Dialer {
     return this.sessions.size;
   }
 
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
+  }
+
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
   liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
     return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
@@ -239,16 +249,6 @@ export class Dialer {
     if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as string);
     for (const w of this.doneWaiters.get(summary.attemptId) ?? []) w(summary);
     this.doneWaiters.delete(summary.attemptId);
-  }
-
-  /**
-   * The campaign's ring timeout (else the default), never below the minimum ring time of the
-   * policies in force now: a policy may have been tightened after the campaign was saved.
-   */
-  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
-    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
-    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
-    return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
   /** Resolves when the attempt's call has ended and its CDR and recording are written. */
