@@ -266,6 +266,27 @@ export interface DecisionTable {
   time_zones: ColumnType<string[], string[], never>;
   policy_versions: ColumnType<{ name: string; version: number }[], string, never>;
   next_allowed_at: NullableTimestamp;
+  /** The failed rules, "+"-joined in name order ("cap+hours"), '' when allowed; written by the dial gate from reasons. */
+  failed_rules: ColumnType<string | null, string | null | undefined, never>;
+}
+
+/** A holiday calendar an admin keeps; built-in calendars live in code (src/qa/holidays.ts). */
+export interface HolidayCalendarTable {
+  name: string;
+  description: Generated<string>;
+  base: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type HolidayKind = 'holiday' | 'workday';
+
+export interface HolidayDateTable {
+  calendar: string;
+  /** "YYYY-MM-DD" (see database.ts). */
+  date: ColumnType<string, string, string>;
+  name: string;
+  kind: Generated<HolidayKind>;
 }
 
 export interface CampaignAgentTable {
@@ -409,6 +430,8 @@ export interface Database {
   dnc_audit: DncAuditTable;
   protected_numbers: ProtectedNumberTable;
   decisions: DecisionTable;
+  holiday_calendars: HolidayCalendarTable;
+  holiday_dates: HolidayDateTable;
   trunks: TrunkTable;
   caller_ids: CallerIdTable;
   agents: AgentTable;

@@ -11,6 +11,9 @@ export interface DialContext {
   attempt: ReservedAttempt;
   campaign: {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
+    /** The campaign's ring timeout (null: the dialer's default) and the policy whose minimum ring time bounds it. */
+    ringTimeoutSeconds?: number | null;
+    policyName?: string | null;
     /** Played to the customer of a recorded call before the agent joins. */
     recordingAnnouncement?: string[] | null;
     /** The longest an answered call may last (seed rule 12): the campaign's, or its policies'
@@ -63,6 +66,7 @@ export class DialContextLoader {
       .select([
         'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state', 'c.policy_name',
         't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
+        'c.policy_name',
       ])
       .executeTakeFirst();
     if (!row) throw new DialSetupError(`campaign ${campaignId} does not exist`);
@@ -82,6 +86,8 @@ export class DialContextLoader {
     const setup: CampaignDialSetup = {
       campaign: {
         id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
+        ringTimeoutSeconds: typeof row.settings.ringTimeoutSeconds === 'number' ? row.settings.ringTimeoutSeconds : null,
+        policyName: row.policy_name,
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,

@@ -14,6 +14,7 @@ import { AgentPool, type AgentPoolOptions, type LogoutReason } from './agent-poo
 import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
+import { minRingSecondsOf } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { CallWriter, callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
@@ -307,6 +308,16 @@ export class Dialer {
     return this.sessions.size;
   }
 
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
+  }
+
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
   liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
     // A call over whose CDR is still being written is no longer live.
@@ -441,7 +452,7 @@ export class Dialer {
         app: this.ari.app,
         appArgs: `customer,${callId}`,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
-        timeout: this.opts.ringTimeoutSeconds,
+        timeout: await this.ringTimeoutFor(ctx.campaign),
         // For answering-machine detection the answered call runs AMD() in the dialplan and
         // comes back to this application with the verdict.
         ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),

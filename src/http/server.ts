@@ -23,6 +23,8 @@ import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
+import { progressRoutes } from './routes/progress.routes.js';
+import { holidayRoutes } from './routes/holidays.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
@@ -80,6 +82,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(policyRoutes(deps), { prefix: '/api/v1' });
   await api.register(protectedRoutes(deps), { prefix: '/api/v1' });
   await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
+  await api.register(progressRoutes(deps), { prefix: '/api/v1' });
+  await api.register(holidayRoutes(deps), { prefix: '/api/v1' });
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(callControlRoutes(deps), { prefix: '/api/v1' });
