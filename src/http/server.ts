@@ -24,6 +24,7 @@ import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
 import { recordingRoutes } from './routes/recordings.routes.js';
+import { sessionRoutes } from './routes/session.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
@@ -58,7 +59,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`).' },
+      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`) or a console session (POST /api/v1/session; changes then carry x-csrf-token).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -80,6 +81,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });
+  await api.register(sessionRoutes(deps), { prefix: '/api/v1' });
   const reports = { ...defaultReportOptions, ...deps.reports };
   await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
   await api.register(metricsRoute(deps, reports));
