@@ -9,6 +9,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { LocalRecordingStore } from '../recordings/store.js';
+import { InProcessLiveSource } from '../reports/live-source.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
@@ -19,18 +20,20 @@ export async function runServe(args: string[]): Promise<number> {
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
   const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
+  const settings = { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS };
+  // This process's live state; the shared one (every node) replaces it behind the same interface.
+  const live = new InProcessLiveSource(db, engine?.dialer, settings, log);
   const app = await buildServer({
     db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR),
-    reports: {
-      settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
-      ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),
-    },
+    live,
+    reports: { settings, ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}) },
   });
   await app.listen({ host: '127.0.0.1', port: cfg.PORT });
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
   });
   await app.close();
+  live.close();
   await engine?.close();
   await db.destroy();
   return 0;

@@ -10,6 +10,7 @@ import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
+import type { LiveSource } from '../reports/live-source.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
@@ -24,6 +25,7 @@ import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
 import { recordingRoutes } from './routes/recordings.routes.js';
+import { defaultLiveStreamOptions, liveStreamRoutes } from './routes/live.routes.js';
 import { sessionRoutes } from './routes/session.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
@@ -40,6 +42,9 @@ export interface ApiDeps {
   reports?: Partial<ReportOptions>;
   /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
   recordings?: RecordingStore;
+  /** Live state for GET /api/v1/live/stream; without it the stream answers 503. */
+  live?: LiveSource;
+  liveStream?: Partial<typeof defaultLiveStreamOptions>;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -84,6 +89,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(sessionRoutes(deps), { prefix: '/api/v1' });
   const reports = { ...defaultReportOptions, ...deps.reports };
   await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
+  await api.register(liveStreamRoutes(deps, { ...defaultLiveStreamOptions, ...deps.liveStream }), { prefix: '/api/v1' });
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });

@@ -94,6 +94,7 @@ const expected: Record<string, Role[]> = {
   'GET /api/v1/reports/campaigns': [A, S],
   'GET /api/v1/reports/agents': [A, S, G],
   'GET /api/v1/live': [A, S],
+  'GET /api/v1/live/stream': [A, S, G],
   'GET /api/v1/calls': [A, S, Q, G],
   'GET /api/v1/calls/:id': [A, S, Q, G],
   'GET /api/v1/reviews/:id': [A, S, Q, G],
