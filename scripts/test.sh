@@ -10,6 +10,8 @@ cd "$ROOT"
 bash scripts/stack.sh up
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
+# The web console (typecheck + static build to web/dist): the server serves it, the e2e tests drive it.
+echo "== console"; npm run console:build
 echo "== tests"
 report=$(mktemp -d)/vitest.json
 status=0

@@ -12,6 +12,7 @@ import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { LiveSource } from '../reports/live-source.js';
 import { installAuth, type AuthOptions } from './auth.js';
+import { defaultConsoleDir, installConsole } from './console.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
@@ -45,6 +46,8 @@ export interface ApiDeps {
   /** Live state for GET /api/v1/live/stream; without it the stream answers 503. */
   live?: LiveSource;
   liveStream?: Partial<typeof defaultLiveStreamOptions>;
+  /** The built web console (default web/dist); served under "/" when it holds an index.html. */
+  consoleDir?: string;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -94,5 +97,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   app.get('/healthz', async () => ({ ok: true }));
+  await installConsole(app, deps.consoleDir ?? defaultConsoleDir());
   return app;
 }
