@@ -1,30 +1,36 @@
-// Shared widgets: react-aria-components for fields, buttons and forms (labels, focus and error
-// wiring done right), a plain semantic table, and a form hook that puts the server's field
-// errors next to their fields (RAC Form's validationErrors, keyed by input name).
-import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { Button, FieldError, Form, Input, Label, TextArea, TextField } from 'react-aria-components';
+// Shared widgets: react-aria-components for fields and forms (labels, focus and error
+// wiring done right), a plain semantic table, and a form that puts the server's field errors
+// next to their fields (keyed by input name). The errors stay until the next submit: cleared on
+// blur (RAC's validationErrors), they moved the submit button away under the user's click.
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { FieldError, Form, Input, Label, TextArea, TextField } from 'react-aria-components';
 import { ApiError } from './api';
 
+/** The server's problems with the form being shown, by input name. */
+const FieldErrors = createContext<Record<string, string>>({});
+
 export function Field(props: { name: string; label: string; type?: string; required?: boolean; defaultValue?: string; description?: string; multiline?: boolean; autoComplete?: string; placeholder?: string }) {
+  const error = useContext(FieldErrors)[props.name];
   return (
-    <TextField name={props.name} type={props.type ?? 'text'} isRequired={props.required} defaultValue={props.defaultValue} className="field" autoComplete={props.autoComplete}>
-      <Label>{props.label}{props.required ? ' *' : ''}</Label>
+    <TextField name={props.name} type={props.type ?? 'text'} isRequired={props.required} defaultValue={props.defaultValue} className="field" autoComplete={props.autoComplete} isInvalid={!!error}>
+      <Label className={props.required ? "required" : undefined}>{props.label}</Label>
       {props.multiline ? <TextArea rows={4} placeholder={props.placeholder} /> : <Input placeholder={props.placeholder} />}
       {props.description ? <small className="hint">{props.description}</small> : null}
-      <FieldError className="field-error" />
+      <FieldError className="field-error">{error}</FieldError>
     </TextField>
   );
 }
 
-export function SelectField(props: { name: string; label: string; options: { value: string; label: string }[]; error?: string | undefined; defaultValue?: string; required?: boolean }) {
+export function SelectField(props: { name: string; label: string; options: { value: string; label: string }[]; defaultValue?: string; required?: boolean }) {
   const id = `sel-${props.name}`;
+  const error = useContext(FieldErrors)[props.name];
   return (
     <div className="field">
-      <label htmlFor={id}>{props.label}{props.required ? ' *' : ''}</label>
-      <select id={id} name={props.name} defaultValue={props.defaultValue} required={props.required} aria-invalid={props.error ? true : undefined} aria-describedby={props.error ? `${id}-err` : undefined}>
+      <label htmlFor={id} className={props.required ? "required" : undefined}>{props.label}</label>
+      <select id={id} name={props.name} defaultValue={props.defaultValue} required={props.required} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined}>
         {props.options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
       </select>
-      {props.error ? <span id={`${id}-err`} className="field-error">{props.error}</span> : null}
+      {error ? <span id={`${id}-err`} className="field-error">{error}</span> : null}
     </div>
   );
 }
@@ -38,11 +44,12 @@ export function CheckField(props: { name: string; label: string; defaultChecked?
   );
 }
 
+/** A native button: focus, keyboard and disabled state come from the browser; nothing to emulate. */
 export function Btn(props: { children: ReactNode; onPress?: () => void; type?: 'button' | 'submit'; variant?: 'primary' | 'danger' | 'plain'; isDisabled?: boolean; 'aria-keyshortcuts'?: string }) {
   return (
-    <Button type={props.type ?? 'button'} onPress={props.onPress} isDisabled={props.isDisabled} className={`btn ${props.variant ?? 'plain'}`} aria-keyshortcuts={props['aria-keyshortcuts']}>
+    <button type={props.type ?? 'button'} onClick={props.onPress} disabled={props.isDisabled} className={`btn ${props.variant ?? 'plain'}`} aria-keyshortcuts={props['aria-keyshortcuts']}>
       {props.children}
-    </Button>
+    </button>
   );
 }
 
@@ -50,11 +57,13 @@ export function Btn(props: { children: ReactNode; onPress?: () => void; type?: '
 export function ApiForm(props: { label: string; submit: (data: FormData) => Promise<string | void>; children: ReactNode; submitLabel?: string; resetOnSuccess?: boolean }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  // A second submit while the first is in flight is ignored (the button stays where it is).
+  const busy = useRef(false);
   const onSubmit = useCallback(async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
+    if (busy.current) return;
     const form = e.currentTarget;
-    setBusy(true);
+    busy.current = true;
     try {
       const done = await props.submit(new FormData(form));
       setErrors({});
@@ -66,14 +75,14 @@ export function ApiForm(props: { label: string; submit: (data: FormData) => Prom
         setMessage({ kind: 'error', text: err.message });
       } else setMessage({ kind: 'error', text: (err as Error).message });
     } finally {
-      setBusy(false);
+      busy.current = false;
     }
   }, [props]);
   return (
-    <Form onSubmit={onSubmit} validationErrors={errors} validationBehavior="aria" aria-label={props.label} className="api-form">
-      {props.children}
+    <Form onSubmit={onSubmit} validationBehavior="aria" aria-label={props.label} className="api-form">
+      <FieldErrors.Provider value={errors}>{props.children}</FieldErrors.Provider>
       <div role="status" aria-live="polite" className={message ? `notice ${message.kind}` : 'notice'}>{message?.text ?? ''}</div>
-      <Btn type="submit" variant="primary" isDisabled={busy}>{props.submitLabel ?? 'Save'}</Btn>
+      <Btn type="submit" variant="primary">{props.submitLabel ?? 'Save'}</Btn>
     </Form>
   );
 }

@@ -182,6 +182,7 @@ function ImportForm(props: { campaigns: Campaign[]; onReport: (r: ImportReport) 
   return (
     <form aria-label="Import contacts" className="api-form" onSubmit={async (e) => {
       e.preventDefault();
+      if (busy) return;
       const d = new FormData(e.currentTarget);
       const file = d.get('file');
       const campaignId = String(d.get('campaignId') ?? '');
@@ -206,11 +207,11 @@ function ImportForm(props: { campaigns: Campaign[]; onReport: (r: ImportReport) 
     }}>
       <SelectField name="campaignId" label="Campaign" required options={[{ value: '', label: '(choose a campaign)' }, ...props.campaigns.map((c) => ({ value: c.id, label: c.name }))]} />
       <div className="field">
-        <label htmlFor="import-file">CSV file *</label>
+        <label htmlFor="import-file" className="required">CSV file</label>
         <input id="import-file" name="file" type="file" accept=".csv,text/csv" required />
       </div>
       <p role="status" aria-live="polite" className="notice">{message}</p>
-      <Btn type="submit" variant="primary" isDisabled={busy}>Import</Btn>
+      <Btn type="submit" variant="primary">Import</Btn>
     </form>
   );
 }
