@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setPassword } from '../../src/auth/sessions.repository.js';
 import { createUser } from '../../src/auth/users.repository.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
+import { agentViewSize } from '../helpers/console-size.js';
 import { checkPage, launchChromium, screenshotDir, signInByKeyboard, type AxeFinding } from '../helpers/browser.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
 import { randomCallerNumber } from '../helpers/env.js';
@@ -294,6 +295,13 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     findings.push(...(await checkPage(p, 'qa-call-reviewed')));
     await visit(p, '#/qa/complaints', 'Quality: complaints', 'qa-complaints');
   }, 120_000);
+
+  it('keeps the agent view\'s JavaScript under 300 KB gzipped', () => {
+    const s = agentViewSize();
+    console.log(`agent view JS: ${(s.gzipBytes / 1024).toFixed(1)} KB gzipped in ${s.files.length} files`);
+    expect(s.files.length).toBeGreaterThanOrEqual(2);
+    expect(s.gzipBytes).toBeLessThan(300 * 1024);
+  });
 
   it('found no serious or critical accessibility violation and no script error on any page', () => {
     expect(findings).toEqual([]);
