@@ -8,6 +8,9 @@ import { elapsed, useClock, useLive, type LiveAgent } from '../live';
 import { Btn, DataTable, Section, useLoad } from '../ui';
 
 interface Campaign { id: string; name: string; state: string; dialMode: string }
+interface AgentToday { agentId: string; connected: number; talkUtilisation: number | null }
+/** The seed's talk-utilisation ceiling: above it agents burn out (flagged in the grid). */
+const utilisationCeiling = 0.74;
 const pct = (v: number | null) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
 
 export default function SupervisorView({ me }: { me: Me }) {
@@ -17,6 +20,14 @@ export default function SupervisorView({ me }: { me: Me }) {
   const campaigns = useLoad(() => ok<{ campaigns: Campaign[] }>(api.GET('/api/v1/campaigns', {})));
   const control = me.permissions.includes('agents.control');
   const agents = useMemo(() => [...live.agents.values()].sort((a, b) => a.name.localeCompare(b.name)), [live.agents]);
+  // Today's figures per agent, read again when a call ends for someone (an agent enters wrap-up), not on a timer.
+  const wrapUps = agents.filter((a) => a.state === 'wrap-up').map((a) => a.agentId).join(',');
+  const today = useLoad(() => {
+    const from = new Date();
+    from.setUTCHours(0, 0, 0, 0);
+    return ok<{ agents: AgentToday[] }>(api.GET('/api/v1/reports/agents', { params: { query: { from: from.toISOString() } } }));
+  }, [wrapUps]);
+  const todayOf = (id: string) => today.data?.agents.find((r) => r.agentId === id);
   const x = useMemo(() => live.series.map((p) => p.t), [live.series]);
   const series = useMemo(() => [{ label: 'Calls in progress', values: live.series.map((p) => p.calls), color: '#1f5fbf' }], [live.series]);
 
@@ -57,6 +68,14 @@ export default function SupervisorView({ me }: { me: Me }) {
             { header: 'Reason', cell: (a) => a.pauseReason ?? '' },
             { header: 'Time in state', cell: (a) => elapsed(a.since, now) },
             { header: 'On a call', cell: (a) => (a.callId ? 'yes' : 'no') },
+            { header: 'Calls today', cell: (a) => todayOf(a.agentId)?.connected ?? 0 },
+            {
+              header: 'Talk utilisation',
+              cell: (a) => {
+                const u = todayOf(a.agentId)?.talkUtilisation ?? null;
+                return <span className={u != null && u > utilisationCeiling ? 'over' : ''}>{pct(u)}{u != null && u > utilisationCeiling ? ' (above 74%)' : ''}</span>;
+              },
+            },
             ...(control ? [{
               header: 'Actions',
               cell: (a: LiveAgent) => (
