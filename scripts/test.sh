@@ -11,6 +11,8 @@ cd "$ROOT"
 bash scripts/stack.sh up
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
+# The web console (typecheck + static build to web/dist): the server serves it, the e2e tests drive it.
+echo "== console"; npm run console:build
 echo "== tests"
 run_dir=$(mktemp -d -t dialwell-test.XXXXXX)
 report=$run_dir/vitest.json

@@ -7,7 +7,8 @@ export type { Logger };
 export const redactPaths = [
   'password', '*.password', '*.*.password',
   'secret', '*.secret',
-  'token', '*.token',
+  'token', '*.token', 'currentPassword', '*.currentPassword', 'csrfToken', '*.csrfToken',
+  'cookie', '*.cookie', 'req.headers.cookie', '*.set-cookie', 'x-csrf-token', '*.x-csrf-token',
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
   'ARI_PASSWORD', 'AMI_PASSWORD', '*.ARI_PASSWORD', '*.AMI_PASSWORD',
   'DATABASE_URL', '*.DATABASE_URL',

@@ -13,6 +13,7 @@ import { databaseProbes, engineProbes, Readiness } from '../health/readiness.js'
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { LocalRecordingStore } from '../recordings/store.js';
+import { InProcessLiveSource } from '../reports/live-source.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
@@ -36,11 +37,15 @@ export async function runServe(args: string[]): Promise<number> {
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
   const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
+  const settings = { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS };
+  // This process's live state; the shared one (every node) replaces it behind the same interface.
+  const live = new InProcessLiveSource(db, engine?.dialer, settings, log);
   const readiness = new Readiness([...databaseProbes(db), ...(engine ? engineProbes(engine) : [])]);
   const app = await buildServer({
     db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR), readiness,
+    live,
     reports: {
-      settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
+      settings,
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),
       node: cfg.PBX_NODE,
     },
@@ -55,6 +60,7 @@ export async function runServe(args: string[]): Promise<number> {
   // The API stays up while the calls finish (agents post their dispositions).
   await engine?.drain({ callLimitMs: cfg.SHUTDOWN_CALL_LIMIT_MS });
   await app.close();
+  live.close();
   await db.destroy();
   return 0;
 }

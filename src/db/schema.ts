@@ -310,6 +310,22 @@ export interface UserTable {
   disabled: Generated<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** scrypt hash (src/auth/passwords.ts); null: the user cannot sign in to the console. */
+  password_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  password_changed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface SessionTable {
+  id: Generated<string>;
+  user_id: string;
+  secret_hash: string;
+  csrf_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  last_seen_at: Generated<Date>;
+  revoked_at: Date | null;
+  client_ip: string;
+  user_agent: string | null;
 }
 
 export interface ApiTokenTable {
@@ -419,6 +435,7 @@ export interface Database {
   complaints: ComplaintTable;
   users: UserTable;
   api_tokens: ApiTokenTable;
+  sessions: SessionTable;
   audit_log: AuditLogTable;
   caller_id_trunks: CallerIdTrunkTable;
   campaign_caller_ids: CampaignCallerIdTable;

@@ -2,6 +2,7 @@
 // agent's own mixing bridge for the whole session, so an answered customer is joined with a
 // single bridge operation and the agent's phone never rings again.
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { AriGateway } from '../pbx/ari.js';
 import type { AriBridge, AriChannel } from '../pbx/ari-types.js';
 import type { Logger } from '../log.js';
@@ -40,7 +41,12 @@ export class AgentLoginError extends Error {
   override readonly name = 'AgentLoginError';
 }
 
-export class AgentPool {
+export interface AgentPoolEvents {
+  /** After every state change (reports keep each agent's history, the live stream pushes it); listeners must not throw. */
+  state: [AgentSession];
+}
+
+export class AgentPool extends EventEmitter<AgentPoolEvents> {
   private readonly sessions = new Map<string, AgentSession>();
   /** Calls waiting for an agent, oldest first, each for its campaign. */
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
@@ -48,15 +54,17 @@ export class AgentPool {
   private listedCampaigns: ReadonlySet<string> = new Set();
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
-  /** Called after every state change (reports keep each agent's history); must not throw. */
-  onStateChange: (s: AgentSession) => void = () => {};
 
   constructor(
     private readonly ari: AriGateway,
     private readonly router: EventRouter,
     private readonly log: Logger,
     private readonly opts: AgentPoolOptions,
-  ) {}
+  ) {
+    super();
+    // Reports, the live stream's connections and tests each listen; none is a leak.
+    this.setMaxListeners(0);
+  }
 
   get(agentId: string): AgentSession | undefined {
     return this.sessions.get(agentId);
@@ -231,7 +239,7 @@ export class AgentPool {
   private setState(s: AgentSession, state: AgentState): void {
     s.state = state;
     s.stateSince = Date.now();
-    this.onStateChange(s);
+    this.emit('state', s);
     if (state === 'ready') this.serveWaiter(s);
   }
 
@@ -257,7 +265,7 @@ export class AgentPool {
     const [w] = this.waiters.splice(i, 1);
     s.state = 'reserved';
     s.stateSince = Date.now();
-    this.onStateChange(s);
+    this.emit('state', s);
     w!.take(s);
   }
 

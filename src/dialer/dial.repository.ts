@@ -11,7 +11,7 @@ export interface DialContext {
   attempt: ReservedAttempt;
   campaign: {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
-    /** The campaign's ring timeout (null: the dialer's default) and the policy whose minimum ring time bounds it. */
+    /** The campaign's ring timeout (null: the dialer's default) and its own compliance policy (the global one applies too), whose minimum ring time bounds it. */
     ringTimeoutSeconds?: number | null;
     policyName?: string | null;
     /** Played to the customer of a recorded call before the agent joins. */
@@ -19,8 +19,6 @@ export interface DialContext {
     /** The longest an answered call may last (seed rule 12): the campaign's, or its policies'
      * dialing.maxCallSeconds when lower (Dialer.dial); null = no limit. */
     maxCallSeconds?: number | null;
-    /** The campaign's own compliance policy (the global one applies too). */
-    policyName?: string | null;
     /** What the customer hears before Dialwell ends the call (ARI media); null = the dialer's stock one. */
     closingMessage?: string[] | null;
   };
@@ -93,7 +91,6 @@ export class DialContextLoader {
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
         maxCallSeconds: typeof row.settings.maxCallSeconds === 'number' ? row.settings.maxCallSeconds : null,
         closingMessage: Array.isArray(row.settings.closingMessage) ? (row.settings.closingMessage as string[]) : null,
-        policyName: row.policy_name,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,

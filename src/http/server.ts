@@ -11,7 +11,9 @@ import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { databaseProbes, Readiness } from '../health/readiness.js';
+import type { LiveSource } from '../reports/live-source.js';
 import { installAuth, type AuthOptions } from './auth.js';
+import { defaultConsoleDir, installConsole } from './console.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
@@ -29,6 +31,8 @@ import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
 import { recordingRoutes } from './routes/recordings.routes.js';
+import { defaultLiveStreamOptions, liveStreamRoutes } from './routes/live.routes.js';
+import { sessionRoutes } from './routes/session.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
@@ -46,6 +50,11 @@ export interface ApiDeps {
   recordings?: RecordingStore;
   /** What GET /readyz checks; without it, PostgreSQL and the migrations only. */
   readiness?: Readiness;
+  /** Live state for GET /api/v1/live/stream; without it the stream answers 503. */
+  live?: LiveSource;
+  liveStream?: Partial<typeof defaultLiveStreamOptions>;
+  /** The built web console (default web/dist); served under "/" when it holds an index.html. */
+  consoleDir?: string;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -65,7 +74,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`).' },
+      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`) or a console session (POST /api/v1/session; changes then carry x-csrf-token).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -90,11 +99,14 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });
+  await api.register(sessionRoutes(deps), { prefix: '/api/v1' });
   const reports = { ...defaultReportOptions, ...deps.reports };
   await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
+  await api.register(liveStreamRoutes(deps, { ...defaultLiveStreamOptions, ...deps.liveStream }), { prefix: '/api/v1' });
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   await api.register(healthRoutes(deps.readiness ?? new Readiness(databaseProbes(deps.db))));
+  await installConsole(app, deps.consoleDir ?? defaultConsoleDir());
   return app;
 }

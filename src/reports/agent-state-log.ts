@@ -28,15 +28,13 @@ export function recordAgentStates(pool: AgentPool, db: Db, log: Logger): AgentSt
     );
     return chain;
   };
-  const previous = pool.onStateChange;
-  pool.onStateChange = (s) => {
-    previous(s);
+  pool.on('state', (s) => {
     const reason = s.state === 'logged-out' ? s.logoutReason : s.state === 'paused' ? s.pauseReason : null;
     pending.push({ agentId: s.agentId, state: s.state, at: new Date(s.stateSince), reason });
     if (!scheduled) {
       scheduled = true;
       setImmediate(() => void write());
     }
-  };
+  });
   return { flush: () => (pending.length ? write() : chain) };
 }

@@ -21,9 +21,16 @@ import { randomCallerNumber, testConfig } from '../helpers/env.js';
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
 
 const A = 'admin', S = 'supervisor', Q = 'qa', G = 'agent';
+/** Routes anyone may call (signing in); each still answers 401 to wrong credentials. */
+const publicRoutes = ['POST /api/v1/session'];
 /** Who may call each route. "agent" on a route with an agent id means: on their own agent only. */
 const expected: Record<string, Role[]> = {
   'GET /api/v1/me': [A, S, Q, G],
+  'PUT /api/v1/me/password': [A, S, Q, G],
+  'DELETE /api/v1/session': [A, S, Q, G],
+  'GET /api/v1/sessions': [A],
+  'DELETE /api/v1/sessions/:id': [A],
+  'PUT /api/v1/users/:id/password': [A],
   'POST /api/v1/eligibility/check': [A, S],
   'POST /api/v1/eligibility/check-batch': [A, S],
   'POST /api/v1/eligibility/scrub': [A, S],
@@ -102,6 +109,7 @@ const expected: Record<string, Role[]> = {
   'GET /api/v1/reports/campaigns': [A, S],
   'GET /api/v1/reports/agents': [A, S, G],
   'GET /api/v1/live': [A, S],
+  'GET /api/v1/live/stream': [A, S, G],
   'GET /api/v1/calls': [A, S, Q, G],
   'GET /api/v1/calls/:id': [A, S, Q, G],
   'GET /api/v1/reviews/:id': [A, S, Q, G],
@@ -158,8 +166,9 @@ describe('authentication and permissions (PostgreSQL)', () => {
 
   it('names an access rule for every route, and the table covers every route', () => {
     const registered = app.routeAccess.filter((r) => r.url.startsWith('/api/')).map((r) => `${r.method} ${r.url}`).sort();
-    expect(registered).toEqual(Object.keys(expected).sort());
+    expect(registered).toEqual([...Object.keys(expected), ...publicRoutes].sort());
     expect(app.routeAccess.filter((r) => r.url.startsWith('/api/') && !r.access)).toEqual([]);
+    expect(app.routeAccess.filter((r) => r.access === 'public' && r.url.startsWith('/api/')).map((r) => `${r.method} ${r.url}`)).toEqual(publicRoutes);
   });
 
   it('marks the probes and /metrics public explicitly, and they answer without a token', async () => {
