@@ -141,6 +141,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description The attempt's latest dial-time decision, in plain words too, and its earlier decisions. */
         get: {
             parameters: {
                 query?: never;
@@ -157,7 +158,64 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            decidedAt: string;
+                            phone: string;
+                            allowed: boolean;
+                            /** @description every rule evaluated: rule, policy, passed, detail, inputs */
+                            reasons: unknown[];
+                            timeZones: string[];
+                            policyVersions: {
+                                name: string;
+                                version: number;
+                            }[];
+                            nextAllowedAt: string | null;
+                            /** @description the stored decision in plain words */
+                            explanation: {
+                                /** @description the decision in one plain sentence, with the next allowed instant */
+                                summary: string;
+                                /** @description one plain sentence per failed rule */
+                                reasons: {
+                                    rule: string;
+                                    policy: string | null;
+                                    sentence: string;
+                                }[];
+                            };
+                            /** Format: uuid */
+                            attemptId: string;
+                            state: string;
+                            /** @description this attempt's earlier decisions, newest first (an attempt rescheduled by a denial is decided again when due); not the number's call history */
+                            earlierDecisions: {
+                                /** Format: uuid */
+                                id: string;
+                                decidedAt: string;
+                                phone: string;
+                                allowed: boolean;
+                                /** @description every rule evaluated: rule, policy, passed, detail, inputs */
+                                reasons: unknown[];
+                                timeZones: string[];
+                                policyVersions: {
+                                    name: string;
+                                    version: number;
+                                }[];
+                                nextAllowedAt: string | null;
+                                /** @description the stored decision in plain words */
+                                explanation: {
+                                    /** @description the decision in one plain sentence, with the next allowed instant */
+                                    summary: string;
+                                    /** @description one plain sentence per failed rule */
+                                    reasons: {
+                                        rule: string;
+                                        policy: string | null;
+                                        sentence: string;
+                                    }[];
+                                };
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -615,6 +673,545 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    state?: "queued" | "dialing" | "completed" | "skipped" | "failed" | "cancelled";
+                    outcome?: string;
+                    /** @description attempts created at or after this instant */
+                    from?: string;
+                    /** @description attempts created before this instant */
+                    to?: string;
+                    limit?: number;
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempts: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                campaignId: string;
+                                /** Format: uuid */
+                                contactId: string;
+                                phone: string;
+                                /** @enum {string} */
+                                state: "queued" | "dialing" | "completed" | "skipped" | "failed" | "cancelled";
+                                outcome: string | null;
+                                isCallback: boolean;
+                                agentId: string | null;
+                                scheduledAt: string;
+                                dialedAt: string | null;
+                                createdAt: string;
+                                updatedAt: string;
+                                disposition: string | null;
+                                callId: string | null;
+                                /** @description the latest dial-time decision (GET /attempts/:id/decision has all of it) */
+                                decision: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    decidedAt: string;
+                                    allowed: boolean;
+                                    nextAllowedAt: string | null;
+                                    failedRules: string[];
+                                } | null;
+                            }[];
+                            /** @description null on the last page */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    state?: "queued" | "dialing" | "completed" | "skipped" | "failed" | "cancelled";
+                    outcome?: string;
+                    /** @description attempts created at or after this instant */
+                    from?: string;
+                    /** @description attempts created before this instant */
+                    to?: string;
+                    limit?: number;
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            attempts: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                campaignId: string;
+                                /** Format: uuid */
+                                contactId: string;
+                                phone: string;
+                                /** @enum {string} */
+                                state: "queued" | "dialing" | "completed" | "skipped" | "failed" | "cancelled";
+                                outcome: string | null;
+                                isCallback: boolean;
+                                agentId: string | null;
+                                scheduledAt: string;
+                                dialedAt: string | null;
+                                createdAt: string;
+                                updatedAt: string;
+                                disposition: string | null;
+                                callId: string | null;
+                                /** @description the latest dial-time decision (GET /attempts/:id/decision has all of it) */
+                                decision: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    decidedAt: string;
+                                    allowed: boolean;
+                                    nextAllowedAt: string | null;
+                                    failedRules: string[];
+                                } | null;
+                            }[];
+                            /** @description null on the last page */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            campaignId: string;
+                            name: string;
+                            state: string;
+                            at: string;
+                            contacts: number;
+                            notStarted: number;
+                            waiting: {
+                                contacts: number;
+                                dueSince: string | null;
+                                handedToDialer: number;
+                            };
+                            scheduledLater: {
+                                contacts: number;
+                                nextAt: string | null;
+                                byReason: {
+                                    reason: string;
+                                    rules: string[];
+                                    description: string;
+                                    contacts: number;
+                                    nextAt?: string | null;
+                                    lastAt?: string | null;
+                                }[];
+                            };
+                            dialing: {
+                                contacts: number;
+                            };
+                            done: {
+                                contacts: number;
+                                byOutcome: {
+                                    outcome: string;
+                                    contacts: number;
+                                }[];
+                            };
+                            skipped: {
+                                contacts: number;
+                                byReason: {
+                                    reason: string;
+                                    rules: string[];
+                                    description: string;
+                                    contacts: number;
+                                }[];
+                            };
+                            cancelled: {
+                                contacts: number;
+                            };
+                            /** @description nothing due and nothing being dialed: when the next attempt falls due */
+                            idleUntil: string | null;
+                            /** @description nothing due, dialing or queued for later */
+                            nothingLeft: boolean;
+                            completeWhenIdleDays: number | null;
+                            completesByItself: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            contact: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                campaignId: string;
+                                campaignName: string;
+                                campaignState: string;
+                                phone: string;
+                                name: string | null;
+                                segment: string | null;
+                                timeZone: string | null;
+                                priority: number;
+                                externalId: string | null;
+                                createdAt: string;
+                            };
+                            /** @enum {string} */
+                            state: "not-started" | "waiting" | "scheduled" | "dialing" | "done" | "skipped" | "cancelled";
+                            nextAllowedAt: string | null;
+                            /** @description where the contact stands, in one sentence */
+                            next: string;
+                            attempts: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                campaignId: string;
+                                /** Format: uuid */
+                                contactId: string;
+                                phone: string;
+                                /** @enum {string} */
+                                state: "queued" | "dialing" | "completed" | "skipped" | "failed" | "cancelled";
+                                outcome: string | null;
+                                isCallback: boolean;
+                                agentId: string | null;
+                                scheduledAt: string;
+                                dialedAt: string | null;
+                                createdAt: string;
+                                updatedAt: string;
+                                disposition: string | null;
+                                callId: string | null;
+                                /** @description the latest dial-time decision (GET /attempts/:id/decision has all of it) */
+                                decision: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    decidedAt: string;
+                                    allowed: boolean;
+                                    nextAllowedAt: string | null;
+                                    failedRules: string[];
+                                } | null;
+                                /** @description newest first */
+                                decisions: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    decidedAt: string;
+                                    allowed: boolean;
+                                    nextAllowedAt: string | null;
+                                    timeZones: string[];
+                                    policyVersions: {
+                                        name: string;
+                                        version: number;
+                                    }[];
+                                    /** @description the stored decision in plain words */
+                                    explanation: {
+                                        /** @description the decision in one plain sentence, with the next allowed instant */
+                                        summary: string;
+                                        /** @description one plain sentence per failed rule */
+                                        reasons: {
+                                            rule: string;
+                                            policy: string | null;
+                                            sentence: string;
+                                        }[];
+                                    };
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/holiday-calendars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/holiday-calendars/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** @description Creates or replaces a calendar of your own with exactly these dates, optionally adding to a built-in one (base). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description: string;
+                        base?: string | null;
+                        dates: {
+                            date: string;
+                            name: string;
+                            /**
+                             * @default holiday
+                             * @enum {string}
+                             */
+                            kind?: "holiday" | "workday";
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/complaint-calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** @description The holiday calendar complaint due dates skip, besides weekends; null = weekends only. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        calendar: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1080,6 +1677,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/call/hangup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        toAgentId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls/{id}/hangup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns": {
         parameters: {
             query?: never;
@@ -1185,8 +1964,12 @@ export interface paths {
                         informationMessage?: string[];
                         amd?: boolean;
                         localPresence?: boolean;
+                        ringTimeoutSeconds?: number | null;
+                        completeWhenIdleDays?: number | null;
                         recordingRetentionDays?: number | null;
                         recordingAnnouncement?: string[] | null;
+                        maxCallSeconds?: number | null;
+                        closingMessage?: string[] | null;
                     };
                 };
             };
@@ -1274,24 +2057,14 @@ export interface paths {
                         trunkId?: string;
                         /** Format: uuid */
                         callerIdId?: string;
-                        /** @default null */
                         policyName?: string | null;
-                        /**
-                         * @default progressive
-                         * @enum {string}
-                         */
+                        /** @enum {string} */
                         dialMode?: "preview" | "progressive" | "predictive";
-                        /** @default 10 */
                         maxConcurrent?: number;
-                        /** @default 5 */
                         maxCps?: number;
-                        /** @default true */
                         recordCalls?: boolean;
-                        /** @default null */
                         product?: string | null;
-                        /** @default US */
                         defaultCountry?: string;
-                        /** @default 0.03 */
                         abandonCap?: number;
                         script?: {
                             opening?: string;
@@ -1302,7 +2075,6 @@ export interface paths {
                             farewell?: string;
                             questionnaire?: string[];
                         };
-                        /** @default {} */
                         retry?: {
                             busy?: {
                                 afterMinutes: number;
@@ -1336,8 +2108,12 @@ export interface paths {
                         informationMessage?: string[];
                         amd?: boolean;
                         localPresence?: boolean;
+                        ringTimeoutSeconds?: number | null;
+                        completeWhenIdleDays?: number | null;
                         recordingRetentionDays?: number | null;
                         recordingAnnouncement?: string[] | null;
+                        maxCallSeconds?: number | null;
+                        closingMessage?: string[] | null;
                     };
                 };
             };
@@ -3201,39 +3977,6 @@ export interface paths {
                 path: {
                     id: string;
                 };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
                 cookie?: never;
             };
             requestBody?: never;
