@@ -81,7 +81,7 @@ const expected: Record<string, Role[]> = {
   'PATCH /api/v1/campaigns/:id': [A],
   'DELETE /api/v1/campaigns/:id': [A],
   'GET /api/v1/campaigns/:id/agents': [A, S, Q],
-  'PUT /api/v1/campaigns/:id/agents': [A],
+  'PUT /api/v1/campaigns/:id/agents': [A, S],
   'POST /api/v1/campaigns/:id/start': [A, S],
   'POST /api/v1/campaigns/:id/pause': [A, S],
   'POST /api/v1/campaigns/:id/complete': [A, S],

@@ -17,9 +17,9 @@ import { startEngineHarness, until, type EngineHarness } from '../helpers/engine
 import { randomCallerNumber } from '../helpers/env.js';
 import { openAllHours } from '../helpers/harness.js';
 
-// This file's own sipp ports (console helper's range).
-const CARRIER = 6810;
-const SOFTPHONE = 6811;
+// This file's own sipp ports (SIP 7000-7049, media 9500-9999).
+const CARRIER = 7000;
+const SOFTPHONE = 7001;
 
 describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)', () => {
   let h: EngineHarness;
@@ -34,9 +34,9 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
 
   beforeAll(async () => {
     h = await startEngineHarness([
-      // The customer talks for 8 s after answering, then hangs up.
-      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9100, pauseMs: 8000 },
-      { scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 9200 },
+      // The customer would talk for a minute: the agent hangs up first, with the button.
+      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9500, pauseMs: 60_000 },
+      { scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 9600 },
     ]);
     tag = h.tag;
     await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -156,8 +156,25 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await campForm.getByLabel('Compliance policy', { exact: true }).fill(`open-${tag}`);
     await campForm.getByLabel('Opening', { exact: true }).fill('Good morning, this is Dialwell calling about your order.');
     await campForm.getByLabel('Proposal', { exact: true }).fill('Would you like the new plan?');
+    await campForm.getByLabel('Ring for (seconds)', { exact: true }).fill('20');
+    await campForm.getByLabel('Longest call (seconds)', { exact: true }).fill('600');
+    await campForm.getByLabel('Closing message', { exact: true }).fill('sound:goodbye');
     await submit(p, 'Create a campaign');
     await p.getByText(`Campaign ${campaignName} created`).waitFor();
+    // The call settings of the campaign, changed: a bad value is refused by its field, then saved.
+    const settingsForm = p.getByRole('form', { name: 'Change call settings' });
+    await settingsForm.getByLabel('Campaign', { exact: true }).selectOption({ label: campaignName });
+    await settingsForm.getByLabel('Complete when idle for (days)', { exact: true }).fill('0');
+    await submit(p, 'Change call settings');
+    const idleField = settingsForm.locator('.field').filter({ has: p.getByLabel('Complete when idle for (days)', { exact: true }) });
+    await idleField.locator('.field-error').waitFor();
+    expect(await idleField.locator('.field-error').textContent()).toMatch(/\S/);
+    findings.push(...(await checkPage(p, 'admin-campaign-settings-field-error')));
+    await settingsForm.getByLabel('Complete when idle for (days)', { exact: true }).fill('30');
+    await submit(p, 'Change call settings');
+    await p.getByText(`Campaign ${campaignName} saved: ring 20 s, longest call 600, completes when idle 30.`).waitFor();
+    const saved = await h.db.selectFrom('campaigns').select('settings').where('name', '=', campaignName).executeTakeFirstOrThrow();
+    expect(saved.settings).toMatchObject({ ringTimeoutSeconds: 20, maxCallSeconds: 600, closingMessage: ['sound:goodbye'], completeWhenIdleDays: 30 });
     const importForm = p.getByRole('form', { name: 'Import contacts' });
     await importForm.getByLabel('Campaign', { exact: true }).selectOption({ label: campaignName });
     await importForm.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'contacts.csv', mimeType: 'text/csv', buffer: Buffer.from('phone,name\n+13055557301,Ada Lovelace\nnot-a-number,Bad Row\n') });
@@ -173,6 +190,13 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await p.getByText(/^(Allowed|Not allowed) now\.$/).waitFor();
     findings.push(...(await checkPage(p, 'admin-policies-tested')));
     await visit(p, '#/admin/dnc', 'Admin: Do not call', 'admin-dnc');
+    await visit(p, '#/admin/holidays', 'Admin: Holidays', 'admin-holidays');
+    const calForm = p.getByRole('form', { name: 'Choose the complaint calendar' });
+    await calForm.getByLabel('Holiday calendar', { exact: true }).selectOption('us-federal');
+    await submit(p, 'Choose the complaint calendar');
+    await p.getByText('Complaints now skip the holidays of us-federal.').waitFor();
+    await expect.poll(() => p.getByTestId('complaint-calendar').textContent()).toBe('us-federal');
+    findings.push(...(await checkPage(p, 'admin-holidays-chosen')));
     await visit(p, '#/admin/audit', 'Admin: Audit log', 'admin-audit');
     await p.getByRole('cell', { name: 'trunk.created' }).first().waitFor();
     await visit(p, '#/account', 'Your account', 'account');
@@ -180,6 +204,8 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
 
   let agentPage: Page;
   let supPage: Page;
+  let previewName = '';
+  let previewId = '';
 
   it('an agent signs in and goes ready; the supervisor sees each state change within a second', async () => {
     agentPage = await newPage();
@@ -211,6 +237,28 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     console.log(`supervisor saw the agent's change after ${pauseSeenMs} ms (pause) and ${readySeenMs} ms (ready)`);
     expect(pauseSeenMs).toBeLessThan(1000);
     expect(readySeenMs).toBeLessThan(1000);
+
+    // Preview mode: a running preview campaign; the ready agent sees the next contact's card and skips it.
+    const main = await h.db.selectFrom('campaigns').select(['trunk_id', 'caller_id_id']).where('name', '=', campaignName).executeTakeFirstOrThrow();
+    previewName = `Preview ${tag}`;
+    const created = await h.api.inject({ method: 'POST', url: '/api/v1/campaigns', payload: { name: previewName, trunkId: main.trunk_id, callerIdId: main.caller_id_id, policyName: `open-${tag}`, dialMode: 'preview' } });
+    expect(created.statusCode, created.body).toBe(201);
+    previewId = (created.json() as { id: string }).id;
+    const imported = await h.api.inject({ method: 'POST', url: `/api/v1/campaigns/${previewId}/contacts/import`, headers: { 'content-type': 'text/csv' }, payload: 'phone,name,plan\n+13055557302,Grace Hopper,basic\n' });
+    expect(imported.statusCode, imported.body).toBe(200);
+    expect((await h.api.inject({ method: 'POST', url: `/api/v1/campaigns/${previewId}/start` })).statusCode).toBe(200);
+    await agentPage.getByRole('button', { name: 'Show the next contact' }).click();
+    const card = agentPage.getByRole('group', { name: 'Next contact: Grace Hopper' });
+    await card.waitFor();
+    await card.getByText('+1 305****302').waitFor();
+    await card.getByText('basic').waitFor();
+    findings.push(...(await checkPage(agentPage, 'agent-preview')));
+    await card.getByRole('button', { name: 'Skip Grace Hopper' }).click();
+    await agentPage.getByText('Skipped Grace Hopper; it will not be dialed.').waitFor();
+    const skipped = await h.db.selectFrom('attempts').select(['state', 'outcome']).where('campaign_id', '=', previewId).executeTakeFirstOrThrow();
+    expect(skipped).toEqual({ state: 'skipped', outcome: 'agent-skipped' });
+    await expect.poll(() => status.textContent(), { timeout: 5_000 }).toMatch(/^Ready/);
+    expect((await h.api.inject({ method: 'POST', url: `/api/v1/campaigns/${previewId}/pause` })).statusCode).toBe(200);
   }, 120_000);
 
   it('the supervisor starts the campaign; the agent gets the bridged customer and enters a disposition with a callback', async () => {
@@ -228,8 +276,25 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await agentPage.getByText('Good morning, this is Dialwell calling about your order.').waitFor();
     findings.push(...(await checkPage(agentPage, 'agent-on-call')));
 
-    // The customer hangs up after 8 s: wrap-up, then the disposition (Alt+D jumps to it).
-    await cell.filter({ hasText: 'wrap-up' }).waitFor({ timeout: 30_000 });
+    // Call control: hold and resume, then the agent hangs up (after 7 s of talk, so QA has a recording to seek in).
+    const controls = agentPage.getByRole('group', { name: 'Call controls' });
+    await controls.getByRole('button', { name: 'Hold the customer' }).click();
+    await controls.getByText('Hold: done.').waitFor();
+    await controls.getByText('The customer is on hold and hears music.').waitFor();
+    findings.push(...(await checkPage(agentPage, 'agent-on-hold')));
+    await controls.getByRole('button', { name: 'Resume the customer' }).click();
+    await controls.getByText('Resume: done.').waitFor();
+    const callOf = () => h.db.selectFrom('calls').innerJoin('campaigns', 'campaigns.id', 'calls.campaign_id')
+      .select(['calls.answered_at', 'calls.ended_by', 'calls.ended_at', 'calls.hold_ms']).where('campaigns.name', '=', campaignName).executeTakeFirstOrThrow();
+    const answeredAt = (await callOf()).answered_at!;
+    await new Promise((r) => setTimeout(r, Math.max(0, answeredAt.getTime() + 7_000 - Date.now())));
+    await controls.getByRole('button', { name: 'Hang up' }).click();
+    await cell.filter({ hasText: 'wrap-up' }).waitFor({ timeout: 15_000 });
+    const ended = await callOf();
+    expect(ended.ended_by).toBe('agent');
+    expect(ended.ended_at).not.toBeNull();
+    expect(ended.hold_ms).toBeGreaterThan(0);
+    // Wrap-up, then the disposition (Alt+D jumps to it).
     await agentPage.getByRole('region', { name: 'Your state' }).getByText('Wrap-up').waitFor();
     await agentPage.keyboard.press('Alt+D');
     await agentPage.keyboard.type('callback-requested');
@@ -254,8 +319,38 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     expect(Math.abs(callbacks[0]!.scheduled_at.getTime() - at.getTime())).toBeLessThan(60_000);
     await supPage.getByRole('button', { name: `Complete ${campaignName}` }).click();
     await supPage.getByText(`complete ${campaignName}: done.`).waitFor();
+    // Today's funnel for this campaign, as the chart's table says it (one attempt, connected).
+    await supPage.getByLabel('Campaign for the charts', { exact: true }).selectOption({ label: campaignName });
+    const funnel = supPage.getByRole('table', { name: `Funnel today: ${campaignName}` });
+    await expect.poll(() => funnel.getByRole('row', { name: /^Attempts/ }).textContent(), { timeout: 5_000 }).toBe('Attempts1');
+    expect(await funnel.getByRole('row', { name: /^Connected/ }).textContent()).toBe('Connected1');
+    await supPage.getByRole('table', { name: new RegExp(`^Abandonment rate over the day against its cap .*${campaignName}`) }).waitFor({ state: 'attached' });
     findings.push(...(await checkPage(supPage, 'supervisor')));
-  }, 120_000);
+
+    // The supervisor moves the agent from this campaign (the admin assigned them to it) to the preview one.
+    const mainId = (await h.db.selectFrom('campaigns').select('id').where('name', '=', campaignName).executeTakeFirstOrThrow()).id;
+    expect((await h.api.inject({ method: 'PUT', url: `/api/v1/campaigns/${mainId}/agents`, payload: { agentIds: [agentId] } })).statusCode).toBe(200);
+    const move = supPage.getByRole('form', { name: 'Move an agent' });
+    await move.getByLabel('Agent', { exact: true }).selectOption({ label: `Agent ${tag}` });
+    await move.getByLabel('From campaign', { exact: true }).selectOption({ label: campaignName });
+    await move.getByLabel('To campaign', { exact: true }).selectOption({ label: previewName });
+    await submit(supPage, 'Move an agent', 'Move');
+    await supPage.getByText(`Agent ${tag} now serves ${previewName} instead of ${campaignName}.`).waitFor();
+    expect(await h.db.selectFrom('campaign_agents').select('campaign_id').where('agent_id', '=', agentId).execute()).toEqual([{ campaign_id: previewId }]);
+
+    // Progress of the preview campaign: the skipped contact, why, and its page with the attempt.
+    await supPage.getByRole('link', { name: `Progress of ${previewName}` }).click();
+    await supPage.getByRole('heading', { level: 1, name: 'Supervisor: campaign' }).waitFor();
+    const why = supPage.getByRole('table', { name: 'Skipped, and why' });
+    await why.getByRole('row').filter({ hasText: /skipped/i }).first().waitFor();
+    await supPage.waitForLoadState('networkidle').catch(() => undefined);
+    findings.push(...(await checkPage(supPage, 'supervisor-campaign-progress')));
+    await supPage.getByRole('link', { name: 'Contact +1 305****302' }).click();
+    await supPage.getByRole('heading', { level: 1, name: 'Supervisor: contact' }).waitFor();
+    await supPage.getByRole('heading', { level: 3, name: /skipped \(agent-skipped\)/ }).waitFor();
+    await supPage.getByTestId('contact-next').waitFor();
+    findings.push(...(await checkPage(supPage, 'supervisor-contact')));
+  }, 150_000);
 
   it('QA finds the recording, plays it, seeks through HTTP Range, and scores it', async () => {
     const p = await newPage();
@@ -294,7 +389,44 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await p.getByRole('button', { name: /Greets by name/ }).waitFor();
     findings.push(...(await checkPage(p, 'qa-call-reviewed')));
     await visit(p, '#/qa/complaints', 'Quality: complaints', 'qa-complaints');
+    // Per-agent summaries: this agent's one review (4/5 ×1 and 5/5 ×2: 93%).
+    await visit(p, '#/qa/summaries', 'Quality: agent summaries', 'qa-summaries');
+    const summary = p.getByRole('table', { name: 'Reviews per agent' }).getByRole('row').filter({ hasText: `Agent ${tag}` });
+    await summary.waitFor();
+    expect(await summary.getByRole('cell').nth(1).textContent()).toBe('1');
+    expect(await summary.getByRole('cell').nth(2).textContent()).toMatch(/^93\.3%$/);
+    // QA reads the scorecards; only admins edit them.
+    await visit(p, '#/qa/scorecards', 'Quality: scorecards', 'qa-scorecards');
+    await p.getByRole('cell', { name: `Calls ${tag}` }).waitFor();
+    expect(await p.getByRole('button', { name: /^Edit / }).count()).toBe(0);
   }, 120_000);
+
+  it('an admin creates a scorecard (a field error first) and edits it', async () => {
+    const p = await newPage();
+    await signInByKeyboard(p, base, names.admin, pw('admin'));
+    await visit(p, '#/qa/scorecards', 'Quality: scorecards', 'admin-scorecards');
+    const form = p.getByRole('form', { name: 'Create a scorecard' });
+    await form.getByLabel('Name', { exact: true }).fill(`Zz ${tag}`);
+    await form.getByLabel('Criteria', { exact: true }).fill('empathy | Empathy | 1 | 0');
+    await submit(p, 'Create a scorecard');
+    const criteriaField = form.locator('.field').filter({ has: p.getByLabel('Criteria', { exact: true }) });
+    await criteriaField.locator('.field-error').waitFor();
+    expect(await criteriaField.locator('.field-error').textContent()).toMatch(/maxScore/);
+    findings.push(...(await checkPage(p, 'admin-scorecard-field-error')));
+    await form.getByLabel('Criteria', { exact: true }).fill('empathy | Empathy | 1 | 5\nclosing | Closing | 2 | 10');
+    await submit(p, 'Create a scorecard');
+    await p.getByText(`Scorecard Zz ${tag} created.`).waitFor();
+    await p.getByRole('button', { name: `Edit Zz ${tag}` }).click();
+    const edit = p.getByRole('form', { name: 'Edit the scorecard' });
+    await expect.poll(() => edit.getByLabel('Criteria', { exact: true }).inputValue()).toBe('empathy | Empathy | 1 | 5\nclosing | Closing | 2 | 10');
+    await edit.getByLabel('Active (reviewers can score with it)', { exact: true }).uncheck();
+    await submit(p, 'Edit the scorecard');
+    await p.getByText(`Scorecard Zz ${tag} saved.`).waitFor();
+    findings.push(...(await checkPage(p, 'admin-scorecard-edited')));
+    const card = await h.db.selectFrom('scorecards').select(['active', 'criteria']).where('name', '=', `Zz ${tag}`).executeTakeFirstOrThrow();
+    expect(card.active).toBe(false);
+    expect(card.criteria.map((c) => c.key)).toEqual(['empathy', 'closing']);
+  }, 90_000);
 
   it('keeps the agent view\'s JavaScript under 300 KB gzipped', () => {
     const s = agentViewSize();

@@ -45,3 +45,37 @@ export function LineChart(props: { title: string; x: number[]; series: { label: 
     </figure>
   );
 }
+
+/**
+ * A uPlot bar chart of a few named figures (e.g. a funnel), with the same figures as a table for
+ * screen readers. Categories are placed at x = 0..n-1 and labelled on the axis.
+ */
+export function BarChart(props: { title: string; categories: string[]; values: number[]; color?: string; valueHeader?: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!box.current) return;
+    const cats = props.categories;
+    const bars = uPlot.paths.bars?.({ size: [0.6, 80] });
+    const opts: uPlot.Options = {
+      width: Math.max(300, box.current.clientWidth || 600),
+      height: 200,
+      scales: { x: { time: false, range: [-0.5, cats.length - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      series: [{}, { label: props.valueHeader ?? 'Count', fill: props.color ?? '#1f5fbf', stroke: props.color ?? '#1f5fbf', ...(bars ? { paths: bars } : {}), points: { show: false } }],
+      axes: [{ splits: () => cats.map((_, i) => i), values: (_u, ticks) => ticks.map((t) => cats[t] ?? '') }, {}],
+      legend: { show: false },
+    };
+    const plot = new uPlot(opts, [cats.map((_, i) => i), props.values] as uPlot.AlignedData, box.current);
+    return () => plot.destroy();
+  }, [props.categories.join('|'), props.values.join('|')]);
+  return (
+    <figure className="chart">
+      <figcaption>{props.title}</figcaption>
+      <div ref={box} aria-hidden="true" />
+      <table className="sr-only">
+        <caption>{props.title}</caption>
+        <thead><tr><th scope="col">Step</th><th scope="col">{props.valueHeader ?? 'Count'}</th></tr></thead>
+        <tbody>{props.categories.map((c, i) => <tr key={c}><th scope="row">{c}</th><td>{props.values[i] ?? 0}</td></tr>)}</tbody>
+      </table>
+    </figure>
+  );
+}

@@ -69,7 +69,7 @@ function App() {
   const [view = '', ...rest] = path.split('/');
   let page;
   if (view === 'agent' && me.agentId) page = <AgentView me={me} />;
-  else if (view === 'supervisor') page = <SupervisorView me={me} />;
+  else if (view === 'supervisor') page = <SupervisorView me={me} sub={rest[0]} id={rest[1]} />;
   else if (view === 'admin') page = <AdminView me={me} tab={rest[0] ?? 'trunks'} />;
   else if (view === 'qa') page = <QaView me={me} tab={rest[0] ?? 'calls'} id={rest[1]} />;
   else if (view === 'account') page = <Account me={me} />;

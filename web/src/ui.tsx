@@ -2,7 +2,7 @@
 // wiring done right), a plain semantic table, and a form that puts the server's field errors
 // next to their fields (keyed by input name). The errors stay until the next submit: cleared on
 // blur (RAC's validationErrors), they moved the submit button away under the user's click.
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { FieldError, Form, Input, Label, TextArea, TextField } from 'react-aria-components';
 import { ApiError } from './api';
 
@@ -21,8 +21,10 @@ export function Field(props: { name: string; label: string; type?: string; requi
   );
 }
 
-export function SelectField(props: { name: string; label: string; options: { value: string; label: string }[]; defaultValue?: string; required?: boolean }) {
-  const id = `sel-${props.name}`;
+export function SelectField(props: { name: string; label: string; options: { value: string; label: string }[]; defaultValue?: string; required?: boolean; id?: string }) {
+  // Unique on the page: two forms may each have a select of the same name.
+  const auto = useId();
+  const id = props.id ?? `sel-${props.name}-${auto.replace(/:/g, '')}`;
   const error = useContext(FieldErrors)[props.name];
   return (
     <div className="field">
@@ -53,6 +55,23 @@ export function Btn(props: { children: ReactNode; onPress?: () => void; type?: '
   );
 }
 
+/**
+ * The server's problems keyed by input name: "body.criteria.0.key" is shown by the input named
+ * "criteria.0.key", else "criteria.0", else "criteria" (a list typed in one field); the first
+ * problem of a field wins.
+ */
+function errorsByField(issues: { field: string; problem: string }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const i of issues) {
+    const parts = i.field.replace(/^(body|query)\./, '').split('.');
+    for (let n = parts.length; n >= 1; n--) {
+      const k = parts.slice(0, n).join('.');
+      out[k] ??= n === parts.length ? i.problem : `${parts.slice(n).join('.')}: ${i.problem}`;
+    }
+  }
+  return out;
+}
+
 /** A form posting to the API: fields by name, the server's per-field problems next to each field, its sentence above. */
 export function ApiForm(props: { label: string; submit: (data: FormData) => Promise<string | void>; children: ReactNode; submitLabel?: string; resetOnSuccess?: boolean }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -71,7 +90,7 @@ export function ApiForm(props: { label: string; submit: (data: FormData) => Prom
       if (props.resetOnSuccess !== false) form.reset();
     } catch (err) {
       if (err instanceof ApiError) {
-        setErrors(Object.fromEntries(err.issues.map((i) => [i.field.replace(/^(body|query)\./, ''), i.problem])));
+        setErrors(errorsByField(err.issues));
         setMessage({ kind: 'error', text: err.message });
       } else setMessage({ kind: 'error', text: (err as Error).message });
     } finally {

@@ -62,6 +62,10 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         ...view(s),
         // Whether the customer of the current call is on hold (call control).
         onHold: deps.dialer?.callOfAgent(a.id)?.onHold ?? false,
+        // Whom the call can be handed to (blind transfer takes ready agents only); an agent cannot read the live grid.
+        transferTargets: s?.state === 'on-call'
+          ? pool().list().filter((o) => o.state === 'ready' && o.agentId !== a.id).map((o) => ({ agentId: o.agentId, name: o.name }))
+          : [],
         current: current
           ? {
             callId: current.callId, attemptId: current.attemptId, campaign: current.campaign, script: current.settings.script ?? null,

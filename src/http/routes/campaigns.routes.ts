@@ -47,7 +47,8 @@ export function campaignRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     });
     app.put(
       '/campaigns/:id/agents',
-      { schema: { params, body: z.strictObject({ agentIds: z.array(z.uuid('must be an agent id (a UUID)')).max(1000) }) }, config: { access: { perm: 'campaigns.write' } } },
+      // Supervisors move agents between campaigns (campaigns.control) as admins set campaigns up.
+      { schema: { params, body: z.strictObject({ agentIds: z.array(z.uuid('must be an agent id (a UUID)')).max(1000) }) }, config: { access: { perm: ['campaigns.write', 'campaigns.control'] } } },
       async (req) => {
         await getCampaign(deps.db, req.params.id);
         const ids = [...new Set(req.body.agentIds)].sort();

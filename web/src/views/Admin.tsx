@@ -7,7 +7,7 @@ import { ApiForm, Btn, CheckField, DataTable, Field, Section, SelectField, bodyO
 
 const tabs: [string, string][] = [
   ['trunks', 'Trunks'], ['caller-ids', 'Caller ids'], ['agents', 'Agents'], ['campaigns', 'Campaigns'], ['policies', 'Policies'],
-  ['dnc', 'Do not call'], ['users', 'Users'], ['audit', 'Audit log'],
+  ['dnc', 'Do not call'], ['holidays', 'Holidays'], ['users', 'Users'], ['audit', 'Audit log'],
 ];
 
 export default function AdminView({ tab }: { me: Me; tab: string }) {
@@ -24,6 +24,7 @@ export default function AdminView({ tab }: { me: Me; tab: string }) {
       {tab === 'campaigns' ? <Campaigns /> : null}
       {tab === 'policies' ? <Policies /> : null}
       {tab === 'dnc' ? <Dnc /> : null}
+      {tab === 'holidays' ? <Holidays /> : null}
       {tab === 'users' ? <Users /> : null}
       {tab === 'audit' ? <Audit /> : null}
     </>
@@ -115,7 +116,25 @@ function Agents() {
   );
 }
 
-interface Campaign { id: string; name: string; state: string; dialMode: string; trunkId: string; callerIdId: string; policyName: string | null }
+interface Campaign {
+  id: string; name: string; state: string; dialMode: string; trunkId: string; callerIdId: string; policyName: string | null;
+  ringTimeoutSeconds: number | null; maxCallSeconds: number | null; closingMessage: string[] | null; completeWhenIdleDays: number | null;
+}
+const settingNumbers = ['ringTimeoutSeconds', 'maxCallSeconds', 'completeWhenIdleDays'];
+
+/** The call settings of a campaign (ring timeout, longest call and its closing message, completion when idle). */
+function CallSettings(props: { edit?: boolean }) {
+  const keep = props.edit ? ' Empty: unchanged; "none": back to the default.' : '';
+  return (
+    <fieldset>
+      <legend>Calls</legend>
+      <Field name="ringTimeoutSeconds" label="Ring for (seconds)" type={props.edit ? 'text' : 'number'} description={`5–300; at least the policy's minimum ring (15 s in us-federal). Empty: 30 s.${keep}`} />
+      <Field name="maxCallSeconds" label="Longest call (seconds)" type={props.edit ? 'text' : 'number'} description={`10–86400, within the policy's limit. Empty: no limit.${keep}`} />
+      <Field name="closingMessage" label="Closing message" description={`Played at the limit: ARI media, comma-separated, e.g. sound:goodbye.${keep}`} />
+      <Field name="completeWhenIdleDays" label="Complete when idle for (days)" type={props.edit ? 'text' : 'number'} description={`1–365: completes by itself once nothing is due within that many days. Empty: never.${keep}`} />
+    </fieldset>
+  );
+}
 interface ImportReport { rows: number; imported: number; inserted: number; updated: number; rejected: number; attemptsCreated: number; errors?: { line: number; field: string; problem: string }[] }
 function Campaigns() {
   const list = useLoad(() => ok<{ campaigns: Campaign[] }>(api.GET('/api/v1/campaigns', {})));
@@ -127,7 +146,7 @@ function Campaigns() {
     <>
       <Section title="Create a campaign">
         <ApiForm label="Create a campaign" submit={async (d) => {
-          const b = bodyOf(d, { numbers: ['maxConcurrent', 'abandonCap'], booleans: ['recordCalls'] });
+          const b = bodyOf(d, { numbers: ['maxConcurrent', 'abandonCap', ...settingNumbers], lists: ['closingMessage'], booleans: ['recordCalls'] });
           const script = Object.fromEntries(['opening', 'needs', 'proposal', 'close', 'farewell'].flatMap((k) => (b[`script.${k}`] ? [[k, b[`script.${k}`]]] : [])));
           for (const k of Object.keys(b)) if (k.startsWith('script.')) delete b[k];
           const c = await ok<Campaign>(api.POST('/api/v1/campaigns', { body: { ...(b as { name: string; trunkId: string; callerIdId: string }), ...(Object.keys(script).length ? { script } : {}) } }));
@@ -141,6 +160,7 @@ function Campaigns() {
           <SelectField name="dialMode" label="Dial mode" options={['progressive', 'predictive', 'preview'].map((v) => ({ value: v, label: v }))} />
           <Field name="maxConcurrent" label="Most calls at once" type="number" />
           <CheckField name="recordCalls" label="Record calls" defaultChecked />
+          <CallSettings />
           <fieldset>
             <legend>Script</legend>
             <Field name="script.opening" label="Opening" />
@@ -149,6 +169,23 @@ function Campaigns() {
             <Field name="script.close" label="Close" />
             <Field name="script.farewell" label="Farewell" />
           </fieldset>
+        </ApiForm>
+      </Section>
+      <Section title="Change a campaign's call settings">
+        <ApiForm label="Change call settings" submit={async (d) => {
+          const id = String(d.get('campaignId') ?? '');
+          const b = bodyOf(d, { numbers: settingNumbers, lists: ['closingMessage'] });
+          delete b.campaignId;
+          // Named with "none" to clear a setting (null), as the API takes it.
+          for (const k of [...settingNumbers, 'closingMessage']) if (d.get(k) === 'none') b[k] = null;
+          // Not a number: sent as typed, so the server's field error lands by the field (NaN would become null).
+          for (const k of settingNumbers) if (d.get(k) && d.get(k) !== 'none' && Number.isNaN(Number(d.get(k)))) b[k] = d.get(k);
+          const c = await ok<Campaign>(api.PATCH('/api/v1/campaigns/{id}', { params: { path: { id } }, body: b as never }));
+          list.reload();
+          return `Campaign ${c.name} saved: ring ${c.ringTimeoutSeconds ?? 'default'} s, longest call ${c.maxCallSeconds ?? 'no limit'}, completes when idle ${c.completeWhenIdleDays ?? 'never'}.`;
+        }}>
+          <SelectField name="campaignId" label="Campaign" required options={campaigns.map((c) => ({ value: c.id, label: c.name }))} />
+          <CallSettings edit />
         </ApiForm>
       </Section>
       <Section title="Import contacts">
@@ -170,6 +207,8 @@ function Campaigns() {
         <DataTable caption="Campaigns" rows={campaigns} rowKey={(c) => c.id} columns={[
           { header: 'Name', cell: (c) => c.name }, { header: 'State', cell: (c) => c.state }, { header: 'Mode', cell: (c) => c.dialMode },
           { header: 'Policy', cell: (c) => c.policyName ?? '(global)' },
+          { header: 'Ring (s)', cell: (c) => c.ringTimeoutSeconds ?? 'default' }, { header: 'Longest call (s)', cell: (c) => c.maxCallSeconds ?? '—' },
+          { header: 'Closing message', cell: (c) => c.closingMessage?.join(', ') ?? 'default' }, { header: 'Completes when idle (days)', cell: (c) => c.completeWhenIdleDays ?? 'never' },
         ]} />
       </Section>
     </>
@@ -368,5 +407,34 @@ function Audit() {
         { header: 'Resource', cell: (e) => `${e.resource}${e.resourceId ? ` ${e.resourceId}` : ''}` },
       ]} />
     </Section>
+  );
+}
+
+function Holidays() {
+  const list = useLoad(() => ok<{ calendars: { name: string; description: string; builtIn: boolean; base: string | null; dates: number }[]; complaintCalendar: string | null }>(api.GET('/api/v1/holiday-calendars')));
+  const calendars = list.data?.calendars ?? [];
+  return (
+    <>
+      <Section title="Calendar for complaint due dates">
+        <p>A complaint is due within 2 working days: Monday to Friday, less the chosen calendar&apos;s holidays, plus the weekend days it makes working days. Now: <strong data-testid="complaint-calendar">{list.data ? list.data.complaintCalendar ?? 'weekends only' : '…'}</strong>.</p>
+        {list.data ? (
+          <ApiForm key={list.data.complaintCalendar ?? ''} label="Choose the complaint calendar" resetOnSuccess={false} submit={async (d) => {
+            const name = String(d.get('calendar') ?? '');
+            await ok(api.PUT('/api/v1/settings/complaint-calendar', { body: { calendar: name || null } }));
+            list.reload();
+            return `Complaints now skip ${name ? `the holidays of ${name}` : 'weekends only'}.`;
+          }}>
+            <SelectField name="calendar" label="Holiday calendar" defaultValue={list.data.complaintCalendar ?? ''} options={[{ value: '', label: '(weekends only)' }, ...calendars.map((c) => ({ value: c.name, label: `${c.name}${c.builtIn ? ' (built in)' : ''}` }))]} />
+          </ApiForm>
+        ) : null}
+      </Section>
+      <Section title="Holiday calendars">
+        {list.error ? <p role="alert">{list.error}</p> : null}
+        <DataTable caption="Holiday calendars" rows={calendars} rowKey={(c) => c.name} columns={[
+          { header: 'Name', cell: (c) => c.name }, { header: 'Description', cell: (c) => c.description }, { header: 'Built in', cell: (c) => (c.builtIn ? 'yes' : 'no') },
+          { header: 'Adds to', cell: (c) => c.base ?? '—' }, { header: 'Dates', cell: (c) => c.dates },
+        ]} />
+      </Section>
+    </>
   );
 }

@@ -6,7 +6,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ok, type Me } from '../api';
 import { elapsed, useClock, useLive } from '../live';
 import { ApiForm, Btn, CheckField, Field, Section, SelectField, bodyOf } from '../ui';
-import { CallControls } from './CallControls';
+import { CallControls, type TransferTarget } from './CallControls';
+import { Preview } from './Preview';
 
 interface Script { opening?: string; needs?: string; response?: string; proposal?: string; close?: string; farewell?: string; questionnaire?: string[] }
 interface AgentScreen {
@@ -15,6 +16,8 @@ interface AgentScreen {
   since: string | null;
   callId: string | null;
   pauseReason: string | null;
+  onHold?: boolean;
+  transferTargets?: TransferTarget[];
   current: null | {
     callId: string; attemptId: string; campaign: string; script: Script | null;
     contact: { id: string; name: string | null; phone: string; segment: string | null; attributes: Record<string, unknown> | null };
@@ -117,7 +120,7 @@ export default function AgentView({ me }: { me: Me }) {
               <dt>Campaign</dt><dd>{current.campaign}</dd>
               {current.contact.segment ? <><dt>Segment</dt><dd>{current.contact.segment}</dd></> : null}
             </dl>
-            <CallControls agentId={agentId} callId={current.callId} state={state} />
+            <CallControls agentId={agentId} state={state} onHold={screen?.onHold ?? false} targets={screen?.transferTargets ?? []} onChange={refresh} />
             <h3>Script</h3>
             {current.script ? (
               <ol className="script">
@@ -138,7 +141,10 @@ export default function AgentView({ me }: { me: Me }) {
           </div>
         </div>
       ) : (
-        <Section title="Current call"><p>No call right now. {state === 'ready' ? 'The next customer comes to you.' : ''}</p></Section>
+        <>
+          <Section title="Current call"><p>No call right now. {state === 'ready' ? 'The next customer comes to you.' : ''}</p></Section>
+          {state === 'ready' || state === 'reserved' ? <Preview agentId={agentId} onChange={refresh} /> : null}
+        </>
       )}
     </>
   );

@@ -5,6 +5,7 @@ import { useRef, useState } from 'react';
 import { api, ok, type Me } from '../api';
 import type { paths } from '../api-types';
 import { ApiForm, Btn, DataTable, Field, Section, SelectField, useLoad } from '../ui';
+import { Scorecards, Summaries } from './QaTools';
 
 interface CallRow {
   id: string; campaign: { id: string; name: string }; agent: { id: string; name: string | null } | null; phone: string; createdAt: string;
@@ -21,16 +22,20 @@ const secs = (ms: number | null) => (ms == null ? '—' : `${(ms / 1000).toFixed
 export default function QaView({ me, tab, id }: { me: Me; tab: string; id?: string | undefined }) {
   return (
     <>
-      <h1>Quality{tab === 'call' ? ': call' : tab === 'complaints' ? ': complaints' : ': calls'}</h1>
+      <h1>Quality: {({ call: 'call', complaints: 'complaints', summaries: 'agent summaries', scorecards: 'scorecards' } as Record<string, string>)[tab] ?? 'calls'}</h1>
       <nav aria-label="Quality pages" className="subnav">
         <ul>
           <li><a href="#/qa/calls" aria-current={tab === 'calls' ? 'page' : undefined}>Call search</a></li>
           <li><a href="#/qa/complaints" aria-current={tab === 'complaints' ? 'page' : undefined}>Complaints</a></li>
+          <li><a href="#/qa/summaries" aria-current={tab === 'summaries' ? 'page' : undefined}>Agent summaries</a></li>
+          <li><a href="#/qa/scorecards" aria-current={tab === 'scorecards' ? 'page' : undefined}>Scorecards</a></li>
         </ul>
       </nav>
       {tab === 'calls' ? <CallSearch /> : null}
       {tab === 'call' && id ? <CallPage id={id} canScore={me.permissions.includes('qa.write')} /> : null}
       {tab === 'complaints' ? <Complaints canWork={me.permissions.includes('qa.write')} /> : null}
+      {tab === 'summaries' ? <Summaries /> : null}
+      {tab === 'scorecards' ? <Scorecards canEdit={me.permissions.includes('config.write')} /> : null}
     </>
   );
 }
@@ -184,7 +189,7 @@ function Complaints(props: { canWork: boolean }) {
   };
   return (
     <Section title="Complaint queue">
-      <SelectField name="status" label="Status" defaultValue="open" options={[{ value: 'open', label: 'open' }, { value: 'in-review', label: 'in review' }, { value: 'resolved', label: 'resolved' }, { value: 'rejected', label: 'rejected' }, { value: '', label: 'all' }]} />
+      <SelectField name="status" id="sel-status" label="Status" defaultValue="open" options={[{ value: 'open', label: 'open' }, { value: 'in-review', label: 'in review' }, { value: 'resolved', label: 'resolved' }, { value: 'rejected', label: 'rejected' }, { value: '', label: 'all' }]} />
       <div className="row-actions"><Btn onPress={() => setStatus(((document.getElementById('sel-status') as HTMLSelectElement | null)?.value ?? '') as typeof status)}>Show</Btn></div>
       <p role="status" aria-live="polite" className="notice">{message}</p>
       <DataTable caption="Complaints" rows={list.data?.complaints ?? []} rowKey={(c) => c.id} columns={[

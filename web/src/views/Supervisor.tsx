@@ -6,14 +6,22 @@ import { api, ok, type Me } from '../api';
 import { LineChart } from '../Chart';
 import { elapsed, useClock, useLive, type LiveAgent } from '../live';
 import { Btn, DataTable, Section, useLoad } from '../ui';
+import { CampaignProgress, ContactView } from './Progress';
+import { DayCharts, MoveAgent, type CampaignRow } from './SupervisorTools';
 
-interface Campaign { id: string; name: string; state: string; dialMode: string }
+type Campaign = CampaignRow;
 interface AgentToday { agentId: string; connected: number; talkUtilisation: number | null }
 /** The seed's talk-utilisation ceiling: above it agents burn out (flagged in the grid). */
 const utilisationCeiling = 0.74;
 const pct = (v: number | null) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
 
-export default function SupervisorView({ me }: { me: Me }) {
+export default function SupervisorView({ me, sub, id }: { me: Me; sub?: string | undefined; id?: string | undefined }) {
+  if (sub === 'campaign' && id) return <><h1>Supervisor: campaign</h1><CampaignProgress id={id} /></>;
+  if (sub === 'contact' && id) return <><h1>Supervisor: contact</h1><ContactView id={id} /></>;
+  return <Wall me={me} />;
+}
+
+function Wall({ me }: { me: Me }) {
   const live = useLive();
   const now = useClock();
   const [message, setMessage] = useState<string>('');
@@ -28,6 +36,8 @@ export default function SupervisorView({ me }: { me: Me }) {
     return ok<{ agents: AgentToday[] }>(api.GET('/api/v1/reports/agents', { params: { query: { from: from.toISOString() } } }));
   }, [wrapUps]);
   const todayOf = (id: string) => today.data?.agents.find((r) => r.agentId === id);
+  // Measured dial level: this campaign's calls in progress per agent not paused (ready, reserved, on a call, wrap-up).
+  const working = agents.filter((a) => a.state !== 'paused' && a.state !== 'logging-in').length;
   const x = useMemo(() => live.series.map((p) => p.t), [live.series]);
   const series = useMemo(() => [{ label: 'Calls in progress', values: live.series.map((p) => p.calls), color: '#1f5fbf' }], [live.series]);
 
@@ -101,6 +111,7 @@ export default function SupervisorView({ me }: { me: Me }) {
                 <dl>
                   <dt>Calls in progress</dt><dd>{inProgress}</dd>
                   <dt>Ready agents</dt><dd>{agents.filter((a) => a.state === 'ready').length}</dd>
+                  <dt>Lines per working agent</dt><dd>{working === 0 ? '—' : (inProgress / working).toFixed(2)}</dd>
                   <dt>Attempts today</dt><dd>{c.attempts}</dd>
                   <dt>Connect rate</dt><dd>{pct(c.connectRate)}</dd>
                   <dt>Abandoned today</dt><dd>{pct(c.abandonmentRate)}</dd>
@@ -135,6 +146,7 @@ export default function SupervisorView({ me }: { me: Me }) {
           columns={[
             { header: 'Campaign', cell: (c) => c.name },
             { header: 'State', cell: (c) => c.state },
+            { header: 'Progress', cell: (c) => <a href={`#/supervisor/campaign/${c.id}`}>Progress of {c.name}</a> },
             { header: 'Mode', cell: (c) => c.dialMode },
             {
               header: 'Actions',
@@ -148,8 +160,15 @@ export default function SupervisorView({ me }: { me: Me }) {
             },
           ]}
         />
-        <p className="hint">Campaign progress (contacts by state, why not called) appears here once its API is merged.</p>
       </Section>
+      <Section title="Charts">
+        <DayCharts campaigns={campaigns.data?.campaigns ?? []} />
+      </Section>
+      {me.permissions.includes('campaigns.control') ? (
+        <Section title="Move an agent between campaigns">
+          <MoveAgent campaigns={campaigns.data?.campaigns ?? []} />
+        </Section>
+      ) : null}
     </>
   );
 }
