@@ -290,6 +290,8 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await new Promise((r) => setTimeout(r, Math.max(0, answeredAt.getTime() + 7_000 - Date.now())));
     await controls.getByRole('button', { name: 'Hang up' }).click();
     await cell.filter({ hasText: 'wrap-up' }).waitFor({ timeout: 15_000 });
+    // The grid may show wrap-up a moment before the CDR row is closed; the button's answer waits for it.
+    await controls.getByText('Hang up: done.').waitFor({ timeout: 10_000 });
     const ended = await callOf();
     expect(ended.ended_by).toBe('agent');
     expect(ended.ended_at).not.toBeNull();
@@ -350,6 +352,12 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await supPage.getByRole('heading', { level: 3, name: /skipped \(agent-skipped\)/ }).waitFor();
     await supPage.getByTestId('contact-next').waitFor();
     findings.push(...(await checkPage(supPage, 'supervisor-contact')));
+    // The dialed contact's page: its attempt and the compliance decision in plain words.
+    await supPage.goto(`${base}/#/supervisor/campaign/${mainId}`);
+    await supPage.getByRole('link', { name: 'Contact +1 305****301' }).first().click(); // the callback's attempt and the first one
+    await supPage.getByRole('heading', { level: 2, name: 'Contact Ada Lovelace' }).waitFor();
+    await supPage.getByText(/Allowed: all \d+ checks passed/).first().waitFor();
+    findings.push(...(await checkPage(supPage, 'supervisor-contact-decision')));
   }, 150_000);
 
   it('QA finds the recording, plays it, seeks through HTTP Range, and scores it', async () => {

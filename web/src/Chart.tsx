@@ -1,5 +1,6 @@
 // A uPlot line chart with its data as a table behind it: the canvas is hidden from screen
-// readers, the table (visually hidden) carries the same figures.
+// readers, the table (visually hidden) carries the same figures. The hiding is on a wrapping div:
+// a table ignores `width: 1px` and widened the page to its nowrap content.
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -33,7 +34,7 @@ export function LineChart(props: { title: string; x: number[]; series: { label: 
     <figure className="chart">
       <figcaption>{props.title}</figcaption>
       <div ref={box} aria-hidden="true" />
-      <table className="sr-only">
+      <div className="sr-only"><table>
         <caption>{props.title} (latest {last.length} points)</caption>
         <thead><tr><th scope="col">Time</th>{props.series.map((s) => <th key={s.label} scope="col">{s.label}</th>)}</tr></thead>
         <tbody>
@@ -41,7 +42,7 @@ export function LineChart(props: { title: string; x: number[]; series: { label: 
             <tr key={t}><th scope="row">{new Date(t * 1000).toLocaleTimeString()}</th>{props.series.map((s) => <td key={s.label}>{fmt(s.values[offset + i] ?? null)}</td>)}</tr>
           ))}
         </tbody>
-      </table>
+      </table></div>
     </figure>
   );
 }
@@ -71,11 +72,11 @@ export function BarChart(props: { title: string; categories: string[]; values: n
     <figure className="chart">
       <figcaption>{props.title}</figcaption>
       <div ref={box} aria-hidden="true" />
-      <table className="sr-only">
+      <div className="sr-only"><table>
         <caption>{props.title}</caption>
         <thead><tr><th scope="col">Step</th><th scope="col">{props.valueHeader ?? 'Count'}</th></tr></thead>
         <tbody>{props.categories.map((c, i) => <tr key={c}><th scope="row">{c}</th><td>{props.values[i] ?? 0}</td></tr>)}</tbody>
-      </table>
+      </table></div>
     </figure>
   );
 }

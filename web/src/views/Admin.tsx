@@ -124,14 +124,16 @@ const settingNumbers = ['ringTimeoutSeconds', 'maxCallSeconds', 'completeWhenIdl
 
 /** The call settings of a campaign (ring timeout, longest call and its closing message, completion when idle). */
 function CallSettings(props: { edit?: boolean }) {
-  const keep = props.edit ? ' Empty: unchanged; "none": back to the default.' : '';
+  // Creating: empty means the default. Editing: empty leaves it, "none" goes back to the default.
+  const empty = (dflt: string) => (props.edit ? `Empty: unchanged; "none": ${dflt}.` : `Empty: ${dflt}.`);
+  const type = props.edit ? 'text' : 'number';
   return (
     <fieldset>
       <legend>Calls</legend>
-      <Field name="ringTimeoutSeconds" label="Ring for (seconds)" type={props.edit ? 'text' : 'number'} description={`5–300; at least the policy's minimum ring (15 s in us-federal). Empty: 30 s.${keep}`} />
-      <Field name="maxCallSeconds" label="Longest call (seconds)" type={props.edit ? 'text' : 'number'} description={`10–86400, within the policy's limit. Empty: no limit.${keep}`} />
-      <Field name="closingMessage" label="Closing message" description={`Played at the limit: ARI media, comma-separated, e.g. sound:goodbye.${keep}`} />
-      <Field name="completeWhenIdleDays" label="Complete when idle for (days)" type={props.edit ? 'text' : 'number'} description={`1–365: completes by itself once nothing is due within that many days. Empty: never.${keep}`} />
+      <Field name="ringTimeoutSeconds" label="Ring for (seconds)" type={type} description={`5–300; at least the policy's minimum ring (15 s in us-federal). ${empty('30 s')}`} />
+      <Field name="maxCallSeconds" label="Longest call (seconds)" type={type} description={`10–86400, within the policy's limit. ${empty('no limit')}`} />
+      <Field name="closingMessage" label="Closing message" description={`Played at the limit: ARI media, comma-separated, e.g. sound:goodbye. ${empty('sound:goodbye')}`} />
+      <Field name="completeWhenIdleDays" label="Complete when idle for (days)" type={type} description={`1–365: completes by itself once nothing is due within that many days. ${empty('never')}`} />
     </fieldset>
   );
 }
@@ -418,7 +420,7 @@ function Holidays() {
       <Section title="Calendar for complaint due dates">
         <p>A complaint is due within 2 working days: Monday to Friday, less the chosen calendar&apos;s holidays, plus the weekend days it makes working days. Now: <strong data-testid="complaint-calendar">{list.data ? list.data.complaintCalendar ?? 'weekends only' : '…'}</strong>.</p>
         {list.data ? (
-          <ApiForm key={list.data.complaintCalendar ?? ''} label="Choose the complaint calendar" resetOnSuccess={false} submit={async (d) => {
+          <ApiForm label="Choose the complaint calendar" resetOnSuccess={false} submit={async (d) => {
             const name = String(d.get('calendar') ?? '');
             await ok(api.PUT('/api/v1/settings/complaint-calendar', { body: { calendar: name || null } }));
             list.reload();

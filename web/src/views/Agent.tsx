@@ -37,6 +37,8 @@ export default function AgentView({ me }: { me: Me }) {
   const [screen, setScreen] = useState<AgentScreen | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reason, setReason] = useState(pauseReasons[0]!);
+  // A preview card held for this agent: the pool says "reserved", the agent reads a contact.
+  const [previewing, setPreviewing] = useState(false);
   const dispositionRef = useRef<HTMLDivElement>(null);
 
   const refresh = useCallback(async () => {
@@ -89,7 +91,7 @@ export default function AgentView({ me }: { me: Me }) {
       <h1>My calls</h1>
       <section aria-label="Your state" className={`state-bar state-${state}`}>
         <p className="state" role="status" aria-live="polite">
-          <strong>{stateLabels[state] ?? state}</strong>
+          <strong>{state === 'reserved' && previewing ? 'Previewing a contact' : stateLabels[state] ?? state}</strong>
           {state === 'paused' && (mine?.pauseReason ?? screen?.pauseReason) ? ` (${mine?.pauseReason ?? screen?.pauseReason})` : ''}
         </p>
         <p className="timer" aria-label="Time in this state">{elapsed(since, now)}</p>
@@ -143,7 +145,7 @@ export default function AgentView({ me }: { me: Me }) {
       ) : (
         <>
           <Section title="Current call"><p>No call right now. {state === 'ready' ? 'The next customer comes to you.' : ''}</p></Section>
-          {state === 'ready' || state === 'reserved' ? <Preview agentId={agentId} onChange={refresh} /> : null}
+          {state === 'ready' || state === 'reserved' ? <Preview agentId={agentId} onChange={refresh} onCard={setPreviewing} /> : null}
         </>
       )}
     </>

@@ -11,8 +11,12 @@ interface PreviewContact {
   contact: { id: string; name: string | null; phone: string; segment: string | null; attributes: Record<string, unknown> | null };
 }
 
-export function Preview(props: { agentId: string; onChange: () => Promise<void> }) {
-  const [card, setCard] = useState<PreviewContact | null>(null);
+export function Preview(props: { agentId: string; onChange: () => Promise<void>; onCard: (held: boolean) => void }) {
+  const [card, setCardState] = useState<PreviewContact | null>(null);
+  const setCard = (c: PreviewContact | null) => {
+    setCardState(c);
+    props.onCard(c !== null);
+  };
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
   const run = async (label: string, f: () => Promise<void>) => {

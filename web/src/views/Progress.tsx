@@ -54,10 +54,10 @@ export function CampaignProgress(props: { id: string }) {
     <>
       <p><a href="#/supervisor">Back to the supervisor&apos;s wall</a></p>
       <Section title={`Progress of ${v.name}`} id="progress">
-        <p className="hint">{v.state}; {v.contacts} contacts; as of {when(v.at)}.</p>
+        <p className="hint">{v.state}; {v.contacts} {v.contacts === 1 ? 'contact' : 'contacts'}; as of {when(v.at)}.</p>
         {v.idleUntil ? (
           <p className="notice idle" data-testid="idle-until"><strong>Nothing to dial until {when(v.idleUntil)}.</strong>{v.completesByItself ? ` It will complete by itself (idle for more than ${v.completeWhenIdleDays} days).` : ''}</p>
-        ) : v.nothingLeft ? <p className="notice"><strong>Nothing is left to dial.</strong></p> : null}
+        ) : v.nothingLeft ? <p className="notice idle"><strong>Nothing is left to dial.</strong></p> : null}
         <DataTable caption="Contacts by state" rows={counts} rowKey={(c) => c.label} columns={[
           { header: 'State', cell: (c) => c.label }, { header: 'Contacts', cell: (c) => c.n }, { header: 'Details', cell: (c) => c.detail },
         ]} />
@@ -124,7 +124,7 @@ export function ContactView(props: { id: string }) {
             <li key={a.id}>
               <h3>Attempt of {when(a.createdAt)}: {a.state}{a.outcome ? ` (${a.outcome})` : ''}{a.isCallback ? ', a callback' : ''}</h3>
               <p>Scheduled {when(a.scheduledAt)}{a.disposition ? `; disposition ${a.disposition}` : ''}{a.callId ? '; dialed' : ''}.</p>
-              {a.decisions.length === 0 ? <p>Not decided yet.</p> : (
+              {a.decisions.length === 0 ? <p>{a.state === 'queued' ? 'Not decided yet: compliance decides when it falls due.' : 'No compliance decision: it was never put to dialing.'}</p> : (
                 <ul>
                   {a.decisions.map((d) => (
                     <li key={d.id}>

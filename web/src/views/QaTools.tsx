@@ -33,7 +33,7 @@ export function Summaries() {
       {list.error ? <p role="alert">{list.error}</p> : null}
       <DataTable caption="Reviews per agent" rows={list.data?.agents ?? []} rowKey={(a) => a.agentId} empty="No review in this period." columns={[
         { header: 'Agent', cell: (a) => a.agentName ?? a.agentId }, { header: 'Reviews', cell: (a) => a.reviews },
-        { header: 'Average', cell: (a) => `${a.averagePct.toFixed(1)}%` }, { header: 'Lowest', cell: (a) => `${a.minPct.toFixed(0)}%` }, { header: 'Highest', cell: (a) => `${a.maxPct.toFixed(0)}%` },
+        { header: 'Average', cell: (a) => `${a.averagePct.toFixed(1)}%` }, { header: 'Lowest', cell: (a) => `${a.minPct.toFixed(1)}%` }, { header: 'Highest', cell: (a) => `${a.maxPct.toFixed(1)}%` },
         { header: 'By criterion', cell: (a) => a.criteria.map((c) => `${c.label} ${c.averagePct.toFixed(0)}%`).join('; ') },
       ]} />
     </Section>
@@ -61,7 +61,11 @@ export function Scorecards(props: { canEdit: boolean }) {
         <DataTable caption="Scorecards" rows={cards} rowKey={(c) => c.id} columns={[
           { header: 'Name', cell: (c) => c.name }, { header: 'Active', cell: (c) => (c.active ? 'yes' : 'no') },
           { header: 'Criteria', cell: (c) => c.criteria.map((k) => `${k.label} (×${k.weight}, 0–${k.maxScore})`).join('; ') },
-          ...(props.canEdit ? [{ header: 'Actions', cell: (c: Scorecard) => <Btn onPress={() => setEditing(c.id)}>Edit {c.name}</Btn> }] : []),
+          ...(props.canEdit ? [{ header: 'Actions', cell: (c: Scorecard) => <Btn onPress={() => {
+            setEditing(c.id);
+            // Keyboard users land in the form they opened.
+            requestAnimationFrame(() => document.querySelector<HTMLInputElement>('form[aria-label="Edit the scorecard"] input')?.focus());
+          }}>Edit {c.name}</Btn> }] : []),
         ]} />
       </Section>
       {props.canEdit ? (
@@ -85,7 +89,7 @@ export function Scorecards(props: { canEdit: boolean }) {
             <Field name="criteria" label="Criteria" required multiline defaultValue={card ? criteriaText(card.criteria) : ''} description={criteriaHint} />
             <CheckField name="active" label="Active (reviewers can score with it)" defaultChecked={card?.active ?? true} />
           </ApiForm>
-          {card ? <Btn onPress={() => setEditing('')}>Create a new scorecard instead</Btn> : null}
+          {card ? <p><Btn onPress={() => setEditing('')}>Create a new scorecard instead</Btn></p> : null}
         </Section>
       ) : <p className="hint">Admins create and edit scorecards.</p>}
     </>

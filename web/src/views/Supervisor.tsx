@@ -162,7 +162,10 @@ function Wall({ me }: { me: Me }) {
         />
       </Section>
       <Section title="Charts">
-        <DayCharts campaigns={campaigns.data?.campaigns ?? []} />
+        <DayCharts campaigns={campaigns.data?.campaigns ?? []} version={(id) => {
+          const t = live.campaigns.find((c) => c.campaignId === id);
+          return t ? `${t.attempts}/${t.connected}/${t.effective}/${t.successes}/${t.abandoned}` : '';
+        }} />
       </Section>
       {me.permissions.includes('campaigns.control') ? (
         <Section title="Move an agent between campaigns">

@@ -21,26 +21,37 @@ const campaignReport = (from: Date, to: Date, campaignId: string) =>
   ok<{ campaigns: ReportRow[] }>(api.GET('/api/v1/reports/campaigns', { params: { query: { from: from.toISOString(), to: to.toISOString(), campaignId } } }))
     .then((r) => r.campaigns[0]);
 
-export function DayCharts(props: { campaigns: CampaignRow[] }) {
+/**
+ * `version` changes when the live tiles' figures change (a call placed or ended): only the point
+ * for "now" is read again then; the finished hours are read once per campaign.
+ */
+export function DayCharts(props: { campaigns: CampaignRow[]; version: (campaignId: string) => string }) {
   const [chosen, setChosen] = useState('');
   const campaign = props.campaigns.find((c) => c.id === chosen) ?? props.campaigns.find((c) => c.state === 'running') ?? props.campaigns[0];
   // The day so far, hour by hour: the rate over [midnight, end of each hour) as regulators count it.
-  const day = useLoad(async () => {
+  const hours = useLoad(async () => {
     if (!campaign) return null;
     const from = startOfToday();
-    const now = new Date();
     const ends: Date[] = [];
-    for (let t = from.getTime() + 3_600_000; t < now.getTime(); t += 3_600_000) ends.push(new Date(t));
-    ends.push(now);
-    const rows = await Promise.all(ends.map((to) => campaignReport(from, to, campaign.id)));
-    return { ends, rows };
+    for (let t = from.getTime() + 3_600_000; t < Date.now(); t += 3_600_000) ends.push(new Date(t));
+    return { ends, rows: await Promise.all(ends.map((to) => campaignReport(from, to, campaign.id))) };
   }, [campaign?.id]);
-  const today = day.data?.rows.at(-1);
-  const x = useMemo(() => (day.data?.ends ?? []).map((d) => d.getTime() / 1000), [day.data]);
+  const version = campaign ? props.version(campaign.id) : '';
+  const current = useLoad(async () => {
+    if (!campaign) return null;
+    const now = new Date();
+    return { end: now, row: await campaignReport(startOfToday(), now, campaign.id) };
+  }, [campaign?.id, version]);
+  const day = useMemo(() => ({
+    ends: [...(hours.data?.ends ?? []), ...(current.data ? [current.data.end] : [])],
+    rows: [...(hours.data?.rows ?? []), ...(current.data ? [current.data.row] : [])],
+  }), [hours.data, current.data]);
+  const today = current.data?.row;
+  const x = useMemo(() => day.ends.map((d) => d.getTime() / 1000), [day]);
   const series = useMemo(() => campaign ? [
-    { label: 'Abandonment rate (%)', values: (day.data?.rows ?? []).map((r) => (r?.abandonmentRate == null ? null : +(r.abandonmentRate * 100).toFixed(2))), color: '#b3261e' },
-    { label: `Cap (%)`, values: (day.data?.rows ?? []).map(() => +(campaign.abandonCap * 100).toFixed(2)), color: '#555555' },
-  ] : [], [day.data, campaign]);
+    { label: 'Abandonment rate (%)', values: day.rows.map((r) => (r?.abandonmentRate == null ? null : +(r.abandonmentRate * 100).toFixed(2))), color: '#b3261e' },
+    { label: `Cap (%)`, values: day.rows.map(() => +(campaign.abandonCap * 100).toFixed(2)), color: '#555555' },
+  ] : [], [day, campaign]);
   if (!campaign) return <p>No campaign yet.</p>;
   return (
     <>
@@ -50,7 +61,7 @@ export function DayCharts(props: { campaigns: CampaignRow[] }) {
           {props.campaigns.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
         </select>
       </div>
-      {day.error ? <p role="alert">{day.error}</p> : null}
+      {hours.error ?? current.error ? <p role="alert">{hours.error ?? current.error}</p> : null}
       <div className="columns">
         <BarChart
           title={`Funnel today: ${campaign.name}`}
