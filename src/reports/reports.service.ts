@@ -89,7 +89,24 @@ export interface LiveView {
   dialer: boolean;
   agents: { byState: Record<string, number>; list: { agentId: string; name: string; state: string; since: string; callId: string | null; pauseReason: string | null }[] };
   callsInProgress: { total: number; byCampaign: { campaignId: string; phases: Record<string, number> }[] };
-  campaigns: (Figures & { campaignId: string; campaign: string; since: string; abandonmentRate30d: number | null; abandonCap: number })[];
+  campaigns: (Figures & {
+    campaignId: string; campaign: string; since: string; abandonmentRate30d: number | null; abandonCap: number;
+    /** Agents serving the campaign: ready now, and working (logged in, not paused). */
+    readyAgents: number; workingAgents: number;
+    /** Dial level as measured now: the campaign's calls in progress per working agent (null without one). */
+    dialLevel: number | null;
+  })[];
+}
+
+/** Per campaign: its ready and working (logged in, not paused) agents, and calls in progress per working agent. */
+function staffing(dialer: Dialer | undefined, campaignId: string, callsInProgress: number): { readyAgents: number; workingAgents: number; dialLevel: number | null } {
+  const mine = (dialer?.agents.list() ?? []).filter((a) => dialer?.agents.serves(a.agentId, campaignId));
+  const working = mine.filter((a) => a.state !== 'logged-out' && a.state !== 'logging-in' && a.state !== 'paused').length;
+  return {
+    readyAgents: mine.filter((a) => a.state === 'ready').length,
+    workingAgents: working,
+    dialLevel: working === 0 ? null : Math.round((callsInProgress / working) * 100) / 100,
+  };
 }
 
 export async function liveView(db: Db, dialer: Dialer | undefined, s: ReportSettings, now = new Date()): Promise<LiveView> {
@@ -122,6 +139,7 @@ export async function liveView(db: Db, dialer: Dialer | undefined, s: ReportSett
     campaigns: campaigns.map((c) => ({
       campaignId: c.id, campaign: c.name, since: since.toISOString(), ...figuresOf(byCampaign.get(c.id) ?? emptyTotals()),
       abandonmentRate30d: rates.get(c.id) ?? null, abandonCap: c.abandon_cap,
+      ...staffing(dialer, c.id, Object.values(phases.get(c.id) ?? {}).reduce((a, b) => a + b, 0)),
     })),
   };
 }

@@ -267,6 +267,9 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await supPage.getByRole('heading', { level: 3, name: campaignName }).waitFor({ timeout: 5_000 });
     const cell = supPage.getByTestId(`agent-state-${agentId}`);
     await cell.filter({ hasText: 'on-call' }).waitFor({ timeout: 30_000 });
+    // The tile's dial level: one call in progress for one working agent.
+    const mainId = (await h.db.selectFrom('campaigns').select('id').where('name', '=', campaignName).executeTakeFirstOrThrow()).id;
+    await expect.poll(() => supPage.getByTestId(`dial-level-${mainId}`).textContent(), { timeout: 5_000 }).toBe('1.00');
     findings.push(...(await checkPage(supPage, 'supervisor-on-call')));
 
     await agentPage.getByRole('heading', { level: 2, name: 'Current call' }).waitFor();
@@ -330,7 +333,6 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     findings.push(...(await checkPage(supPage, 'supervisor')));
 
     // The supervisor moves the agent from this campaign (the admin assigned them to it) to the preview one.
-    const mainId = (await h.db.selectFrom('campaigns').select('id').where('name', '=', campaignName).executeTakeFirstOrThrow()).id;
     expect((await h.api.inject({ method: 'PUT', url: `/api/v1/campaigns/${mainId}/agents`, payload: { agentIds: [agentId] } })).statusCode).toBe(200);
     const move = supPage.getByRole('form', { name: 'Move an agent' });
     await move.getByLabel('Agent', { exact: true }).selectOption({ label: `Agent ${tag}` });

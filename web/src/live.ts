@@ -24,6 +24,11 @@ export interface CampaignTile {
   abandonmentRate: number | null;
   abandonmentRate30d: number | null;
   abandonCap: number;
+  /** The campaign's own agents: ready now, and working (logged in, not paused). */
+  readyAgents?: number;
+  workingAgents?: number;
+  /** Calls in progress per working agent, as measured now (null without a working agent). */
+  dialLevel?: number | null;
 }
 
 export interface LiveState {

@@ -36,8 +36,6 @@ function Wall({ me }: { me: Me }) {
     return ok<{ agents: AgentToday[] }>(api.GET('/api/v1/reports/agents', { params: { query: { from: from.toISOString() } } }));
   }, [wrapUps]);
   const todayOf = (id: string) => today.data?.agents.find((r) => r.agentId === id);
-  // Measured dial level: this campaign's calls in progress per agent not paused (ready, reserved, on a call, wrap-up).
-  const working = agents.filter((a) => a.state !== 'paused' && a.state !== 'logging-in').length;
   const x = useMemo(() => live.series.map((p) => p.t), [live.series]);
   const series = useMemo(() => [{ label: 'Calls in progress', values: live.series.map((p) => p.calls), color: '#1f5fbf' }], [live.series]);
 
@@ -110,8 +108,8 @@ function Wall({ me }: { me: Me }) {
                 <h3>{c.campaign}</h3>
                 <dl>
                   <dt>Calls in progress</dt><dd>{inProgress}</dd>
-                  <dt>Ready agents</dt><dd>{agents.filter((a) => a.state === 'ready').length}</dd>
-                  <dt>Lines per working agent</dt><dd>{working === 0 ? '—' : (inProgress / working).toFixed(2)}</dd>
+                  <dt>Ready agents</dt><dd>{c.readyAgents ?? agents.filter((a) => a.state === 'ready').length}</dd>
+                  <dt>Dial level (calls per working agent)</dt><dd data-testid={`dial-level-${c.campaignId}`}>{c.dialLevel == null ? '—' : c.dialLevel.toFixed(2)}</dd>
                   <dt>Attempts today</dt><dd>{c.attempts}</dd>
                   <dt>Connect rate</dt><dd>{pct(c.connectRate)}</dd>
                   <dt>Abandoned today</dt><dd>{pct(c.abandonmentRate)}</dd>
