@@ -1,9 +1,13 @@
 // The web console end to end, in Debian's Chromium against the real server, Asterisk, PostgreSQL,
 // Redis and sipp: an admin signs in and sets up a trunk, a caller id, an agent and their user, a
-// campaign with imported contacts; an agent signs in, logs in (a sipp softphone is the phone),
-// receives a bridged customer and enters a disposition with a callback; a supervisor sees the
-// agent's state change within a second and starts the campaign; QA finds the recording, plays it,
-// seeks and scores it. Every page passes axe-core (no serious or critical violation) and is
+// campaign (with its call settings) with imported contacts, and the complaint calendar; an agent
+// signs in, logs in (a sipp softphone is the phone), skips a preview contact, receives a bridged
+// customer, holds and resumes them, transfers them to a second agent who hangs up with the button
+// (ended_by agent), and enters a disposition with a callback; a supervisor sees the agent's state
+// change within a second, starts the campaign, reads the tiles' dial level and the day's charts,
+// moves the agent to another campaign, and follows a campaign's progress to a contact's page; QA
+// finds the recording, plays it, seeks and scores it, and reads the per-agent summary; an admin
+// creates and edits a scorecard. Every page passes axe-core (no serious or critical violation) and is
 // saved as a screenshot under test-results/screenshots/. Sign-in and the agent's actions use the keyboard alone.
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -20,6 +24,7 @@ import { openAllHours } from '../helpers/harness.js';
 // This file's own sipp ports (SIP 7000-7049, media 9500-9999).
 const CARRIER = 7000;
 const SOFTPHONE = 7001;
+const SOFTPHONE2 = 7002;
 
 describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)', () => {
   let h: EngineHarness;
@@ -37,6 +42,8 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
       // The customer would talk for a minute: the agent hangs up first, with the button.
       { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9500, pauseMs: 60_000 },
       { scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 9600 },
+      // A second agent's phone: the first agent transfers the customer to them.
+      { scenario: 'agent-softphone.xml', port: SOFTPHONE2, mediaPort: 9700 },
     ]);
     tag = h.tag;
     await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -261,15 +268,27 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     expect((await h.api.inject({ method: 'POST', url: `/api/v1/campaigns/${previewId}/pause` })).statusCode).toBe(200);
   }, 120_000);
 
-  it('the supervisor starts the campaign; the agent gets the bridged customer and enters a disposition with a callback', async () => {
+  it('the supervisor starts the campaign; the agent gets the bridged customer, holds, transfers to a second agent who hangs up; a disposition with a callback', async () => {
+    // The second agent (their phone another sipp softphone) signs in and is ready after the first.
+    const second = await h.api.inject({ method: 'POST', url: '/api/v1/agents', payload: { name: `Second ${tag}`, endpoint: `e2e2-${tag}`, contactUri: `sip:127.0.0.1:${SOFTPHONE2}` } });
+    expect(second.statusCode, second.body).toBe(201);
+    const agent2Id = (second.json() as { id: string }).id;
+    const u2 = await createUser(h.db, { name: `agent2-${tag}`, role: 'agent', agentId: agent2Id });
+    await setPassword(h.db, u2.id, pw('agent2'));
+    const agent2Page = await newPage();
+    await signInByKeyboard(agent2Page, base, `agent2-${tag}`, pw('agent2'));
+    await agent2Page.keyboard.press('Alt+L');
+    const status2 = agent2Page.getByRole('region', { name: 'Your state' }).getByRole('status').first();
+    await expect.poll(() => status2.textContent(), { timeout: 15_000 }).toMatch(/^Ready/);
+
     await supPage.getByRole('button', { name: `Start ${campaignName}` }).click();
     await supPage.getByText(`start ${campaignName}: done.`).waitFor();
     await supPage.getByRole('heading', { level: 3, name: campaignName }).waitFor({ timeout: 5_000 });
     const cell = supPage.getByTestId(`agent-state-${agentId}`);
     await cell.filter({ hasText: 'on-call' }).waitFor({ timeout: 30_000 });
-    // The tile's dial level: one call in progress for one working agent.
+    // The tile's dial level: one call in progress for two working agents.
     const mainId = (await h.db.selectFrom('campaigns').select('id').where('name', '=', campaignName).executeTakeFirstOrThrow()).id;
-    await expect.poll(() => supPage.getByTestId(`dial-level-${mainId}`).textContent(), { timeout: 5_000 }).toBe('1.00');
+    await expect.poll(() => supPage.getByTestId(`dial-level-${mainId}`).textContent(), { timeout: 5_000 }).toBe('0.50');
     findings.push(...(await checkPage(supPage, 'supervisor-on-call')));
 
     await agentPage.getByRole('heading', { level: 2, name: 'Current call' }).waitFor();
@@ -279,7 +298,8 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await agentPage.getByText('Good morning, this is Dialwell calling about your order.').waitFor();
     findings.push(...(await checkPage(agentPage, 'agent-on-call')));
 
-    // Call control: hold and resume, then the agent hangs up (after 7 s of talk, so QA has a recording to seek in).
+    // Call control: hold and resume, a blind transfer to the second agent, who hangs up (after 7 s
+    // of talk, so QA has a recording to seek in).
     const controls = agentPage.getByRole('group', { name: 'Call controls' });
     await controls.getByRole('button', { name: 'Hold the customer' }).click();
     await controls.getByText('Hold: done.').waitFor();
@@ -291,12 +311,23 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
       .select(['calls.answered_at', 'calls.ended_by', 'calls.ended_at', 'calls.hold_ms']).where('campaigns.name', '=', campaignName).executeTakeFirstOrThrow();
     const answeredAt = (await callOf()).answered_at!;
     await new Promise((r) => setTimeout(r, Math.max(0, answeredAt.getTime() + 7_000 - Date.now())));
-    await controls.getByRole('button', { name: 'Hang up' }).click();
-    await cell.filter({ hasText: 'wrap-up' }).waitFor({ timeout: 15_000 });
-    // The grid may show wrap-up a moment before the CDR row is closed; the button's answer waits for it.
-    await controls.getByText('Hang up: done.').waitFor({ timeout: 10_000 });
+    await controls.getByLabel('Transfer to', { exact: true }).selectOption({ label: `Second ${tag}` });
+    await controls.getByRole('button', { name: 'Transfer (blind)' }).click();
+    await controls.getByText(`Transfer to Second ${tag}: done.`).waitFor({ timeout: 10_000 });
+    await cell.filter({ hasText: 'wrap-up' }).waitFor({ timeout: 10_000 });
+    const controls2 = agent2Page.getByRole('group', { name: 'Call controls' });
+    await agent2Page.getByText('Ada Lovelace').waitFor({ timeout: 10_000 });
+    findings.push(...(await checkPage(agent2Page, 'agent-transferred-in')));
+    await new Promise((r) => setTimeout(r, Math.max(0, answeredAt.getTime() + 7_000 - Date.now())));
+    await controls2.getByRole('button', { name: 'Hang up' }).click();
+    // The button's answer waits for the closed CDR.
+    await controls2.getByText('Hang up: done.').waitFor({ timeout: 10_000 });
     const ended = await callOf();
     expect(ended.ended_by).toBe('agent');
+    const events = await h.db.selectFrom('call_events').innerJoin('calls', 'calls.id', 'call_events.call_id').innerJoin('campaigns', 'campaigns.id', 'calls.campaign_id')
+      .select(['call_events.kind', 'call_events.agent_id']).where('campaigns.name', '=', campaignName).orderBy('call_events.at').execute();
+    expect(events.map((e) => e.kind)).toEqual(['hold', 'resume', 'transfer', 'hangup']);
+    expect(events.at(-1)?.agent_id).toBe(agent2Id);
     expect(ended.ended_at).not.toBeNull();
     expect(ended.hold_ms).toBeGreaterThan(0);
     // Wrap-up, then the disposition (Alt+D jumps to it).
