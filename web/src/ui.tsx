@@ -66,7 +66,10 @@ function errorsByField(issues: { field: string; problem: string }[]): Record<str
     const parts = i.field.replace(/^(body|query)\./, '').split('.');
     for (let n = parts.length; n >= 1; n--) {
       const k = parts.slice(0, n).join('.');
-      out[k] ??= n === parts.length ? i.problem : `${parts.slice(n).join('.')}: ${i.problem}`;
+      const rest = parts.slice(n);
+      // A list's item by its number from 1 ("#1 maxScore"), as a person counts lines.
+      const where = rest.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : p)).join(' ');
+      out[k] ??= n === parts.length ? i.problem : `${where}: ${i.problem}`;
     }
   }
   return out;

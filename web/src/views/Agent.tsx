@@ -97,14 +97,14 @@ export default function AgentView({ me }: { me: Me }) {
         <p className="timer" aria-label="Time in this state">{elapsed(since, now)}</p>
         <div className="actions">
           {!loggedIn ? <Btn variant="primary" onPress={() => void act('login')} aria-keyshortcuts="Alt+L">Log in (Alt+L)</Btn> : null}
-          {loggedIn ? <Btn variant="primary" onPress={() => void act('ready')} isDisabled={state === 'ready' || state === 'on-call'} aria-keyshortcuts="Alt+R">Ready (Alt+R)</Btn> : null}
+          {loggedIn ? <Btn variant="primary" onPress={() => void act('ready')} isDisabled={state === 'ready' || state === 'on-call' || state === 'reserved'} aria-keyshortcuts="Alt+R">Ready (Alt+R)</Btn> : null}
           {loggedIn ? (
             <>
               <label htmlFor="pause-reason">Pause reason</label>
               <select id="pause-reason" value={reason} onChange={(e) => setReason(e.target.value)}>
                 {pauseReasons.map((r) => <option key={r} value={r}>{r}</option>)}
               </select>
-              <Btn onPress={() => void act('pause')} isDisabled={state === 'paused' || state === 'on-call'} aria-keyshortcuts="Alt+P">Pause (Alt+P)</Btn>
+              <Btn onPress={() => void act('pause')} isDisabled={state === 'paused' || state === 'on-call' || state === 'reserved'} aria-keyshortcuts="Alt+P">Pause (Alt+P)</Btn>
               <Btn variant="danger" onPress={() => void act('logout')}>Log out</Btn>
             </>
           ) : null}
