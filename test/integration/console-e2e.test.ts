@@ -153,6 +153,17 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await userForm.getByLabel('Password', { exact: true }).fill(pw('agent'));
     await submit(p, 'Add a user');
     await p.getByText(`User ${names.agent} added and can sign in`).waitFor();
+    // An API token for a program: shown once, then revoked.
+    await p.getByLabel('Tokens of', { exact: true }).selectOption({ label: names.agent });
+    const tokenForm = p.getByRole('form', { name: 'Issue a token' });
+    await tokenForm.getByLabel('Token name', { exact: true }).fill('crm-sync');
+    await submit(p, 'Issue a token', 'Issue');
+    await p.getByText(`Token crm-sync issued to ${names.agent}.`).waitFor();
+    expect(await p.getByTestId('issued-token').textContent()).toMatch(/^\S{20,}$/);
+    findings.push(...(await checkPage(p, 'admin-users-token')));
+    await p.getByRole('button', { name: 'Revoke crm-sync' }).click();
+    await p.getByText('Token crm-sync revoked.').waitFor();
+    await p.getByRole('cell', { name: /^revoked / }).waitFor();
 
     await visit(p, '#/admin/campaigns', 'Admin: Campaigns', 'admin-campaigns');
     campaignName = `E2E ${tag}`;
@@ -197,6 +208,18 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await p.getByText(/^(Allowed|Not allowed) now\.$/).waitFor();
     findings.push(...(await checkPage(p, 'admin-policies-tested')));
     await visit(p, '#/admin/dnc', 'Admin: Do not call', 'admin-dnc');
+    await visit(p, '#/admin/protected', 'Admin: Protected numbers', 'admin-protected');
+    const protForm = p.getByRole('form', { name: 'Protect a number' });
+    await protForm.getByLabel('Phone number', { exact: true }).fill('+13055557399');
+    await protForm.getByLabel('List', { exact: true }).fill('Payphones');
+    await submit(p, 'Protect a number');
+    const listField = protForm.locator('.field').filter({ has: p.getByLabel('List', { exact: true }) });
+    await listField.locator('.field-error').waitFor();
+    await protForm.getByLabel('List', { exact: true }).fill('payphone');
+    await submit(p, 'Protect a number');
+    await p.getByText('+13055557399 is on the protected list payphone.').waitFor();
+    await p.getByRole('button', { name: 'Remove +13055557399 from payphone' }).waitFor();
+    findings.push(...(await checkPage(p, 'admin-protected-added')));
     await visit(p, '#/admin/holidays', 'Admin: Holidays', 'admin-holidays');
     const calForm = p.getByRole('form', { name: 'Choose the complaint calendar' });
     await calForm.getByLabel('Holiday calendar', { exact: true }).selectOption('us-federal');
@@ -277,6 +300,9 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await setPassword(h.db, u2.id, pw('agent2'));
     const agent2Page = await newPage();
     await signInByKeyboard(agent2Page, base, `agent2-${tag}`, pw('agent2'));
+    // The agent view is a lazy chunk: its shortcuts work once it is on screen.
+    await agent2Page.getByRole('heading', { level: 1, name: 'My calls' }).waitFor();
+    await agent2Page.getByRole('button', { name: 'Log in (Alt+L)' }).waitFor();
     await agent2Page.keyboard.press('Alt+L');
     const status2 = agent2Page.getByRole('region', { name: 'Your state' }).getByRole('status').first();
     await expect.poll(() => status2.textContent(), { timeout: 15_000 }).toMatch(/^Ready/);

@@ -1,13 +1,14 @@
 // The admin's pages: trunks, caller ids, agents, campaigns (with contact import and its per-row
-// report), compliance policies with a "would this number be allowed now?" tester, DNC, users
-// (passwords, sessions) and the audit log. Every form shows the server's field errors by its field.
+// report and call settings), compliance policies with a "would this number be allowed now?"
+// tester, DNC, protected numbers, the complaint holiday calendar, users (passwords, API tokens,
+// sessions) and the audit log. Every form shows the server's field errors by its field.
 import { useState } from 'react';
 import { api, ok, type Me } from '../api';
 import { ApiForm, Btn, CheckField, DataTable, Field, Section, SelectField, bodyOf, useLoad } from '../ui';
 
 const tabs: [string, string][] = [
   ['trunks', 'Trunks'], ['caller-ids', 'Caller ids'], ['agents', 'Agents'], ['campaigns', 'Campaigns'], ['policies', 'Policies'],
-  ['dnc', 'Do not call'], ['holidays', 'Holidays'], ['users', 'Users'], ['audit', 'Audit log'],
+  ['dnc', 'Do not call'], ['protected', 'Protected numbers'], ['holidays', 'Holidays'], ['users', 'Users'], ['audit', 'Audit log'],
 ];
 
 export default function AdminView({ tab }: { me: Me; tab: string }) {
@@ -24,6 +25,7 @@ export default function AdminView({ tab }: { me: Me; tab: string }) {
       {tab === 'campaigns' ? <Campaigns /> : null}
       {tab === 'policies' ? <Policies /> : null}
       {tab === 'dnc' ? <Dnc /> : null}
+      {tab === 'protected' ? <Protected /> : null}
       {tab === 'holidays' ? <Holidays /> : null}
       {tab === 'users' ? <Users /> : null}
       {tab === 'audit' ? <Audit /> : null}
@@ -377,6 +379,7 @@ function Users() {
           <Field name="password" label="New password" type="password" required autoComplete="new-password" />
         </ApiForm>
       </Section>
+      <Tokens users={list.data?.users ?? []} />
       <Section title="Signed-in sessions">
         <DataTable caption="Live console sessions" rows={sessions.data?.sessions ?? []} rowKey={(s) => s.id} columns={[
           { header: 'User', cell: (s) => s.user }, { header: 'Role', cell: (s) => s.role }, { header: 'Since', cell: (s) => new Date(s.createdAt).toLocaleString() },
@@ -438,5 +441,98 @@ function Holidays() {
         ]} />
       </Section>
     </>
+  );
+}
+
+interface ProtectedRow { phone: string; list: string; note: string | null; created_at: string }
+function Protected() {
+  const list = useLoad(() => ok<{ numbers: ProtectedRow[] }>(api.GET('/api/v1/protected-numbers', { params: { query: {} } })));
+  const [message, setMessage] = useState('');
+  const remove = async (r: ProtectedRow) => {
+    try {
+      await ok(api.DELETE('/api/v1/protected-numbers/{phone}', { params: { path: { phone: r.phone }, query: { list: r.list } } }));
+      setMessage(`${r.phone} removed from ${r.list}.`);
+      list.reload();
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  return (
+    <>
+      <Section title="Protect a number">
+        <p>A protected number (a payphone, an emergency line, a person who must never be called) is never dialed, whatever the campaign.</p>
+        <ApiForm label="Protect a number" submit={async (d) => {
+          const r = await ok<{ phone: string; list: string }>(api.POST('/api/v1/protected-numbers', { body: bodyOf(d) as { phone: string; list: string } }));
+          list.reload();
+          return `${r.phone} is on the protected list ${r.list}.`;
+        }}>
+          <Field name="phone" label="Phone number" required description="E.164, or national with a country." />
+          <Field name="country" label="Country" description="Two capital letters, e.g. US, when the number is national." />
+          <Field name="list" label="List" required description='Lower case, e.g. "payphone" or "protected-person".' />
+          <Field name="note" label="Note" />
+        </ApiForm>
+      </Section>
+      <p role="status" aria-live="polite" className="notice">{message}</p>
+      <Section title="Protected numbers">
+        {list.error ? <p role="alert">{list.error}</p> : null}
+        <DataTable caption="Protected numbers, newest first" rows={list.data?.numbers ?? []} rowKey={(r) => `${r.list}:${r.phone}`} empty="No protected number." columns={[
+          { header: 'Phone', cell: (r) => r.phone }, { header: 'List', cell: (r) => r.list }, { header: 'Note', cell: (r) => r.note ?? '' },
+          { header: 'Added', cell: (r) => new Date(r.created_at).toLocaleString() },
+          { header: 'Actions', cell: (r) => <Btn variant="danger" onPress={() => void remove(r)}>Remove {r.phone} from {r.list}</Btn> },
+        ]} />
+      </Section>
+    </>
+  );
+}
+
+interface TokenRow { id: string; name: string; prefix: string; createdAt: string; lastUsedAt: string | null; revokedAt: string | null }
+/** API tokens for programs: issued to a user (shown once), listed by prefix, revoked. */
+function Tokens(props: { users: User[] }) {
+  const [userId, setUserId] = useState('');
+  const chosen = props.users.find((u) => u.id === userId) ?? props.users[0];
+  const tokens = useLoad(async () => (chosen ? ok<{ tokens: TokenRow[] }>(api.GET('/api/v1/users/{id}', { params: { path: { id: chosen.id } } })) : { tokens: [] }), [chosen?.id]);
+  const [issued, setIssued] = useState<string | null>(null);
+  const [message, setMessage] = useState('');
+  const revoke = async (t: TokenRow) => {
+    try {
+      await ok(api.DELETE('/api/v1/tokens/{id}', { params: { path: { id: t.id } } }));
+      setMessage(`Token ${t.name} revoked.`);
+      tokens.reload();
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  if (!chosen) return null;
+  return (
+    <Section title="API tokens">
+      <div className="field inline">
+        <label htmlFor="token-user">Tokens of</label>
+        <select id="token-user" value={chosen.id} onChange={(e) => { setUserId(e.target.value); setIssued(null); }}>
+          {props.users.map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}
+        </select>
+      </div>
+      <ApiForm label="Issue a token" submitLabel="Issue" submit={async (d) => {
+        const t = await ok<{ name: string; token: string }>(api.POST('/api/v1/users/{id}/tokens', { params: { path: { id: chosen.id } }, body: { name: String(d.get('name') ?? '') } }));
+        setIssued(t.token);
+        tokens.reload();
+        return `Token ${t.name} issued to ${chosen.name}.`;
+      }}>
+        <Field name="name" label="Token name" required description="What the program using it is, e.g. crm-sync." />
+      </ApiForm>
+      {issued ? (
+        <div className="notice idle" role="status">
+          <p><strong>Copy this token now; it is not shown again:</strong></p>
+          <p><code data-testid="issued-token">{issued}</code></p>
+        </div>
+      ) : null}
+      <p role="status" aria-live="polite" className="notice">{message}</p>
+      <DataTable caption={`API tokens of ${chosen.name}`} rows={tokens.data?.tokens ?? []} rowKey={(t) => t.id} empty="No token." columns={[
+        { header: 'Name', cell: (t) => t.name }, { header: 'Starts with', cell: (t) => <code>{t.prefix}</code> },
+        { header: 'Issued', cell: (t) => new Date(t.createdAt).toLocaleString() },
+        { header: 'Last used', cell: (t) => (t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never') },
+        { header: 'State', cell: (t) => (t.revokedAt ? `revoked ${new Date(t.revokedAt).toLocaleString()}` : 'valid') },
+        { header: 'Actions', cell: (t) => (t.revokedAt ? '' : <Btn variant="danger" onPress={() => void revoke(t)}>Revoke {t.name}</Btn>) },
+      ]} />
+    </Section>
   );
 }
