@@ -208,6 +208,14 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await p.getByText(/^(Allowed|Not allowed) now\.$/).waitFor();
     findings.push(...(await checkPage(p, 'admin-policies-tested')));
     await visit(p, '#/admin/dnc', 'Admin: Do not call', 'admin-dnc');
+    const dncForm = p.getByRole('form', { name: 'Import a do-not-call registry' });
+    await dncForm.getByLabel('Registry', { exact: true }).fill(`e2e-${tag}`);
+    await dncForm.getByLabel('National prefix', { exact: true }).fill('1');
+    await dncForm.getByLabel('Registry file', { exact: true }).setInputFiles({ name: 'dnc.txt', mimeType: 'text/plain', buffer: Buffer.from('+13055557501\n3055557502\nnot a number\n') });
+    await dncForm.getByRole('button', { name: 'Import' }).click();
+    await p.getByText(`Imported 2 of 3 numbers into e2e-${tag}.`).waitFor();
+    await p.getByText(/1 not a number \(e\.g\. line 3: "not a number"\)/).waitFor();
+    findings.push(...(await checkPage(p, 'admin-dnc-imported')));
     await visit(p, '#/admin/protected', 'Admin: Protected numbers', 'admin-protected');
     const protForm = p.getByRole('form', { name: 'Protect a number' });
     await protForm.getByLabel('Phone number', { exact: true }).fill('+13055557399');

@@ -315,6 +315,9 @@ function Dnc() {
           <Field name="reason" label="Reason" />
         </ApiForm>
       </Section>
+      <Section title="Import a do-not-call registry">
+        <DncImport onDone={list.reload} />
+      </Section>
       <Section title="Search do-not-call">
         <form role="search" aria-label="Search do-not-call" onSubmit={(e) => { e.preventDefault(); setPhone(String(new FormData(e.currentTarget).get('q') ?? '')); }} className="inline-form">
           <label htmlFor="dnc-q">Phone number</label>
@@ -322,7 +325,7 @@ function Dnc() {
           <Btn type="submit">Search</Btn>
         </form>
         {list.error ? <p role="alert">{list.error}</p> : null}
-        <DataTable caption="Do-not-call entries" rows={list.data?.entries ?? []} rowKey={(e) => e.phone + (e.campaignId ?? '')} columns={[
+        <DataTable caption="Do-not-call entries" empty="No entry on the do-not-call lists (imported registries are not listed here; the number tester checks them)." rows={list.data?.entries ?? []} rowKey={(e) => e.phone + (e.campaignId ?? '')} columns={[
           { header: 'Phone', cell: (e) => e.phone }, { header: 'Scope', cell: (e) => (e.campaignId ? 'campaign' : 'everywhere') }, { header: 'Source', cell: (e) => e.source },
           { header: 'Reason', cell: (e) => e.reason ?? '' }, { header: 'Added', cell: (e) => new Date(e.createdAt).toLocaleString() },
           { header: 'Actions', cell: (e) => <Btn variant="danger" onPress={() => void remove(e.phone)}>Remove {e.phone}</Btn> },
@@ -534,5 +537,65 @@ function Tokens(props: { users: User[] }) {
         { header: 'Actions', cell: (t) => (t.revokedAt ? '' : <Btn variant="danger" onPress={() => void revoke(t)}>Revoke {t.name}</Btn>) },
       ]} />
     </Section>
+  );
+}
+
+interface DncImportReport { read: number; imported: number; invalid: number; duplicates: number; invalidExamples: { line: number; value: string }[]; seconds: number }
+/** A registry file (one number a line) streamed to POST /api/v1/dnc/import; its report below. */
+function DncImport(props: { onDone: () => void }) {
+  const [message, setMessage] = useState('');
+  const [report, setReport] = useState<DncImportReport | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <>
+      <form aria-label="Import a do-not-call registry" className="api-form" onSubmit={async (e) => {
+        e.preventDefault();
+        if (busy) return;
+        const d = new FormData(e.currentTarget);
+        const file = d.get('file');
+        const registry = String(d.get('registry') ?? '').trim();
+        if (!(file instanceof File) || file.size === 0 || !registry) {
+          setMessage('Name the registry and choose its file (one number a line).');
+          return;
+        }
+        setBusy(true);
+        setMessage('Importing…');
+        try {
+          const prefix = String(d.get('nationalPrefix') ?? '').trim();
+          const r = await ok<DncImportReport>(api.POST('/api/v1/dnc/import', {
+            params: { query: { registry, replace: d.get('replace') === 'on' ? 'true' : 'false', ...(prefix ? { nationalPrefix: prefix } : {}) } },
+            body: file as unknown as never, bodySerializer: (b: unknown) => b as File, headers: { 'content-type': 'text/plain' },
+          }));
+          setReport(r);
+          setMessage(`Imported ${r.imported} of ${r.read} numbers into ${registry}.`);
+          props.onDone();
+        } catch (err) {
+          setMessage((err as Error).message);
+        } finally {
+          setBusy(false);
+        }
+      }}>
+        <div className="field">
+          <label htmlFor="dnc-registry" className="required">Registry</label>
+          <input id="dnc-registry" name="registry" required placeholder="us-national" aria-describedby="dnc-registry-hint" />
+          <small id="dnc-registry-hint" className="hint">A short lower-case name; a later import of the same registry adds to it, or replaces it.</small>
+        </div>
+        <div className="field">
+          <label htmlFor="dnc-prefix">National prefix</label>
+          <input id="dnc-prefix" name="nationalPrefix" placeholder="1" aria-describedby="dnc-prefix-hint" />
+          <small id="dnc-prefix-hint" className="hint">The country calling code for lines given in national digits.</small>
+        </div>
+        <div className="field check"><input id="dnc-replace" name="replace" type="checkbox" /><label htmlFor="dnc-replace">Replace this registry&apos;s numbers</label></div>
+        <div className="field">
+          <label htmlFor="dnc-file" className="required">Registry file</label>
+          <input id="dnc-file" name="file" type="file" accept=".txt,.csv,text/plain,text/csv" required />
+        </div>
+        <p role="status" aria-live="polite" className="notice">{message}</p>
+        <Btn type="submit" variant="primary">Import</Btn>
+      </form>
+      {report ? (
+        <p>{report.read} lines read: {report.imported} imported, {report.duplicates} already listed, {report.invalid} not a number{report.invalidExamples.length ? ` (e.g. line ${report.invalidExamples[0]!.line}: "${report.invalidExamples[0]!.value}")` : ''}; {report.seconds.toFixed(1)} s.</p>
+      ) : null}
+    </>
   );
 }
