@@ -407,6 +407,27 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await supPage.getByText(`Agent ${tag} now serves ${previewName} instead of ${campaignName}.`).waitFor();
     expect(await h.db.selectFrom('campaign_agents').select('campaign_id').where('agent_id', '=', agentId).execute()).toEqual([{ campaign_id: previewId }]);
 
+    // The preview campaign again, with a new contact: the agent dials it from the card; the
+    // supervisor hangs the call up from the grid (ended_by supervisor).
+    const more = await h.api.inject({ method: 'POST', url: `/api/v1/campaigns/${previewId}/contacts/import`, headers: { 'content-type': 'text/csv' }, payload: 'phone,name\n+13055557303,Alan Turing\n' });
+    expect(more.statusCode, more.body).toBe(200);
+    await supPage.getByRole('button', { name: `Start ${previewName}` }).click();
+    await supPage.getByText(`start ${previewName}: done.`).waitFor();
+    const status1 = agentPage.getByRole('region', { name: 'Your state' }).getByRole('status').first();
+    if (/^Wrap-up/.test((await status1.textContent()) ?? '')) await agentPage.getByRole('button', { name: 'Ready (Alt+R)' }).click();
+    await expect.poll(() => status1.textContent(), { timeout: 10_000 }).toMatch(/^Ready/);
+    await agentPage.getByRole('button', { name: 'Show the next contact' }).click();
+    await agentPage.getByRole('button', { name: 'Dial Alan Turing' }).click();
+    await cell.filter({ hasText: 'on-call' }).waitFor({ timeout: 30_000 });
+    await agentPage.getByText('Alan Turing').waitFor();
+    await supPage.getByRole('button', { name: `Hang up Agent ${tag}'s call` }).click();
+    await supPage.getByText(`Hang up Agent ${tag}'s call: done.`).waitFor({ timeout: 10_000 });
+    const previewCall = await h.db.selectFrom('calls').select(['ended_by', 'agent_id']).where('campaign_id', '=', previewId).executeTakeFirstOrThrow();
+    expect(previewCall).toEqual({ ended_by: 'supervisor', agent_id: agentId });
+    await cell.filter({ hasText: 'wrap-up' }).waitFor({ timeout: 10_000 });
+    await supPage.getByRole('button', { name: `Pause ${previewName}` }).click();
+    await supPage.getByText(`pause ${previewName}: done.`).waitFor();
+
     // Progress of the preview campaign: the skipped contact, why, and its page with the attempt.
     await supPage.getByRole('link', { name: `Progress of ${previewName}` }).click();
     await supPage.getByRole('heading', { level: 1, name: 'Supervisor: campaign' }).waitFor();

@@ -1,6 +1,7 @@
 // The supervisor's wall: the live agent grid and campaign tiles (pushed over the live stream,
 // within a second of a change), a chart of calls in progress, today's funnel per campaign, and
-// campaign and agent controls (start, pause, complete; pause or log out an agent).
+// campaign and agent controls (start, pause, complete; pause or log out an agent, hang up their
+// call); the day's charts, moving agents, and each campaign's progress and contacts (Progress.tsx).
 import { useMemo, useState } from 'react';
 import { api, ok, type Me } from '../api';
 import { LineChart } from '../Chart';
@@ -27,6 +28,7 @@ function Wall({ me }: { me: Me }) {
   const [message, setMessage] = useState<string>('');
   const campaigns = useLoad(() => ok<{ campaigns: Campaign[] }>(api.GET('/api/v1/campaigns', {})));
   const control = me.permissions.includes('agents.control');
+  const callControl = me.permissions.includes('calls.control');
   const agents = useMemo(() => [...live.agents.values()].sort((a, b) => a.name.localeCompare(b.name)), [live.agents]);
   // Today's figures per agent, read again when a call ends for someone (an agent enters wrap-up), not on a timer.
   const wrapUps = agents.filter((a) => a.state === 'wrap-up').map((a) => a.agentId).join(',');
@@ -90,6 +92,9 @@ function Wall({ me }: { me: Me }) {
                 <span className="row-actions">
                   <Btn onPress={() => void agentAction(a, 'pause')} isDisabled={a.state === 'paused'}>Pause {a.name}</Btn>
                   <Btn variant="danger" onPress={() => void agentAction(a, 'logout')}>Log out {a.name}</Btn>
+                  {callControl && a.callId ? (
+                    <Btn variant="danger" onPress={() => void run(`Hang up ${a.name}'s call`, () => ok(api.POST('/api/v1/agents/{id}/call/hangup', { params: { path: { id: a.agentId } } })))}>Hang up {a.name}&apos;s call</Btn>
+                  ) : null}
                 </span>
               ),
             }] : []),
