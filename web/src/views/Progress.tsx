@@ -87,7 +87,7 @@ export function CampaignProgress(props: { id: string }) {
         <DataTable caption="Attempts, newest first" rows={attempts.data?.attempts ?? []} rowKey={(a) => a.id} columns={[
           { header: 'Created', cell: (a) => when(a.createdAt) }, { header: 'Number', cell: (a) => a.phone }, { header: 'State', cell: (a) => a.state },
           { header: 'Outcome', cell: (a) => a.outcome ?? '—' },
-          { header: 'Decision', cell: (a) => (a.decision ? (a.decision.allowed ? 'allowed' : `denied: ${a.decision.failedRules.join(', ')}`) : 'not decided yet') },
+          { header: 'Decision', cell: (a) => (a.decision ? (a.decision.allowed ? 'allowed' : `denied: ${a.decision.failedRules.join(', ')}`) : a.state === 'queued' ? 'not decided yet' : 'none (not put to dialing)') },
           { header: 'Scheduled', cell: (a) => when(a.scheduledAt) },
           { header: 'Contact', cell: (a) => <a href={`#/supervisor/contact/${a.contactId}`}>Contact {a.phone}</a> },
         ]} />
