@@ -5,6 +5,7 @@
 import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { FieldError, Form, Input, Label, TextArea, TextField } from 'react-aria-components';
 import { ApiError } from './api';
+import { errorsByField } from './form-data';
 
 /** The server's problems with the form being shown, by input name. */
 const FieldErrors = createContext<Record<string, string>>({});
@@ -53,26 +54,6 @@ export function Btn(props: { children: ReactNode; onPress?: () => void; type?: '
       {props.children}
     </button>
   );
-}
-
-/**
- * The server's problems keyed by input name: "body.criteria.0.key" is shown by the input named
- * "criteria.0.key", else "criteria.0", else "criteria" (a list typed in one field); the first
- * problem of a field wins.
- */
-function errorsByField(issues: { field: string; problem: string }[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const i of issues) {
-    const parts = i.field.replace(/^(body|query)\./, '').split('.');
-    for (let n = parts.length; n >= 1; n--) {
-      const k = parts.slice(0, n).join('.');
-      const rest = parts.slice(n);
-      // A list's item by its number from 1 ("#1 maxScore"), as a person counts lines.
-      const where = rest.map((p) => (/^\d+$/.test(p) ? `#${Number(p) + 1}` : p)).join(' ');
-      out[k] ??= n === parts.length ? i.problem : `${where}: ${i.problem}`;
-    }
-  }
-  return out;
 }
 
 /** A form posting to the API: fields by name, the server's per-field problems next to each field, its sentence above. */

@@ -3,10 +3,10 @@
 // admins (config.write) create and edit them (POST / PATCH /api/v1/scorecards).
 import { useState } from 'react';
 import { api, ok } from '../api';
+import { criteriaText, parseCriteria, type Criterion } from '../form-data';
 import { ApiForm, Btn, CheckField, DataTable, Field, Section, useLoad } from '../ui';
 
 interface Summary { agentId: string; agentName: string | null; reviews: number; averagePct: number; minPct: number; maxPct: number; criteria: { key: string; label: string; reviews: number; averagePct: number }[] }
-interface Criterion { key: string; label: string; weight: number; maxScore: number }
 interface Scorecard { id: string; name: string; description: string; criteria: Criterion[]; active: boolean }
 
 const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
@@ -38,15 +38,6 @@ export function Summaries() {
       ]} />
     </Section>
   );
-}
-
-/** Criteria typed one a line: "key | label | weight | max score". */
-const criteriaText = (cs: Criterion[]) => cs.map((c) => `${c.key} | ${c.label} | ${c.weight} | ${c.maxScore}`).join('\n');
-function parseCriteria(text: string): Criterion[] {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-    const [key = '', label = '', weight = '1', maxScore = '5'] = l.split('|').map((x) => x.trim());
-    return { key, label: label || key, weight: Number(weight), maxScore: Number(maxScore) };
-  });
 }
 
 export function Scorecards(props: { canEdit: boolean }) {
