@@ -435,6 +435,13 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     await why.getByRole('row').filter({ hasText: /skipped/i }).first().waitFor();
     await supPage.waitForLoadState('networkidle').catch(() => undefined);
     findings.push(...(await checkPage(supPage, 'supervisor-campaign-progress')));
+    // The attempts filtered by state: the skipped one alone.
+    const attempts = supPage.getByRole('table', { name: 'Attempts, newest first' });
+    await expect.poll(() => attempts.getByRole('row').count()).toBe(3);
+    await supPage.getByLabel('State', { exact: true }).selectOption('skipped');
+    await supPage.getByRole('search', { name: 'Filter attempts' }).getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => attempts.getByRole('row').count()).toBe(2);
+    await attempts.getByRole('row').filter({ hasText: 'agent-skipped' }).waitFor();
     await supPage.getByRole('link', { name: 'Contact +1 305****302' }).click();
     await supPage.getByRole('heading', { level: 1, name: 'Supervisor: contact' }).waitFor();
     await supPage.getByRole('heading', { level: 3, name: /skipped \(agent-skipped\)/ }).waitFor();

@@ -4,6 +4,7 @@
 // (GET /api/v1/contacts/:id: every attempt, each decision in plain words, the next allowed instant).
 import { useState } from 'react';
 import { api, ok } from '../api';
+import type { paths } from '../api-types';
 import { Btn, DataTable, Section, useLoad } from '../ui';
 
 interface ReasonGroup { reason: string; description: string; contacts: number; nextAt?: string | null; lastAt?: string | null }
@@ -29,14 +30,15 @@ interface ContactPage {
   attempts: (AttemptRow & { decisions: { id: string; decidedAt: string; allowed: boolean; nextAllowedAt: string | null; explanation: Explanation }[] })[];
 }
 
+type AttemptQuery = NonNullable<paths['/api/v1/campaigns/{id}/attempts']['get']['parameters']['query']>;
 const when = (v: string | null | undefined) => (v ? new Date(v).toLocaleString() : '—');
 
 export function CampaignProgress(props: { id: string }) {
   const p = useLoad(() => ok<Progress>(api.GET('/api/v1/campaigns/{id}/progress', { params: { path: { id: props.id } } })), [props.id]);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const [filter, setFilter] = useState<{ state?: string; outcome?: string }>({});
+  const [filter, setFilter] = useState<Pick<AttemptQuery, 'state' | 'outcome'>>({});
   const attempts = useLoad(() => ok<{ attempts: AttemptRow[]; nextCursor: string | null }>(api.GET('/api/v1/campaigns/{id}/attempts', {
-    params: { path: { id: props.id }, query: { limit: 50, ...(cursor ? { cursor } : {}), ...filter } as never },
+    params: { path: { id: props.id }, query: { limit: 50, ...(cursor ? { cursor } : {}), ...filter } },
   })), [props.id, cursor, filter.state, filter.outcome]);
   const v = p.data;
   if (p.error) return <p role="alert">{p.error}</p>;
@@ -73,7 +75,7 @@ export function CampaignProgress(props: { id: string }) {
           e.preventDefault();
           const d = new FormData(e.currentTarget);
           setCursor(undefined);
-          setFilter({ ...(d.get('state') ? { state: String(d.get('state')) } : {}), ...(d.get('outcome') ? { outcome: String(d.get('outcome')) } : {}) });
+          setFilter({ ...(d.get('state') ? { state: String(d.get('state')) as AttemptQuery['state'] } : {}), ...(d.get('outcome') ? { outcome: String(d.get('outcome')) } : {}) });
         }}>
           <label htmlFor="att-state">State</label>
           <select id="att-state" name="state" defaultValue="">
