@@ -21,6 +21,7 @@ export async function runServe(args: string[]): Promise<number> {
   const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
   const app = await buildServer({
     db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR),
+    webrtcWsUrl: cfg.WEBRTC_WS_URL,
     reports: {
       settings: { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS },
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),

@@ -20,12 +20,22 @@ export interface AgentSession {
   /** The call the agent is wrapping up (or last took). */
   lastCallId: string | null;
   pauseReason: string | null;
+  /** 'webrtc': the phone is the agent's browser, called again when it goes away (a page reload). */
+  phoneType: PhoneType;
 }
+
+export type PhoneType = 'sip' | 'webrtc';
+
+/** The pause reason while a browser phone that went away is being called again. */
+export const PHONE_RECONNECTING = 'phone-reconnecting';
 
 export interface AgentPoolOptions {
   /** Wrap-up time before an agent is ready again; null waits for a disposition. */
   autoReadyAfterMs: number | null;
   loginTimeoutSeconds: number;
+  /** How long a browser phone that went away (a page reload) is called again before the agent is
+   * logged out; default 60 s. */
+  phoneRecallSeconds?: number;
 }
 
 export class AgentLoginError extends Error {
@@ -38,6 +48,8 @@ export class AgentPool {
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
   private assignments: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   private listedCampaigns: ReadonlySet<string> = new Set();
+  /** Agents whose browser phone went away and is being called again (see recallPhone). */
+  private readonly recalling = new Set<string>();
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
   /** Called after every state change (reports keep each agent's history); must not throw. */
@@ -64,7 +76,7 @@ export class AgentPool {
     return n;
   }
 
-  async login(agent: { id: string; name: string; endpoint: string }): Promise<AgentSession> {
+  async login(agent: { id: string; name: string; endpoint: string; phoneType?: PhoneType }): Promise<AgentSession> {
     const existing = this.sessions.get(agent.id);
     if (existing && existing.state !== 'logged-out') return existing;
     const session: AgentSession = {
@@ -78,6 +90,7 @@ export class AgentPool {
       callId: null,
       lastCallId: null,
       pauseReason: null,
+      phoneType: agent.phoneType ?? 'sip',
     };
     this.sessions.set(agent.id, session);
     const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
@@ -93,14 +106,7 @@ export class AgentPool {
       });
     });
     try {
-      await this.ari.originate({
-        endpoint: `PJSIP/${agent.endpoint}`,
-        channelId: session.channelId,
-        app: this.ari.app,
-        appArgs: `agent,${agent.id}`,
-        callerId: '"Dialwell" <dialwell>',
-        timeout: this.opts.loginTimeoutSeconds,
-      });
+      await this.ari.originate(this.phoneOriginate(session, this.opts.loginTimeoutSeconds));
       await answered;
       await this.ari.addToBridge(session.bridgeId, session.channelId);
     } catch (err) {
@@ -108,15 +114,98 @@ export class AgentPool {
       await this.ari.hangup(session.channelId).catch(() => undefined);
       throw err instanceof AgentLoginError ? err : new AgentLoginError(`login of ${agent.endpoint} failed: ${(err as Error).message}`);
     }
-    this.router.onChannel(session.channelId, (e) => {
-      if (e.type === 'ChannelDestroyed') this.ended(session, log);
-    });
+    this.watchPhone(session, log);
     log.info('agent logged in');
     this.setState(session, 'ready');
     return session;
   }
 
+  /** The call to the agent's phone; a browser gets opus first (ARI would offer PCMU first). */
+  private phoneOriginate(s: AgentSession, timeout: number) {
+    return {
+      endpoint: `PJSIP/${s.endpoint}`,
+      channelId: s.channelId,
+      app: this.ari.app,
+      appArgs: `agent,${s.agentId}`,
+      callerId: '"Dialwell" <dialwell>',
+      timeout,
+      ...(s.phoneType === 'webrtc' ? { formats: 'opus,ulaw' } : {}),
+    };
+  }
+
+  /** A SIP phone that hangs up logs the agent out; a browser phone that goes away is called again. */
+  private watchPhone(s: AgentSession, log: Logger): void {
+    this.router.onChannel(s.channelId, (e) => {
+      if (e.type !== 'ChannelDestroyed') return;
+      if (s.phoneType === 'webrtc' && s.state !== 'logged-out') void this.recallPhone(s, log);
+      else this.ended(s, log);
+    });
+  }
+
+  /**
+   * The browser phone went away (a page reload, a lost network): the session, its bridge and its
+   * state are kept, the agent is paused (no call is given to a phone that is not there), and the
+   * phone is called again every second or so until it answers; past phoneRecallSeconds the agent
+   * is logged out as a SIP phone's hang-up would.
+   */
+  private async recallPhone(s: AgentSession, log: Logger): Promise<void> {
+    this.router.offChannel(s.channelId);
+    this.recalling.add(s.agentId);
+    const wasReady = s.state === 'ready' || s.state === 'reserved';
+    if (s.callId) this.onAgentLost(s, s.callId);
+    if (s.state === 'ready' || s.state === 'reserved') {
+      s.pauseReason = PHONE_RECONNECTING;
+      this.setState(s, 'paused');
+    }
+    log.warn('browser phone went away: calling it again');
+    const deadline = Date.now() + (this.opts.phoneRecallSeconds ?? 60) * 1000;
+    // Read afresh after every await: a logout may end the recall meanwhile.
+    const stillRecalling = (): boolean => s.state !== 'logged-out' && this.recalling.has(s.agentId);
+    while (Date.now() < deadline && stillRecalling()) {
+      s.channelId = randomUUID();
+      const attemptEnd = Date.now() + 1000;
+      // A browser answers by itself within a moment; a call still ringing after a few seconds went to
+      // the page that left (Asterisk keeps its contact until the new page registers): try again.
+      const ringFor = Math.max(1, Math.min(4, Math.ceil((deadline - Date.now()) / 1000)));
+      const answered = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), (ringFor + 2) * 1000);
+        this.router.onChannel(s.channelId, (e) => {
+          if (e.type === 'StasisStart' || e.type === 'ChannelDestroyed') {
+            clearTimeout(timer);
+            resolve(e.type === 'StasisStart');
+          }
+        });
+        // Not registered yet: Asterisk refuses the originate at once.
+        this.ari.originate(this.phoneOriginate(s, ringFor)).catch(() => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+      });
+      this.router.offChannel(s.channelId);
+      if (answered && stillRecalling()) {
+        try {
+          await this.ari.addToBridge(s.bridgeId, s.channelId);
+        } catch (err) {
+          log.warn({ err }, 'the recalled phone could not join its bridge');
+          await this.ari.hangup(s.channelId).catch(() => undefined);
+          continue;
+        }
+        this.recalling.delete(s.agentId);
+        this.watchPhone(s, log);
+        log.info('browser phone is back');
+        if (wasReady && s.state === 'paused' && s.pauseReason === PHONE_RECONNECTING) this.setReady(s.agentId);
+        return;
+      }
+      if (answered) await this.ari.hangup(s.channelId).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, Math.max(0, attemptEnd - Date.now())));
+    }
+    if (!this.recalling.delete(s.agentId)) return;
+    log.warn('browser phone did not come back: logging the agent out');
+    this.ended(s, log);
+  }
+
   private ended(s: AgentSession, log: Logger): void {
+    this.recalling.delete(s.agentId);
     if (s.state === 'logged-out') return;
     const callId = s.callId;
     this.setState(s, 'logged-out');
@@ -135,11 +224,19 @@ export class AgentPool {
   async logout(agentId: string): Promise<void> {
     const s = this.sessions.get(agentId);
     if (!s || s.state === 'logged-out') return;
+    // A logout's own hang-up is not a browser phone going away.
+    this.recalling.delete(agentId);
+    this.router.offChannel(s.channelId);
     await this.ari.hangup(s.channelId);
     this.ended(s, this.log.child({ agentId }));
   }
 
   private setState(s: AgentSession, state: AgentState): void {
+    // No call for an agent whose browser phone is away: ready waits until it is back.
+    if (state === 'ready' && this.recalling.has(s.agentId)) {
+      s.pauseReason = PHONE_RECONNECTING;
+      state = 'paused';
+    }
     s.state = state;
     s.stateSince = Date.now();
     this.onStateChange(s);

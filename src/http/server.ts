@@ -15,6 +15,7 @@ import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
 import { callControlRoutes } from './routes/call-control.routes.js';
+import { phoneRoutes } from './routes/phone.routes.js';
 import { campaignRoutes } from './routes/campaigns.routes.js';
 import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   reports?: Partial<ReportOptions>;
   /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
   recordings?: RecordingStore;
+  /** The browser phone's websocket URL (WEBRTC_WS_URL); without it GET /agents/:id/phone answers 503 for a webrtc agent. */
+  webrtcWsUrl?: string;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -79,6 +82,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(callControlRoutes(deps), { prefix: '/api/v1' });
+  await api.register(phoneRoutes(deps), { prefix: '/api/v1' });
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });

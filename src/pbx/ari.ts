@@ -272,7 +272,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
       'channels.originate', 'POST', '/channels',
       {
         endpoint: p.endpoint, channelId: p.channelId, app: p.app, appArgs: p.appArgs ?? '', timeout: p.timeout ?? 30,
-        callerId: p.callerId, otherChannelId: p.otherChannelId,
+        callerId: p.callerId, otherChannelId: p.otherChannelId, formats: p.formats,
       },
       p.variables ? { variables: p.variables } : undefined,
     );
