@@ -161,12 +161,14 @@ export class AgentPool {
     const deadline = Date.now() + (this.opts.phoneRecallSeconds ?? 60) * 1000;
     // Read afresh after every await: a logout may end the recall meanwhile.
     const stillRecalling = (): boolean => s.state !== 'logged-out' && this.recalling.has(s.agentId);
+    // The page that left may still hold its websocket for a moment: a call sent at once would ring there.
+    await new Promise((r) => setTimeout(r, 500));
     while (Date.now() < deadline && stillRecalling()) {
       s.channelId = randomUUID();
       const attemptEnd = Date.now() + 1000;
       // A browser answers by itself within a moment; a call still ringing after a few seconds went to
       // the page that left (Asterisk keeps its contact until the new page registers): try again.
-      const ringFor = Math.max(1, Math.min(4, Math.ceil((deadline - Date.now()) / 1000)));
+      const ringFor = Math.max(1, Math.min(3, Math.ceil((deadline - Date.now()) / 1000)));
       const answered = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), (ringFor + 2) * 1000);
         this.router.onChannel(s.channelId, (e) => {

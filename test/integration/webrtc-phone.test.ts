@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
+import { PHONE_RECONNECTING } from '../../src/dialer/agent-pool.js';
 import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
@@ -40,6 +41,8 @@ const MIC_HZ = 660;
 /** The customer talks (a 440 Hz tone) this long, then is silent: after it, only the browser is heard. */
 const CUSTOMER_TALK_MS = 3000;
 const CALL_MS = 7000;
+/** How long a browser phone that went away is called again before its agent is logged out. */
+const RECALL_SECONDS = 6;
 
 interface PageState {
   registered: boolean;
@@ -121,7 +124,7 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     await until(() => ariAnswers(ariUrl), 30_000, `ARI of node ${NODE} at ${ariUrl}`);
     h = await startHarness({
       config: { ARI_URL: ariUrl },
-      dialer: { agents: { autoReadyAfterMs: null, loginTimeoutSeconds: 20, phoneRecallSeconds: 40 } },
+      dialer: { agents: { autoReadyAfterMs: null, loginTimeoutSeconds: 20, phoneRecallSeconds: RECALL_SECONDS } },
     });
     app = await buildServer({
       db: h.db, policies: h.policies, log: createLogger('silent'), dialer: h.dialer, ari: h.ari, recordings: undefined,
@@ -260,6 +263,18 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     expect(out.statusCode).toBe(200);
     await until(async () => (await readPage(page)).ended.length > 0, 10_000, 'the browser phone to see the hang-up');
     expect(h.dialer.agents.get(agentId)?.state).toBe('logged-out');
+
+    // A page closed for good: the agent is paused (no call goes to a phone that is not there) and,
+    // past the recall deadline, logged out as a SIP phone's hang-up would.
+    const again = await agent.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/login` });
+    expect(again.statusCode, again.body).toBe(200);
+    await page.close();
+    await until(() => h.dialer.agents.get(agentId)?.state === 'paused', 5000, 'the agent to be paused while the phone is away');
+    expect(h.dialer.agents.get(agentId)?.pauseReason).toBe(PHONE_RECONNECTING);
+    const closedAt = Date.now();
+    await until(() => h.dialer.agents.get(agentId)?.state === 'logged-out', (RECALL_SECONDS + 8) * 1000, 'the agent to be logged out after the recall deadline');
+    expect(Date.now() - closedAt).toBeGreaterThan((RECALL_SECONDS - 2) * 1000);
+
     await sipps[0]!.waitExit(5000).catch(() => undefined);
     expect(sipps[0]!.errors()).toBe('');
   });
