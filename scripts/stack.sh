@@ -40,6 +40,8 @@ ensure_tools() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v curl >/dev/null || missing+=(curl)
   command -v sox >/dev/null || missing+=(sox)
+  # The web console's end-to-end tests drive Debian's Chromium (never a downloaded browser).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 

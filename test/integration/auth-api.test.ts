@@ -46,6 +46,8 @@ const expected: Record<string, Role[]> = {
   'GET /api/v1/campaigns/:id/contacts': [A, S],
   'GET /api/v1/agents': [A, S, Q],
   'GET /api/v1/agents/:id/state': [A, S, G],
+  // The browser phone's credentials: the agent's own, nobody else's.
+  'GET /api/v1/agents/:id/phone': [G],
   'POST /api/v1/agents/:id/login': [A, S, G],
   'POST /api/v1/agents/:id/logout': [A, S, G],
   'POST /api/v1/agents/:id/ready': [A, S, G],

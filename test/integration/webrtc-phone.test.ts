@@ -146,19 +146,29 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
   });
 
   it('registers, answers the login call, carries a bridged call both ways, and survives a reload', async () => {
-    // An admin gives the agent a browser phone; Asterisk gets a WebRTC endpoint at once.
+    // A browser phone registers: it needs a password and has no fixed contact.
     const endpoint = `wr-${randomUUID().slice(0, 8)}`;
-    const created = await admin.inject({ method: 'POST', url: '/api/v1/agents', payload: { name: 'Wendy Web', endpoint, sipPassword: 'browser-secret-1', phoneType: 'webrtc' } });
+    const noPassword = await admin.inject({ method: 'POST', url: '/api/v1/agents', payload: { name: 'X', endpoint, contactUri: 'sip:127.0.0.1:5999', phoneType: 'webrtc' } });
+    expect(noPassword.statusCode).toBe(400);
+    expect(noPassword.json()).toMatchObject({ issues: [{ field: 'body.sipPassword' }] });
+    // An agent with a SIP softphone today is moved to the browser by an admin; Asterisk's endpoint follows at once.
+    const created = await admin.inject({ method: 'POST', url: '/api/v1/agents', payload: { name: 'Wendy Web', endpoint, sipPassword: 'browser-secret-1' } });
     expect(created.statusCode, created.body).toBe(201);
-    const agentId = (created.json() as { id: string; phoneType: string }).id;
-    expect(created.json()).toMatchObject({ phoneType: 'webrtc', hasSipPassword: true, contactUri: null });
+    const agentId = (created.json() as { id: string }).id;
+    expect(created.json()).toMatchObject({ phoneType: 'sip' });
+    const agent = await apiAs(app, h.db, 'agent', { agentId });
+    expect((await agent.inject({ method: 'GET', url: `/api/v1/agents/${agentId}/phone` })).json()).toEqual({ agentId, phoneType: 'sip', webrtc: null });
+    const moved = await admin.inject({ method: 'PATCH', url: `/api/v1/agents/${agentId}`, payload: { phoneType: 'webrtc' } });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json()).toMatchObject({ phoneType: 'webrtc', hasSipPassword: true, contactUri: null });
+    const audit = await h.db.selectFrom('audit_log').where('resource_id', '=', agentId).where('action', '=', 'agent.updated').select(['before', 'after']).executeTakeFirstOrThrow();
+    expect(audit).toMatchObject({ before: { phoneType: 'sip' }, after: { phoneType: 'webrtc' } });
     const shown = execFileSync('bash', [path.join(ROOT, 'scripts/stack.sh'), 'node-cli', String(NODE), `pjsip show endpoint ${endpoint}`], { encoding: 'utf8' });
     expect(shown).toMatch(/webrtc\s*:\s*yes/);
     expect(shown).toMatch(/media_encryption\s*:\s*dtls/);
     expect(shown).toMatch(/allow\s*:\s*\(opus\|ulaw\)/);
 
     // The agent's own browser asks what to register with; nobody else gets the password.
-    const agent = await apiAs(app, h.db, 'agent', { agentId });
     const phoneRes = await agent.inject({ method: 'GET', url: `/api/v1/agents/${agentId}/phone` });
     expect(phoneRes.statusCode, phoneRes.body).toBe(200);
     const phone = (phoneRes.json() as { webrtc: { wsUrl: string; uri: string; authorizationUser: string; password: string } }).webrtc;
