@@ -36,6 +36,9 @@ export interface AgentPoolOptions {
   /** How long a browser phone that went away (a page reload) is called again before the agent is
    * logged out; default 60 s. */
   phoneRecallSeconds?: number;
+  /** How long a customer waits in the agent's bridge for the agent's browser phone to come back
+   * (a reload mid-call takes about a second) before the call is ended; default 10 s. */
+  phoneRecallCustomerSeconds?: number;
 }
 
 export class AgentLoginError extends Error {
@@ -146,13 +149,18 @@ export class AgentPool {
    * The browser phone went away (a page reload, a lost network): the session, its bridge and its
    * state are kept, the agent is paused (no call is given to a phone that is not there), and the
    * phone is called again every second or so until it answers; past phoneRecallSeconds the agent
-   * is logged out as a SIP phone's hang-up would.
+   * is logged out as a SIP phone's hang-up would. A customer on the line stays in the bridge (the
+   * phone rejoins the same bridge) for phoneRecallCustomerSeconds, then the call is ended.
    */
   private async recallPhone(s: AgentSession, log: Logger): Promise<void> {
     this.router.offChannel(s.channelId);
     this.recalling.add(s.agentId);
     const wasReady = s.state === 'ready' || s.state === 'reserved';
-    if (s.callId) this.onAgentLost(s, s.callId);
+    const customerTimer = s.callId
+      ? setTimeout(() => {
+        if (this.recalling.has(s.agentId) && s.callId) this.onAgentLost(s, s.callId);
+      }, (this.opts.phoneRecallCustomerSeconds ?? 10) * 1000)
+      : null;
     if (s.state === 'ready' || s.state === 'reserved') {
       s.pauseReason = PHONE_RECONNECTING;
       this.setState(s, 'paused');
@@ -193,6 +201,7 @@ export class AgentPool {
           continue;
         }
         this.recalling.delete(s.agentId);
+        if (customerTimer) clearTimeout(customerTimer);
         this.watchPhone(s, log);
         log.info('browser phone is back');
         if (wasReady && s.state === 'paused' && s.pauseReason === PHONE_RECONNECTING) this.setReady(s.agentId);
@@ -201,6 +210,7 @@ export class AgentPool {
       if (answered) await this.ari.hangup(s.channelId).catch(() => undefined);
       await new Promise((r) => setTimeout(r, Math.max(0, attemptEnd - Date.now())));
     }
+    if (customerTimer) clearTimeout(customerTimer);
     if (!this.recalling.delete(s.agentId)) return;
     log.warn('browser phone did not come back: logging the agent out');
     this.ended(s, log);

@@ -41,6 +41,8 @@ const MIC_HZ = 660;
 /** The customer talks (a 440 Hz tone) this long, then is silent: after it, only the browser is heard. */
 const CUSTOMER_TALK_MS = 3000;
 const CALL_MS = 7000;
+/** The customer of the call during which the page is reloaded talks all along. */
+const MIDCALL_MS = 6000;
 /** How long a browser phone that went away is called again before its agent is logged out. */
 const RECALL_SECONDS = 6;
 
@@ -193,15 +195,20 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
 
     // A customer (in the namespace too) is dialed and bridged to the agent.
     const policyName = await saveOpenPolicy(h);
-    const pcap = path.join(confDir, 'customer.pcap');
-    writeGreetingPcap(pcap, CUSTOMER_TALK_MS, CALL_MS);
-    sipps.push(await Sipp.start({ scenario: 'customer-greeting.xml', port: CUSTOMER_PORT, mediaPort: CUSTOMER_MEDIA, pauseMs: CALL_MS, maxCalls: 1, vars: { pcap }, netns: ns.name }));
-    const trunk = await createTrunk(h.db, { name: `wr-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CUSTOMER_PORT, codecs: ['alaw'] });
-    await syncTrunk(h.db, h.ari, trunk.id);
     const callerId = await createCallerId(h.db, randomCallerNumber(), 'webrtc test');
-    const campaign = await createCampaign(h.db, { name: `webrtc ${h.app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName });
-    const contact = await addContact(h.db, { campaignId: campaign.id, phone: '+13055550177', name: 'Carl Customer' });
-    const attempt = await createAttempt(h.db, { campaignId: campaign.id, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() });
+    /** A sipp customer in the namespace behind a trunk of its own, who talks (a 440 Hz tone) talkMs, then is silent until callMs. */
+    const customer = async (n: number, talkMs: number, callMs: number): Promise<string> => {
+      const pcap = path.join(confDir, `customer-${n}.pcap`);
+      writeGreetingPcap(pcap, talkMs, callMs - talkMs + 1000);
+      const port = CUSTOMER_PORT + n;
+      sipps.push(await Sipp.start({ scenario: 'customer-greeting.xml', port, mediaPort: CUSTOMER_MEDIA + 10 * n, pauseMs: callMs, maxCalls: 1, vars: { pcap }, netns: ns.name }));
+      const trunk = await createTrunk(h.db, { name: `wr${n}-${h.app}`.slice(0, 40), host: '127.0.0.1', port, codecs: ['alaw'] });
+      await syncTrunk(h.db, h.ari, trunk.id);
+      const campaign = await createCampaign(h.db, { name: `webrtc ${n} ${h.app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName });
+      const contact = await addContact(h.db, { campaignId: campaign.id, phone: `+1305555017${n}`, name: `Customer ${n}` });
+      return (await createAttempt(h.db, { campaignId: campaign.id, contactId: contact.id, phone: contact.phone, idempotencyKey: randomUUID() })).id;
+    };
+    const attempt = { id: await customer(0, CUSTOMER_TALK_MS, CALL_MS) };
 
     const before = (await readPage(page)).audio;
     const samples: { at: number; s: PageState['audio'] }[] = [];
@@ -244,9 +251,7 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     expect(customerPart).toBeGreaterThan(300);
     expect(browserOnly).toBeGreaterThan(300);
 
-    // Reload: the session is kept (never logged out) and Dialwell calls the new page's phone.
-    await agent.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/ready` });
-    expect(h.dialer.agents.get(agentId)?.state).toBe('ready');
+    // Reloads keep the session (the agent is never logged out): Dialwell calls the new page's phone.
     const seen = new Set<string>();
     let watching = true;
     const watcher = (async () => {
@@ -255,6 +260,30 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+
+    // A reload in the middle of a call: the customer waits in the agent's bridge, the new page's
+    // phone joins it, the customer is heard again and the call goes on until the customer hangs up.
+    await agent.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/ready` });
+    const midCall = await customer(1, MIDCALL_MS, MIDCALL_MS);
+    await enqueueAttempt(h.queue, midCall);
+    await until(() => h.dialer.agents.get(agentId)?.state === 'on-call', 10_000, 'the second customer to be bridged');
+    await until(async () => (await readPage(page)).audio.audioLevel > 0.01, 5000, 'the second customer to be heard');
+    const midReloadAt = Date.now();
+    await page.reload();
+    await until(async () => (await readPage(page)).marks.connected !== undefined, 15_000, 'the phone to be called again mid-call');
+    figures.midCallReloadToPhoneConnected = (await readPage(page)).marks.connected! - midReloadAt;
+    await until(async () => (await readPage(page)).audio.audioLevel > 0.01, 5000, 'the customer to be heard again after the reload');
+    figures.midCallReloadToCustomerHeard = Date.now() - midReloadAt;
+    expect(h.dialer.agents.get(agentId)?.state).toBe('on-call');
+    const midSummary = await h.dialer.callDone(midCall);
+    expect(midSummary).toMatchObject({ outcome: 'answered', agentId });
+    const midRow = await h.db.selectFrom('calls').where('attempt_id', '=', midCall).select(['ended_by', 'agent_id']).executeTakeFirstOrThrow();
+    expect(midRow).toEqual({ ended_by: 'customer', agent_id: agentId });
+    expect(h.dialer.agents.get(agentId)?.state).toBe('wrap-up');
+
+    // A reload while ready: paused while the phone is away, ready again once it is back.
+    await agent.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/ready` });
+    expect(h.dialer.agents.get(agentId)?.state).toBe('ready');
     const reloadAt = Date.now();
     await page.reload();
     await until(async () => (await readPage(page)).marks.connected !== undefined, 30_000, 'the reloaded page\'s phone to be called again and connect');
@@ -285,7 +314,9 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     await until(() => h.dialer.agents.get(agentId)?.state === 'logged-out', (RECALL_SECONDS + 8) * 1000, 'the agent to be logged out after the recall deadline');
     expect(Date.now() - closedAt).toBeGreaterThan((RECALL_SECONDS - 2) * 1000);
 
-    await sipps[0]!.waitExit(5000).catch(() => undefined);
-    expect(sipps[0]!.errors()).toBe('');
+    for (const s of sipps) {
+      await s.waitExit(5000).catch(() => undefined);
+      expect(s.errors()).toBe('');
+    }
   });
 });
