@@ -307,8 +307,12 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     // past the recall deadline, logged out as a SIP phone's hang-up would.
     const again = await agent.inject({ method: 'POST', url: `/api/v1/agents/${agentId}/login` });
     expect(again.statusCode, again.body).toBe(200);
-    await page.close();
-    await until(() => h.dialer.agents.get(agentId)?.state === 'paused', 5000, 'the agent to be paused while the phone is away');
+    const crashAt = Date.now();
+    const cdp = await page.context().newCDPSession(page);
+    // Not awaited: a crashed page never answers.
+    void cdp.send('Page.crash').catch(() => undefined);
+    await until(() => h.dialer.agents.get(agentId)?.state === 'paused', 30000, 'the agent to be paused while the phone is away');
+    figures.crashToPaused = Date.now() - crashAt;
     expect(h.dialer.agents.get(agentId)?.pauseReason).toBe(PHONE_RECONNECTING);
     const closedAt = Date.now();
     await until(() => h.dialer.agents.get(agentId)?.state === 'logged-out', (RECALL_SECONDS + 8) * 1000, 'the agent to be logged out after the recall deadline');
