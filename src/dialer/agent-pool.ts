@@ -155,7 +155,6 @@ export class AgentPool {
   private async recallPhone(s: AgentSession, log: Logger): Promise<void> {
     this.router.offChannel(s.channelId);
     this.recalling.add(s.agentId);
-    const wasReady = s.state === 'ready' || s.state === 'reserved';
     const customerTimer = s.callId
       ? setTimeout(() => {
         if (this.recalling.has(s.agentId) && s.callId) this.onAgentLost(s, s.callId);
@@ -204,7 +203,8 @@ export class AgentPool {
         if (customerTimer) clearTimeout(customerTimer);
         this.watchPhone(s, log);
         log.info('browser phone is back');
-        if (wasReady && s.state === 'paused' && s.pauseReason === PHONE_RECONNECTING) this.setReady(s.agentId);
+        // Paused by the recall alone (ready before, or asked to be ready meanwhile): ready again.
+        if (s.state === 'paused' && s.pauseReason === PHONE_RECONNECTING) this.setReady(s.agentId);
         return;
       }
       if (answered) await this.ari.hangup(s.channelId).catch(() => undefined);
