@@ -12,7 +12,9 @@ const sipDomain = (wsUrl: string): string => new URL(wsUrl).hostname;
 
 export function phoneRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/agents/:id/phone', { schema: { params }, config: { access: { perm: 'agent.self', agentParam: 'id' } } }, async (req) => {
+    app.get('/agents/:id/phone', { schema: { params }, config: { access: { perm: 'agent.self', agentParam: 'id' } } }, async (req, reply) => {
+      // Credentials: no cache keeps them.
+      void reply.header('cache-control', 'no-store');
       const a = await deps.db
         .selectFrom('agents')
         .where('id', '=', req.params.id)
