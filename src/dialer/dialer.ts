@@ -308,6 +308,11 @@ export class Dialer {
     return this.sessions.size;
   }
 
+  /** Calls ended whose recordings are still being stored (or flagged). */
+  get recordingsPending(): number {
+    return this.settling.size;
+  }
+
   /**
    * The campaign's ring timeout (else the default), never below the minimum ring time of the
    * policies in force now: a policy may have been tightened after the campaign was saved.
