@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', globalSetup: ['test/build-setup.ts'] } },
       {
         test: {
           name: 'integration',
@@ -13,7 +13,7 @@ export default defineConfig({
           hookTimeout: 180_000,
           // One Asterisk, one sipp port range: integration files run one after another.
           fileParallelism: false,
-          globalSetup: ['test/integration/global-setup.ts'],
+          globalSetup: ['test/build-setup.ts', 'test/integration/global-setup.ts'],
         },
       },
     ],

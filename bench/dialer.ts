@@ -14,7 +14,6 @@
 // Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
 // Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +22,7 @@ import { Session, type Profiler } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { pino } from 'pino';
+import WebSocket from 'ws';
 import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../src/admin/pbx-sync.js';
 import type { PolicyInput } from '../src/compliance/policy.js';
@@ -241,16 +241,6 @@ function coldPhoneOf(j: number): string {
 // ---------------------------------------------------------------------------------------------
 // The minimal ARI client: plain ws for events, node:http with a capped agent for requests.
 
-interface WsSocket {
-  on(event: 'open' | 'close', cb: () => void): WsSocket;
-  on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
-  on(event: 'error', cb: (err: Error) => void): WsSocket;
-  close(): void;
-}
-type WsConstructor = new (url: string) => WsSocket;
-// ws (a dependency of ari-client) ships no types; this is the slice used here.
-const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
-
 interface RawEvent {
   type: string;
   timestamp: string;
@@ -263,7 +253,7 @@ interface RawEvent {
 class RawAri {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 40, maxFreeSockets: 40 });
   private readonly handlers = new Map<string, (e: RawEvent) => void>();
-  private ws: WsSocket | null = null;
+  private ws: WebSocket | null = null;
   private readonly auth: string;
   private readonly base: URL;
   events = 0;
@@ -292,7 +282,7 @@ class RawAri {
     const ws = new WebSocket(u.toString());
     this.ws = ws;
     ws.on('message', (data) => {
-      const e = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as RawEvent;
+      const e = JSON.parse(String(data)) as RawEvent;
       this.events++;
       const id = e.channel?.id;
       if (id !== undefined) this.handlers.get(id)?.(e);

@@ -1,4 +1,5 @@
-# Installs the npm dependencies when they are missing or older than package-lock.json.
+# Installs the npm dependencies when they are missing or older than package-lock.json, then compiles
+# dist/ when it is missing or older than src/ or migrations/ (scripts/build.mjs; `dialwell` runs dist/).
 # `npm install` (which follows the lock) rather than `npm ci`: the registry reachable here has no
 # darwin/win32 builds of @msgpackr-extract 3.0.7 (an optional dependency of bullmq's msgpackr), so
 # the lock cannot list them and npm 11's `npm ci` refuses the lock as out of sync.
@@ -9,4 +10,5 @@ ensure_node_deps() {
     echo "[deps] npm install" >&2
     (cd "$root" && npm install --no-audit --no-fund >&2)
   fi
+  node "$root/scripts/build.mjs" >&2
 }

@@ -1,5 +1,6 @@
 // Environment → typed configuration, validated with zod at start. The only module that reads
 // process.env; every other module receives the parts it needs.
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -12,6 +13,19 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
+/** true/false (also 1/0, yes/no), as environment variables write them. */
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false').transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** A file this process can read (a CA certificate in PEM). */
+const readableFile = z.string().min(1).refine((f) => {
+  try {
+    accessSync(f, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a readable file (a PEM certificate)');
+
 export const configSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/dialwell'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -22,10 +36,20 @@ export const configSchema = z.object({
   /** Sockets to ARI at most: Asterisk closes connections past http.conf's sessionlimit. */
   ARI_MAX_SOCKETS: z.coerce.number().int().min(1).max(500).default(40),
   ARI_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** With an https: ARI_URL: a CA certificate (PEM) to trust besides Node's own, e.g. the one that signed Asterisk's. */
+  ARI_CA_FILE: readableFile.optional(),
+  /** With an https: ARI_URL: refuse a certificate that does not verify (false only for a lab). */
+  ARI_TLS_REJECT_UNAUTHORIZED: flag.default(true),
+  /** The name of the Asterisk node this process drives (ARI_URL, AMI_*): the `node` label of per-node metrics. */
+  PBX_NODE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . and - only (at most 64)').default('default'),
   AMI_HOST: z.string().min(1).default('127.0.0.1'),
   AMI_PORT: port.default(5038),
   AMI_USER: z.string().min(1).default('dialwell'),
   AMI_PASSWORD: z.string().min(1).default('dialwell-local-ami'),
+  /** AMI over TLS (manager.conf `tlsenable`, Asterisk's usual port 5039): AMI_PORT is then the TLS port. */
+  AMI_TLS: flag.default(false),
+  AMI_CA_FILE: readableFile.optional(),
+  AMI_TLS_REJECT_UNAUTHORIZED: flag.default(true),
   /** cel_custom's record of every channel's answer and hangup (asterisk-config/cel_custom.conf), read to
    * close calls whose end the dialer missed; empty to go without (AMI Cdr events only). */
   ASTERISK_CEL_FILE: z.string().default('/var/cache/dialwell/asterisk22-chroot/var/log/asterisk/cel-custom/dialwell-cel.jsonl'),
@@ -38,12 +62,17 @@ export const configSchema = z.object({
    * browser sees it), e.g. ws://10.0.0.5:8088/ws or wss://pbx.example.com:8089/ws. */
   WEBRTC_WS_URL: url(['ws:', 'wss:']).default('ws://127.0.0.1:8088/ws'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The JSON log is appended to this file (created with its directory) instead of going to stdout. */
+  LOG_FILE: z.string().min(1).optional(),
   PORT: port.default(8080),
   RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),
   DIAL_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('dialwell-dial'),
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** On SIGTERM, how long the calls up may go on before each is ended with a closing message
+   * (systemd's TimeoutStopSec must exceed this plus ~30 s: deploy/dialwell.service). */
+  SHUTDOWN_CALL_LIMIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
   CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
   /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */
@@ -56,6 +85,13 @@ export const configSchema = z.object({
     .default('sale')
     .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
     .refine((l) => l.length > 0 && l.every((r) => /^[a-z][a-z0-9-]{0,39}$/.test(r)), 'must be comma-separated disposition results such as "sale,appointment"'),
+}).superRefine((c, ctx) => {
+  // TLS settings that would silently do nothing are mistakes: say so.
+  const https = c.ARI_URL.startsWith('https:');
+  if (!https && c.ARI_CA_FILE) ctx.addIssue({ code: 'custom', path: ['ARI_CA_FILE'], message: 'applies to an https: ARI_URL only (ARI_URL is http:)' });
+  if (!https && !c.ARI_TLS_REJECT_UNAUTHORIZED) ctx.addIssue({ code: 'custom', path: ['ARI_TLS_REJECT_UNAUTHORIZED'], message: 'applies to an https: ARI_URL only (ARI_URL is http:)' });
+  if (!c.AMI_TLS && c.AMI_CA_FILE) ctx.addIssue({ code: 'custom', path: ['AMI_CA_FILE'], message: 'applies with AMI_TLS=true only' });
+  if (!c.AMI_TLS && !c.AMI_TLS_REJECT_UNAUTHORIZED) ctx.addIssue({ code: 'custom', path: ['AMI_TLS_REJECT_UNAUTHORIZED'], message: 'applies with AMI_TLS=true only' });
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,3 +10,7 @@ export class ClientError extends Error {
     super(message);
   }
 }
+
+/** Not the client's fault: a dependency is away (Asterisk, PostgreSQL) or the process is stopping.
+ * The same request may succeed later; the HTTP layer answers 503 with Retry-After. */
+export class UnavailableError extends Error {}

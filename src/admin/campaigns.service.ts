@@ -3,7 +3,10 @@
 // machine draft → running ⇄ paused → completed.
 import { z } from 'zod';
 import { ClientError } from '../errors.js';
-import { loadPolicy } from '../compliance/store/policies.repository.js';
+import { loadPolicy, PolicyResolver } from '../compliance/store/policies.repository.js';
+import { minRingSecondsOf } from '../compliance/policy.js';
+import { idleState } from '../dialer/progress.repository.js';
+import { writeAudit, systemActor } from '../auth/audit.repository.js';
 import type { Db } from '../db/database.js';
 import type { Campaign, CampaignState } from '../db/schema.js';
 import { retryRulesSchema } from '../dialer/retries.js';
@@ -47,6 +50,10 @@ export const campaignInputSchema = z.strictObject({
     .optional(),
   amd: z.boolean().optional(),
   localPresence: z.boolean().optional(),
+  /** Seconds a customer's phone rings before the dial gives up; never below the policies' minimum ring time. null = the dialer's default (30 s). */
+  ringTimeoutSeconds: z.int('must be a whole number of seconds').min(5, 'must be at least 5 seconds').max(300, 'must be at most 300 seconds').nullable().optional(),
+  /** Complete the campaign by itself when nothing is due within this many days (attempts further out are cancelled). null = never. */
+  completeWhenIdleDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(365).nullable().optional(),
   /** Days recordings are kept; the purge deletes them after that. null = kept until deleted by hand. */
   recordingRetentionDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(36_500).nullable().optional(),
   /**
@@ -97,6 +104,8 @@ export interface CampaignView {
   informationMessage: unknown;
   amd: boolean;
   localPresence: boolean;
+  ringTimeoutSeconds: number | null;
+  completeWhenIdleDays: number | null;
   recordingRetentionDays: number | null;
   recordingAnnouncement: string[] | null;
   maxCallSeconds: number | null;
@@ -112,6 +121,8 @@ export function campaignView(c: Campaign): CampaignView {
     defaultCountry: c.default_country, abandonCap: c.abandon_cap, script: c.settings.script ?? null, retry: c.settings.retry ?? null,
     informationMessage: c.settings.informationMessage ?? null, amd: c.settings.amd === true,
     localPresence: (c.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
+    ringTimeoutSeconds: typeof c.settings.ringTimeoutSeconds === 'number' ? c.settings.ringTimeoutSeconds : null,
+    completeWhenIdleDays: typeof c.settings.completeWhenIdleDays === 'number' ? c.settings.completeWhenIdleDays : null,
     recordingRetentionDays: typeof c.settings.recordingRetentionDays === 'number' ? c.settings.recordingRetentionDays : null,
     recordingAnnouncement: Array.isArray(c.settings.recordingAnnouncement) ? (c.settings.recordingAnnouncement as string[]) : null,
     maxCallSeconds: typeof c.settings.maxCallSeconds === 'number' ? c.settings.maxCallSeconds : null,
@@ -144,8 +155,18 @@ async function checkReferences(
   }
 }
 
+/** The ring timeout may not cut a ring shorter than any applicable policy (global + campaign) asks. */
+async function checkRingTimeout(db: Db, ringTimeoutSeconds: number | null | undefined, policyName: string | null): Promise<void> {
+  if (ringTimeoutSeconds === null || ringTimeoutSeconds === undefined) return;
+  const min = minRingSecondsOf(await new PolicyResolver(db, 0).forCampaign(policyName));
+  if (min !== null && ringTimeoutSeconds < min) {
+    throw new CampaignError(`ringTimeoutSeconds ${ringTimeoutSeconds} is below the ${min} s minimum ring time of the campaign's compliance policies`, 400, 'ringTimeoutSeconds');
+  }
+}
+
 export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<CampaignView> {
   await checkReferences(db, input);
+  await checkRingTimeout(db, input.ringTimeoutSeconds, input.policyName);
   const exists = await db.selectFrom('campaigns').where('name', '=', input.name).select('id').executeTakeFirst();
   if (exists) throw new CampaignError(`a campaign named "${input.name}" exists already`, 409, 'name');
   const row = await db
@@ -157,6 +178,8 @@ export async function createCampaignFrom(db: Db, input: CampaignInput): Promise<
       settings: JSON.stringify({
         script: input.script, retry: input.retry, informationMessage: input.informationMessage, amd: input.amd,
         callerId: input.localPresence === undefined ? undefined : { localPresence: input.localPresence },
+        ringTimeoutSeconds: input.ringTimeoutSeconds ?? undefined,
+        completeWhenIdleDays: input.completeWhenIdleDays ?? undefined,
         recordingRetentionDays: input.recordingRetentionDays ?? undefined,
         recordingAnnouncement: input.recordingAnnouncement ?? undefined,
         maxCallSeconds: input.maxCallSeconds ?? undefined,
@@ -186,6 +209,7 @@ export async function updateCampaign(db: Db, id: string, patch: Partial<Campaign
     maxCallSeconds: patch.maxCallSeconds !== undefined ? patch.maxCallSeconds : typeof c.settings.maxCallSeconds === 'number' ? c.settings.maxCallSeconds : null,
   };
   await checkReferences(db, merged);
+  await checkRingTimeout(db, patch.ringTimeoutSeconds !== undefined ? patch.ringTimeoutSeconds : (c.settings.ringTimeoutSeconds as number | undefined), merged.policyName);
   const settings = {
     ...c.settings,
     ...(patch.script !== undefined ? { script: patch.script } : {}),
@@ -193,6 +217,8 @@ export async function updateCampaign(db: Db, id: string, patch: Partial<Campaign
     ...(patch.informationMessage !== undefined ? { informationMessage: patch.informationMessage } : {}),
     ...(patch.amd !== undefined ? { amd: patch.amd } : {}),
     ...(patch.localPresence !== undefined ? { callerId: { localPresence: patch.localPresence } } : {}),
+    ...(patch.ringTimeoutSeconds !== undefined ? { ringTimeoutSeconds: patch.ringTimeoutSeconds ?? undefined } : {}),
+    ...(patch.completeWhenIdleDays !== undefined ? { completeWhenIdleDays: patch.completeWhenIdleDays ?? undefined } : {}),
     // null clears a setting (JSON drops undefined keys).
     ...(patch.recordingRetentionDays !== undefined ? { recordingRetentionDays: patch.recordingRetentionDays ?? undefined } : {}),
     ...(patch.recordingAnnouncement !== undefined ? { recordingAnnouncement: patch.recordingAnnouncement ?? undefined } : {}),
@@ -214,6 +240,12 @@ export async function updateCampaign(db: Db, id: string, patch: Partial<Campaign
   return campaignView(row);
 }
 
+/** A completed campaign dials nothing more: what was still queued is cancelled. Returns how many. */
+async function cancelQueuedAttempts(trx: Db, campaignId: string, at: Date): Promise<number> {
+  const r = await trx.updateTable('attempts').set({ state: 'cancelled', updated_at: at }).where('campaign_id', '=', campaignId).where('state', '=', 'queued').executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 const TRANSITIONS: Record<'start' | 'pause' | 'complete', { from: CampaignState[]; to: CampaignState }> = {
   start: { from: ['draft', 'paused'], to: 'running' },
   pause: { from: ['running'], to: 'paused' },
@@ -228,11 +260,34 @@ export async function transitionCampaign(db: Db, id: string, action: keyof typeo
     if (!c) throw new CampaignError(`campaign ${id} does not exist`, 404);
     if (!t.from.includes(c.state)) throw new CampaignError(`cannot ${action} campaign "${c.name}": it is ${c.state} (allowed from ${t.from.join(', ')})`, 409);
     if (action === 'start' && (!c.trunk_id || !c.caller_id_id)) throw new CampaignError(`campaign "${c.name}" needs a trunk and a caller id before it starts`, 409);
-    if (action === 'complete') {
-      await trx.updateTable('attempts').set({ state: 'cancelled', updated_at: new Date() }).where('campaign_id', '=', id).where('state', '=', 'queued').execute();
-    }
+    if (action === 'complete') await cancelQueuedAttempts(trx, id, new Date());
     const row = await trx.updateTable('campaigns').set({ state: t.to, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     return campaignView(row);
+  });
+}
+
+/**
+ * Completes a running campaign that chose completeWhenIdleDays once nothing is due now, nothing is
+ * being dialed and nothing falls due within that many days (what was scheduled further out is
+ * cancelled, as any completion does). Checked under the campaign's row lock; audited as the system.
+ * Returns the completed campaign, or null when it stays as it is.
+ */
+export async function completeIfIdle(db: Db, id: string, now: Date): Promise<{ campaign: CampaignView; idleUntil: Date | null } | null> {
+  return db.transaction().execute(async (trx) => {
+    const c = await trx.selectFrom('campaigns').where('id', '=', id).selectAll().forUpdate().executeTakeFirst();
+    const days = c?.settings.completeWhenIdleDays;
+    if (!c || c.state !== 'running' || typeof days !== 'number') return null;
+    const s = await idleState(trx, id, now);
+    // A campaign with no attempt yet has not started its work: it is not idle.
+    if (s.attempts === 0 || s.due > 0 || s.dialing > 0) return null;
+    if (s.nextAt !== null && s.nextAt.getTime() < now.getTime() + days * 86_400_000) return null;
+    const cancelled = await cancelQueuedAttempts(trx, id, now);
+    const row = await trx.updateTable('campaigns').set({ state: 'completed', updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    await writeAudit(trx, systemActor('system'), {
+      action: 'campaign.completed', resource: 'campaign', resourceId: id, before: { state: c.state }, after: { state: row.state },
+      details: { why: 'idle', completeWhenIdleDays: days, idleUntil: s.nextAt?.toISOString() ?? null, attemptsCancelled: cancelled },
+    });
+    return { campaign: campaignView(row), idleUntil: s.nextAt };
   });
 }
 

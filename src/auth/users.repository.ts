@@ -11,7 +11,10 @@ export interface Principal {
   role: Role;
   /** The agent this user works as (role agent). */
   agentId: string | null;
-  tokenId: string;
+  /** The API token the request came with; null for a console session. */
+  tokenId: string | null;
+  /** The console session the request came with; absent for an API token. */
+  sessionId?: string;
   permissions: ReadonlySet<Permission>;
 }
 
@@ -79,6 +82,10 @@ export async function authenticate(db: Db, token: string): Promise<Principal | n
   };
 }
 
-export function userView(u: { id: string; name: string; role: Role; agent_id: string | null; view_numbers: boolean; disabled: boolean; created_at: Date }) {
-  return { id: u.id, name: u.name, role: u.role, agentId: u.agent_id, viewNumbers: u.view_numbers, disabled: u.disabled, createdAt: u.created_at };
+export function userView(u: { id: string; name: string; role: Role; agent_id: string | null; view_numbers: boolean; disabled: boolean; created_at: Date; password_hash?: string | null }) {
+  return {
+    id: u.id, name: u.name, role: u.role, agentId: u.agent_id, viewNumbers: u.view_numbers, disabled: u.disabled, createdAt: u.created_at,
+    /** Whether the user can sign in to the console (the hash itself never leaves the server). */
+    hasPassword: u.password_hash != null,
+  };
 }

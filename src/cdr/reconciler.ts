@@ -9,7 +9,8 @@
 // A row whose channel Asterisk no longer has and of which neither source knows anything was never
 // originated (the process died between the insert and the originate) and is closed as such.
 // Channels on Dialwell's trunks that have no row are kept in asterisk_orphan_calls.
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import { isConnectionError } from '../db/health.js';
 import type { Logger } from '../log.js';
 import type { AmiCdr, AmiGateway } from '../pbx/ami.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -92,7 +93,13 @@ export class CdrReconciler {
       if (this.cdrs.size > MAX_CACHED_CDRS) this.cdrs.delete(this.cdrs.keys().next().value as string);
       this.pending.push(c);
     });
-    this.timer = setInterval(() => void this.flushAmi().catch((err: unknown) => this.log.error({ err }, 'matching AMI Cdr events failed')), this.opts.amiBatchMs);
+    this.timer = setInterval(
+      () =>
+        void this.flushAmi().catch((err: unknown) => {
+          if (!healthOf(this.db).failed(err)) this.log.error({ err }, 'matching AMI Cdr events failed');
+        }),
+      this.opts.amiBatchMs,
+    );
     this.timer.unref();
   }
 
@@ -106,6 +113,16 @@ export class CdrReconciler {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return { matched: 0, orphans: 0, open: 0 };
+    try {
+      return await this.matchCdrs(batch);
+    } catch (err) {
+      // The database is away: the events wait for the next pass (their writes are idempotent).
+      if (isConnectionError(err)) this.pending = batch.concat(this.pending).slice(-MAX_CACHED_CDRS);
+      throw err;
+    }
+  }
+
+  private async matchCdrs(batch: AmiCdr[]): Promise<{ matched: number; orphans: number; open: number }> {
     const calls = await callChannels(this.db, batch.map((c) => c.uniqueId));
     const matched = batch.filter((c) => calls.has(c.uniqueId));
     await noteAsteriskRecords(this.db, matched.map((c) => ({ uniqueId: c.uniqueId, linkedId: null, disposition: c.disposition || null })));
@@ -114,7 +131,13 @@ export class CdrReconciler {
     const open = matched.filter((c) => calls.get(c.uniqueId)?.open && !this.isLocal(c.uniqueId)).length;
     if (orphans) this.log.warn({ orphans }, 'Asterisk reported calls on Dialwell trunks that have no call row');
     if (open) {
-      setTimeout(() => void this.reconcile().catch((err: unknown) => this.log.error({ err }, 'reconciling CDRs failed')), this.opts.settleMs).unref();
+      setTimeout(
+        () =>
+          void this.reconcile().catch((err: unknown) => {
+            if (!healthOf(this.db).failed(err)) this.log.error({ err }, 'reconciling CDRs failed');
+          }),
+        this.opts.settleMs,
+      ).unref();
     }
     return { matched: matched.length, orphans, open };
   }
@@ -133,19 +156,32 @@ export class CdrReconciler {
    * `includeLocal` also takes calls this process's sessions hold (after the ARI websocket came back,
    * their events may be lost). Passes never overlap.
    */
-  reconcile(opts: { includeLocal?: boolean } = {}): Promise<CdrReconcileReport> {
+  reconcile(opts: { includeLocal?: boolean; channelIds?: string[]; exclude?: (channelId: string) => boolean } = {}): Promise<CdrReconcileReport> {
     if (this.running) return this.running.then(() => this.reconcile(opts));
-    this.running = this.pass(opts.includeLocal ?? false).finally(() => (this.running = null));
+    this.running = this.pass(opts.includeLocal ?? false, opts.channelIds ?? null, opts.exclude ?? null).finally(() => (this.running = null));
     return this.running;
   }
 
-  private async pass(includeLocal: boolean): Promise<CdrReconcileReport> {
+  /**
+   * Settles one call of ours whose originate timed out (the dialer's ChannelRecords): 'live' if
+   * Asterisk has the channel; otherwise its row is closed from Asterisk's record, or, with none,
+   * as never reached / lost (the originate is known to be over, so no grace period applies).
+   */
+  async settleChannel(channelId: string): Promise<'live' | 'closed'> {
+    const r = await this.reconcile({ includeLocal: true, channelIds: [channelId] });
+    return r.live > 0 ? 'live' : 'closed';
+  }
+
+  private async pass(includeLocal: boolean, channelIds: string[] | null, exclude: ((channelId: string) => boolean) | null): Promise<CdrReconcileReport> {
     const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0, celBytesRead: 0 };
     const now = Date.now();
-    const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds)).filter((c) => includeLocal || !this.isLocal(c.channelId));
+    const only = channelIds && new Set(channelIds);
+    const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds))
+      .filter((c) => (includeLocal || !this.isLocal(c.channelId)) && (!only || only.has(c.channelId)) && !exclude?.(c.channelId));
     // A row younger than the grace period may belong to an originate still on its way: it is
-    // closed only from a record of its channel's end, never as "no record".
-    const young = (c: OpenCall) => c.createdAt.getTime() >= now - this.opts.graceMs;
+    // closed only from a record of its channel's end, never as "no record" (unless the caller
+    // named the channel: its originate is over).
+    const young = (c: OpenCall) => !only && c.createdAt.getTime() >= now - this.opts.graceMs;
     report.open = candidates.length;
     let gone: OpenCall[] = [];
     if (candidates.length) {
@@ -255,7 +291,7 @@ export class CdrReconciler {
     // What is known: answered or not, joined or not; how it ended is not.
     const outcome = answeredAt ? (c.bridgedAt ? 'answered' : 'abandoned') : 'failed';
     const text = neverReached
-      ? 'never reached Asterisk: no record of its channel (the dialer stopped between writing the call and originating it)'
+      ? 'never reached Asterisk: no record of its channel (the dialer stopped between writing the call and originating it, or the originate never arrived)'
       : started
         ? 'lost: Asterisk had the channel but kept no record of its end (Asterisk stopped or restarted?)'
         : 'lost: Asterisk no longer has the channel and its CEL record does not cover the call (ASTERISK_CEL_FILE unset or unreadable, or CEL was off)';

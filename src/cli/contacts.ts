@@ -10,7 +10,7 @@ import { DEFAULT_RECLAIM_MONTHS, reclaimContacts } from '../contacts/reclaim.js'
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { CliInputError } from './eligibility.js';
+import { CliInputError } from './errors.js';
 
 const USAGE = 'usage: dialwell contacts import <file|-> --campaign ID [--country CC]\n' +
   '       dialwell contacts reclaim [--months 10]';

@@ -12,9 +12,9 @@ import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { Dialer, defaultDialerOptions, type DialResult } from '../dialer/dialer.js';
 import { QueueEvents } from 'bullmq';
-import { createDialQueue, createDialWorker, redisConnection } from '../dialer/queue.js';
+import { createDialQueue, createDialWorker, redisConnection, watchRedis } from '../dialer/queue.js';
 import { createLogger } from '../log.js';
-import { AriGateway } from '../pbx/ari.js';
+import { AriGateway, ariOptions } from '../pbx/ari.js';
 import { maskPhone } from '../compliance/phone.js';
 import { LocalRecordingStore } from '../recordings/store.js';
 import { Sipp } from '../sim/sipp.js';
@@ -55,14 +55,11 @@ export async function runDemo(args: string[]): Promise<number> {
   if (!Number.isInteger(talkMs) || talkMs < 500) throw new Error('--talk-ms must be at least 500');
 
   const cfg = loadConfig();
-  const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL, cfg.LOG_FILE);
   await ensureDatabase(cfg.DATABASE_URL);
-  const db = createDb(cfg.DATABASE_URL, 10);
+  const db = createDb(cfg.DATABASE_URL, 10, log);
   await migrateToLatest(db);
-  const ari = await AriGateway.connect({
-    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app: cfg.ARI_APP,
-    maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
-  });
+  const ari = await AriGateway.connect(ariOptions(cfg, log));
   const sipps: Sipp[] = [];
   const redis = redisConnection(cfg.REDIS_URL);
   const workerRedis = redisConnection(cfg.REDIS_URL);
@@ -74,6 +71,9 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   const worker = createDialWorker(queueName, workerRedis, agentCount, dialer.process);
   const queueEvents = new QueueEvents(queueName, { connection: redisConnection(cfg.REDIS_URL) });
+  // A Redis outage is logged once at each end, not printed per failed reconnect.
+  const redisOutage = watchRedis([redis, workerRedis], { queues: [queue], workers: [worker] }, log);
+  queueEvents.on('error', (err) => redisOutage.fail(err));
   await queueEvents.waitUntilReady();
   try {
     console.log(`Dialwell demo: ${calls} customers, ${agentCount} agents, through Asterisk at ${cfg.ARI_URL}`);

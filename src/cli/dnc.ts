@@ -6,7 +6,7 @@ import { addDncEntry, importDncRegistry, listDncEntries, removeDncEntry } from '
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase, poolOf } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { CliInputError } from './eligibility.js';
+import { CliInputError } from './errors.js';
 
 const actor = `cli:${process.env.USER ?? 'unknown'}`;
 

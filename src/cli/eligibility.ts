@@ -8,10 +8,7 @@ import { parsePhone } from '../compliance/phone.js';
 import { parsePolicy, type Policy } from '../compliance/policy.js';
 import { isPresetName, PRESETS } from '../compliance/presets.js';
 import { profileNumber } from '../compliance/store/dial-gate.js';
-
-export class CliInputError extends Error {
-  override readonly name = 'CliInputError';
-}
+import { CliInputError } from './errors.js';
 
 function loadPolicyArg(arg: string): Policy {
   if (isPresetName(arg)) return PRESETS[arg];

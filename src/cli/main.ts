@@ -1,16 +1,9 @@
 // The `dialwell` command line: migrate, demo, and the commands later issues add.
 import { parseArgs } from 'node:util';
+// Each command's module is loaded only when that command runs: `dialwell --help` or `eligibility`
+// does not load fastify, BullMQ and the database drivers.
 import { ConfigError, loadConfig } from '../config.js';
-import { createDb, ensureDatabase } from '../db/database.js';
-import { migrateDown, migrateToLatest } from '../db/migrate.js';
-import { runDemo } from './demo.js';
-import { runContacts } from './contacts.js';
-import { runDnc } from './dnc.js';
-import { CliInputError, runEligibility } from './eligibility.js';
-import { runRecordings } from './recordings.js';
-import { runScrub } from './scrub.js';
-import { runServe } from './serve.js';
-import { runToken } from './token.js';
+import { CliInputError } from './errors.js';
 
 const usage = `usage: dialwell <command> [options]
 
@@ -37,6 +30,8 @@ commands:
 async function migrate(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { down: { type: 'boolean', default: false } } });
   const cfg = loadConfig();
+  const { createDb, ensureDatabase } = await import('../db/database.js');
+  const { migrateDown, migrateToLatest } = await import('../db/migrate.js');
   await ensureDatabase(cfg.DATABASE_URL);
   const db = createDb(cfg.DATABASE_URL, 2);
   try {
@@ -56,21 +51,21 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       return migrate(rest);
     case 'demo':
-      return runDemo(rest);
+      return (await import('./demo.js')).runDemo(rest);
     case 'serve':
-      return runServe(rest);
+      return (await import('./serve.js')).runServe(rest);
     case 'eligibility':
-      return runEligibility(rest);
+      return (await import('./eligibility.js')).runEligibility(rest);
     case 'dnc':
-      return runDnc(rest);
+      return (await import('./dnc.js')).runDnc(rest);
     case 'contacts':
-      return runContacts(rest);
+      return (await import('./contacts.js')).runContacts(rest);
     case 'scrub':
-      return runScrub(rest);
+      return (await import('./scrub.js')).runScrub(rest);
     case 'token':
-      return runToken(rest);
+      return (await import('./token.js')).runToken(rest);
     case 'recordings':
-      return runRecordings(rest);
+      return (await import('./recordings.js')).runRecordings(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -86,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`dialwell: ${err.message}\n`);
+    if (err instanceof ConfigError || (err instanceof Error && err.name === "SchemaNewerError")) process.stderr.write(`dialwell: ${err.message}\n`);
     else if (err instanceof CliInputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       // Bad input: say what was wrong; exit 2.
       process.stderr.write(`dialwell: ${(err as Error).message}\n`);

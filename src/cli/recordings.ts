@@ -9,7 +9,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { verifyRecordings } from '../recordings/integrity.js';
 import { purgeExpiredRecordings } from '../recordings/retention.js';
 import { LocalRecordingStore } from '../recordings/store.js';
-import { CliInputError } from './eligibility.js';
+import { CliInputError } from './errors.js';
 
 const USAGE = 'usage: dialwell recordings verify [--campaign ID] [--json] | recordings purge [--campaign ID] [--dry-run] [--json]';
 

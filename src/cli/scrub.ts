@@ -9,7 +9,7 @@ import { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { CliInputError } from './eligibility.js';
+import { CliInputError } from './errors.js';
 
 export async function runScrub(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -8,7 +8,7 @@ import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Role } from '../db/schema.js';
-import { CliInputError } from './eligibility.js';
+import { CliInputError } from './errors.js';
 
 const actor = { userId: null, name: `cli:${process.env.USER ?? 'unknown'}` };
 

@@ -230,3 +230,13 @@ export function parsePolicy(input: unknown): ParsePolicyResult {
   const r = policySchema.safeParse(input);
   return r.success ? { ok: true, policy: r.data } : { ok: false, errors: formatPolicyIssues(r.error.issues) };
 }
+
+/** The longest minimum ring time these policies ask (all apply, so the strictest wins); null when none sets one. */
+export function minRingSecondsOf(policies: readonly Policy[]): number | null {
+  let min: number | null = null;
+  for (const p of policies) {
+    const s = p.dialing?.minRingSeconds;
+    if (s !== undefined && (min === null || s > min)) min = s;
+  }
+  return min;
+}

@@ -1,6 +1,9 @@
 // The Kysely instance over a pg pool, and helpers to create the database if it is missing.
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { pino } from 'pino';
+import type { Logger } from '../log.js';
+import { DatabaseHealth } from './health.js';
 import type { Database } from './schema.js';
 
 // bigint columns (sizes) fit comfortably in a JS number.
@@ -11,12 +14,27 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 export type Db = Kysely<Database>;
 
 const pools = new WeakMap<Db, pg.Pool>();
+const healths = new WeakMap<Db, DatabaseHealth>();
 
-export function createDb(databaseUrl: string, maxConnections = 20): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConnections });
+/**
+ * A Kysely instance over its own pool. The pool's 'error' events (a server restart breaks its
+ * idle connections) go to the database's health monitor (healthOf), which logs the outage to
+ * `log` (silent when none is given): they never reach Node as an unhandled 'error'.
+ */
+export function createDb(databaseUrl: string, maxConnections = 20, log?: Logger): Db {
+  // A server that is down refuses at once; one that hangs must not hold a caller for ever.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: maxConnections, connectionTimeoutMillis: 10_000, keepAlive: true });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
+  healths.set(db, new DatabaseHealth(pool, log ?? pino({ level: 'silent' })));
   return db;
+}
+
+/** Whether PostgreSQL is reachable through this instance's pool (see DatabaseHealth). */
+export function healthOf(db: Db): DatabaseHealth {
+  const health = healths.get(db);
+  if (!health) throw new Error('this Kysely instance was not made by createDb');
+  return health;
 }
 
 /** The pg pool under a Kysely instance, for what Kysely cannot do (COPY). */
@@ -33,6 +51,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" in DATABASE_URL: use letters, digits and _`);
   url.pathname = '/postgres';
   const client = new pg.Client({ connectionString: url.toString() });
+  // A connection lost between statements errors the client: the statement in flight rejects anyway.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [name]);
@@ -49,6 +69,8 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`bad database name "${name}"`);
   url.pathname = '/postgres';
   const client = new pg.Client({ connectionString: url.toString() });
+  // A connection lost between statements errors the client: the statement in flight rejects anyway.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query(`drop database if exists "${name}" with (force)`);

@@ -270,6 +270,27 @@ export interface DecisionTable {
   time_zones: ColumnType<string[], string[], never>;
   policy_versions: ColumnType<{ name: string; version: number }[], string, never>;
   next_allowed_at: NullableTimestamp;
+  /** The failed rules, "+"-joined in name order ("cap+hours"), '' when allowed; written by the dial gate from reasons. */
+  failed_rules: ColumnType<string | null, string | null | undefined, never>;
+}
+
+/** A holiday calendar an admin keeps; built-in calendars live in code (src/qa/holidays.ts). */
+export interface HolidayCalendarTable {
+  name: string;
+  description: Generated<string>;
+  base: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type HolidayKind = 'holiday' | 'workday';
+
+export interface HolidayDateTable {
+  calendar: string;
+  /** "YYYY-MM-DD" (see database.ts). */
+  date: ColumnType<string, string, string>;
+  name: string;
+  kind: Generated<HolidayKind>;
 }
 
 export interface CampaignAgentTable {
@@ -293,6 +314,22 @@ export interface UserTable {
   disabled: Generated<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** scrypt hash (src/auth/passwords.ts); null: the user cannot sign in to the console. */
+  password_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  password_changed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface SessionTable {
+  id: Generated<string>;
+  user_id: string;
+  secret_hash: string;
+  csrf_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  last_seen_at: Generated<Date>;
+  revoked_at: Date | null;
+  client_ip: string;
+  user_agent: string | null;
 }
 
 export interface ApiTokenTable {
@@ -330,6 +367,8 @@ export interface AgentStateChangeTable {
   agent_id: string;
   state: string;
   at: Timestamp;
+  /** The logout or pause reason, when the state has one. */
+  reason: string | null;
 }
 
 /** A scorecard criterion: what is scored, its weight in the total, and the highest score. */
@@ -400,6 +439,7 @@ export interface Database {
   complaints: ComplaintTable;
   users: UserTable;
   api_tokens: ApiTokenTable;
+  sessions: SessionTable;
   audit_log: AuditLogTable;
   caller_id_trunks: CallerIdTrunkTable;
   campaign_caller_ids: CampaignCallerIdTable;
@@ -411,6 +451,8 @@ export interface Database {
   dnc_audit: DncAuditTable;
   protected_numbers: ProtectedNumberTable;
   decisions: DecisionTable;
+  holiday_calendars: HolidayCalendarTable;
+  holiday_dates: HolidayDateTable;
   trunks: TrunkTable;
   caller_ids: CallerIdTable;
   agents: AgentTable;

@@ -2,9 +2,12 @@
 // agent's own mixing bridge for the whole session, so an answered customer is joined with a
 // single bridge operation and the agent's phone never rings again.
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { AriGateway } from '../pbx/ari.js';
+import type { AriBridge, AriChannel } from '../pbx/ari-types.js';
 import type { Logger } from '../log.js';
 import type { EventRouter } from './event-router.js';
+import { agentOfChannel } from './stasis-channels.js';
 
 export type AgentState = 'logging-in' | 'ready' | 'reserved' | 'on-call' | 'wrap-up' | 'paused' | 'logged-out';
 
@@ -20,9 +23,15 @@ export interface AgentSession {
   /** The call the agent is wrapping up (or last took). */
   lastCallId: string | null;
   pauseReason: string | null;
+  /** Why the session ended (see LogoutReason); null while logged in. */
+  logoutReason: LogoutReason | null;
   /** 'webrtc': the phone is the agent's browser, called again when it goes away (a page reload). */
   phoneType: PhoneType;
 }
+
+/** Why an agent was logged out: their own request (or a supervisor's), the softphone hung up or
+ * never answered the login call, Asterisk lost the channel, or the engine stopped. */
+export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown';
 
 export type PhoneType = 'sip' | 'webrtc';
 
@@ -45,7 +54,12 @@ export class AgentLoginError extends Error {
   override readonly name = 'AgentLoginError';
 }
 
-export class AgentPool {
+export interface AgentPoolEvents {
+  /** After every state change (reports keep each agent's history, the live stream pushes it); listeners must not throw. */
+  state: [AgentSession];
+}
+
+export class AgentPool extends EventEmitter<AgentPoolEvents> {
   private readonly sessions = new Map<string, AgentSession>();
   /** Calls waiting for an agent, oldest first, each for its campaign. */
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
@@ -55,15 +69,17 @@ export class AgentPool {
   private readonly recalling = new Set<string>();
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
-  /** Called after every state change (reports keep each agent's history); must not throw. */
-  onStateChange: (s: AgentSession) => void = () => {};
 
   constructor(
     private readonly ari: AriGateway,
     private readonly router: EventRouter,
     private readonly log: Logger,
     private readonly opts: AgentPoolOptions,
-  ) {}
+  ) {
+    super();
+    // Reports, the live stream's connections and tests each listen; none is a leak.
+    this.setMaxListeners(0);
+  }
 
   get(agentId: string): AgentSession | undefined {
     return this.sessions.get(agentId);
@@ -93,29 +109,41 @@ export class AgentPool {
       callId: null,
       lastCallId: null,
       pauseReason: null,
+      logoutReason: null,
       phoneType: agent.phoneType ?? 'sip',
     };
     this.sessions.set(agent.id, session);
     const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
-    await this.ari.createBridge(session.bridgeId, 'mixing');
-
+    let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<void>((resolve, reject) => {
       this.router.onChannel(session.channelId, (e) => {
         if (e.type === 'StasisStart') resolve();
         else if (e.type === 'ChannelDestroyed') {
           reject(new AgentLoginError(`softphone ${agent.endpoint} did not answer: ${e.cause_txt} (cause ${e.cause})`));
-          this.ended(session, log);
+          this.ended(session, log, 'login-failed');
         }
       });
+      // Should neither event come (lost while the ARI connection was down), the login still ends.
+      timer = setTimeout(() => reject(new AgentLoginError(`softphone ${agent.endpoint} did not answer within ${this.opts.loginTimeoutSeconds + LOGIN_SLACK_S} s`)), (this.opts.loginTimeoutSeconds + LOGIN_SLACK_S) * 1000);
     });
+    answered.catch(() => undefined);
     try {
+      if (!this.ari.connected) throw new AgentLoginError('Asterisk (ARI) is not reachable: log in again once it is back');
+      // A softphone channel and bridge left from before (a login whose answer came after Asterisk
+      // froze, a process that died) would give the agent two calls: end them first.
+      await this.clearStale(agent.id, session).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'clearing the agent\'s stale softphone channels failed'));
+      await this.ari.createBridge(session.bridgeId, 'mixing', agentBridgeName(agent.id));
       await this.ari.originate(this.phoneOriginate(session, this.opts.loginTimeoutSeconds));
       await answered;
       await this.ari.addToBridge(session.bridgeId, session.channelId);
     } catch (err) {
-      this.ended(session, log);
+      this.ended(session, log, 'login-failed');
+      // Hung up even if the originate timed out: Asterisk may place it later (the StasisStart of
+      // such a channel, held by no login, is hung up too: Dialer.unrouted).
       await this.ari.hangup(session.channelId).catch(() => undefined);
       throw err instanceof AgentLoginError ? err : new AgentLoginError(`login of ${agent.endpoint} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
     this.watchPhone(session, log);
     log.info('agent logged in');
@@ -141,7 +169,7 @@ export class AgentPool {
     this.router.onChannel(s.channelId, (e) => {
       if (e.type !== 'ChannelDestroyed') return;
       if (s.phoneType === 'webrtc' && s.state !== 'logged-out') void this.recallPhone(s, log);
-      else this.ended(s, log);
+      else this.ended(s, log, 'softphone-hung-up');
     });
   }
 
@@ -213,34 +241,103 @@ export class AgentPool {
     if (customerTimer) clearTimeout(customerTimer);
     if (!this.recalling.delete(s.agentId)) return;
     log.warn('browser phone did not come back: logging the agent out');
-    this.ended(s, log);
+    this.ended(s, log, 'softphone-hung-up');
   }
 
-  private ended(s: AgentSession, log: Logger): void {
+  private ended(s: AgentSession, log: Logger, reason: LogoutReason): void {
     this.recalling.delete(s.agentId);
     if (s.state === 'logged-out') return;
     const callId = s.callId;
+    // A logout in progress set its reason already; the hangup's own event must not replace it.
+    s.logoutReason ??= reason;
     this.setState(s, 'logged-out');
     this.router.offChannel(s.channelId);
     void this.ari.destroyBridge(s.bridgeId).catch((err: unknown) => log.warn({ err }, 'destroying agent bridge failed'));
-    log.info('agent logged out');
+    log.info({ reason: s.logoutReason }, 'agent logged out');
     if (callId) this.onAgentLost(s, callId);
   }
 
-  /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out. */
+  /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out.
+   * Should the channel in fact still exist, it is hung up, never left to ring on as a second one. */
   lost(agentId: string): void {
     const s = this.sessions.get(agentId);
-    if (s) this.ended(s, this.log.child({ agentId }));
+    if (!s) return;
+    this.ended(s, this.log.child({ agentId }), 'lost');
+    void this.ari.hangup(s.channelId).catch(() => undefined);
   }
 
-  async logout(agentId: string): Promise<void> {
+  /** Hangs up this application's softphone channels and agent bridges of the agent other than `keep`'s. */
+  private async clearStale(agentId: string, keep: AgentSession | null): Promise<number> {
+    const [app, channels] = await Promise.all([this.ari.application(), this.ari.listChannels()]);
+    const held = new Set(app.channel_ids);
+    const stale = channels.filter((c) => held.has(c.id) && agentOfChannel(c, this.ari.app) === agentId && c.id !== keep?.channelId);
+    for (const c of stale) await this.ari.hangup(c.id);
+    if (stale.length) this.log.warn({ agentId, channels: stale.map((c) => c.id) }, 'stale softphone channels of the agent hung up');
+    return stale.length;
+  }
+
+  /**
+   * After the ARI connection comes back (Asterisk froze or restarted, events were lost): every
+   * agent keeps exactly one softphone channel, in its own bridge. What Asterisk still holds for the
+   * application (GET /applications/{app}, GET /channels, GET /bridges) decides: an agent whose
+   * channel is gone is logged out; a live channel out of its bridge is put back (the bridge made
+   * again if need be); softphone channels and agent bridges nobody owns are ended.
+   */
+  async reconcile(held: { channelIds: ReadonlySet<string>; bridgeIds: ReadonlySet<string>; channels: AriChannel[]; bridges: AriBridge[] }): Promise<{ lost: number; rejoined: number; staleChannels: number; staleBridges: number }> {
+    const r = { lost: 0, rejoined: 0, staleChannels: 0, staleBridges: 0 };
+    const bridges = new Map(held.bridges.map((b) => [b.id, b]));
+    const current = new Set<string>();
+    for (const a of this.list()) {
+      if (a.state === 'logged-out' || a.state === 'logging-in') continue;
+      if (!held.channelIds.has(a.channelId)) {
+        this.lost(a.agentId);
+        r.lost++;
+        continue;
+      }
+      current.add(a.channelId);
+      const bridge = bridges.get(a.bridgeId);
+      if (bridge?.channels.includes(a.channelId)) continue;
+      try {
+        if (!bridge) await this.ari.createBridge(a.bridgeId, 'mixing', agentBridgeName(a.agentId));
+        await this.ari.addToBridge(a.bridgeId, a.channelId);
+        r.rejoined++;
+      } catch (err) {
+        this.log.warn({ agentId: a.agentId, err: (err as Error).message }, 'putting the agent back into their bridge failed: logging them out');
+        this.lost(a.agentId);
+        r.lost++;
+      }
+    }
+    for (const c of held.channels) {
+      if (!held.channelIds.has(c.id) || current.has(c.id) || agentOfChannel(c, this.ari.app) === null) continue;
+      if (this.isLoggingIn(c.id)) continue;
+      await this.ari.hangup(c.id);
+      r.staleChannels++;
+    }
+    const owned = new Set(this.list().filter((a) => a.state !== 'logged-out').map((a) => a.bridgeId));
+    for (const b of held.bridges) {
+      if (!held.bridgeIds.has(b.id) || owned.has(b.id) || !b.name?.startsWith(AGENT_BRIDGE_PREFIX)) continue;
+      await this.ari.destroyBridge(b.id);
+      r.staleBridges++;
+    }
+    if (r.lost || r.rejoined || r.staleChannels || r.staleBridges) this.log.warn(r, 'agents reconciled with Asterisk');
+    return r;
+  }
+
+  private isLoggingIn(channelId: string): boolean {
+    for (const s of this.sessions.values()) if (s.channelId === channelId && s.state === 'logging-in') return true;
+    return false;
+  }
+
+  async logout(agentId: string, reason: LogoutReason = 'requested'): Promise<void> {
     const s = this.sessions.get(agentId);
     if (!s || s.state === 'logged-out') return;
+    // The reason is set before the hangup: the softphone's ChannelDestroyed may arrive first.
+    s.logoutReason = reason;
     // A logout's own hang-up is not a browser phone going away.
     this.recalling.delete(agentId);
     this.router.offChannel(s.channelId);
     await this.ari.hangup(s.channelId);
-    this.ended(s, this.log.child({ agentId }));
+    this.ended(s, this.log.child({ agentId }), reason);
   }
 
   private setState(s: AgentSession, state: AgentState): void {
@@ -251,7 +348,7 @@ export class AgentPool {
     }
     s.state = state;
     s.stateSince = Date.now();
-    this.onStateChange(s);
+    this.emit('state', s);
     if (state === 'ready') this.serveWaiter(s);
   }
 
@@ -277,7 +374,7 @@ export class AgentPool {
     const [w] = this.waiters.splice(i, 1);
     s.state = 'reserved';
     s.stateSince = Date.now();
-    this.onStateChange(s);
+    this.emit('state', s);
     w!.take(s);
   }
 
@@ -363,8 +460,18 @@ export class AgentPool {
     }
   }
 
-  async logoutAll(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((id) => this.logout(id)));
+  async logoutAll(reason: LogoutReason = 'requested'): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((id) => this.logout(id, reason)));
     for (const w of this.waiters.splice(0)) w.take(null);
   }
 }
+
+const AGENT_BRIDGE_PREFIX = 'agent-';
+/** A login waits this much past the originate's own timeout for the softphone's answer or end. */
+const LOGIN_SLACK_S = 5;
+
+/** Agent bridges are named after their agent, so that ones a dead process left can be found. */
+function agentBridgeName(agentId: string): string {
+  return `${AGENT_BRIDGE_PREFIX}${agentId}`;
+}
+

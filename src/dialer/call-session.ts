@@ -172,6 +172,8 @@ export class CallSession {
         return;
       case 'StasisStart':
         if (e.args[0] === 'customer-amd') return this.amdVerdict(e.args[2] ?? 'NOTSURE', e.args[3] ?? '');
+        // Already taken over as answered (adoptAnswered): its StasisStart came late.
+        if (this.answeredAt || this.endedAt) return;
         if (this.ctx.campaign.amd) return this.detectMachine(new Date(e.timestamp));
         return this.answered(new Date(e.timestamp));
       case 'PlaybackFinished':
@@ -528,6 +530,24 @@ export class CallSession {
   /** The agent the customer is with; a call-control request needs one. */
   get currentAgentId(): string | null {
     return this.endedAt || !this.bridgedAt ? null : (this.agent?.agentId ?? null);
+  }
+
+  /**
+   * The customer answered and is in Stasis, but this session never saw its StasisStart (sent while
+   * the ARI websocket was down, or the call was placed by a process now gone): within the connect
+   * rule of the answer the customer is joined to an agent as usual, past it they hear the
+   * information message and the call is abandoned. Queued with the channel's events; a no-op if
+   * the answer was already seen.
+   */
+  adoptAnswered(at: Date, canJoin: boolean): Promise<void> {
+    this.events = this.events.then(async () => {
+      if (this.answeredAt || this.endedAt) return;
+      if (canJoin) return this.answered(at);
+      this.answeredAt = at;
+      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      return this.abandon();
+    }).catch((err: unknown) => this.log.error({ err }, 'taking over the answered call failed'));
+    return this.events;
   }
 
   /** Asterisk no longer has the channel (it restarted, or the channel ended while the event

@@ -5,7 +5,7 @@
 // (bench/pacing.ts). Every handed attempt still passes the dial-time compliance gate.
 import { sql } from 'kysely';
 import type { Queue } from 'bullmq';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
 import type { DialMode } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { CallSummary } from './call-session.js';
@@ -22,6 +22,7 @@ import {
 import { enqueueAttempt, type DialJob } from './queue.js';
 import { scheduleRetry } from './retries.js';
 import { offerDueCallbacks } from './callbacks.js';
+import { completeIfIdle } from '../admin/campaigns.service.js';
 
 interface CampaignPacing {
   mode: DialMode;
@@ -40,11 +41,14 @@ interface CampaignPacing {
 const HANDED_TTL_MS = 10_000;
 
 export interface CampaignRunnerOptions {
+  /** How often running campaigns that chose completeWhenIdleDays are checked for having nothing left (default a minute). */
+  idleCheckMs?: number;
   tickMs: number;
 }
 
 export class CampaignRunner {
   private readonly campaigns = new Map<string, CampaignPacing>();
+  private lastIdleCheck = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
 
@@ -97,6 +101,27 @@ export class CampaignRunner {
     this.timer = null;
   }
 
+  /**
+   * Completes the running campaigns (any dial mode) that chose completeWhenIdleDays and have
+   * nothing due within that many days (see completeIfIdle); returns their ids.
+   */
+  async completeIdleCampaigns(now = new Date()): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('campaigns')
+      .where('state', '=', 'running')
+      .where(sql<boolean>`settings ? 'completeWhenIdleDays'`)
+      .select('id')
+      .execute();
+    const done: string[] = [];
+    for (const r of rows) {
+      const c = await completeIfIdle(this.db, r.id, now);
+      if (!c) continue;
+      done.push(r.id);
+      this.log.info({ campaignId: r.id, idleUntil: c.idleUntil, completeWhenIdleDays: c.campaign.completeWhenIdleDays }, 'campaign completed: nothing left to dial within its idle limit');
+    }
+    return done;
+  }
+
   /** One pacing round over every running campaign; returns how many attempts were handed over. */
   async tick(now = new Date()): Promise<number> {
     // Nothing is handed over while Asterisk is away.
@@ -119,9 +144,13 @@ export class CampaignRunner {
         if (n > 0) handed += await this.handOver(row.id, c, n, now);
       }
       for (const id of this.campaigns.keys()) if (!running.some((r) => r.id === id)) this.campaigns.delete(id);
+      if (now.getTime() - this.lastIdleCheck >= (this.opts.idleCheckMs ?? 60_000)) {
+        this.lastIdleCheck = now.getTime();
+        await this.completeIdleCampaigns(now);
+      }
       return handed;
     } catch (err) {
-      this.log.error({ err }, 'pacing tick failed');
+      if (!healthOf(this.db).failed(err)) this.log.error({ err }, 'pacing tick failed');
       return 0;
     } finally {
       this.ticking = false;

@@ -1,7 +1,8 @@
 // SQL for the dial path: claiming an attempt exactly once, and writing the call (CDR) row.
 import type pg from 'pg';
 import { Coalescer } from '../db/coalescer.js';
-import { poolOf, type Db } from '../db/database.js';
+import { healthOf, poolOf, type Db } from '../db/database.js';
+import { retryWhileUnreachable } from '../db/health.js';
 import type { ReservedAttempt } from '../compliance/store/dial-gate.js';
 import type { CallUpdate, RecordingStatus } from '../db/schema.js';
 import { chooseCallerId, type CallerIdChoice } from './caller-id.js';
@@ -10,13 +11,14 @@ export interface DialContext {
   attempt: ReservedAttempt;
   campaign: {
     id: string; name: string; recordCalls: boolean; state: string; amd: boolean; informationMessage: string[] | null;
+    /** The campaign's ring timeout (null: the dialer's default) and its own compliance policy (the global one applies too), whose minimum ring time bounds it. */
+    ringTimeoutSeconds?: number | null;
+    policyName?: string | null;
     /** Played to the customer of a recorded call before the agent joins. */
     recordingAnnouncement?: string[] | null;
     /** The longest an answered call may last (seed rule 12): the campaign's, or its policies'
      * dialing.maxCallSeconds when lower (Dialer.dial); null = no limit. */
     maxCallSeconds?: number | null;
-    /** The campaign's own compliance policy (the global one applies too). */
-    policyName?: string | null;
     /** What the customer hears before Dialwell ends the call (ARI media); null = the dialer's stock one. */
     closingMessage?: string[] | null;
   };
@@ -62,6 +64,7 @@ export class DialContextLoader {
       .select([
         'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state', 'c.policy_name',
         't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
+        'c.policy_name',
       ])
       .executeTakeFirst();
     if (!row) throw new DialSetupError(`campaign ${campaignId} does not exist`);
@@ -81,12 +84,13 @@ export class DialContextLoader {
     const setup: CampaignDialSetup = {
       campaign: {
         id: row.campaign_id, name: row.campaign_name, recordCalls: row.record_calls, state: row.campaign_state,
+        ringTimeoutSeconds: typeof row.settings.ringTimeoutSeconds === 'number' ? row.settings.ringTimeoutSeconds : null,
+        policyName: row.policy_name,
         amd: row.settings.amd === true,
         informationMessage: Array.isArray(row.settings.informationMessage) ? (row.settings.informationMessage as string[]) : null,
         recordingAnnouncement: Array.isArray(row.settings.recordingAnnouncement) ? (row.settings.recordingAnnouncement as string[]) : null,
         maxCallSeconds: typeof row.settings.maxCallSeconds === 'number' ? row.settings.maxCallSeconds : null,
         closingMessage: Array.isArray(row.settings.closingMessage) ? (row.settings.closingMessage as string[]) : null,
-        policyName: row.policy_name,
       },
       trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
       defaultCallerId: row.caller_id,
@@ -202,6 +206,11 @@ const CLOSE_SQL = `
  * one prepared statement per batch: the row before the originate, the join to an agent, the end.
  * One statement per call each cost PostgreSQL ~0.2-0.3 ms of CPU (its own transaction and commit,
  * parse and plan); in batches of ~10 it is a tenth of that (bench/dialer.ts).
+ *
+ * The join and the end of a call that is up wait out a database outage and are written when it
+ * is back (both are safe to repeat: the end closes only a call still open). The row before the
+ * originate is not retried: dialing is held while the database is away, and a reservation whose
+ * row was never written is released by the queue reconciler.
  */
 export class CallWriter {
   private readonly pool: pg.Pool;
@@ -211,27 +220,32 @@ export class CallWriter {
 
   constructor(db: Db) {
     this.pool = poolOf(db);
+    const health = healthOf(db);
     this.inserts = new Coalescer((cs) => this.insertMany(cs));
-    this.bridges = new Coalescer<CallBridged, void>(async (bs) => {
-      await this.pool.query({
-        name: 'dialwell_calls_bridged', text: BRIDGED_SQL,
-        values: [bs.map((b) => b.callId), bs.map((b) => b.answeredAt), bs.map((b) => b.agentId), bs.map((b) => b.bridgeId), bs.map((b) => b.bridgedAt)],
-      });
-      return bs.map(() => undefined);
+    this.bridges = new Coalescer<CallBridged, void>((bs) => retryWhileUnreachable(health, () => this.bridgeMany(bs)));
+    this.ends = new Coalescer<CallEnd, boolean>((es) => retryWhileUnreachable(health, () => this.closeMany(es)));
+  }
+
+  private async bridgeMany(bs: CallBridged[]): Promise<void[]> {
+    await this.pool.query({
+      name: 'dialwell_calls_bridged', text: BRIDGED_SQL,
+      values: [bs.map((b) => b.callId), bs.map((b) => b.answeredAt), bs.map((b) => b.agentId), bs.map((b) => b.bridgeId), bs.map((b) => b.bridgedAt)],
     });
-    this.ends = new Coalescer<CallEnd, boolean>(async (es) => {
-      const { rows } = await this.pool.query<{ id: string }>({
-        name: 'dialwell_calls_close', text: CLOSE_SQL,
-        values: [
-          es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
-          es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
-          es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), new Date(),
-          es.map((e) => e.endedBy), es.map((e) => e.recordingStatus),
-        ],
-      });
-      const closed = new Set(rows.map((r) => r.id));
-      return es.map((e) => closed.has(e.callId));
+    return bs.map(() => undefined);
+  }
+
+  private async closeMany(es: CallEnd[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'dialwell_calls_close', text: CLOSE_SQL,
+      values: [
+        es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
+        es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
+        es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), new Date(),
+        es.map((e) => e.endedBy), es.map((e) => e.recordingStatus),
+      ],
     });
+    const closed = new Set(rows.map((r) => r.id));
+    return es.map((e) => closed.has(e.callId));
   }
 
   private async insertMany(cs: NewCall[]): Promise<string[]> {
@@ -280,8 +294,31 @@ export async function insertCall(db: Db, c: NewCall): Promise<string> {
   return row.id;
 }
 
+/** The call row of an Asterisk channel (channel ids are Dialwell's own), with what a session needs
+ * to take the call over; null when no call of Dialwell's has that channel. */
+export async function callOfChannel(db: Db, channelId: string): Promise<{
+  callId: string; attempt: ReservedAttempt; callerId: string; createdAt: Date; endedAt: Date | null;
+} | null> {
+  const row = await db
+    .selectFrom('calls as c')
+    .innerJoin('attempts as a', 'a.id', 'c.attempt_id')
+    .innerJoin('contacts as ct', 'ct.id', 'c.contact_id')
+    .where('c.channel_id', '=', channelId)
+    .select(['c.id', 'c.attempt_id', 'c.campaign_id', 'c.contact_id', 'c.phone', 'c.caller_id', 'c.created_at', 'c.ended_at', 'ct.name', 'ct.called_hotline'])
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    callId: row.id,
+    attempt: { id: row.attempt_id, phone: row.phone, campaignId: row.campaign_id, contactId: row.contact_id, contactName: row.name, calledHotline: row.called_hotline },
+    callerId: row.caller_id,
+    createdAt: row.created_at,
+    endedAt: row.ended_at,
+  };
+}
+
+/** Sets columns of a call row; waits out a database outage (setting the same values twice is harmless). */
 export async function updateCall(db: Db, callId: string, set: CallUpdate): Promise<void> {
-  await db.updateTable('calls').set(set).where('id', '=', callId).execute();
+  await retryWhileUnreachable(healthOf(db), () => db.updateTable('calls').set(set).where('id', '=', callId).execute());
 }
 
 /** Undoes a reservation that could not be dialed (no caller id under its cap): the attempt goes
@@ -293,6 +330,20 @@ export async function releaseReservation(db: Db, attemptId: string, at: Date): P
     .where('id', '=', attemptId)
     .where('state', '=', 'dialing')
     .execute();
+}
+
+/** A reservation whose call row could not be written (the database went away): back to the pool
+ * once the database answers, unless a call row exists after all (then the reconcilers settle it). */
+export async function releaseUndialed(db: Db, attemptId: string): Promise<void> {
+  await retryWhileUnreachable(healthOf(db), () =>
+    db
+      .updateTable('attempts')
+      .set({ state: 'queued', dialed_at: null, enqueued_at: null, decision_id: null, updated_at: new Date() })
+      .where('id', '=', attemptId)
+      .where('state', '=', 'dialing')
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('calls').select('calls.id').where('calls.attempt_id', '=', attemptId))))
+      .execute(),
+  );
 }
 
 /** The call's end and its attempt's outcome, in one statement; only a call still open is closed

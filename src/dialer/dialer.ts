@@ -2,20 +2,25 @@
 // ARI over the campaign's trunk, and hands the call to its session. Owns the event router and the
 // agent pool for this process.
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'bullmq';
-import type { Db } from '../db/database.js';
+import { DelayedError, type Job } from 'bullmq';
+import { healthOf, type Db } from '../db/database.js';
+import { isConnectionError, type DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
-import type { AriGateway } from '../pbx/ari.js';
+import { AriError, type AriGateway } from '../pbx/ari.js';
+import type { AriChannel, AriEvent } from '../pbx/ari-types.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
-import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
+import { AgentPool, type AgentPoolOptions, type LogoutReason } from './agent-pool.js';
 import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
+import { minRingSecondsOf } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { CallWriter, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, type DialContext } from './dial.repository.js';
+import { CallWriter, callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
+import { isCustomerInStasis } from './stasis-channels.js';
 import type { DialJob } from './queue.js';
+import { UnavailableError } from '../errors.js';
 
 export interface DialerOptions {
   connectTimeoutMs: number;
@@ -41,8 +46,40 @@ export const defaultDialerOptions: DialerOptions = {
 };
 
 /** Asterisk is not reachable: nothing was reserved or dialed; the job is retried later. */
-export class PbxUnavailableError extends Error {
+export class PbxUnavailableError extends UnavailableError {
   override readonly name = 'PbxUnavailableError';
+}
+
+/**
+ * Asterisk's own record of a channel (the CDR reconciler, src/cdr/reconciler.ts): settles a call
+ * whose channel is gone and whose end this process did not see, from what Asterisk recorded.
+ */
+export interface ChannelRecords {
+  /** 'live' when Asterisk still has the channel; else its call is closed from the record (or as
+   * never placed / lost when there is none) and 'closed'. */
+  settleChannel(channelId: string): Promise<'live' | 'closed'>;
+}
+
+/** How long a dial job waits in the worker for ARI to come back before it is put off. */
+const HOLD_WAIT_MS = 10_000;
+/** How far a held dial job is put off (it is not a failed try: BullMQ's attempts are untouched). */
+const HOLD_DELAY_MS = 2_000;
+/** Asterisk works off what it queued while frozen (a buffered originate, say) before a timed-out
+ * originate is looked up. */
+const UNKNOWN_SETTLE_AFTER_MS = 3_000;
+/** An originate whose outcome is still unknown after this long is closed out as lost. */
+const UNKNOWN_SETTLE_MAX_MS = 10 * 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** PostgreSQL is not reachable: the job is retried later (the worker is paused meanwhile). */
+export class DatabaseUnavailableError extends UnavailableError {
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+/** The engine is stopping: no new call is placed. */
+export class DialerStoppingError extends UnavailableError {
+  override readonly name = 'DialerStoppingError';
 }
 
 export type DialResult =
@@ -52,9 +89,15 @@ export type DialResult =
   | { status: 'not-dialed'; reason: string };
 
 export class Dialer {
-  readonly router = new EventRouter();
+  readonly router: EventRouter = new EventRouter((e) => this.unrouted(e));
   readonly agents: AgentPool;
   private readonly sessions = new Map<string, CallSession>();
+  /** Attempts whose originate timed out: placed or not, Asterisk's answer decides (settleUnknown). */
+  private readonly unknown = new Set<string>();
+  /** Attempts whose calls were taken over from a channel (adoptChannel): when the call row was made. */
+  private readonly adopted = new Map<string, Date>();
+  /** Channels being taken over right now. */
+  private readonly adopting = new Set<string>();
   private readonly finished = new Map<string, CallSummary>();
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
   /** Calls ended whose recording is still being stored. */
@@ -62,6 +105,8 @@ export class Dialer {
   private readonly gate: DialGate;
   private readonly contexts: DialContextLoader;
   private readonly calls: CallWriter;
+  private readonly dbHealth: DatabaseHealth;
+  private stopping = false;
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
   readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
@@ -79,17 +124,17 @@ export class Dialer {
     private readonly store: RecordingStore,
     private readonly log: Logger,
     private readonly opts: DialerOptions = defaultDialerOptions,
+    /** Settles calls from Asterisk's record; without it a call whose end was missed closes as lost. */
+    private readonly records: ChannelRecords | null = null,
   ) {
     this.agents = new AgentPool(ari, this.router, log, opts.agents);
     this.gate = new DialGate({ db, policies });
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db);
+    this.dbHealth = healthOf(db);
     this.agents.onAgentLost = (_s, callId) => {
       // The agent's softphone left while a customer was with them (their own hang-up, a lost phone).
       void this.call(callId)?.hangup('agent').catch((err: unknown) => log.warn({ err, callId }, 'ending the call of a lost agent failed'));
-    };
-    this.router.unrouted = (e) => {
-      if (e.type === 'StasisStart') log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
     };
     ari.on('event', (e) => this.router.dispatch(e));
     ari.on('reconnected', () => {
@@ -100,44 +145,182 @@ export class Dialer {
   /** Run after Asterisk comes back (e.g. to push trunks and agent endpoints again). */
   onPbxReconnected: () => Promise<void> = async () => {};
 
-  /** False while Asterisk is away: dialing is held. */
+  /** False while Asterisk or PostgreSQL is away, or the engine is stopping: dialing is held. */
   get available(): boolean {
-    return this.ari.connected;
+    return this.ari.connected && this.dbHealth.up && !this.stopping;
   }
 
   /**
-   * After the event websocket comes back, events may have been missed: Asterisk's application
-   * state (GET /applications/{app}) says which channels still exist. Calls and agents whose
-   * channels are gone are closed out (a CDR for every call) and logged out.
+   * After the event websocket comes back, events may have been missed: what Asterisk still holds
+   * for the application (GET /applications/{app}, /channels, /bridges) is the truth. Calls whose
+   * channels are gone are closed out (a CDR for every call); answered customers whose StasisStart
+   * was lost are taken over (joined or told and abandoned, never left talking to nobody); agents
+   * keep exactly one softphone channel in their bridge, or are logged out.
    */
-  async reconcileWithAsterisk(): Promise<{ callsClosed: number; agentsLost: number }> {
+  async reconcileWithAsterisk(): Promise<{ callsClosed: number; callsAdopted: number; agentsLost: number; staleAgentChannels: number }> {
     await this.onPbxReconnected();
-    const app = await this.ari.application();
+    const [app, channels, bridges] = await Promise.all([this.ari.application(), this.ari.listChannels(), this.ari.listBridges()]);
     const live = new Set(app.channel_ids);
+    const byId = new Map(channels.map((c) => [c.id, c]));
     let callsClosed = 0;
-    for (const session of [...this.sessions.values()]) {
-      if (live.has(session.channelId)) continue;
-      await session.closeOutLost('Asterisk no longer had the channel after the ARI connection came back');
-      callsClosed++;
+    let callsAdopted = 0;
+    for (const [attemptId, session] of [...this.sessions.entries()]) {
+      // A timed-out originate is settled by settleUnknown, which waits for Asterisk to catch up.
+      if (this.unknown.has(attemptId)) continue;
+      if (!live.has(session.channelId)) {
+        await session.closeOutLost('Asterisk no longer had the channel after the ARI connection came back');
+        callsClosed++;
+        continue;
+      }
+      const ch = byId.get(session.channelId);
+      if (ch && session.phase === 'dialing' && isCustomerInStasis(ch, this.ari.app)) {
+        void session.adoptAnswered(new Date(), this.withinConnectRule(new Date(ch.creationtime)));
+        callsAdopted++;
+      }
     }
-    let agentsLost = 0;
-    for (const a of this.agents.list()) {
-      if (a.state === 'logged-out' || live.has(a.channelId)) continue;
-      this.agents.lost(a.agentId);
-      agentsLost++;
+    const agents = await this.agents.reconcile({ channelIds: live, bridgeIds: new Set(app.bridge_ids), channels, bridges });
+    // Customers in Stasis with no session here (a process that died placed them): taken over.
+    for (const c of channels) {
+      if (!live.has(c.id) || this.hasChannel(c.id) || !isCustomerInStasis(c, this.ari.app)) continue;
+      const done = await this.adoptChannel(c, null, 'in Stasis with no session when the ARI connection came back');
+      if (done === 'joining' || done === 'abandoning') callsAdopted++;
     }
-    this.log.warn({ callsClosed, agentsLost, liveChannels: live.size }, 'reconciled with Asterisk');
-    return { callsClosed, agentsLost };
+    const report = { callsClosed, callsAdopted, agentsLost: agents.lost, staleAgentChannels: agents.staleChannels };
+    this.log.warn({ ...report, liveChannels: live.size }, 'reconciled with Asterisk');
+    return report;
+  }
+
+  /** Whether an answer at `answeredAt` is still within the connect rule (joined ≤ connect timeout). */
+  private withinConnectRule(answeredAt: Date): boolean {
+    return Date.now() - answeredAt.getTime() < this.opts.connectTimeoutMs;
   }
 
   /** Whether a call session of this process holds the channel (its own events will close it). */
   hasChannel(channelId: string): boolean {
+    if (this.adopting.has(channelId)) return true;
     for (const s of this.sessions.values()) if (s.channelId === channelId) return true;
     return false;
   }
 
+  /** Whether the channel is a timed-out originate's still being settled with Asterisk. */
+  isSettling(channelId: string): boolean {
+    for (const attemptId of this.unknown) if (this.sessions.get(attemptId)?.channelId === channelId) return true;
+    return false;
+  }
+
+  /** Events for channels no session holds: a StasisStart is a call or softphone to take care of. */
+  private unrouted(e: AriEvent): void {
+    if (e.type !== 'StasisStart') return;
+    const kind = e.args[0];
+    if (kind === 'agent') {
+      // A softphone that answered after its login had given up (Asterisk was frozen): a second
+      // channel for the agent were it kept.
+      this.log.warn({ channel: e.channel.id, args: e.args }, 'a softphone channel no login holds entered Stasis: hung up');
+      void this.ari.hangup(e.channel.id).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'hanging up the stale softphone failed'));
+    } else if (kind === 'customer' || kind === 'customer-amd') {
+      // Back from answering-machine detection, the answer was earlier than this StasisStart and
+      // is not known: the channel's creation bounds it.
+      void this.adoptChannel(e.channel, kind === 'customer' ? new Date(e.timestamp) : null, 'entered Stasis with no session');
+    } else {
+      this.log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
+    }
+  }
+
+  /**
+   * Takes over an answered customer's channel that no session of this process holds: the call was
+   * placed before the ARI connection was lost, or by a process that is gone (and, next, by an
+   * engine whose node this one takes over). The call row is found by the channel id (ours, chosen
+   * at the originate); within the connect rule of the answer (`answeredAt`, or the channel's
+   * creation when the answer time is unknown) the customer is joined to a ready agent, past it
+   * they hear the information message and the call is abandoned. Its CDR is closed once, by the
+   * session, with the channel's end.
+   */
+  async adoptChannel(channel: AriChannel, answeredAt: Date | null, why: string): Promise<'joining' | 'abandoning' | 'held' | 'not-ours' | 'closed'> {
+    const id = channel.id;
+    const own = [...this.sessions.values()].find((s) => s.channelId === id);
+    if (own) {
+      void own.adoptAnswered(answeredAt ?? new Date(), this.withinConnectRule(answeredAt ?? new Date(channel.creationtime)));
+      return 'held';
+    }
+    if (this.adopting.has(id)) return 'held';
+    this.adopting.add(id);
+    // Events that arrive while the call row is read are kept and handed to the session after.
+    const early: AriEvent[] = [];
+    this.router.onChannel(id, (e) => early.push(e));
+    const log = this.log.child({ channel: id });
+    try {
+      const row = await callOfChannel(this.db, id);
+      if (!row) {
+        this.router.offChannel(id);
+        log.warn({ why }, 'a customer channel with no call row of ours: hung up');
+        await this.ari.hangup(id);
+        return 'not-ours';
+      }
+      if (row.endedAt) {
+        // Its CDR was closed already (and stands): the customer must not wait on a dead line.
+        this.router.offChannel(id);
+        log.error({ callId: row.callId, why }, 'a customer channel whose call was already closed is still up: hung up');
+        await this.ari.hangup(id);
+        return 'closed';
+      }
+      if (!isCustomerInStasis(channel, this.ari.app)) {
+        // In another engine's application (one that died): moved into ours, so that its playbacks
+        // report here (its StasisStart here is one of the early events), and subscribed to, as
+        // its ChannelDestroyed still goes only to the applications subscribed to it (measured).
+        await this.ari.moveChannel(id, `customer,${row.callId}`);
+        await this.ari.subscribeChannel(id);
+      }
+      const ctx = { ...(await this.contexts.load(row.attempt)), callerId: row.callerId };
+      const joinBy = (answeredAt ?? new Date(channel.creationtime)).getTime() + this.opts.connectTimeoutMs;
+      const canJoin = joinBy - Date.now() > 0;
+      const session = new CallSession(
+        {
+          db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
+          // Only what is left of the connect rule since the answer.
+          connectTimeoutMs: Math.max(1, joinBy - Date.now()), abandonMedia: this.opts.abandonMedia, closingMedia: this.opts.closingMedia,
+          maxCallSeconds: this.opts.maxCallSeconds, ...(this.opts.recordingSettle ? { recordingSettle: this.opts.recordingSettle } : {}),
+        },
+        ctx,
+        row.callId,
+        id,
+        null,
+        row.callerId,
+      );
+      this.sessions.set(row.attempt.id, session);
+      this.adopted.set(row.attempt.id, row.createdAt);
+      this.track(session);
+      session.listen();
+      void session.adoptAnswered(answeredAt ?? new Date(), canJoin);
+      for (const e of early) this.router.dispatch(e);
+      log.warn({ callId: row.callId, attemptId: row.attempt.id, why, canJoin }, canJoin ? 'answered customer taken over: joining an agent' : 'answered customer taken over past the connect rule: information message, abandoned');
+      return canJoin ? 'joining' : 'abandoning';
+    } catch (err) {
+      this.router.offChannel(id);
+      log.error({ err, why }, 'taking over the customer channel failed: hung up');
+      await this.ari.hangup(id).catch(() => undefined);
+      return 'not-ours';
+    } finally {
+      this.adopting.delete(id);
+    }
+  }
+
   get activeCalls(): number {
     return this.sessions.size;
+  }
+
+  /** Calls ended whose recordings are still being stored (or flagged). */
+  get recordingsPending(): number {
+    return this.settling.size;
+  }
+
+  /**
+   * The campaign's ring timeout (else the default), never below the minimum ring time of the
+   * policies in force now: a policy may have been tightened after the campaign was saved.
+   */
+  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+    const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
+    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
@@ -146,8 +329,41 @@ export class Dialer {
     return [...this.sessions.values()].filter((s) => s.phase !== 'ended').map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
   }
 
-  /** BullMQ processor: one job per attempt. */
-  process = async (job: Job<DialJob>): Promise<DialResult> => this.dialAttempt(job.data.attemptId);
+  /**
+   * BullMQ processor: one job per attempt. While Asterisk is away the job waits here (and resumes
+   * the moment ARI is back), or is put off: held, never failed, never a used-up retry.
+   */
+  process = async (job: Job<DialJob>, token?: string): Promise<DialResult> => {
+    if (!(await this.waitForPbx(HOLD_WAIT_MS)) && token) return this.putOff(job, token);
+    try {
+      return await this.dialAttempt(job.data.attemptId);
+    } catch (err) {
+      if (err instanceof PbxUnavailableError && token) return this.putOff(job, token);
+      // A connection lost mid-dial starts the outage at once (the worker pauses on it).
+      this.dbHealth.noteError(err);
+      throw err;
+    }
+  };
+
+  private async putOff(job: Job<DialJob>, token: string): Promise<never> {
+    await job.moveToDelayed(Date.now() + HOLD_DELAY_MS, token);
+    throw new DelayedError();
+  }
+
+  /** Resolves true once ARI is connected (at once if it is), false after `ms` without it. */
+  private waitForPbx(ms: number): Promise<boolean> {
+    if (this.available) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.ari.off('reconnected', back);
+        resolve(ok);
+      };
+      const back = () => done(true);
+      const timer = setTimeout(() => done(this.available), ms);
+      this.ari.on('reconnected', back);
+    });
+  }
 
   /**
    * Decides and, when allowed, dials the attempt. With `agentId`, the caller has reserved that
@@ -167,7 +383,9 @@ export class Dialer {
 
   private async dial(attemptId: string, agentId: string | null): Promise<DialResult> {
     // Hold dialing while Asterisk is away: nothing is reserved, the job is retried.
-    if (!this.available) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
+    if (this.stopping) throw new DialerStoppingError('the engine is stopping: no new call is placed');
+    if (!this.ari.connected) throw new PbxUnavailableError('Asterisk (ARI) is not reachable: dialing is held');
+    if (!this.dbHealth.up) throw new DatabaseUnavailableError('PostgreSQL is not reachable: dialing is held');
     // The compliance decision and the reservation, atomically per phone number.
     const gate = await this.gate.decideAndReserve(attemptId);
     if (gate.status === 'not-queued') return { status: 'already-claimed' };
@@ -197,15 +415,26 @@ export class Dialer {
     const callerId = ctx.callerId;
     ctx = await this.withPolicyLimit(ctx);
     const channelId = randomUUID();
-    const callId = await this.calls.insert({
-      attemptId: attempt.id,
-      campaignId: ctx.campaign.id,
-      contactId: attempt.contactId,
-      phone: attempt.phone,
-      callerId,
-      trunkId: ctx.trunk.id,
-      channelId,
-    });
+    let callId: string;
+    try {
+      callId = await this.calls.insert({
+        attemptId: attempt.id,
+        campaignId: ctx.campaign.id,
+        contactId: attempt.contactId,
+        phone: attempt.phone,
+        callerId,
+        trunkId: ctx.trunk.id,
+        channelId,
+      });
+    } catch (err) {
+      // The database went away: nothing was dialed, so once it is back the reservation goes back
+      // to the pool (unless the row was in fact written: the CDR reconciler then closes it).
+      if (isConnectionError(err)) {
+        this.dbHealth.noteError(err);
+        void releaseUndialed(this.db, attempt.id).catch((e: unknown) => this.log.error({ attemptId, err: e }, 'releasing an undialed reservation failed'));
+      }
+      throw err;
+    }
     const session = new CallSession(
       {
         db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
@@ -219,10 +448,7 @@ export class Dialer {
       callerId,
     );
     this.sessions.set(attempt.id, session);
-    void session.closed.then((summary) => this.ended(summary));
-    const done = session.done.then((summary) => this.settle(summary));
-    this.settling.add(done);
-    void done.finally(() => this.settling.delete(done));
+    this.track(session);
     session.listen();
     try {
       await this.ari.originate({
@@ -231,27 +457,102 @@ export class Dialer {
         app: this.ari.app,
         appArgs: `customer,${callId}`,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
-        timeout: this.opts.ringTimeoutSeconds,
+        timeout: await this.ringTimeoutFor(ctx.campaign),
         // For answering-machine detection the answered call runs AMD() in the dialplan and
         // comes back to this application with the verdict.
         ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),
       });
       if (ctx.campaign.amd) await this.ari.subscribeChannel(channelId);
     } catch (err) {
-      await session.originateFailed(err as Error);
-      return { status: 'not-dialed', reason: (err as Error).message };
+      if (!(err instanceof AriError && err.outcomeUnknown)) {
+        await session.originateFailed(err as Error);
+        return { status: 'not-dialed', reason: (err as Error).message };
+      }
+      // No answer to the originate is no proof it failed: Asterisk may be placing the call. The
+      // session keeps listening and the attempt stays reserved (never dialed again) until
+      // Asterisk says what became of the channel.
+      this.unknown.add(attempt.id);
+      this.log.warn({ callId, attemptId: attempt.id, channelId, err: err.message }, 'originate outcome unknown: settling it from Asterisk');
+      void this.settleUnknown(session)
+        .catch(async (settleErr: unknown) => {
+          this.log.error({ callId, err: settleErr }, 'settling the timed-out originate failed: closing the call as lost');
+          await session.closeOutLost('the originate timed out and settling it with Asterisk failed');
+        })
+        .catch(() => undefined)
+        .finally(() => this.unknown.delete(attempt.id));
     }
     for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt);
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
   }
 
+  /**
+   * A timed-out originate: once Asterisk answers again (and has had a moment to work off what it
+   * queued), GET /channels/{id} says whether the channel exists. If it does, the call was placed
+   * and its own events (or the take-over of an answer whose StasisStart was lost) carry it on. If
+   * not, twice in a row, Asterisk's record (CEL, AMI Cdr) settles it: ended calls close from it,
+   * calls that never reached Asterisk as such. Never recorded "failed" on a guess.
+   */
+  private async settleUnknown(session: CallSession): Promise<void> {
+    const deadline = Date.now() + UNKNOWN_SETTLE_MAX_MS;
+    const notBefore = Date.now() + UNKNOWN_SETTLE_AFTER_MS;
+    let missing = 0;
+    while (session.phase !== 'ended') {
+      if (Date.now() > deadline) {
+        await session.closeOutLost(`the originate timed out and Asterisk did not answer for ${UNKNOWN_SETTLE_MAX_MS / 1000} s`);
+        return;
+      }
+      if (!this.ari.connected || Date.now() < notBefore || Date.now() - this.ari.connectedSince < UNKNOWN_SETTLE_AFTER_MS) {
+        await sleep(250);
+        continue;
+      }
+      let ch: AriChannel | null;
+      try {
+        ch = await this.ari.getChannel(session.channelId);
+      } catch {
+        await sleep(1000);
+        continue;
+      }
+      if (ch) {
+        this.log.warn({ callId: session.callId, channelId: session.channelId, state: ch.state }, 'timed-out originate: Asterisk placed the call');
+        if (session.phase === 'dialing' && isCustomerInStasis(ch, this.ari.app)) {
+          await session.adoptAnswered(new Date(), this.withinConnectRule(new Date(ch.creationtime)));
+        }
+        return;
+      }
+      if (++missing < 2) {
+        await sleep(UNKNOWN_SETTLE_AFTER_MS);
+        continue;
+      }
+      // Gone, or never made: Asterisk's record says which (the session's close then stands aside).
+      if (this.records && (await this.records.settleChannel(session.channelId)) === 'live') {
+        missing = 0;
+        continue;
+      }
+      await session.closeOutLost('the originate timed out and Asterisk no longer has the channel');
+      return;
+    }
+  }
+
+  /** Follows a session to its close (CDR written) and its end (recording stored or flagged). */
+  private track(session: CallSession): void {
+    void session.closed.then((summary) => this.ended(summary));
+    const done = session.done.then((summary) => this.settle(summary));
+    this.settling.add(done);
+    void done.finally(() => this.settling.delete(done));
+  }
+
   /** The CDR is closed: the call leaves the live view and pacing counts it over. */
   private ended(summary: CallSummary): void {
+    const createdAt = this.adopted.get(summary.attemptId);
+    if (createdAt) {
+      // A call taken over started when its row was written, not when this process took it.
+      this.adopted.delete(summary.attemptId);
+      summary = { ...summary, startedAt: createdAt };
+    }
     this.sessions.delete(summary.attemptId);
     for (const l of this.callEnded) l(summary);
   }
 
-  /** The recording too is stored or flagged. */
   /**
    * The call's maximum duration: the campaign's, or the applicable policies' dialing.maxCallSeconds
    * when lower or when the campaign sets none (the policies are cached; the gate just read them).
@@ -287,6 +588,24 @@ export class Dialer {
       list.push(resolve);
       this.doneWaiters.set(attemptId, list);
     });
+  }
+
+  /** Places no new call from now on (the worker and the runner find the dialer unavailable). */
+  stopDialing(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Resolves when every call of this process has ended and its CDR is written, or after
+   * `limitMs`; true when none is left.
+   */
+  async waitForCalls(limitMs: number): Promise<boolean> {
+    const deadline = Date.now() + limitMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) {
+      const all = Promise.all([...this.sessions.values()].map((s) => s.done));
+      await Promise.race([all, new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+    }
+    return this.sessions.size === 0;
   }
 
   /** The live call the agent is with, if any. */
@@ -339,9 +658,10 @@ export class Dialer {
   }
 
   /** Ends the calls still up (ended_by shutdown), waits for their recordings, logs every agent out. */
-  async close(): Promise<void> {
+  async close(reason: LogoutReason = 'requested'): Promise<void> {
+    this.stopping = true;
     await this.endCalls('shutdown', { recordings: true });
-    await this.agents.logoutAll();
+    await this.agents.logoutAll(reason);
     await Promise.all([...this.settling]);
   }
 }

@@ -8,8 +8,12 @@ export type EventHandler = (e: AriEvent) => void;
 export class EventRouter {
   private readonly channels = new Map<string, EventHandler>();
   private readonly recordings = new Map<string, EventHandler>();
-  /** Events nobody claimed (e.g. a channel from before a restart): for reconciliation and logs. */
-  unrouted: EventHandler = () => {};
+
+  constructor(
+    /** Events nobody claimed (a channel from before a reconnect, or another process's): the
+     * dialer takes such customers over and hangs up stray softphones. */
+    private readonly unrouted: EventHandler = () => {},
+  ) {}
 
   onChannel(channelId: string, h: EventHandler): void {
     this.channels.set(channelId, h);

@@ -2,6 +2,8 @@
 // attempt twice is a no-op. PostgreSQL stays the system of record; the job only carries the id.
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Outage } from '../health/outage.js';
+import type { Logger } from '../log.js';
 
 export interface DialJob {
   attemptId: string;
@@ -37,4 +39,22 @@ export function createDialWorker(
   // A job whose worker died is "stalled" once its lock expires; a live worker then takes it over
   // (the dial gate makes that harmless: a reserved attempt is never dialed again).
   return new Worker<DialJob>(name, process, { connection, concurrency, autorun: true, lockDuration: lockMs, stalledInterval: lockMs });
+}
+
+/**
+ * Redis outages as one Outage: ioredis and BullMQ print every failed reconnect to stderr unless
+ * something listens to their 'error' events; these listeners log the outage once when it starts
+ * and once when it ends (all the connections ready again) instead.
+ */
+export function watchRedis(connections: readonly Redis[], users: { queues: readonly Queue[]; workers: readonly Worker[] }, log: Logger): Outage {
+  const redis = new Outage('redis', log);
+  for (const c of connections) {
+    c.on('error', (err) => redis.fail(err));
+    c.on('ready', () => {
+      if (connections.every((x) => x.status === 'ready')) redis.recover();
+    });
+  }
+  for (const q of users.queues) q.on('error', (err) => redis.fail(err));
+  for (const w of users.workers) w.on('error', (err) => redis.fail(err));
+  return redis;
 }

@@ -1,4 +1,5 @@
-// Authentication and authorisation for every route: a Bearer token names a user; the route names
+// Authentication and authorisation for every route: a Bearer token (programs) or a console session
+// cookie (browsers; every change made with it must carry the session's CSRF token) names a user; the route names
 // the permission it needs (routes that name none fail at start-up, so nothing is open by
 // mistake); failed token checks are rate-limited per client address; phone numbers are masked in
 // every response to a user without "numbers.view", and unmasked numbers that are shown are audited.
@@ -6,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/database.js';
 import { writeAudit, type Actor } from '../auth/audit.repository.js';
 import type { Permission } from '../auth/permissions.js';
+import { authenticateSession, csrfMatches } from '../auth/sessions.repository.js';
 import { authenticate, type Principal } from '../auth/users.repository.js';
 import { maskPhone } from '../compliance/phone.js';
 import { HttpError } from './errors.js';
@@ -23,6 +25,9 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route with its access rule, as registered (the permission tests walk it). */
     routeAccess: { method: string; url: string; access: Access | undefined }[];
+    /** The failed-credential limiter: token checks, session cookies and sign-ins share it. */
+    authLimiter: FailureLimiter;
+    authOptions: AuthOptions;
   }
 }
 
@@ -30,14 +35,41 @@ export interface AuthOptions {
   /** Failed token checks a client address may make in a burst, then one more per refillMs. */
   failureBurst: number;
   failureRefillMs: number;
+  /** How long a console session lives from sign-in. */
+  sessionTtlMs: number;
+  /** Mark the session cookies Secure (serve the console over HTTPS, or behind a TLS proxy). */
+  secureCookies: boolean;
 }
 
-export const defaultAuthOptions: AuthOptions = { failureBurst: 10, failureRefillMs: 6_000 };
+export const defaultAuthOptions: AuthOptions = { failureBurst: 10, failureRefillMs: 6_000, sessionTtlMs: 12 * 3_600_000, secureCookies: false };
+
+export const sessionCookie = 'dw_session';
+/** Readable by the console's script, which echoes it in x-csrf-token (double submit). */
+export const csrfCookie = 'dw_csrf';
+export const csrfHeader = 'x-csrf-token';
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The value of one cookie in a Cookie header, or undefined. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/** Set-Cookie values for a session (or, with a null session, clearing both cookies). */
+export function sessionCookies(opts: AuthOptions, s: { secret: string; csrfToken: string; expiresAt: Date } | null): string[] {
+  const common = `Path=/; SameSite=Strict${opts.secureCookies ? '; Secure' : ''}`;
+  if (!s) return [`${sessionCookie}=; ${common}; HttpOnly; Max-Age=0`, `${csrfCookie}=; ${common}; Max-Age=0`];
+  const expires = `Expires=${s.expiresAt.toUTCString()}`;
+  return [`${sessionCookie}=${s.secret}; ${common}; HttpOnly; ${expires}`, `${csrfCookie}=${s.csrfToken}; ${common}; ${expires}`];
+}
 
 /** A token bucket per client address, spent by failed token checks. */
 export class FailureLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly opts: AuthOptions, private readonly now = () => Date.now()) {}
+  constructor(private readonly opts: Pick<AuthOptions, 'failureBurst' | 'failureRefillMs'>, private readonly now = () => Date.now()) {}
 
   private bucket(key: string) {
     const t = this.now();
@@ -70,7 +102,7 @@ export const actorOf = (req: FastifyRequest): Actor =>
 
 /** The principal of an authenticated route (the hook has already refused requests without one). */
 export function principalOf(req: FastifyRequest): Principal {
-  if (!req.principal) throw new HttpError(401, 'this route needs Authorization: Bearer <token>');
+  if (!req.principal) throw new HttpError(401, 'this route needs Authorization: Bearer <token> or a console session');
   return req.principal;
 }
 
@@ -85,7 +117,10 @@ function accessOf(req: FastifyRequest): Access | undefined {
 }
 
 export function installAuth(app: FastifyInstance, db: Db, options: Partial<AuthOptions> = {}): void {
-  const limiter = new FailureLimiter({ ...defaultAuthOptions, ...options });
+  const opts = { ...defaultAuthOptions, ...options };
+  const limiter = new FailureLimiter(opts);
+  app.decorate('authLimiter', limiter);
+  app.decorate('authOptions', opts);
   app.decorateRequest('principal', null);
   const table: FastifyInstance['routeAccess'] = [];
   app.decorate('routeAccess', table);
@@ -104,18 +139,36 @@ export function installAuth(app: FastifyInstance, db: Db, options: Partial<AuthO
     const wait = limiter.blockedFor(req.ip);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
-      throw new HttpError(429, `too many failed token checks from ${req.ip}; try again in ${wait} s`);
+      throw new HttpError(429, `too many failed sign-ins or token checks from ${req.ip}; try again in ${wait} s`);
     }
     const header = req.headers.authorization;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    // Only a presented token that is wrong spends the address's allowance: that is what guessing looks like.
-    if (!m) {
-      throw new HttpError(401, 'missing or malformed Authorization header: send "Authorization: Bearer <token>" (create one with `dialwell token create`)');
-    }
-    const principal = await authenticate(db, m[1]!);
-    if (!principal) {
-      limiter.fail(req.ip);
-      throw new HttpError(401, 'the token is unknown, revoked, or its user is disabled');
+    const cookie = header === undefined ? cookieValue(req.headers.cookie, sessionCookie) : undefined;
+    let principal: Principal | null;
+    if (cookie !== undefined) {
+      const session = await authenticateSession(db, cookie);
+      if (!session) {
+        limiter.fail(req.ip);
+        void reply.header('set-cookie', sessionCookies(opts, null));
+        throw new HttpError(401, 'your console session has expired or was ended: sign in again');
+      }
+      // Another site cannot read the CSRF cookie, so it cannot echo it: a change it forges is refused.
+      const sent = req.headers[csrfHeader];
+      if (!safeMethods.has(req.method) && (typeof sent !== 'string' || !csrfMatches(sent, session.csrfHash))) {
+        throw new HttpError(403, `a change made with a console session needs the ${csrfHeader} header (the ${csrfCookie} cookie's value)`);
+      }
+      const { csrfHash: _h, ...p } = session;
+      principal = p;
+    } else {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+      // Only a presented token that is wrong spends the address's allowance: that is what guessing looks like.
+      if (!m) {
+        throw new HttpError(401, 'missing or malformed Authorization header: send "Authorization: Bearer <token>" (create one with `dialwell token create`), or sign in (POST /api/v1/session)');
+      }
+      principal = await authenticate(db, m[1]!);
+      if (!principal) {
+        limiter.fail(req.ip);
+        throw new HttpError(401, 'the token is unknown, revoked, or its user is disabled');
+      }
     }
     req.principal = principal;
     const perms: readonly Permission[] = typeof access.perm === 'string' ? [access.perm] : access.perm;

@@ -2,7 +2,8 @@
 // fields that were wrong and why. Nothing a client sends makes a route answer 5xx on purpose.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ClientError } from '../errors.js';
+import { isConnectionError, type DatabaseHealth } from '../db/health.js';
+import { ClientError, UnavailableError } from '../errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -27,7 +28,9 @@ function badText(v: unknown, at: string, depth = 0): string | null {
   return null;
 }
 
-export function installErrorHandler(app: FastifyInstance): void {
+/** `database`: a request that failed for want of PostgreSQL answers 503 and starts its outage
+ * (logged once by the health monitor, not once per request). */
+export function installErrorHandler(app: FastifyInstance, database?: DatabaseHealth): void {
   // Before any schema: a NUL or a lone surrogate would pass validation and fail in PostgreSQL.
   app.addHook('preValidation', async (req) => {
     // "?offset=" would read as 0 and "?phone=" as no filter: an empty value is a mistake to name.
@@ -54,6 +57,13 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof ClientError) {
       const issues = err.field ? [{ field: `body.${err.field}`, problem: err.message }] : undefined;
       return reply.status(err.status).send({ error: err.message, ...(issues ? { issues } : {}) });
+    }
+    if (err instanceof UnavailableError) {
+      return reply.status(503).header('retry-after', '5').send({ error: err.message });
+    }
+    if (isConnectionError(err)) {
+      database?.noteError(err);
+      return reply.status(503).header('retry-after', '5').send({ error: 'the database is unreachable; try again shortly (GET /readyz says which part is down)' });
     }
     const fe = err as FastifyError;
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

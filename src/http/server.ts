@@ -5,12 +5,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from '../recordings/store.js';
+import { databaseProbes, Readiness } from '../health/readiness.js';
+import type { LiveSource } from '../reports/live-source.js';
 import { installAuth, type AuthOptions } from './auth.js';
+import { defaultConsoleDir, installConsole } from './console.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
@@ -21,11 +24,16 @@ import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
 import { dncRoutes } from './routes/dnc.routes.js';
 import { eligibilityRoutes } from './routes/eligibility.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
 import { policyRoutes } from './routes/policies.routes.js';
+import { progressRoutes } from './routes/progress.routes.js';
+import { holidayRoutes } from './routes/holidays.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
 import { recordingRoutes } from './routes/recordings.routes.js';
+import { defaultLiveStreamOptions, liveStreamRoutes } from './routes/live.routes.js';
+import { sessionRoutes } from './routes/session.routes.js';
 import { userRoutes } from './routes/users.routes.js';
 
 export interface ApiDeps {
@@ -41,6 +49,13 @@ export interface ApiDeps {
   reports?: Partial<ReportOptions>;
   /** Where recordings are played from (the dialer's store); without it audio requests answer 503. */
   recordings?: RecordingStore;
+  /** What GET /readyz checks; without it, PostgreSQL and the migrations only. */
+  readiness?: Readiness;
+  /** Live state for GET /api/v1/live/stream; without it the stream answers 503. */
+  live?: LiveSource;
+  liveStream?: Partial<typeof defaultLiveStreamOptions>;
+  /** The built web console (default web/dist); served under "/" when it holds an index.html. */
+  consoleDir?: string;
   /** The browser phone's websocket URL (WEBRTC_WS_URL); without it GET /agents/:id/phone answers 503 for a webrtc agent. */
   webrtcWsUrl?: string;
 }
@@ -57,12 +72,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/') && !route.schema?.querystring) route.schema = { ...route.schema, querystring: z.strictObject({}) };
   });
-  installErrorHandler(app);
+  installErrorHandler(app, healthOf(deps.db));
   installAuth(app, deps.db, deps.auth);
   // OpenAPI from the same zod schemas that validate the requests: /docs (browsable), /docs/json.
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`).' },
+      info: { title: 'Dialwell API', version: '1', description: 'Every /api/v1 route needs Authorization: Bearer <token> (`dialwell token create`) or a console session (POST /api/v1/session; changes then carry x-csrf-token).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -79,6 +94,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(policyRoutes(deps), { prefix: '/api/v1' });
   await api.register(protectedRoutes(deps), { prefix: '/api/v1' });
   await api.register(attemptRoutes(deps), { prefix: '/api/v1' });
+  await api.register(progressRoutes(deps), { prefix: '/api/v1' });
+  await api.register(holidayRoutes(deps), { prefix: '/api/v1' });
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(callControlRoutes(deps), { prefix: '/api/v1' });
@@ -86,11 +103,14 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });
+  await api.register(sessionRoutes(deps), { prefix: '/api/v1' });
   const reports = { ...defaultReportOptions, ...deps.reports };
   await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
+  await api.register(liveStreamRoutes(deps, { ...defaultLiveStreamOptions, ...deps.liveStream }), { prefix: '/api/v1' });
   await api.register(metricsRoute(deps, reports));
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
-  app.get('/healthz', async () => ({ ok: true }));
+  await api.register(healthRoutes(deps.readiness ?? new Readiness(databaseProbes(deps.db))));
+  await installConsole(app, deps.consoleDir ?? defaultConsoleDir());
   return app;
 }

@@ -7,13 +7,15 @@ export interface AriChannel {
   caller?: { name: string; number: string };
   connected?: { name: string; number: string };
   creationtime: string;
-  dialplan?: { context: string; exten: string; priority: number };
+  /** app_name "Stasis" with app_data "<app>,<args>" while the channel is in an application. */
+  dialplan?: { context: string; exten: string; priority: number; app_name?: string; app_data?: string };
 }
 
 export interface AriBridge {
   id: string;
   technology: string;
   bridge_type: string;
+  name?: string;
   channels: string[];
 }
 
@@ -45,7 +47,8 @@ export type AriEvent =
   | (Base & { type: 'RecordingFailed'; recording: AriLiveRecording })
   | (Base & { type: 'PlaybackFinished'; playback: { id: string; target_uri: string; state: string } })
   | (Base & { type: 'ChannelHold'; channel: AriChannel; musicclass?: string })
-  | (Base & { type: 'ChannelUnhold'; channel: AriChannel });
+  | (Base & { type: 'ChannelUnhold'; channel: AriChannel })
+  | (Base & { type: 'ChannelUserevent'; eventname: string; channel?: AriChannel });
 
 export type AriEventType = AriEvent['type'];
 
@@ -61,6 +64,8 @@ export type AriEventType = AriEvent['type'];
 export const ARI_EVENT_TYPES: readonly AriEventType[] = [
   'StasisStart', 'ChannelDestroyed', 'Dial', 'RecordingStarted', 'RecordingFinished', 'RecordingFailed', 'PlaybackFinished',
   'ChannelHold', 'ChannelUnhold',
+  // Only the gateway's own probes (is the application active on this websocket?): not routed.
+  'ChannelUserevent',
 ];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
 

@@ -7,9 +7,14 @@
 // every event in a resource object with a closure per ARI operation), against ~0.25 ms and ~3 us here
 // (measured: bench/ari-overhead.ts). At 100 concurrent calls that was about a third of the dialer's CPU
 // per call, on cores Asterisk needs.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
+import { randomUUID } from 'node:crypto';
+import https from 'node:https';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
@@ -21,6 +26,24 @@ export interface AriOptions {
   maxSockets: number;
   timeoutMs: number;
   log: Logger;
+  /** A websocket ping this often: a frozen Asterisk (SIGSTOP, a hung host) keeps the TCP
+   * connection open and sends nothing, so only a missing pong reveals it (default 2 s). */
+  pingIntervalMs?: number;
+  /** Nothing heard (pong or event) for this long: the connection is dead, dropped and reopened (default 4 s). */
+  pongTimeoutMs?: number;
+  /** With an https: url (requests over node:https, the websocket over wss:): a CA (PEM) to trust
+   * besides Node's own, and whether to refuse a certificate that does not verify. */
+  tls?: { ca?: string; rejectUnauthorized: boolean };
+}
+
+/** The gateway's options from the configuration (ARI_*); `app` for a test's application of its own. */
+export function ariOptions(cfg: Config, log: Logger, app = cfg.ARI_APP): AriOptions {
+  return {
+    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app, maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
+    ...(cfg.ARI_URL.startsWith('https:')
+      ? { tls: { rejectUnauthorized: cfg.ARI_TLS_REJECT_UNAUTHORIZED, ...(cfg.ARI_CA_FILE ? { ca: readFileSync(cfg.ARI_CA_FILE, 'utf8') } : {}) } }
+      : {}),
+  };
 }
 
 export class AriError extends Error {
@@ -29,22 +52,13 @@ export class AriError extends Error {
     message: string,
     readonly status: number | null,
     readonly operation: string,
+    /** The request reached Asterisk's socket but no answer came back (a timeout, a reset): Asterisk
+     * may have carried it out. An originate in this state is an unknown, not a failure. */
+    readonly outcomeUnknown = false,
   ) {
     super(message);
   }
 }
-
-// `ws` (installed with ari-client, which uses it too) ships no types; this is the slice used here.
-interface WsSocket {
-  on(event: 'open' | 'close', cb: () => void): WsSocket;
-  on(event: 'message', cb: (data: string | Buffer) => void): WsSocket;
-  on(event: 'error', cb: (err: Error) => void): WsSocket;
-  removeAllListeners(): WsSocket;
-  close(): void;
-  terminate(): void;
-}
-type WsConstructor = new (url: string, opts: { perMessageDeflate: boolean; handshakeTimeout: number }) => WsSocket;
-const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -63,21 +77,36 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Joining an answered customer to an agent has sockets of its own: it never queues behind a
    * burst of originates (a gate batch releases up to 64 at once) while the customer waits. */
   private readonly joinAgent: http.Agent;
+  /** node:https for an https: ARI_URL (its agents are https.Agents, bounded the same way). */
+  private readonly send: typeof http.request;
+  /** TLS settings for the agents and the websocket; empty over plain http. */
+  private readonly tlsOptions: { ca?: string[]; rejectUnauthorized?: boolean };
   private readonly auth: string;
   private readonly base: URL;
-  private ws: WsSocket | null = null;
+  private ws: WebSocket | null = null;
   private up = false;
   private closed = false;
   private everDown = false;
   private reconnecting = false;
+  /** When the current outage began (null while connected): logged once at its start and end. */
+  private downSince: number | null = null;
+  private liveness: NodeJS.Timeout | null = null;
+  private upAt = 0;
+  private lastHeard = 0;
 
   private constructor(private readonly opts: AriOptions) {
     super();
-    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000 });
-    this.joinAgent = new http.Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000 });
-    this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
     this.base = new URL(opts.url);
+    const secure = this.base.protocol === 'https:';
+    // A CA of our own is added to Node's roots, not put in their place.
+    this.tlsOptions = secure ? { rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true, ...(opts.tls?.ca ? { ca: [...tls.rootCertificates, opts.tls.ca] } : {}) } : {};
+    const Agent = secure ? https.Agent : http.Agent;
+    this.send = secure ? https.request : http.request;
+    // Idle sockets are closed after 10 s, before Asterisk's own 15 s (session_keep_alive) closes them.
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets, maxFreeSockets: opts.maxSockets, timeout: 10_000, ...this.tlsOptions });
+    this.joinAgent = new Agent({ keepAlive: true, maxSockets: JOIN_SOCKETS, maxFreeSockets: JOIN_SOCKETS, timeout: 10_000, ...this.tlsOptions });
+    this.auth = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
+    if (secure && !this.tlsOptions.rejectUnauthorized) opts.log.warn({ url: this.base.origin }, 'ARI over TLS without certificate verification (ARI_TLS_REJECT_UNAUTHORIZED=false)');
   }
 
   static async connect(opts: AriOptions): Promise<AriGateway> {
@@ -89,7 +118,9 @@ export class AriGateway extends EventEmitter<AriEvents> {
       throw err;
     }
     gw.up = true;
+    gw.upAt = Date.now();
     await gw.filterEvents();
+    if (!(await gw.appReceivesEvents())) gw.opts.log.warn({ app: opts.app }, 'the ARI application did not echo a probe event at start');
     return gw;
   }
 
@@ -99,38 +130,113 @@ export class AriGateway extends EventEmitter<AriEvents> {
     u.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('api_key', `${this.opts.user}:${this.opts.password}`);
     u.searchParams.set('app', this.opts.app);
-    const ws = new WebSocket(u.toString(), { perMessageDeflate: false, handshakeTimeout: this.opts.timeoutMs * 2 });
+    const ws = new WebSocket(u.toString(), { perMessageDeflate: false, handshakeTimeout: this.opts.timeoutMs * 2, ...this.tlsOptions });
     this.ws = ws;
     return new Promise((resolve, reject) => {
       let open = false;
       ws.on('open', () => {
         open = true;
+        this.watch(ws);
         resolve();
       });
-      ws.on('message', (data) => this.onMessage(data));
+      ws.on('message', (data) => {
+        this.lastHeard = Date.now();
+        this.onMessage(data);
+      });
+      ws.on('pong', () => (this.lastHeard = Date.now()));
       ws.on('error', (err) => {
-        if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${/401/.test(err.message) ? ' (check ARI_USER and ARI_PASSWORD)' : ''}`, null, 'connect'));
+        if (!open) reject(new AriError(`ARI event websocket to ${this.base.origin} failed: ${err.message}${hint(err.message)}`, null, 'connect'));
         // After an open, 'close' follows and handles the loss.
       });
       ws.on('close', () => {
         if (!open) return;
-        if (this.ws === ws) this.ws = null;
-        if (this.closed) return;
-        this.markDown(undefined);
-        void this.reconnectForever();
+        this.lost(ws, new Error('the ARI websocket closed'));
       });
     });
   }
 
-  private onMessage(data: string | Buffer): void {
+  /** Pings the open websocket every pingIntervalMs; nothing heard (no pong, no event) for
+   * pongTimeoutMs, i.e. about two pongs missed, ends it as dead. */
+  private watch(ws: WebSocket): void {
+    if (this.liveness) clearInterval(this.liveness);
+    this.lastHeard = Date.now();
+    const every = this.opts.pingIntervalMs ?? 2_000;
+    const deadAfter = this.opts.pongTimeoutMs ?? 4_000;
+    let lastPing = 0;
+    // Checked more often than pinged, so a freeze is noticed soon after the deadline passes.
+    this.liveness = setInterval(() => {
+      if (this.ws !== ws) return;
+      const now = Date.now();
+      const silentMs = now - this.lastHeard;
+      if (silentMs > deadAfter) {
+        discard(ws);
+        this.lost(ws, new Error(`no pong from Asterisk for ${silentMs} ms (frozen or unreachable)`));
+        return;
+      }
+      if (now - lastPing < every) return;
+      lastPing = now;
+      try {
+        ws.ping();
+      } catch {
+        // not open any more: its 'close' handles the loss
+      }
+    }, Math.min(every, 500));
+    this.liveness.unref();
+  }
+
+  /** The websocket is gone (closed, or silent past the pong deadline): hold and reconnect. */
+  private lost(ws: WebSocket, err: Error): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
+    if (this.closed) return;
+    this.markDown(err);
+    void this.reconnectForever();
+  }
+
+  private onMessage(data: WebSocket.RawData): void {
     let e: AriEvent;
     try {
-      e = JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as AriEvent;
+      // Asterisk sends text frames; ws hands each over as one Buffer (binaryType 'nodebuffer').
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      e = JSON.parse(bytes.toString('utf8')) as AriEvent;
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, 'ARI sent an event that is not JSON');
       return;
     }
+    if (e.type === 'ChannelUserevent' && e.eventname.startsWith(PROBE_PREFIX)) {
+      this.probes.get(e.eventname)?.();
+      return;
+    }
     this.emit('event', e);
+  }
+
+  private readonly probes = new Map<string, () => void>();
+
+  /**
+   * Whether events of the application reach this websocket: a user event sent to it comes back.
+   * An open websocket is not enough. After a frozen Asterisk resumes, the teardown of the old
+   * websocket can run after the new one registered and leave the application inactive ("Stasis
+   * app '<app>' not active": every new call's Stasis() fails, no event comes), while pings are
+   * still answered (measured on Asterisk 22.10, see docs/pbx-faults.md).
+   */
+  private async appReceivesEvents(waitMs = 2_000): Promise<boolean> {
+    const name = `${PROBE_PREFIX}${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
+    const echoed = new Promise<boolean>((resolve) => {
+      this.probes.set(name, () => resolve(true));
+      timer = setTimeout(() => resolve(false), waitMs);
+    });
+    try {
+      await this.request('events.userEvent', 'POST', `/events/user/${enc(name)}`, { application: this.opts.app });
+      return await echoed;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+      this.probes.delete(name);
+    }
   }
 
   /**
@@ -146,23 +252,39 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return this.up;
   }
 
+  /** When the websocket last (re)connected, in ms since the epoch. */
+  get connectedSince(): number {
+    return this.upAt;
+  }
+
+  /** Since when Asterisk has been unreachable, or null. */
+  get outageSince(): Date | null {
+    return this.downSince === null ? null : new Date(this.downSince);
+  }
+
   private markDown(err: Error | undefined): void {
-    if (this.up) this.opts.log.warn({ err: err?.message }, 'ARI websocket lost: holding dialing, reconnecting');
     const was = this.up;
     this.up = false;
     this.everDown = true;
-    if (was) this.emit('disconnected', err);
+    if (!was) return;
+    // Logged once per outage (and once at its end), not per failed request.
+    this.downSince = Date.now();
+    this.opts.log.warn({ outage: 'ari', state: 'started', url: this.base.origin, app: this.opts.app, reason: err?.message }, 'ARI connection lost: dialing held, reconnecting');
+    this.emit('disconnected', err);
   }
 
   private markUp(): void {
     if (this.up || this.closed) return;
     this.up = true;
+    this.upAt = Date.now();
     if (this.everDown) {
-      this.opts.log.warn('ARI websocket back');
-      // Asterisk may have restarted and forgotten the application's filter.
-      void this.filterEvents()
-        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'setting the ARI event filter failed'))
-        .finally(() => this.emit('reconnected'));
+      const since = this.downSince;
+      this.downSince = null;
+      this.opts.log.warn(
+        { outage: 'ari', state: 'ended', url: this.base.origin, app: this.opts.app, outageMs: since === null ? null : Date.now() - since },
+        'ARI connection back: dialing resumes',
+      );
+      this.emit('reconnected');
     }
   }
 
@@ -177,11 +299,22 @@ export class AriGateway extends EventEmitter<AriEvents> {
         if (this.closed) return;
         try {
           await this.openSocket();
+          // Asterisk may have restarted and forgotten the application's filter (which must let
+          // the probe through before it is sent).
+          await this.filterEvents();
+          if (!(await this.appReceivesEvents())) {
+            this.opts.log.warn({ app: this.opts.app }, 'the ARI application receives no events on the new websocket (left inactive): reopening it');
+            throw new Error('the ARI application is not active on the new websocket');
+          }
+          if (!this.ws) throw new Error('the new ARI websocket closed while it was being checked');
           this.markUp();
         } catch (err) {
           if (this.ws) discard(this.ws);
           this.ws = null;
-          if (delay >= 1000) this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
+          if (this.liveness) clearInterval(this.liveness);
+          this.liveness = null;
+          // The outage was logged when it began; each retry only at debug level.
+          this.opts.log.debug({ err: (err as Error).message, retryInMs: delay }, 'ARI still unreachable');
           delay = Math.min(delay * 2, 5_000);
         }
       }
@@ -213,7 +346,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
     }
     const deadline = Date.now() + this.opts.timeoutMs;
     const attempt = (retried: boolean): Promise<T> => new Promise<T>((resolve, reject) => {
-      const req = http.request(
+      const req = this.send(
         { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: `/ari${path}${search}`, method, headers, agent },
         (res) => {
           const chunks: Buffer[] = [];
@@ -244,8 +377,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
           });
         },
       );
+      // Whether the request was handed to the socket: after that, no answer leaves its outcome unknown.
+      let sent = false;
+      req.on('finish', () => (sent = true));
       const timer = setTimeout(
-        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation)),
+        () => req.destroy(new AriError(`ARI ${operation} timed out after ${this.opts.timeoutMs} ms`, null, operation, sent)),
         Math.max(1, deadline - Date.now()),
       );
       function fail(err: Error): void {
@@ -259,7 +395,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
           attempt(true).then(resolve, reject);
           return;
         }
-        reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation));
+        reject(err instanceof AriError ? err : new AriError(`ARI ${operation} failed: ${err.message}`, null, operation, sent && code !== 'ECONNREFUSED'));
       }
       req.on('error', fail);
       req.end(payload);
@@ -282,8 +418,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.ignoreMissing(() => this.request('channels.hangup', 'DELETE', `/channels/${enc(channelId)}`, { reason }));
   }
 
-  async createBridge(bridgeId: string, type = 'mixing'): Promise<AriBridge> {
-    return this.request<AriBridge>('bridges.create', 'POST', '/bridges', { type, bridgeId, name: bridgeId });
+  async createBridge(bridgeId: string, type = 'mixing', name = bridgeId): Promise<AriBridge> {
+    return this.request<AriBridge>('bridges.create', 'POST', '/bridges', { type, bridgeId, name });
   }
 
   async destroyBridge(bridgeId: string): Promise<void> {
@@ -333,6 +469,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
     await this.request('channels.continueInDialplan', 'POST', `/channels/${enc(channelId)}/continue`, { context, extension, priority });
   }
 
+  /** Moves a channel in Stasis (of any application) into this one, with these arguments. */
+  async moveChannel(channelId: string, appArgs: string): Promise<void> {
+    await this.request('channels.move', 'POST', `/channels/${enc(channelId)}/move`, { app: this.opts.app, appArgs });
+  }
+
   /** Keeps this channel's events coming while it is outside Stasis (e.g. in AMD). */
   async subscribeChannel(channelId: string): Promise<void> {
     await this.request('applications.subscribe', 'POST', `/applications/${enc(this.opts.app)}/subscription`, { eventSource: `channel:${channelId}` });
@@ -346,6 +487,26 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Stops a playback (and drops it from the channel's queue); one already over is no error. */
   async stopPlayback(playbackId: string): Promise<void> {
     await this.ignoreMissing(() => this.request('playbacks.stop', 'DELETE', `/playbacks/${enc(playbackId)}`));
+  }
+
+  /** The channel, or null when Asterisk has no channel with this id. */
+  async getChannel(channelId: string): Promise<AriChannel | null> {
+    try {
+      return await this.request<AriChannel>('channels.get', 'GET', `/channels/${enc(channelId)}`);
+    } catch (err) {
+      if (err instanceof AriError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Every channel Asterisk has now, with its state and where it is in the dialplan. */
+  async listChannels(): Promise<AriChannel[]> {
+    return this.request<AriChannel[]>('channels.list', 'GET', '/channels');
+  }
+
+  /** Every bridge Asterisk has now, with the channels in it. */
+  async listBridges(): Promise<AriBridge[]> {
+    return this.request<AriBridge[]>('bridges.list', 'GET', '/bridges');
   }
 
   /** The ids of every channel Asterisk has now, whatever application (if any) holds it. */
@@ -413,6 +574,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
   close(): void {
     this.closed = true;
     this.up = false;
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
     this.removeAllListeners();
     if (this.ws) discard(this.ws);
     this.ws = null;
@@ -422,12 +585,21 @@ export class AriGateway extends EventEmitter<AriEvents> {
 }
 
 /** Drops a websocket whatever its state; a late error from it must not be an unhandled 'error'. */
-function discard(ws: WsSocket): void {
+function discard(ws: WebSocket): void {
   ws.removeAllListeners();
   ws.on('error', () => undefined);
   ws.terminate();
 }
 
+/** What to check for the usual reasons a connection to ARI is refused. */
+function hint(message: string): string {
+  if (/401/.test(message)) return ' (check ARI_USER and ARI_PASSWORD)';
+  if (/certificate|self[- ]signed|altnames|SSL|TLS/i.test(message)) return ' (check ARI_CA_FILE, or the certificate\'s names against ARI_URL\'s host)';
+  return '';
+}
+
 const enc = encodeURIComponent;
+/** Names of the user events sent to check that the application's events arrive. */
+const PROBE_PREFIX = 'dialwell-probe-';
 /** Sockets of the join lane, on top of ARI_MAX_SOCKETS (Asterisk's sessionlimit is 1000 here). */
 const JOIN_SOCKETS = 10;

@@ -3,7 +3,13 @@
 // not, so after a dialer crash it still says when each channel was answered, when it hung up and
 // with which Q.850 cause. Read from the end backwards, so a pass costs what it reads, not the
 // file's whole history.
-import { open, stat } from 'node:fs/promises';
+//
+// Rotation: when the file's start is reached before the events the pass needs, the rotated copy
+// `<file>.1` is read next (backwards too), so the lines written before a rotation are still found.
+// That covers logrotate's copytruncate (the old lines sit in <file>.1, the file starts empty)
+// and rename rotation (<file> renamed to <file>.1, cel_custom opens a new <file> on its next
+// event). Compressed copies are not read: rotate with `delaycompress` (deploy/logrotate-dialwell-cel).
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What Asterisk recorded about one channel. */
@@ -66,32 +72,54 @@ export async function scanCelFile(
 ): Promise<CelScan> {
   const stop = (since.getTime() - (opts.slackMs ?? 5000)) / 1000;
   const chunk = opts.chunkBytes ?? 256 * 1024;
+  const state: ScanState = { records: new Map(), newest: null, bytesRead: 0, done: false };
   let fh;
   try {
     fh = await open(file, 'r');
   } catch (err) {
-    // The directory is there but Asterisk has written no event yet (a fresh stack): an empty record.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await stat(path.dirname(file)).then((s) => s.isDirectory(), () => false))) {
-      return { records: new Map(), newest: null, bytesRead: 0 };
+    // The directory is there but Asterisk has written no event yet (a fresh stack, or just after a
+    // rename rotation): the rotated copy may still hold what is needed.
+    if (!((err as NodeJS.ErrnoException).code === 'ENOENT' && (await stat(path.dirname(file)).then((s) => s.isDirectory(), () => false)))) {
+      throw new CelFileUnavailableError(
+        `Asterisk's CEL record file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ` +
+          'set ASTERISK_CEL_FILE to the dialwell-cel.jsonl that cel_custom writes (asterisk-config/cel_custom.conf), or to an empty value to go without it',
+      );
     }
-    throw new CelFileUnavailableError(
-      `Asterisk's CEL record file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ` +
-        'set ASTERISK_CEL_FILE to the dialwell-cel.jsonl that cel_custom writes (asterisk-config/cel_custom.conf), or to an empty value to go without it',
-    );
   }
-  const records = new Map<string, CelChannelRecord>();
-  let newest: number | null = null;
-  let bytesRead = 0;
+  if (fh) await scanBackwards(fh, stop, chunk, want, state);
+  if (!state.done) {
+    const rotated = await open(`${file}.1`, 'r').catch(() => null);
+    if (rotated) await scanBackwards(rotated, stop, chunk, want, state);
+  }
+  return { records: state.records, newest: state.newest === null ? null : new Date(Math.round(state.newest * 1000)), bytesRead: state.bytesRead };
+}
+
+interface ScanState {
+  records: Map<string, CelChannelRecord>;
+  newest: number | null;
+  bytesRead: number;
+  /** An event older than the pass's start was reached: older files are not needed. */
+  done: boolean;
+}
+
+/** Reads one file from its end towards its start into `state`; closes it. */
+async function scanBackwards(
+  fh: FileHandle,
+  stop: number,
+  chunk: number,
+  want: (uniqueId: string, channel: string) => boolean,
+  state: ScanState,
+): Promise<void> {
+  const records = state.records;
   try {
     let pos = (await fh.stat()).size;
     let tail = Buffer.alloc(0);
-    let done = false;
-    while (pos > 0 && !done) {
+    while (pos > 0 && !state.done) {
       const len = Math.min(chunk, pos);
       pos -= len;
       const buf = Buffer.alloc(len);
       await fh.read(buf, 0, len, pos);
-      bytesRead += len;
+      state.bytesRead += len;
       let data = Buffer.concat([buf, tail]);
       // The first (partial) line of this chunk waits for the next chunk, unless we are at the start.
       let cut = 0;
@@ -108,9 +136,9 @@ export async function scanCelFile(
       for (let i = lines.length - 1; i >= 0; i--) {
         const e = parseLine(lines[i]!);
         if (!e) continue;
-        if (newest === null) newest = e.eventtime;
+        if (state.newest === null) state.newest = e.eventtime;
         if (e.eventtime < stop) {
-          done = true;
+          state.done = true;
           break;
         }
         if (!want(e.uniqueid, e.channame)) continue;
@@ -138,5 +166,4 @@ export async function scanCelFile(
   } finally {
     await fh.close();
   }
-  return { records, newest: newest === null ? null : new Date(Math.round(newest * 1000)), bytesRead };
 }

@@ -1,10 +1,12 @@
-// Complaints against calls: each links the call's recording, is due within 2 working days
-// (Mon-Fri, UTC calendar days) unless given a date, and moves open → in-review → resolved or
-// rejected (open may be closed at once; closed complaints stay closed). Every change is audited.
+// Complaints against calls: each links the call's recording, is due within 2 working days (Mon-Fri
+// less the holidays of the chosen calendar, src/qa/holidays.ts; UTC calendar days) unless given a
+// date, and moves open → in-review → resolved or rejected (open may be closed at once; closed
+// complaints stay closed). Every change is audited.
 import { writeAudit, type Actor } from '../auth/audit.repository.js';
 import type { Db } from '../db/database.js';
 import type { Complaint, ComplaintStatus } from '../db/schema.js';
 import { QaError } from './scorecards.js';
+import { complaintWorkingCalendar } from './holidays.js';
 import { addWorkingDays, isOverdue } from './working-days.js';
 
 export const COMPLAINT_DUE_WORKING_DAYS = 2;
@@ -34,7 +36,7 @@ export async function fileComplaint(db: Db, actor: Actor, callId: string, input:
     .where('c.id', '=', callId)
     .executeTakeFirst();
   if (!call) throw new QaError(`call ${callId} does not exist`, 404);
-  const dueOn = input.dueOn ?? addWorkingDays(now, COMPLAINT_DUE_WORKING_DAYS);
+  const dueOn = input.dueOn ?? addWorkingDays(now, COMPLAINT_DUE_WORKING_DAYS, (await complaintWorkingCalendar(db)).calendar);
   if (dueOn < now.toISOString().slice(0, 10)) throw new QaError(`dueOn ${dueOn} is in the past`, 400, 'dueOn');
   return db.transaction().execute(async (trx) => {
     const c = await trx

@@ -1,6 +1,7 @@
 // After a recorded call: fetch the file Asterisk wrote, put it in the recordings store, describe
 // it (format, duration, size, sha256) in a recordings row, then delete Asterisk's copy.
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import { retryWhileUnreachable } from '../db/health.js';
 import type { AriGateway } from '../pbx/ari.js';
 import type { RecordingStore } from './store.js';
 import { readWavInfo } from './wav.js';
@@ -26,7 +27,8 @@ export async function storeRecording(
   const wav = readWavInfo(data);
   const key = recordingKey(r.name, r.startedAt);
   const stored = await deps.store.put(key, data);
-  const row = await deps.db
+  // The row waits out a database outage (the call it belongs to is over; the insert is idempotent).
+  const row = await retryWhileUnreachable(healthOf(deps.db), () => deps.db
     .insertInto('recordings')
     .values({
       call_id: r.callId,
@@ -40,7 +42,7 @@ export async function storeRecording(
     })
     .onConflict((oc) => oc.column('name').doNothing())
     .returning('id')
-    .executeTakeFirst();
+    .executeTakeFirst());
   // Only once our copy and its row are safe is Asterisk's copy removed.
   await deps.ari.deleteStoredRecording(r.name);
   const id =

@@ -1,8 +1,10 @@
 // Writes every agent state change the pool makes to agent_state_changes (logged-in time for talk
 // utilisation). Changes are batched per event-loop turn into one insert and never delay the pool;
-// a failed write is logged, and the report then under-counts that agent's logged-in time.
+// a write that fails for want of the database waits for it (in order); any other failure is
+// logged, and the report then under-counts that agent's logged-in time.
 import type { AgentPool } from '../dialer/agent-pool.js';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import { retryWhileUnreachable } from '../db/health.js';
 import type { Logger } from '../log.js';
 import { insertAgentStateChanges } from './reports.repository.js';
 
@@ -12,7 +14,8 @@ export interface AgentStateLog {
 }
 
 export function recordAgentStates(pool: AgentPool, db: Db, log: Logger): AgentStateLog {
-  let pending: { agentId: string; state: string; at: Date }[] = [];
+  let pending: { agentId: string; state: string; at: Date; reason: string | null }[] = [];
+  const health = healthOf(db);
   let chain: Promise<void> = Promise.resolve();
   let scheduled = false;
   const write = (): Promise<void> => {
@@ -21,18 +24,17 @@ export function recordAgentStates(pool: AgentPool, db: Db, log: Logger): AgentSt
     pending = [];
     // Writes run one after another, so the table receives changes in the order they happened.
     chain = chain.then(() =>
-      insertAgentStateChanges(db, rows).catch((err: unknown) => log.error({ err, rows: rows.length }, 'writing agent state changes failed')),
+      retryWhileUnreachable(health, () => insertAgentStateChanges(db, rows)).catch((err: unknown) => log.error({ err, rows: rows.length }, 'writing agent state changes failed')),
     );
     return chain;
   };
-  const previous = pool.onStateChange;
-  pool.onStateChange = (s) => {
-    previous(s);
-    pending.push({ agentId: s.agentId, state: s.state, at: new Date(s.stateSince) });
+  pool.on('state', (s) => {
+    const reason = s.state === 'logged-out' ? s.logoutReason : s.state === 'paused' ? s.pauseReason : null;
+    pending.push({ agentId: s.agentId, state: s.state, at: new Date(s.stateSince), reason });
     if (!scheduled) {
       scheduled = true;
       setImmediate(() => void write());
     }
-  };
+  });
   return { flush: () => (pending.length ? write() : chain) };
 }

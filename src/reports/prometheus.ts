@@ -1,46 +1,47 @@
-// Prometheus text exposition format (0.0.4), hand-written: HELP, TYPE, then one sample per line
-// with escaped label values. Small enough not to need prom-client.
+// Prometheus exposition through prom-client: the process's own metrics (collectDefaultMetrics:
+// CPU, memory, event-loop lag, GC, handles, file descriptors) in one registry per process, and the
+// helper that declares Dialwell's families, whose samples are computed at each scrape.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export type Labels = Record<string, string>;
-
-/** Label values escape backslash, double quote and newline (the format's only escapes). */
-export function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+export interface Sample {
+  labels: Labels;
+  /** null: no sample (a rate with no denominator). */
+  value: number | null;
 }
 
-/** HELP text escapes backslash and newline. */
-const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+let processRegistry: Registry | undefined;
 
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return '+Inf';
-  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  return String(v);
-}
-
-export class Exposition {
-  private readonly lines: string[] = [];
-
-  /** One metric family; samples with a null value are left out (a rate with no denominator). */
-  family(name: string, type: 'counter' | 'gauge', help: string, samples: readonly { labels?: Labels; value: number | null }[]): this {
-    if (!NAME.test(name)) throw new Error(`"${name}" is not a Prometheus metric name`);
-    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
-    for (const s of samples) {
-      if (s.value === null) continue;
-      const labels = Object.entries(s.labels ?? {});
-      for (const [k] of labels) if (!LABEL.test(k)) throw new Error(`"${k}" is not a Prometheus label name`);
-      const l = labels.length ? `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}` : '';
-      this.lines.push(`${name}${l} ${formatValue(s.value)}`);
-    }
-    return this;
+/** The process's metrics, collected once per process (they describe the process, not a server). */
+export function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
   }
-
-  toString(): string {
-    return `${this.lines.join('\n')}\n`;
-  }
+  return processRegistry;
 }
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/**
+ * Declares one family on `registry`: at each scrape its samples are `samples(await snapshot())`,
+ * replacing the previous scrape's (a label set gone from the record is gone from the output).
+ */
+export function family<S>(
+  registry: Registry,
+  snapshot: () => Promise<S>,
+  def: { type: 'counter' | 'gauge'; name: string; help: string; labelNames: readonly string[]; samples: (s: S) => Sample[] },
+): void {
+  const { type, name, help, labelNames, samples } = def;
+  const fill = async (metric: { reset(): void }, put: (labels: Labels, value: number) => void): Promise<void> => {
+    const s = await snapshot();
+    metric.reset();
+    for (const x of samples(s)) if (x.value !== null) put(x.labels, x.value);
+  };
+  if (type === 'counter') {
+    // Our counters are totals read from the record at each scrape: set by inc from zero.
+    const c: Counter = new Counter({ name, help, labelNames, registers: [registry], collect: () => fill(c, (l, v) => c.inc(l, v)) });
+  } else {
+    const g: Gauge = new Gauge({ name, help, labelNames, registers: [registry], collect: () => fill(g, (l, v) => g.set(l, v)) });
+  }
+}

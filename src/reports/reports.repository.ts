@@ -102,9 +102,9 @@ export async function agentStateChanges(db: Db, p: Period & { agentIds?: readonl
   return out;
 }
 
-export async function insertAgentStateChanges(db: Db, rows: readonly { agentId: string; state: string; at: Date }[]): Promise<void> {
+export async function insertAgentStateChanges(db: Db, rows: readonly { agentId: string; state: string; at: Date; reason?: string | null }[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.insertInto('agent_state_changes').values(rows.map((r) => ({ agent_id: r.agentId, state: r.state, at: r.at }))).execute();
+  await db.insertInto('agent_state_changes').values(rows.map((r) => ({ agent_id: r.agentId, state: r.state, at: r.at, reason: r.reason ?? null }))).execute();
 }
 
 /**

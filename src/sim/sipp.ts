@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../paths.js';
 
-const scenarioDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/sipp');
+const scenarioDir = path.join(projectRoot, 'test/sipp');
 
 export interface SippOptions {
   scenario: string;

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log.js';
 const cfg = loadConfig();
 const db = createDb(cfg.DATABASE_URL, 10);
 const campaignIds = process.env.CDR_CAMPAIGN_IDS?.split(',').filter(Boolean);
-const engine = await startEngine(cfg, db, new PolicyResolver(db), createLogger(cfg.LOG_LEVEL), {
+const engine = await startEngine(cfg, db, new PolicyResolver(db), createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE), {
   tickMs: 3_600_000, reconcileEveryMs: 3_600_000, ...(campaignIds ? { cdr: { campaignIds } } : {}),
 });
 engine.runner.stop();

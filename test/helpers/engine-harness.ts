@@ -8,6 +8,8 @@ import { startEngine, type Engine } from '../../src/dialer/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { apiAs, type Api } from './api.js';
 import { createLogger } from '../../src/log.js';
+import { InProcessLiveSource } from '../../src/reports/live-source.js';
+import { defaultReportSettings } from '../../src/reports/figures.js';
 import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
 import { testConfig } from './env.js';
 
@@ -16,6 +18,7 @@ export interface EngineHarness {
   db: Db;
   engine: Engine;
   app: FastifyInstance;
+  live: InProcessLiveSource;
   /** The API as an admin. */
   api: Api;
   close(): Promise<void>;
@@ -24,7 +27,7 @@ export interface EngineHarness {
 export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHarness> {
   const tag = randomUUID().slice(0, 8);
   const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
-  const log = createLogger(cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   const db = createDb(cfg.DATABASE_URL, 10);
   // The engine paces every running campaign in the database: other files' are finished.
   await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
@@ -32,12 +35,14 @@ export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHar
   for (const s of sipp) sipps.push(await Sipp.start(s));
   const policies = new PolicyResolver(db, 0);
   const engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
-  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari, recordings: engine.store });
+  const live = new InProcessLiveSource(db, engine.dialer, defaultReportSettings, log);
+  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari, recordings: engine.store, live });
   const api = await apiAs(app, db, 'admin');
   return {
-    tag, db, engine, app, api,
+    tag, db, engine, app, api, live,
     async close() {
       await app.close();
+      live.close();
       await engine.close();
       await db.destroy();
       for (const s of sipps) await s.stop();

@@ -12,7 +12,7 @@ import { createDb, type Db } from '../../src/db/database.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../../src/dialer/dialer.js';
 import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
-import { AriGateway } from '../../src/pbx/ari.js';
+import { AriGateway, ariOptions } from '../../src/pbx/ari.js';
 import { LocalRecordingStore } from '../../src/recordings/store.js';
 import { testConfig } from './env.js';
 
@@ -41,14 +41,11 @@ export async function startHarness(
   opts: { dialer?: Partial<DialerOptions>; workerConcurrency?: number; config?: Parameters<typeof testConfig>[0] } = {},
 ): Promise<Harness> {
   const cfg = testConfig(opts.config);
-  const log = createLogger(cfg.LOG_LEVEL);
+  const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   const recordingsDir = mkdtempSync(path.join(tmpdir(), 'dialwell-rec-'));
   const app = `dialwell-it-${randomUUID().slice(0, 8)}`;
   const db = createDb(cfg.DATABASE_URL, 10);
-  const ari = await AriGateway.connect({
-    url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app,
-    maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
-  });
+  const ari = await AriGateway.connect(ariOptions(cfg, log, app));
   const policies = new PolicyResolver(db, 0);
   const dialer = new Dialer(db, ari, policies, new LocalRecordingStore(recordingsDir), log, {
     ...defaultDialerOptions,

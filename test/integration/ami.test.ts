@@ -63,6 +63,8 @@ describe('AMI gateway', () => {
     await probeChannel(id);
     const [cdr] = await cdrs;
     expect(cdr.uniqueId).toBe(id);
+    // Asterisk publishes Cdr and Hangup on different topics: under load the Hangup can come second.
+    for (let waited = 0; !hangups.includes(id) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     expect(hangups).toContain(id);
     // Narrowed to Cdr events: only the probe's two Cdrs (its Local channel pair), unless other calls ran meanwhile.
     const narrow = ami.eventsReceived - before;

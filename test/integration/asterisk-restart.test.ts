@@ -15,6 +15,18 @@ import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.j
 import { randomCallerNumber } from '../helpers/env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// DIALWELL_TEST_NODE=N (with ARI_URL and AMI_PORT of node N) crashes and restarts node N of
+// `scripts/stack.sh node-up N` instead of the shared Asterisk others may be using.
+const NODE = Number(process.env.DIALWELL_TEST_NODE ?? '1');
+const stack = (...args: string[]) => spawnSync('bash', [path.join(root, 'scripts/stack.sh'), ...args], { encoding: 'utf8' });
+function crashAsterisk(): ReturnType<typeof stack> {
+  if (NODE === 1) return stack('crash-asterisk');
+  const pid = Number(stack('node-pid', String(NODE)).stdout.trim());
+  if (!pid) throw new Error(`Asterisk node ${NODE} is not running`);
+  process.kill(pid, 'SIGKILL');
+  return { status: 0, stderr: '' } as ReturnType<typeof stack>;
+}
+const startAsterisk = () => (NODE === 1 ? stack('up') : stack('node-up', String(NODE)));
 const CARRIER = 5321;
 const AGENT = 5331;
 
@@ -56,7 +68,7 @@ describe('Asterisk crash and restart with a call in flight', () => {
     await until(async () => !!(await db.selectFrom('calls').where('attempt_id', '=', first).select('bridged_at').executeTakeFirst())?.bridged_at, 10_000, 'bridge');
 
     // A crash: no hangups, no events; then the stack script starts Asterisk again.
-    const crash = spawnSync('bash', [path.join(root, 'scripts/stack.sh'), 'crash-asterisk'], { encoding: 'utf8' });
+    const crash = crashAsterisk();
     expect(crash.status, crash.stderr).toBe(0);
     await until(() => !dialer.available, 10_000, 'the dialer to notice Asterisk is gone');
 
@@ -65,7 +77,7 @@ describe('Asterisk crash and restart with a call in flight', () => {
     const held = await db.selectFrom('attempts').where('id', '=', second).select(['state', 'decision_id']).executeTakeFirstOrThrow();
     expect(held).toEqual({ state: 'queued', decision_id: null });
 
-    const up = spawnSync('bash', [path.join(root, 'scripts/stack.sh'), 'up'], { encoding: 'utf8' });
+    const up = startAsterisk();
     expect(up.status, up.stderr).toBe(0);
     await until(() => dialer.available, 90_000, 'ARI to come back');
     const lost = await dialer.callDone(first);

@@ -21,13 +21,30 @@ import { randomCallerNumber, testConfig } from '../helpers/env.js';
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dialwell.js');
 
 const A = 'admin', S = 'supervisor', Q = 'qa', G = 'agent';
+/** Routes anyone may call (signing in); each still answers 401 to wrong credentials. */
+const publicRoutes = ['POST /api/v1/session'];
 /** Who may call each route. "agent" on a route with an agent id means: on their own agent only. */
 const expected: Record<string, Role[]> = {
   'GET /api/v1/me': [A, S, Q, G],
+  'PUT /api/v1/me/password': [A, S, Q, G],
+  'DELETE /api/v1/session': [A, S, Q, G],
+  'GET /api/v1/sessions': [A],
+  'DELETE /api/v1/sessions/:id': [A],
+  'PUT /api/v1/users/:id/password': [A],
   'POST /api/v1/eligibility/check': [A, S],
   'POST /api/v1/eligibility/check-batch': [A, S],
   'POST /api/v1/eligibility/scrub': [A, S],
   'GET /api/v1/attempts/:id/decision': [A, S, Q],
+  'GET /api/v1/campaigns/:id/attempts': [A, S, Q],
+  'GET /api/v1/contacts/:id/attempts': [A, S, Q],
+  'GET /api/v1/campaigns/:id/progress': [A, S],
+  'GET /api/v1/contacts/:id': [A, S, Q],
+  'GET /api/v1/holiday-calendars': [A, S, Q],
+  'GET /api/v1/holiday-calendars/:name': [A, S, Q],
+  'PUT /api/v1/holiday-calendars/:name': [A],
+  'DELETE /api/v1/holiday-calendars/:name': [A],
+  'GET /api/v1/settings/complaint-calendar': [A, S, Q],
+  'PUT /api/v1/settings/complaint-calendar': [A],
   'POST /api/v1/attempts/:id/disposition': [A, S, G],
   'POST /api/v1/dnc': [A, S],
   'GET /api/v1/dnc': [A, S],
@@ -94,6 +111,7 @@ const expected: Record<string, Role[]> = {
   'GET /api/v1/reports/campaigns': [A, S],
   'GET /api/v1/reports/agents': [A, S, G],
   'GET /api/v1/live': [A, S],
+  'GET /api/v1/live/stream': [A, S, G],
   'GET /api/v1/calls': [A, S, Q, G],
   'GET /api/v1/calls/:id': [A, S, Q, G],
   'GET /api/v1/reviews/:id': [A, S, Q, G],
@@ -150,8 +168,19 @@ describe('authentication and permissions (PostgreSQL)', () => {
 
   it('names an access rule for every route, and the table covers every route', () => {
     const registered = app.routeAccess.filter((r) => r.url.startsWith('/api/')).map((r) => `${r.method} ${r.url}`).sort();
-    expect(registered).toEqual(Object.keys(expected).sort());
+    expect(registered).toEqual([...Object.keys(expected), ...publicRoutes].sort());
     expect(app.routeAccess.filter((r) => r.url.startsWith('/api/') && !r.access)).toEqual([]);
+    expect(app.routeAccess.filter((r) => r.access === 'public' && r.url.startsWith('/api/')).map((r) => `${r.method} ${r.url}`)).toEqual(publicRoutes);
+  });
+
+  it('marks the probes and /metrics public explicitly, and they answer without a token', async () => {
+    const publicRoutes = ['GET /healthz', 'GET /metrics', 'GET /readyz'];
+    const marked = app.routeAccess.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
+    expect(marked.filter((r) => !r.includes('/api/')).sort()).toEqual(publicRoutes);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode, ready.body).toBe(200);
+    expect(ready.json()).toMatchObject({ ready: true, checks: { postgresql: { ok: true }, migrations: { ok: true } } });
   });
 
   it('documents every route at /docs from the zod schemas, without a token', async () => {

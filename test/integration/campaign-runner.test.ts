@@ -13,7 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
-import { randomCallerNumber } from '../helpers/env.js';
+import { randomCallerNumber, testConfig } from '../helpers/env.js';
 
 const CARRIER = 5301;
 const AGENTS = [5311, 5312];
@@ -25,7 +25,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
   let callerIdId: string;
   let policyName: string;
   const sipps: Sipp[] = [];
-  const log = createLogger('warn');
+  const log = createLogger('warn', testConfig().LOG_FILE);
 
   beforeAll(async () => {
     h = await startHarness({ dialer: { agents: { autoReadyAfterMs: 200, loginTimeoutSeconds: 10 } } });

@@ -292,7 +292,7 @@ describe('recordings and QA review (Asterisk 22, PostgreSQL, Redis, sipp)', () =
     const meta = await qa.inject({ method: 'GET', url: `/api/v1/calls/${callId}` });
     expect(meta.json().recording).toMatchObject({ id: recording.id, audioUrl: null });
     expect(meta.json().recording.purgedAt).not.toBeNull();
-  }, 240_000); // each CLI run starts tsx: a few seconds apiece on this shared machine
+  }, 240_000); // several CLI runs, each a process of its own, on this shared machine
 
   it('scores a review with weights and time marks, and summarises it per agent', async () => {
     const criteria = [

@@ -296,6 +296,9 @@ describe('reports API over the real database', () => {
       expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
       const t = res.body;
       expect(t).toContain('# TYPE dialwell_calls_total counter');
+      // prom-client's process metrics beside ours.
+      expect(t).toContain('# TYPE process_resident_memory_bytes gauge');
+      expect(t).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
       // Counters since the start: campaign A's six calls, the day-old abandoned one included.
       expect(sample(t, 'dialwell_calls_total', { campaign_id: campA, outcome: 'answered' })).toBe(2);
       expect(sample(t, 'dialwell_calls_total', { campaign_id: campA, outcome: 'abandoned' })).toBe(2);

@@ -66,7 +66,7 @@ describe('reports over real calls (Asterisk, sipp, engine)', () => {
       expect(live.agents.byState['wrap-up']).toBe(1);
       expect(live.campaigns.find((c) => c.campaignId === camp.id)?.attempts).toBe(done.length + 1);
       const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-      expect(metrics).toContain('dialwell_agents{state="wrap-up"} 1');
+      expect(metrics).toContain('dialwell_agents{node="default",state="wrap-up"} 1');
       // Wrap-up lasts a moment, so that handle time exceeds talk time measurably.
       await new Promise((r) => setTimeout(r, 300));
       const disp = await agentApi.inject({ method: 'POST', url: `/api/v1/attempts/${id}/disposition`, payload: { result } });

@@ -6,7 +6,7 @@
 // audio flows both ways (getStats in the browser; the bridge's recording holds the browser's
 // microphone tone); a reload of the page keeps the session and the phone is called again.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -110,15 +110,12 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     ns = createNetns('dw-webrtc');
     // Node 5's configuration, bound inside the namespace to every address (its veth's, for the
     // browser and the dialer; loopback, for sipp and stack.sh's own checks).
+    // node-up renders the templates of the directory it is given with the node's own ports.
     confDir = mkdtempSync(path.join(tmpdir(), 'dialwell-webrtc-conf-'));
-    const rendered = path.join(confDir, 'rendered');
-    execFileSync('sh', [path.join(ROOT, 'asterisk-config/render.sh'), path.join(ROOT, 'asterisk-config'), rendered], {
-      env: { ...process.env, ARI_PORT: String(ARI_PORT), AMI_PORT: String(5038 + 100 * (NODE - 1)), SIP_PORT: String(5060 + 100 * (NODE - 1)) },
-    });
     const extra = path.join(confDir, 'extra');
-    execFileSync('mkdir', ['-p', extra]);
+    mkdirSync(extra);
     for (const f of ['http.conf', 'pjsip.conf']) {
-      writeFileSync(path.join(extra, f), readFileSync(path.join(rendered, f), 'utf8').replace(/^(bindaddr|bind) = 127\.0\.0\.1/gm, '$1 = 0.0.0.0'));
+      writeFileSync(path.join(extra, f), readFileSync(path.join(ROOT, 'asterisk-config', f), 'utf8').replace(/^(bindaddr|bind) = 127\.0\.0\.1/gm, '$1 = 0.0.0.0'));
     }
     ns.run('bash', [path.join(ROOT, 'scripts/stack.sh'), 'node-up', String(NODE), extra], { cwd: ROOT });
     nodeUp = true;

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
-import { randomCallerNumber } from '../helpers/env.js';
+import { randomCallerNumber, testConfig } from '../helpers/env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CARRIER = 5391;
@@ -24,7 +24,7 @@ describe('a dial worker killed mid-dial', () => {
   let h: Harness;
   let child: ChildProcess | null = null;
   const sipps: Sipp[] = [];
-  const log = createLogger('warn');
+  const log = createLogger('warn', testConfig().LOG_FILE);
 
   beforeAll(async () => {
     h = await startHarness();

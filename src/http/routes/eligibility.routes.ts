@@ -3,9 +3,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { decisionJson } from '../../compliance/decide.js';
+import { explainDecision } from '../../compliance/explain.js';
 import { checkNumbers, EligibilityInputError, scrubReport, type CheckOutcome } from '../../compliance/store/eligibility.service.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
+import { decisionExplanation } from './progress.routes.js';
 
 const phone = z.string().min(1, 'must not be empty').max(40, 'is too long for a phone number');
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant such as "2026-03-08T12:30:00Z"' });
@@ -87,22 +89,46 @@ export function eligibilityRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
     );
 
-    app.get('/attempts/:id/decision', { config: { access: { perm: 'calls.read' } }, schema: { params: z.object({ id: z.uuid('must be an attempt id (a UUID)') }) } }, async (req) => {
-      const attempt = await deps.db.selectFrom('attempts').where('id', '=', req.params.id).select(['id', 'state', 'phone', 'decision_id']).executeTakeFirst();
-      if (!attempt) throw new HttpError(404, `attempt ${req.params.id} does not exist`);
-      const rows = await deps.db.selectFrom('decisions').where('attempt_id', '=', attempt.id).selectAll().orderBy('decided_at', 'desc').execute();
-      if (rows.length === 0) throw new HttpError(404, `attempt ${attempt.id} has not been decided yet (state ${attempt.state})`);
-      const json = (d: (typeof rows)[number]) => ({
-        id: d.id,
-        decidedAt: d.decided_at.toISOString(),
-        phone: d.phone,
-        allowed: d.allowed,
-        reasons: d.reasons,
-        timeZones: d.time_zones,
-        policyVersions: d.policy_versions,
-        nextAllowedAt: d.next_allowed_at?.toISOString() ?? null,
-      });
-      return { attemptId: attempt.id, state: attempt.state, ...json(rows[0]!), history: rows.slice(1).map(json) };
+    const storedDecision = z.object({
+      id: z.uuid(), decidedAt: z.string(), phone: z.string(), allowed: z.boolean(),
+      reasons: z.array(z.unknown()).describe('every rule evaluated: rule, policy, passed, detail, inputs'),
+      timeZones: z.array(z.string()), policyVersions: z.array(z.object({ name: z.string(), version: z.number() })), nextAllowedAt: z.string().nullable(),
+      explanation: decisionExplanation,
     });
+    const decisionResponse = storedDecision.extend({
+      attemptId: z.uuid(),
+      state: z.string(),
+      earlierDecisions: z.array(storedDecision).describe("this attempt's earlier decisions, newest first (an attempt rescheduled by a denial is decided again when due); not the number's call history"),
+    });
+    app.get(
+      '/attempts/:id/decision',
+      {
+        config: { access: { perm: 'calls.read' } },
+        schema: {
+          description: "The attempt's latest dial-time decision, in plain words too, and its earlier decisions.",
+          params: z.object({ id: z.uuid('must be an attempt id (a UUID)') }),
+          response: { 200: decisionResponse },
+        },
+      },
+      async (req) => {
+        const attempt = await deps.db.selectFrom('attempts').where('id', '=', req.params.id).select(['id', 'state', 'phone', 'decision_id']).executeTakeFirst();
+        if (!attempt) throw new HttpError(404, `attempt ${req.params.id} does not exist`);
+        const rows = await deps.db.selectFrom('decisions').where('attempt_id', '=', attempt.id).selectAll().orderBy('decided_at', 'desc').execute();
+        if (rows.length === 0) throw new HttpError(404, `attempt ${attempt.id} has not been decided yet (state ${attempt.state})`);
+        const now = new Date();
+        const json = (d: (typeof rows)[number]) => ({
+          id: d.id,
+          decidedAt: d.decided_at.toISOString(),
+          phone: d.phone,
+          allowed: d.allowed,
+          reasons: d.reasons,
+          timeZones: d.time_zones,
+          policyVersions: d.policy_versions,
+          nextAllowedAt: d.next_allowed_at?.toISOString() ?? null,
+          explanation: explainDecision({ allowed: d.allowed, reasons: d.reasons, timeZones: d.time_zones, nextAllowedAt: d.next_allowed_at }, now),
+        });
+        return { attemptId: attempt.id, state: attempt.state, ...json(rows[0]!), earlierDecisions: rows.slice(1).map(json) };
+      },
+    );
   };
 }

@@ -7,8 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { defaultReportSettings, type Figures, type ReportSettings } from '../../reports/figures.js';
 import { toCsv, type Cell } from '../../reports/csv.js';
-import { renderMetrics } from '../../reports/metrics.js';
-import { PROMETHEUS_CONTENT_TYPE } from '../../reports/prometheus.js';
+import { DialwellMetrics, loadMetricsSnapshot } from '../../reports/metrics.js';
 import { agentReports, campaignReports, liveView } from '../../reports/reports.service.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
@@ -18,6 +17,8 @@ export interface ReportOptions {
   settings: ReportSettings;
   /** Bearer token for /metrics; undefined: /metrics answers loopback clients only. */
   metricsToken?: string;
+  /** The Asterisk node this process's dialer drives: the `node` label of per-node metrics. */
+  node?: string;
 }
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant such as 2026-11-01T00:00:00Z' });
@@ -112,6 +113,7 @@ export function reportRoutes(deps: ApiDeps, opts: ReportOptions): FastifyPluginA
 
 /** GET /metrics (outside /api/v1: Prometheus scrapes without user tokens). */
 export function metricsRoute(deps: ApiDeps, opts: ReportOptions): FastifyPluginAsyncZod {
+  const metrics = new DialwellMetrics(() => loadMetricsSnapshot(deps.db, deps.dialer, opts.settings), opts.node ?? 'default');
   return async (app) => {
     app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (req, reply) => {
       if (opts.metricsToken) {
@@ -122,8 +124,8 @@ export function metricsRoute(deps: ApiDeps, opts: ReportOptions): FastifyPluginA
       } else if (!loopback.has(req.ip)) {
         throw new HttpError(403, `GET /metrics answers loopback clients only; set METRICS_TOKEN to let ${req.ip} scrape with a bearer token`);
       }
-      void reply.header('content-type', PROMETHEUS_CONTENT_TYPE);
-      return renderMetrics(deps.db, deps.dialer, opts.settings);
+      void reply.header('content-type', metrics.contentType);
+      return metrics.render();
     });
   };
 }

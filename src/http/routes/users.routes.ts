@@ -1,16 +1,25 @@
 // Users, their API tokens (shown once, stored hashed, revocable) and the audit log: admins only.
-// GET /me tells any caller who they are and what they may do.
+// GET /me tells any caller who they are and what they may do. Admins set console passwords; a
+// user changes their own with their current one.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listAudit, writeAudit } from '../../auth/audit.repository.js';
 import { permissions } from '../../auth/permissions.js';
-import { createUser, issueToken, revokeToken, UserError, userView } from '../../auth/users.repository.js';
+import { checkPassword, setPassword } from '../../auth/sessions.repository.js';
+import { createUser, issueToken, revokeToken, UserError, userView, type Principal } from '../../auth/users.repository.js';
 import { actorOf, principalOf } from '../auth.js';
 import type { ApiDeps } from '../server.js';
 
 const manage = { access: { perm: 'users.manage' } } as const;
 const params = z.object({ id: z.uuid('must be a user id (a UUID)') });
 const tokenName = z.string().trim().min(1, 'must not be empty').max(100);
+// Length rules are checked by checkPasswordRules (one message for the API and the console).
+const password = z.string().max(1000);
+
+/** Who a caller is and what they may do (GET /me, and the answer to signing in). */
+export const meView = (p: Principal) => ({
+  userId: p.userId, name: p.name, role: p.role, agentId: p.agentId, permissions: [...p.permissions].sort(), via: p.sessionId ? ('session' as const) : ('token' as const),
+});
 
 export function userRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   const getUser = async (id: string) => {
@@ -19,10 +28,21 @@ export function userRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     return u;
   };
   return async (app) => {
-    app.get('/me', { config: { access: { perm: permissions } } }, async (req) => {
-      const p = principalOf(req);
-      return { userId: p.userId, name: p.name, role: p.role, agentId: p.agentId, permissions: [...p.permissions].sort() };
-    });
+    app.get('/me', { config: { access: { perm: permissions } } }, async (req) => meView(principalOf(req)));
+    app.put(
+      '/me/password',
+      { config: { access: { perm: permissions } }, schema: { body: z.strictObject({ currentPassword: password, password }) } },
+      async (req, reply) => {
+        const p = principalOf(req);
+        if (!(await checkPassword(deps.db, p.name, req.body.currentPassword))) {
+          req.server.authLimiter.fail(req.ip);
+          throw new UserError('the current password is wrong', 403, 'currentPassword');
+        }
+        await setPassword(deps.db, p.userId, req.body.password, p.sessionId ?? null);
+        await writeAudit(deps.db, actorOf(req), { action: 'user.password-changed', resource: 'user', resourceId: p.userId });
+        return reply.status(204).send();
+      },
+    );
 
     app.get('/users', { config: manage }, async () => ({ users: (await deps.db.selectFrom('users').selectAll().orderBy('name').execute()).map(userView) }));
     app.get('/users/:id', { config: manage, schema: { params } }, async (req) => {
@@ -48,11 +68,18 @@ export function userRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             role: z.enum(['admin', 'supervisor', 'agent', 'qa']),
             agentId: z.uuid('must be an agent id (a UUID)').nullable().optional(),
             viewNumbers: z.boolean().optional(),
+            /** A console password (else the user signs in only after one is set). */
+            password: password.optional(),
           }),
         },
       },
       async (req, reply) => {
-        const u = await createUser(deps.db, req.body);
+        const { password: pw, ...input } = req.body;
+        const u = await deps.db.transaction().execute(async (tx) => {
+          const created = await createUser(tx, input);
+          if (pw !== undefined) await setPassword(tx, created.id, pw);
+          return tx.selectFrom('users').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+        });
         await writeAudit(deps.db, actorOf(req), { action: 'user.created', resource: 'user', resourceId: u.id, after: userView(u) });
         return reply.status(201).send(userView(u));
       },
@@ -73,6 +100,13 @@ export function userRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         return userView(u);
       },
     );
+    app.put('/users/:id/password', { config: manage, schema: { params, body: z.strictObject({ password }) } }, async (req, reply) => {
+      const u = await getUser(req.params.id);
+      // Setting another's password ends their sessions; one's own keeps the session in use.
+      await setPassword(deps.db, u.id, req.body.password, u.id === principalOf(req).userId ? (principalOf(req).sessionId ?? null) : null);
+      await writeAudit(deps.db, actorOf(req), { action: 'user.password-set', resource: 'user', resourceId: u.id });
+      return reply.status(204).send();
+    });
     app.post('/users/:id/tokens', { config: manage, schema: { params, body: z.strictObject({ name: tokenName }) } }, async (req, reply) => {
       const u = await getUser(req.params.id);
       const t = await issueToken(deps.db, u.id, req.body.name);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
 
@@ -27,5 +28,22 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).WEBRTC_WS_URL).toBe('ws://127.0.0.1:8088/ws');
     expect(loadConfig({ WEBRTC_WS_URL: 'wss://pbx.example.com:8089/ws' }).WEBRTC_WS_URL).toBe('wss://pbx.example.com:8089/ws');
     expect(() => loadConfig({ WEBRTC_WS_URL: 'http://pbx.example.com:8088/ws' })).toThrow(/WEBRTC_WS_URL: must be a URL starting with ws:\/\/ or wss:\/\//);
+  });
+  it('TLS to Asterisk: a CA file that exists, flags, and settings that would do nothing refused', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({ ARI_TLS_REJECT_UNAUTHORIZED: true, AMI_TLS: false, AMI_TLS_REJECT_UNAUTHORIZED: true });
+    const ca = fileURLToPath(import.meta.url); // any readable file stands in for a PEM here
+    const c = loadConfig({ ARI_URL: 'https://pbx.example:8089', ARI_CA_FILE: ca, AMI_TLS: 'yes', AMI_PORT: '5039', AMI_CA_FILE: ca, AMI_TLS_REJECT_UNAUTHORIZED: '0' });
+    expect(c).toMatchObject({ ARI_CA_FILE: ca, AMI_TLS: true, AMI_PORT: 5039, AMI_TLS_REJECT_UNAUTHORIZED: false });
+    expect(() => loadConfig({ ARI_URL: 'https://pbx.example:8089', ARI_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/ARI_CA_FILE: must be a readable file/);
+    expect(() => loadConfig({ ARI_CA_FILE: ca })).toThrow(/ARI_CA_FILE: applies to an https: ARI_URL only/);
+    expect(() => loadConfig({ ARI_TLS_REJECT_UNAUTHORIZED: 'false' })).toThrow(/ARI_TLS_REJECT_UNAUTHORIZED: applies to an https:/);
+    expect(() => loadConfig({ AMI_CA_FILE: ca })).toThrow(/AMI_CA_FILE: applies with AMI_TLS=true only/);
+    expect(() => loadConfig({ AMI_TLS: 'maybe' })).toThrow(/AMI_TLS: must be true or false/);
+  });
+  it('names the Asterisk node for the metrics\' node label', () => {
+    expect(loadConfig({}).PBX_NODE).toBe('default');
+    expect(loadConfig({ PBX_NODE: 'pbx-2.east' }).PBX_NODE).toBe('pbx-2.east');
+    expect(() => loadConfig({ PBX_NODE: 'has "quote"' })).toThrow(/PBX_NODE: letters, digits/);
   });
 });

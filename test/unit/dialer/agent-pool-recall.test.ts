@@ -15,11 +15,19 @@ const event = (type: 'StasisStart' | 'ChannelDestroyed', id: string): AriEvent =
 /** Asterisk as the pool sees it: an originate is answered at once while the phone is there, refused otherwise. */
 class FakeAri {
   readonly app = 'test';
+  readonly connected = true;
   phoneThere = true;
   readonly originates: OriginateParams[] = [];
   readonly bridged: string[] = [];
   constructor(private readonly router: EventRouter) {}
   async createBridge(): Promise<void> {}
+  /** Nothing left from before: no stale softphone channel to clear at login. */
+  async application(): Promise<{ channel_ids: string[] }> {
+    return { channel_ids: [] };
+  }
+  async listChannels(): Promise<[]> {
+    return [];
+  }
   async destroyBridge(): Promise<void> {}
   async addToBridge(_bridge: string, channel: string): Promise<void> {
     this.bridged.push(channel);

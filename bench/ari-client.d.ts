@@ -1,4 +1,4 @@
-// The slice of npm ari-client (untyped JavaScript) that bench/ari-overhead.ts uses to compare it with src/pbx/ari.ts.
+// The slice of npm ari-client (untyped JavaScript, a dev dependency) that bench/ari-overhead.ts uses to compare it with src/pbx/ari.ts.
 declare module 'ari-client' {
   import type { EventEmitter } from 'node:events';
 

@@ -1,0 +1,23 @@
+// Which of Dialwell's roles a channel Asterisk holds plays, read from where it sits in the
+// dialplan (Stasis(<app>,<args>)): after the ARI connection came back, or in a process that did not
+// place the call, this is how customers' and agents' channels are told apart.
+import type { AriChannel } from '../pbx/ari-types.js';
+
+function stasisArgs(c: AriChannel, app: string): string[] | null {
+  if (c.dialplan?.app_name !== 'Stasis') return null;
+  const [name, ...args] = (c.dialplan.app_data ?? '').split(',');
+  return name === app ? args : null;
+}
+
+/** The agent whose softphone this channel is (in this application's Stasis with `agent,<id>`), or null. */
+export function agentOfChannel(c: AriChannel, app: string): string | null {
+  const args = stasisArgs(c, app);
+  return args?.length === 2 && args[0] === 'agent' && args[1] ? args[1] : null;
+}
+
+/** Whether the channel sits in this application's Stasis as a customer's call (`customer,<call id>`,
+ * or back from answering-machine detection). */
+export function isCustomerInStasis(c: AriChannel, app: string): boolean {
+  const kind = stasisArgs(c, app)?.[0];
+  return kind === 'customer' || kind === 'customer-amd';
+}

@@ -1,0 +1,101 @@
+// Where the live stream (GET /api/v1/live/stream) reads from: agent state changes as they happen
+// and campaign tiles when they change. This process's implementation reads the dialer's agent pool
+// and the live view; a shared one (Redis / PostgreSQL NOTIFY, every node) can replace it behind
+// the same small interface without touching the route or the console.
+import { EventEmitter } from 'node:events';
+import type { Db } from '../db/database.js';
+import type { AgentSession } from '../dialer/agent-pool.js';
+import type { Dialer } from '../dialer/dialer.js';
+import type { Logger } from '../log.js';
+import type { ReportSettings } from './figures.js';
+import { liveView, type LiveView } from './reports.service.js';
+
+export type LiveAgent = LiveView['agents']['list'][number];
+export interface LiveTiles {
+  at: string;
+  callsInProgress: LiveView['callsInProgress'];
+  campaigns: LiveView['campaigns'];
+}
+
+export interface LiveSourceEvents {
+  /** An agent changed state (state "logged-out" when they left). */
+  agent: [LiveAgent];
+  /** The campaign tiles changed (sent only when they differ from the last ones sent). */
+  tiles: [LiveTiles];
+}
+
+export interface LiveSource extends EventEmitter<LiveSourceEvents> {
+  /** Everything now, for a client that has just connected. */
+  snapshot(): Promise<LiveView>;
+  /** A listener arrived or left: a source does work only while someone listens. */
+  retain(): void;
+  release(): void;
+  close(): void;
+}
+
+export const liveAgentOf = (s: AgentSession): LiveAgent => ({
+  agentId: s.agentId, name: s.name, state: s.state, since: new Date(s.stateSince).toISOString(), callId: s.callId, pauseReason: s.pauseReason,
+});
+
+/** This process's live state: the dialer's agent pool (pushed at once) and tiles recomputed every tilesEveryMs while listened to. */
+export class InProcessLiveSource extends EventEmitter<LiveSourceEvents> implements LiveSource {
+  private retained = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private lastTiles = '';
+  private computing = false;
+  private readonly onState = (s: AgentSession) => this.emit('agent', liveAgentOf(s));
+
+  constructor(
+    private readonly db: Db,
+    private readonly dialer: Dialer | undefined,
+    private readonly settings: ReportSettings,
+    private readonly log: Logger,
+    private readonly tilesEveryMs = 1000,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    dialer?.agents.on('state', this.onState);
+  }
+
+  snapshot(): Promise<LiveView> {
+    return liveView(this.db, this.dialer, this.settings);
+  }
+
+  retain(): void {
+    if (this.retained++ === 0) this.timer = setInterval(() => void this.tick(), this.tilesEveryMs);
+  }
+
+  release(): void {
+    if (--this.retained === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+      this.lastTiles = '';
+    }
+  }
+
+  private async tick(): Promise<void> {
+    // One computation at a time: a slow database must not pile queries up.
+    if (this.computing) return;
+    this.computing = true;
+    try {
+      const v = await this.snapshot();
+      const tiles = { callsInProgress: v.callsInProgress, campaigns: v.campaigns };
+      const key = JSON.stringify(tiles);
+      if (key !== this.lastTiles) {
+        this.lastTiles = key;
+        this.emit('tiles', { at: v.at, ...tiles });
+      }
+    } catch (err) {
+      this.log.error({ err }, 'computing live campaign tiles failed (retried next tick)');
+    } finally {
+      this.computing = false;
+    }
+  }
+
+  close(): void {
+    this.dialer?.agents.off('state', this.onState);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.removeAllListeners();
+  }
+}
