@@ -171,6 +171,8 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     const phoneRes = await agent.inject({ method: 'GET', url: `/api/v1/agents/${agentId}/phone` });
     expect(phoneRes.statusCode, phoneRes.body).toBe(200);
     expect(phoneRes.headers['cache-control']).toBe('no-store');
+    const read = await h.db.selectFrom('audit_log').where('resource_id', '=', agentId).where('action', '=', 'agent.phone-credentials-read').select('user_id').execute();
+    expect(read).toEqual([{ user_id: agent.userId }]);
     const phone = (phoneRes.json() as { webrtc: { wsUrl: string; uri: string; authorizationUser: string; password: string } }).webrtc;
     expect(phone).toEqual({ wsUrl: `ws://${ns.nsAddr}:${ARI_PORT}/ws`, uri: `sip:${endpoint}@${ns.nsAddr}`, authorizationUser: endpoint, password: 'browser-secret-1', displayName: endpoint });
     expect((await admin.inject({ method: 'GET', url: `/api/v1/agents/${agentId}/phone` })).statusCode).toBe(403);

@@ -1,7 +1,10 @@
 // The agent's browser phone: what the console needs to register it with Asterisk (websocket URL,
-// SIP URI, credentials). An agent reads only their own; nobody else is given the password.
+// SIP URI, credentials). An agent reads only their own; nobody else is given the password, and
+// each disclosure of it is audited.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { writeAudit } from '../../auth/audit.repository.js';
+import { actorOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
@@ -25,6 +28,7 @@ export function phoneRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       if (!deps.webrtcWsUrl) throw new HttpError(503, 'this server has no WEBRTC_WS_URL: the browser phone cannot be reached');
       if (!a.sip_password) throw new HttpError(409, `agent ${a.endpoint} has no sipPassword: an admin must set one for the browser phone`);
       const domain = sipDomain(deps.webrtcWsUrl);
+      await writeAudit(deps.db, actorOf(req), { action: 'agent.phone-credentials-read', resource: 'agent', resourceId: a.id });
       return {
         agentId: a.id,
         phoneType: a.phone_type,
