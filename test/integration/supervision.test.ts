@@ -284,4 +284,24 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     const bridges = await ari<{ id: string; name?: string }[]>('GET', '/bridges');
     expect(bridges.body.filter((b) => b.name?.startsWith('supervision-'))).toEqual([]);
   }, 90_000);
+
+  it('the supervisor\'s phone hangs up: the supervision ends (audited), the call goes on untouched', async () => {
+    const { attemptId, callId } = await bridgedCall();
+    const agentSession = h.dialer.agents.get(agent.id)!;
+    const r = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
+    expect(r.statusCode, r.body).toBe(200);
+    const v = r.json() as SupervisionView;
+    // As the phone's own BYE would: Asterisk ends the phone's channel.
+    expect((await ari('DELETE', `/channels/${v.phoneChannelId}`)).status).toBe(204);
+    await until('the supervision to end', () => h.dialer.supervision.list().length === 0, 10_000);
+    await until('the snoop hung up and the bridge gone', async () => !(await channelExists(v.snoopChannelId)) && (await bridgeChannels(v.bridgeId)) === null, 5_000);
+    const ended = (await auditOf(callId)).at(-1)!;
+    expect(ended).toMatchObject({ action: 'call.supervision-end', user_id: supervisor.userId });
+    expect(ended.details).toMatchObject({ reason: 'phone-hung-up', supervisionId: v.id });
+    const call = await h.db.selectFrom('calls').where('id', '=', callId).select(['channel_id', 'ended_at']).executeTakeFirstOrThrow();
+    expect(call.ended_at).toBeNull();
+    expect(await bridgeChannels(agentSession.bridgeId)).toEqual([agentSession.channelId, call.channel_id].sort());
+    await wait(1500);
+    await endAndCheckRecord(attemptId, callId, [v]);
+  }, 60_000);
 });
