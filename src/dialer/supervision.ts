@@ -106,6 +106,8 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
   /** Requests of one supervisor run one at a time (a listen and a stop never interleave). */
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly onAgentState = (s: AgentSession) => this.agentChanged(s);
+  /** Channels of supervisions being set up that ended after entering Stasis, before `watch` took them. */
+  private readonly goneEarly = new Set<string>();
 
   constructor(
     private readonly deps: SupervisionDeps,
@@ -207,11 +209,15 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
     }
     this.live.set(actor.userId, s);
     this.watch(s);
+    const phoneGone = this.goneEarly.delete(s.phone.channelId);
+    const snoopGone = this.goneEarly.delete(s.snoopChannelId);
     await this.audit(s, `call.${mode}`, { phoneEndpoint: s.phone.endpoint });
     log.info({ mode, phone: s.phone.endpoint }, 'supervision started');
     this.emit('started', view(s));
-    // The call may have left the agent while the phone rang: nothing to listen to any more.
-    if (this.deps.callOfAgent(agentId)?.callId !== s.callId) await this.end(s, 'call-ended');
+    // The phone or the snoop ended while the supervision was set up; or the call left the agent
+    // while the phone rang: nothing to listen to any more.
+    if (phoneGone) await this.end(s, 'phone-hung-up');
+    else if (snoopGone || this.deps.callOfAgent(agentId)?.callId !== s.callId) await this.end(s, 'call-ended');
     return view(s);
   }
 
@@ -280,6 +286,8 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
           resolve();
         } else if (e.type === 'ChannelDestroyed') {
           clearTimeout(timer);
+          // After an answer this is the channel's end, noted for the supervision being set up.
+          this.goneEarly.add(channelId);
           reject(new SupervisionError(`${what} did not answer: ${e.cause_txt} (cause ${e.cause})`, 409));
         }
       });
@@ -292,10 +300,17 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
     const next = randomUUID();
     try {
       await this.snoopOn(s, agent, next, mode);
+      // Ended meanwhile (the call, the phone): its teardown did not know this snoop.
+      if (s.ended) throw new SupervisionError(`the supervision of agent ${agent.name}'s call ended while switching to ${mode}`, 409);
     } catch (err) {
       this.deps.router.offChannel(next);
+      this.goneEarly.delete(next);
       await this.deps.ari.hangup(next).catch(() => undefined);
       throw err;
+    }
+    if (this.goneEarly.delete(next)) {
+      await this.end(s, 'call-ended');
+      throw new SupervisionError(`the snoop on agent ${agent.name}'s channel ended at once: the agent's phone left`, 409);
     }
     const switched = s.agentId !== agent.agentId || s.callId !== callId;
     s.snoopChannelId = next;
@@ -350,6 +365,8 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
   private async teardown(s: Live, log: Logger): Promise<void> {
     this.deps.router.offChannel(s.snoopChannelId);
     this.deps.router.offChannel(s.phone.channelId);
+    this.goneEarly.delete(s.snoopChannelId);
+    this.goneEarly.delete(s.phone.channelId);
     const steps: [string, () => Promise<void>][] = [
       ['hanging up the snoop', () => this.deps.ari.hangup(s.snoopChannelId)],
       ['hanging up the supervisor\'s phone', () => this.deps.ari.hangup(s.phone.channelId)],
