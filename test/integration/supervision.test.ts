@@ -4,7 +4,9 @@
 // each speaks a tone of its own and what each heard is measured per frequency, so "who heard
 // whom" is checked on the audio itself, beside ARI's bridge membership. Also: every use audited,
 // the call's CDR and recording untouched (the recording never holds the supervisor's voice),
-// stopping and the call's end leave no snoop channel, phone channel or supervision bridge.
+// stopping, the call's end, the phone's hang-up, a transfer and the agent's logout each end the
+// supervision and leave no snoop channel, phone channel or supervision bridge; a busy phone is a
+// clear 409 with nothing left behind.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,9 +31,12 @@ import { sippInMediaRange } from '../helpers/sipp-ports.js';
 const CUSTOMER_SIP = 7050;
 const AGENT_SIP = 7051;
 const SUPERVISOR_SIP = 7052;
+const AGENT2_SIP = 7053;
+const BUSY_PHONE_SIP = 7054;
 const CUSTOMER_RTP = 9460;
 const AGENT_RTP = 9470;
 const SUPERVISOR_RTP = 9480;
+const AGENT2_RTP = 9490;
 /** Each party's voice: a tone of its own. */
 const CUSTOMER_HZ = 440;
 const AGENT_HZ = 700;
@@ -60,6 +65,8 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
   let agentUser: Api;
   let supervisor: Api;
   let phoneless: Api;
+  let busySupervisor: Api;
+  let agent2: { id: string };
   const sipps: Sipp[] = [];
   const peers: RtpPeer[] = [];
   let customer: RtpPeer;
@@ -88,10 +95,13 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     customer = await RtpPeer.open(CUSTOMER_RTP, CUSTOMER_HZ);
     agentPhone = await RtpPeer.open(AGENT_RTP, AGENT_HZ);
     supervisorPhone = await RtpPeer.open(SUPERVISOR_RTP, SUPERVISOR_HZ);
-    peers.push(customer, agentPhone, supervisorPhone);
+    const agent2Phone = await RtpPeer.open(AGENT2_RTP, null);
+    peers.push(customer, agentPhone, supervisorPhone, agent2Phone);
     sipps.push(await startSipp({ scenario: 'rtp-peer-phone.xml', port: CUSTOMER_SIP, vars: { rtp_port: String(CUSTOMER_RTP) } }));
     sipps.push(await startSipp({ scenario: 'rtp-peer-phone.xml', port: AGENT_SIP, vars: { rtp_port: String(AGENT_RTP) } }));
     sipps.push(await startSipp({ scenario: 'rtp-peer-phone.xml', port: SUPERVISOR_SIP, vars: { rtp_port: String(SUPERVISOR_RTP) } }));
+    sipps.push(await startSipp({ scenario: 'rtp-peer-phone.xml', port: AGENT2_SIP, vars: { rtp_port: String(AGENT2_RTP) } }));
+    sipps.push(await startSipp({ scenario: 'customer-reject.xml', port: BUSY_PHONE_SIP, vars: { status: '486', reason: 'Busy Here' } }));
 
     const tag = h.app.slice(-8);
     const policyName = await saveOpenPolicy(h);
@@ -113,6 +123,12 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     await syncAgent(h.db, h.ari, phone.id);
     supervisor = await apiAs(app, h.db, 'supervisor', { agentId: phone.id });
     phoneless = await apiAs(app, h.db, 'supervisor');
+    const busy = await createAgent(h.db, { name: 'A busy phone', endpoint: `snoop-busy-${tag}`, contactUri: `sip:127.0.0.1:${BUSY_PHONE_SIP}` });
+    await syncAgent(h.db, h.ari, busy.id);
+    busySupervisor = await apiAs(app, h.db, 'supervisor', { agentId: busy.id });
+    const b = await createAgent(h.db, { name: 'Tom Transfer', endpoint: `snoop-agent2-${tag}`, contactUri: `sip:127.0.0.1:${AGENT2_SIP}` });
+    await syncAgent(h.db, h.ari, b.id);
+    agent2 = { id: b.id };
     const r = await agentUser.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/login` });
     expect(r.statusCode, r.body).toBe(200);
   }, 60_000);
@@ -304,4 +320,42 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     await wait(1500);
     await endAndCheckRecord(attemptId, callId, [v]);
   }, 60_000);
+
+  it('a busy phone is a clear 409 with nothing left behind; a transfer and a logout each end the supervision', async () => {
+    const { attemptId, callId } = await bridgedCall();
+    const bridgesBefore = (await ari<{ name?: string }[]>('GET', '/bridges')).body.filter((b) => b.name?.startsWith('supervision-')).length;
+    const busy = await busySupervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
+    expect(busy.statusCode, busy.body).toBe(409);
+    expect(busy.json().error).toMatch(/did not answer: .*\(cause 17\)/);
+    expect((await ari<{ name?: string }[]>('GET', '/bridges')).body.filter((b) => b.name?.startsWith('supervision-')).length).toBe(bridgesBefore);
+    expect(h.dialer.supervision.list()).toEqual([]);
+
+    // A blind transfer to another agent: the supervision was of the first agent's call, it ends.
+    const login2 = await admin.inject({ method: 'POST', url: `/api/v1/agents/${agent2.id}/login` });
+    expect(login2.statusCode, login2.body).toBe(200);
+    const r = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
+    expect(r.statusCode, r.body).toBe(200);
+    const v = r.json() as SupervisionView;
+    const t = await admin.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/transfer`, payload: { toAgentId: agent2.id } });
+    expect(t.statusCode, t.body).toBe(200);
+    await until('the supervision to end at the transfer', () => h.dialer.supervision.list().length === 0, 10_000);
+    await until('the supervision bridge gone', async () => (await bridgeChannels(v.bridgeId)) === null, 5_000);
+    const atTransfer = (await auditOf(callId)).filter((a) => a.action === 'call.supervision-end');
+    expect(atTransfer.map((a) => a.details)).toEqual([expect.objectContaining({ reason: 'call-ended', supervisionId: v.id })]);
+
+    // Listening to the second agent, who then logs out (their call ends with it).
+    const l2 = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent2.id}/call/listen` });
+    expect(l2.statusCode, l2.body).toBe(200);
+    const v2 = l2.json() as SupervisionView;
+    expect(v2.callId).toBe(callId);
+    const out = await admin.inject({ method: 'POST', url: `/api/v1/agents/${agent2.id}/logout` });
+    expect(out.statusCode, out.body).toBe(200);
+    await until('the supervision to end at the logout', () => h.dialer.supervision.list().length === 0, 10_000);
+    await until('no snoop, phone or bridge left', async () =>
+      !(await channelExists(v2.snoopChannelId)) && !(await channelExists(v2.phoneChannelId)) && (await bridgeChannels(v2.bridgeId)) === null, 5_000);
+    const ends = (await auditOf(callId)).filter((a) => a.action === 'call.supervision-end').map((a) => (a.details as { reason: string }).reason);
+    expect(ends).toEqual(['call-ended', 'call-ended']);
+    const summary = await h.dialer.callDone(attemptId);
+    expect(summary.endedBy).toBe('logout');
+  }, 90_000);
 });
