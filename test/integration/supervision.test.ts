@@ -233,8 +233,10 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
   it('listen: the supervisor hears customer and agent, neither hears the supervisor; audited; stop leaves nothing behind', async () => {
     const { attemptId, callId } = await bridgedCall();
     const agentSession = h.dialer.agents.get(agent.id)!;
+    const started = Date.now();
     const r = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
     expect(r.statusCode, r.body).toBe(200);
+    console.log(`listen answered in ${Date.now() - started} ms (phone called, answered, snoop joined)`);
     const v = r.json() as SupervisionView;
     expect(v).toMatchObject({ agentId: agent.id, callId, mode: 'listen', supervisorUserId: supervisor.userId });
     // The supervision's own bridge holds the phone and the snoop; the call's bridge only the call.
@@ -276,8 +278,10 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     await expectHeard('whisper', 3000);
 
     // To listen only: a new snoop, the same phone call and bridge; the agent no longer hears the supervisor.
+    const switchedAt = Date.now();
     const l = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
     expect(l.statusCode, l.body).toBe(200);
+    console.log(`whisper to listen answered in ${Date.now() - switchedAt} ms (a new snoop, the same phone call)`);
     const v = l.json() as SupervisionView;
     expect(v).toMatchObject({ id: w.id, mode: 'listen', phoneChannelId: w.phoneChannelId, bridgeId: w.bridgeId });
     expect(v.snoopChannelId).not.toBe(w.snoopChannelId);
