@@ -24,8 +24,9 @@ import type { EventRouter } from './event-router.js';
 export type SupervisionMode = 'listen' | 'whisper';
 
 /** Why a supervision ended: the supervisor stopped it, the call left the agent (its end, a
- * transfer, a logout), the supervisor's phone hung up, Asterisk lost a leg, or the engine stopped. */
-export type SupervisionEndReason = 'stopped' | 'call-ended' | 'phone-hung-up' | 'lost' | 'shutdown';
+ * transfer, a logout), the supervisor's phone hung up, Asterisk lost a leg, the engine stopped;
+ * `moved`: the supervisor went on to another call with the same phone call (audited on the call left). */
+export type SupervisionEndReason = 'stopped' | 'call-ended' | 'phone-hung-up' | 'lost' | 'shutdown' | 'moved';
 
 /** A live supervision, as the API shows it. */
 export interface SupervisionView {
@@ -313,6 +314,11 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
       throw new SupervisionError(`the snoop on agent ${agent.name}'s channel ended at once: the agent's phone left`, 409);
     }
     const switched = s.agentId !== agent.agentId || s.callId !== callId;
+    if (switched) {
+      // The call left behind has its end of supervision in the audit too.
+      await this.audit(s, 'call.supervision-end', { reason: 'moved', toCallId: callId })
+        .catch((err: unknown) => this.deps.log.error({ err, supervisionId: s.id }, 'auditing the end of a supervision failed'));
+    }
     s.snoopChannelId = next;
     s.agentId = agent.agentId;
     s.callId = callId;

@@ -86,6 +86,13 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     const r = await ari<{ channels: string[] }>('GET', `/bridges/${id}`);
     return r.status === 200 ? [...r.body.channels].sort() : null;
   };
+  /** The bridge's channels, as ARI shows them once its snapshot caught up (it lags a change by a moment). */
+  const expectBridge = async (id: string, channels: string[]) => {
+    const want = [...channels].sort();
+    await until(`bridge ${id} to hold ${want.join(', ')}`, async () => JSON.stringify(await bridgeChannels(id)) === JSON.stringify(want), 3_000)
+      .catch(() => undefined);
+    expect(await bridgeChannels(id)).toEqual(want);
+  };
   const channelExists = async (id: string) => (await ari('GET', `/channels/${id}`)).status === 200;
 
   beforeAll(async () => {
@@ -240,9 +247,9 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     const v = r.json() as SupervisionView;
     expect(v).toMatchObject({ agentId: agent.id, callId, mode: 'listen', supervisorUserId: supervisor.userId });
     // The supervision's own bridge holds the phone and the snoop; the call's bridge only the call.
-    expect(await bridgeChannels(v.bridgeId)).toEqual([v.phoneChannelId, v.snoopChannelId].sort());
+    await expectBridge(v.bridgeId, [v.phoneChannelId, v.snoopChannelId]);
     const call = await h.db.selectFrom('calls').where('id', '=', callId).select(['channel_id']).executeTakeFirstOrThrow();
-    expect(await bridgeChannels(agentSession.bridgeId)).toEqual([agentSession.channelId, call.channel_id].sort());
+    await expectBridge(agentSession.bridgeId, [agentSession.channelId, call.channel_id]);
     const listed = await supervisor.inject({ method: 'GET', url: '/api/v1/supervisions' });
     expect(listed.json().supervisions).toEqual([v]);
     // Asking again for the same is no second phone call.
@@ -259,13 +266,14 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     const stop = await supervisor.inject({ method: 'DELETE', url: `/api/v1/agents/${agent.id}/call/supervision` });
     expect(stop.statusCode, stop.body).toBe(200);
     await until('the snoop and the phone hung up', async () => !(await channelExists(v.snoopChannelId)) && !(await channelExists(v.phoneChannelId)), 5_000);
-    expect(await bridgeChannels(v.bridgeId)).toBeNull();
+    // ARI reads bridges from a cache updated a moment after the change: polled, not read once.
+    await until('the supervision bridge gone', async () => (await bridgeChannels(v.bridgeId)) === null, 5_000);
     expect((await supervisor.inject({ method: 'GET', url: '/api/v1/supervisions' })).json().supervisions).toEqual([]);
     const ended = (await auditOf(callId)).at(-1)!;
     expect(ended).toMatchObject({ action: 'call.supervision-end', user_id: supervisor.userId });
     expect(ended.details).toMatchObject({ reason: 'stopped', supervisionId: v.id });
     // The call goes on, with the agent, untouched.
-    expect(await bridgeChannels(agentSession.bridgeId)).toEqual([agentSession.channelId, call.channel_id].sort());
+    await expectBridge(agentSession.bridgeId, [agentSession.channelId, call.channel_id]);
     await endAndCheckRecord(attemptId, callId, [v]);
   }, 90_000);
 
@@ -286,7 +294,7 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     expect(v).toMatchObject({ id: w.id, mode: 'listen', phoneChannelId: w.phoneChannelId, bridgeId: w.bridgeId });
     expect(v.snoopChannelId).not.toBe(w.snoopChannelId);
     await until('the whisper snoop hung up', async () => !(await channelExists(w.snoopChannelId)), 5_000);
-    expect(await bridgeChannels(v.bridgeId)).toEqual([v.phoneChannelId, v.snoopChannelId].sort());
+    await expectBridge(v.bridgeId, [v.phoneChannelId, v.snoopChannelId]);
     await expectHeard('listen', 2000);
 
     const actions = (await auditOf(callId)).map((a) => [a.action, a.user_id]);
@@ -320,18 +328,19 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     expect(ended.details).toMatchObject({ reason: 'phone-hung-up', supervisionId: v.id });
     const call = await h.db.selectFrom('calls').where('id', '=', callId).select(['channel_id', 'ended_at']).executeTakeFirstOrThrow();
     expect(call.ended_at).toBeNull();
-    expect(await bridgeChannels(agentSession.bridgeId)).toEqual([agentSession.channelId, call.channel_id].sort());
+    await expectBridge(agentSession.bridgeId, [agentSession.channelId, call.channel_id]);
     await wait(1500);
     await endAndCheckRecord(attemptId, callId, [v]);
   }, 60_000);
 
   it('a busy phone is a clear 409 with nothing left behind; a transfer and a logout each end the supervision', async () => {
     const { attemptId, callId } = await bridgedCall();
-    const bridgesBefore = (await ari<{ name?: string }[]>('GET', '/bridges')).body.filter((b) => b.name?.startsWith('supervision-')).length;
+    const supervisionBridges = async () => (await ari<{ name?: string }[]>('GET', '/bridges')).body.filter((b) => b.name?.startsWith('supervision-')).length;
+    const bridgesBefore = await supervisionBridges();
     const busy = await busySupervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
     expect(busy.statusCode, busy.body).toBe(409);
     expect(busy.json().error).toMatch(/did not answer: .*\(cause 17\)/);
-    expect((await ari<{ name?: string }[]>('GET', '/bridges')).body.filter((b) => b.name?.startsWith('supervision-')).length).toBe(bridgesBefore);
+    await until('the busy phone\'s supervision bridge gone', async () => (await supervisionBridges()) === bridgesBefore, 5_000);
     expect(h.dialer.supervision.list()).toEqual([]);
 
     // A blind transfer to another agent: the supervision was of the first agent's call, it ends.
@@ -361,5 +370,45 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     expect(ends).toEqual(['call-ended', 'call-ended']);
     const summary = await h.dialer.callDone(attemptId);
     expect(summary.endedBy).toBe('logout');
+  }, 90_000);
+
+  it('moving to another agent\'s call keeps the phone call; the call left behind has its end in the audit', async () => {
+    const login2 = await admin.inject({ method: 'POST', url: `/api/v1/agents/${agent2.id}/login` });
+    expect(login2.statusCode, login2.body).toBe(200);
+    await until('both agents ready', () => h.dialer.agents.get(agent.id)?.state === 'ready' && h.dialer.agents.get(agent2.id)?.state === 'ready');
+    const attempts: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const phone = `+1305558${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}`;
+      const contact = await addContact(h.db, { campaignId, phone });
+      const attempt = await createAttempt(h.db, { campaignId, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+      attempts.push(attempt.id);
+      await enqueueAttempt(h.queue, attempt.id);
+    }
+    const [first, second] = await until('both agents on a call', () => {
+      const a = h.dialer.agents.get(agent.id);
+      const b = h.dialer.agents.get(agent2.id);
+      return a?.state === 'on-call' && b?.state === 'on-call' ? [a.callId!, b.callId!] : null;
+    });
+    const r1 = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/call/listen` });
+    expect(r1.statusCode, r1.body).toBe(200);
+    const v1 = r1.json() as SupervisionView;
+    const r2 = await supervisor.inject({ method: 'POST', url: `/api/v1/agents/${agent2.id}/call/whisper` });
+    expect(r2.statusCode, r2.body).toBe(200);
+    const v2 = r2.json() as SupervisionView;
+    expect(v2).toMatchObject({ id: v1.id, agentId: agent2.id, callId: second, mode: 'whisper', phoneChannelId: v1.phoneChannelId, bridgeId: v1.bridgeId });
+    await until('the first snoop hung up', async () => !(await channelExists(v1.snoopChannelId)), 5_000);
+    await expectBridge(v2.bridgeId, [v2.phoneChannelId, v2.snoopChannelId]);
+    const left = await auditOf(first);
+    expect(left.map((a) => a.action)).toEqual(['call.listen', 'call.supervision-end']);
+    expect(left[1]!.details).toMatchObject({ reason: 'moved', toCallId: second, supervisionId: v1.id });
+    expect((await auditOf(second)).map((a) => a.action)).toEqual(['call.whisper']);
+    // The first agent's call ending does not touch the supervision, now on the second.
+    expect((await admin.inject({ method: 'POST', url: `/api/v1/calls/${first}/hangup` })).statusCode).toBe(200);
+    await wait(500);
+    expect(h.dialer.supervision.list().map((x) => x.callId)).toEqual([second]);
+    expect((await admin.inject({ method: 'POST', url: `/api/v1/calls/${second}/hangup` })).statusCode).toBe(200);
+    await until('the supervision to end with the second call', () => h.dialer.supervision.list().length === 0, 10_000);
+    await until('nothing left', async () => !(await channelExists(v2.phoneChannelId)) && (await bridgeChannels(v2.bridgeId)) === null, 5_000);
+    for (const id of attempts) await h.dialer.callDone(id);
   }, 90_000);
 });
