@@ -164,6 +164,13 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
   const auditOf = (callId: string) =>
     h.db.selectFrom('audit_log').where('resource', '=', 'call').where('resource_id', '=', callId).orderBy('id').selectAll().execute();
 
+  /** The call's supervision-end audit rows, once there are `n` (an end Asterisk caused is audited after its teardown). */
+  const endsOf = async (callId: string, n: number) => {
+    const rows = () => auditOf(callId).then((all) => all.filter((a) => a.action === 'call.supervision-end'));
+    await until(`${n} supervision end(s) audited`, async () => (await rows()).length >= n, 5_000).catch(() => undefined);
+    return rows();
+  };
+
   /** What each phone heard of each voice over the last `ms`. */
   function levels(from: number, to = Date.now()) {
     const of = (p: RtpPeer) => ({
@@ -305,7 +312,7 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     await until('the supervision to end with the call', async () => (await bridgeChannels(v.bridgeId)) === null, 10_000);
     await until('the snoop and the phone hung up', async () => !(await channelExists(v.snoopChannelId)) && !(await channelExists(v.phoneChannelId)), 5_000);
     expect(h.dialer.supervision.list()).toEqual([]);
-    const ended = (await auditOf(callId)).filter((a) => a.action === 'call.supervision-end');
+    const ended = await endsOf(callId, 1);
     expect(ended).toHaveLength(1);
     expect(ended[0]!.details).toMatchObject({ reason: 'call-ended', supervisionId: w.id });
     // No supervision bridge of this application is left.
@@ -323,9 +330,9 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     expect((await ari('DELETE', `/channels/${v.phoneChannelId}`)).status).toBe(204);
     await until('the supervision to end', () => h.dialer.supervision.list().length === 0, 10_000);
     await until('the snoop hung up and the bridge gone', async () => !(await channelExists(v.snoopChannelId)) && (await bridgeChannels(v.bridgeId)) === null, 5_000);
-    const ended = (await auditOf(callId)).at(-1)!;
+    const [ended] = await endsOf(callId, 1);
     expect(ended).toMatchObject({ action: 'call.supervision-end', user_id: supervisor.userId });
-    expect(ended.details).toMatchObject({ reason: 'phone-hung-up', supervisionId: v.id });
+    expect(ended!.details).toMatchObject({ reason: 'phone-hung-up', supervisionId: v.id });
     const call = await h.db.selectFrom('calls').where('id', '=', callId).select(['channel_id', 'ended_at']).executeTakeFirstOrThrow();
     expect(call.ended_at).toBeNull();
     await expectBridge(agentSession.bridgeId, [agentSession.channelId, call.channel_id]);
@@ -353,7 +360,7 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     expect(t.statusCode, t.body).toBe(200);
     await until('the supervision to end at the transfer', () => h.dialer.supervision.list().length === 0, 10_000);
     await until('the supervision bridge gone', async () => (await bridgeChannels(v.bridgeId)) === null, 5_000);
-    const atTransfer = (await auditOf(callId)).filter((a) => a.action === 'call.supervision-end');
+    const atTransfer = await endsOf(callId, 1);
     expect(atTransfer.map((a) => a.details)).toEqual([expect.objectContaining({ reason: 'call-ended', supervisionId: v.id })]);
 
     // Listening to the second agent, who then logs out (their call ends with it).
@@ -366,7 +373,7 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
     await until('the supervision to end at the logout', () => h.dialer.supervision.list().length === 0, 10_000);
     await until('no snoop, phone or bridge left', async () =>
       !(await channelExists(v2.snoopChannelId)) && !(await channelExists(v2.phoneChannelId)) && (await bridgeChannels(v2.bridgeId)) === null, 5_000);
-    const ends = (await auditOf(callId)).filter((a) => a.action === 'call.supervision-end').map((a) => (a.details as { reason: string }).reason);
+    const ends = (await endsOf(callId, 2)).map((a) => (a.details as { reason: string }).reason);
     expect(ends).toEqual(['call-ended', 'call-ended']);
     const summary = await h.dialer.callDone(attemptId);
     expect(summary.endedBy).toBe('logout');
