@@ -19,6 +19,7 @@ import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
 import { callControlRoutes } from './routes/call-control.routes.js';
 import { phoneRoutes } from './routes/phone.routes.js';
+import { supervisionRoutes } from './routes/supervision.routes.js';
 import { campaignRoutes } from './routes/campaigns.routes.js';
 import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
@@ -100,6 +101,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(callControlRoutes(deps), { prefix: '/api/v1' });
   await api.register(phoneRoutes(deps), { prefix: '/api/v1' });
+  await api.register(supervisionRoutes(deps), { prefix: '/api/v1' });
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });

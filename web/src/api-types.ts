@@ -1899,6 +1899,210 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/call/listen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            supervisorUserId: string;
+                            supervisor: string;
+                            agentId: string;
+                            callId: string;
+                            /** @enum {string} */
+                            mode: "listen" | "whisper";
+                            phoneEndpoint: string;
+                            bridgeId: string;
+                            phoneChannelId: string;
+                            snoopChannelId: string;
+                            startedAt: string;
+                            modeSince: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/whisper": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            supervisorUserId: string;
+                            supervisor: string;
+                            agentId: string;
+                            callId: string;
+                            /** @enum {string} */
+                            mode: "listen" | "whisper";
+                            phoneEndpoint: string;
+                            bridgeId: string;
+                            phoneChannelId: string;
+                            snoopChannelId: string;
+                            startedAt: string;
+                            modeSince: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/supervision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            supervisorUserId: string;
+                            supervisor: string;
+                            agentId: string;
+                            callId: string;
+                            /** @enum {string} */
+                            mode: "listen" | "whisper";
+                            phoneEndpoint: string;
+                            bridgeId: string;
+                            phoneChannelId: string;
+                            snoopChannelId: string;
+                            startedAt: string;
+                            modeSince: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            supervisions: {
+                                id: string;
+                                supervisorUserId: string;
+                                supervisor: string;
+                                agentId: string;
+                                callId: string;
+                                /** @enum {string} */
+                                mode: "listen" | "whisper";
+                                phoneEndpoint: string;
+                                bridgeId: string;
+                                phoneChannelId: string;
+                                snoopChannelId: string;
+                                startedAt: string;
+                                modeSince: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns": {
         parameters: {
             query?: never;

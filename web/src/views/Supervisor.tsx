@@ -6,6 +6,7 @@ import { api, ok, type Me } from '../api';
 import { LineChart } from '../Chart';
 import { elapsed, useClock, useLive, type LiveAgent } from '../live';
 import { Btn, DataTable, Section, useLoad } from '../ui';
+import { supervisionColumn } from './SupervisionButtons';
 
 interface Campaign { id: string; name: string; state: string; dialMode: string }
 interface AgentToday { agentId: string; connected: number; talkUtilisation: number | null }
@@ -76,6 +77,7 @@ export default function SupervisorView({ me }: { me: Me }) {
                 return <span className={u != null && u > utilisationCeiling ? 'over' : ''}>{pct(u)}{u != null && u > utilisationCeiling ? ' (above 74%)' : ''}</span>;
               },
             },
+            ...(me.permissions.includes('calls.supervise') ? [supervisionColumn(me)] : []),
             ...(control ? [{
               header: 'Actions',
               cell: (a: LiveAgent) => (
