@@ -1,7 +1,8 @@
 // What must hold after every fault, checked from the three records that outlive the engine:
 // PostgreSQL (attempts, calls, recordings, DNC), Asterisk's CEL file (every channel it saw) and
 // the recordings store on disk. Each check returns pass/fail with the evidence, never a guess.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { phoneTimeZones } from '../../src/compliance/phone-data.js';
 import type { Db } from '../../src/db/database.js';
@@ -121,11 +122,12 @@ export async function checkRow(ctx: CheckContext, from: Date, to: Date): Promise
     const isFlagged = callFlags.get(c.id) === true || (r !== undefined && flags.recordings.some((f) => flagged(r[f])));
     if (isFlagged) flaggedN++;
     else if (!r) lost++;
-    else if (files.get(r.storage_key) !== Number(r.size_bytes) && !r.purged_at) badFile++;
+    else if (files.get(r.storage_key)?.size !== Number(r.size_bytes) && !r.purged_at) badFile++;
   }
-  const orphanFiles = [...files.keys()].filter((k) => !keys.has(k)).length;
+  // Files and spool leftovers written since this row began (earlier rows' count there).
+  const orphanFiles = [...files].filter(([k, f]) => !keys.has(k) && f.mtime >= from).length;
   const spool = ctx.spoolDir && existsSync(ctx.spoolDir)
-    ? readdirSync(ctx.spoolDir).filter((f) => f.endsWith('.wav')).length
+    ? readdirSync(ctx.spoolDir).filter((f) => f.endsWith('.wav') && statSync(path.join(ctx.spoolDir!, f)).mtime >= from).length
     : 0;
   const recProblems: string[] = [];
   if (lost) recProblems.push(`${lost} bridged calls without recording or flag`);

@@ -216,14 +216,17 @@ export class RecordingsFs {
     await run('umount', [this.dir]).catch(() => run('umount', ['-l', this.dir]));
   }
 
-  /** Every stored file, relative to the store's root, with its size. */
-  files(): Map<string, number> {
-    const out = new Map<string, number>();
+  /** Every stored file, relative to the store's root, with its size and modification time. */
+  files(): Map<string, { size: number; mtime: Date }> {
+    const out = new Map<string, { size: number; mtime: Date }>();
     const walk = (rel: string) => {
       for (const e of readdirSync(path.join(this.dir, rel), { withFileTypes: true })) {
         const r = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) walk(r);
-        else if (e.isFile() && r !== '.faults-filler' && !e.name.startsWith('.')) out.set(r, statSync(path.join(this.dir, r)).size);
+        else if (e.isFile() && !e.name.startsWith('.')) {
+          const st = statSync(path.join(this.dir, r));
+          out.set(r, { size: st.size, mtime: st.mtime });
+        }
       }
     };
     walk('');

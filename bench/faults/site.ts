@@ -128,7 +128,8 @@ export class AgentDesk {
   dispositions = 0;
   readonly states = new Map<string, string>();
 
-  constructor(private readonly api: Api, private readonly agentIds: string[], private readonly attemptOf: (callId: string) => Promise<string | null>) {}
+  /** toClose: the attempt of the agent's last ended call still without a disposition (the console shows it). */
+  constructor(private readonly api: Api, private readonly agentIds: string[], private readonly toClose: (agentId: string) => Promise<string | null>) {}
 
   start(everyMs = 500): void {
     this.timer = setInterval(() => void this.round(), everyMs);
@@ -147,8 +148,8 @@ export class AgentDesk {
         try {
           const s = await this.api.call<AgentState>('GET', `/agents/${id}/state`);
           this.states.set(id, s.state);
-          if (s.state === 'wrap-up' && s.callId) {
-            const attemptId = await this.attemptOf(s.callId);
+          if (s.state === 'wrap-up') {
+            const attemptId = await this.toClose(id);
             if (attemptId) {
               await this.api.call('POST', `/attempts/${attemptId}/disposition`, { result: 'not-interested' });
               this.dispositions++;
