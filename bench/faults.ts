@@ -10,9 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import { createDb, poolOf, type Db } from '../src/db/database.js';
 import { Sipp } from '../src/sim/sipp.js';
-import { callsBetween, checkRow, dialingResumed, openCalls, type CheckContext, type RowChecks } from './faults/invariants.js';
+import { callsBetween, checkRow, dialingResumed, extraSoftphones, openCalls, type CheckContext, type RowChecks } from './faults/invariants.js';
 import { DialwellServer, type ProbeSample } from './faults/server.js';
 import { AmiRelay, assertPortFree, PrivatePostgres, PrivateRedis, RecordingsFs, startAsteriskNode, type AsteriskNode } from './faults/services.js';
 import { addContacts, AgentDesk, Api, setUpSite, type Site } from './faults/site.js';
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
     const redis = new PrivateRedis(path.join(runDir, 'redis'), PORTS.redis);
     await redis.start();
     cleanups.push(() => redis.stop());
-    const store = new RecordingsFs(path.join(runDir, 'recordings'), short ? 32 : 128);
+    const store = new RecordingsFs(path.join(runDir, 'recordings'), short ? 32 : 256);
     await store.mount();
     cleanups.push(() => store.unmount());
     const node: AsteriskNode = await startAsteriskNode(Number(opts.node));
@@ -142,6 +143,8 @@ async function main(): Promise<number> {
     const ctx: CheckContext = {
       db, site, celFile, trunkChannelPrefix: `PJSIP/trunk-faults-${tag}`, store,
       spoolDir: node.spoolDir,
+      ari: { url: node.ariUrl, user: 'dialwell', password: 'dialwell-local-ari' },
+      agentEndpoints: agentPorts.map((_, i) => `faults-${tag}-a${i + 1}`),
     };
 
     const campaign = async (action: 'start' | 'pause') => {
@@ -175,6 +178,7 @@ async function main(): Promise<number> {
       const stderrBefore = server.unstructuredStderrLines();
       await campaign('start');
       const from = now();
+      const extraBefore = await extraSoftphones(ctx).catch(() => 0);
       // Calls in flight: wait until at least one customer is talking to an agent (or 20 s).
       for (let i = 0; i < 100 && (await liveCalls()) < 1; i++) await sleep(200);
       await sleep(1000);
@@ -206,7 +210,7 @@ async function main(): Promise<number> {
       const settleEnd = Date.now() + 60_000;
       while (Date.now() < settleEnd && (await openCalls(db, site.campaignId, from)) > 0) await sleep(1000);
       await sleep(4000);
-      const checks = await checkRow(ctx, from, to);
+      const checks = await checkRow(ctx, from, to, desk.states, extraBefore);
       const stderrLines = server.unstructuredStderrLines() - stderrBefore;
       if (stderrLines > 0) notes.push(`${stderrLines} non-JSON lines (stack dumps) in the server's output`);
       for (const c of crashed) notes.push(`server died: ${c.stderr.split('\n').find((l) => /error/i.test(l))?.trim().slice(0, 120) ?? 'no error line'}`);
@@ -229,6 +233,17 @@ async function main(): Promise<number> {
           await pg.start();
           // The suite's own pool reconnects by itself (it handles the pool's error events).
           return [];
+        },
+      },
+      {
+        key: 'pgcut', title: "PostgreSQL cut every connection (pg_terminate_backend), server stays up", resumeWithinS: 10,
+        async inject() {
+          // What a failover proxy or an idle-connection killer does: the server stays, the sessions go.
+          const cut = await sql<{ n: string }>`select count(pg_terminate_backend(pid))::text as n from pg_stat_activity
+            where datname = 'dialwell_faults' and pid <> pg_backend_pid() and backend_type = 'client backend'`.execute(db);
+          const n = cut.rows[0]?.n ?? '0';
+          await sleep(2000);
+          return [`${n} connections cut`];
         },
       },
       {
@@ -259,19 +274,32 @@ async function main(): Promise<number> {
         async inject() {
           const pid = await node.pid();
           if (!pid) throw new Error('the private Asterisk node has no PID file');
+          // One agent takes a break first and comes back while Asterisk is frozen, so the engine
+          // originates into the frozen PBX (its ARI request times out while the call may be placed).
+          const spare = site.agentIds[0]!;
+          let paused = false;
+          for (let i = 0; i < 50 && !paused; i++) {
+            paused = await api.call('POST', `/agents/${spare}/pause`, { reason: 'break' }).then(() => true, () => false);
+            if (!paused) await sleep(200);
+          }
           const at = now();
           process.kill(pid, 'SIGSTOP');
+          let readied = false;
           try {
-            await sleep(10_000);
+            await sleep(500);
+            readied = paused && (await api.call('POST', `/agents/${spare}/ready`).then(() => true, () => false));
+            await sleep(9500);
           } finally {
             process.kill(pid, 'SIGCONT');
           }
+          if (paused && !readied) await api.call('POST', `/agents/${spare}/ready`).catch(() => undefined);
+          const notes = [readied ? 'an agent became ready during the freeze' : 'no agent became ready during the freeze'];
           // The engine must notice a stalled websocket by itself (ping), within a few seconds.
           const said = server.logLines(at, now()).filter((l) => l.level >= 40 && /websocket|ari|asterisk|pbx/i.test(l.msg));
           const first = said[0];
           const afterS = first ? (first.time - at.getTime()) / 1000 : null;
-          if (afterS !== null && afterS <= 5) return [`engine noticed after ${afterS.toFixed(1)} s ("${first!.msg.slice(0, 60)}")`];
-          return [`NOT DETECTED within 5 s: ${first ? `first warning after ${afterS!.toFixed(1)} s ("${first.msg.slice(0, 60)}")` : 'the engine logged nothing while Asterisk was frozen'}`];
+          if (afterS !== null && afterS <= 5) return [...notes, `engine noticed after ${afterS.toFixed(1)} s ("${first!.msg.slice(0, 60)}")`];
+          return [...notes, `NOT DETECTED within 5 s: ${first ? `first warning after ${afterS!.toFixed(1)} s ("${first.msg.slice(0, 60)}")` : 'the engine logged nothing while Asterisk was frozen'}`];
         },
       },
       {
@@ -371,21 +399,21 @@ function rowOk(r: Row): boolean {
   if (!r.checks) return r.notes.some((n) => n.startsWith('skipped'));
   const c = r.checks;
   const soakOk = !r.notes.some((n) => /^(GROWTH OVER|NO CALL IN FLIGHT|NOT DETECTED)/.test(n));
-  return r.server.ok && c.dialedOnce.ok && c.cdrs.ok && c.recordings.ok && c.compliance.ok && c.abandonment.ok && r.resumedOk && soakOk;
+  return r.server.ok && c.agents.ok && c.dialedOnce.ok && c.cdrs.ok && c.recordings.ok && c.compliance.ok && c.abandonment.ok && r.resumedOk && soakOk;
 }
 
 function cells(r: Row): string[] {
   const c = r.checks;
   const resumed = r.resumed === null ? (r.checks ? mark(false, 'never') : '-') : mark(r.resumedOk, `${r.resumed.toFixed(1)} s`);
-  if (!c) return [r.n, r.fault, '-', mark(r.server.ok, r.server.detail), '-', '-', '-', '-', '-', resumed, r.notes.join('; ')];
+  if (!c) return [r.n, r.fault, '-', mark(r.server.ok, r.server.detail), '-', '-', '-', '-', '-', '-', resumed, r.notes.join('; ')];
   return [
-    r.n, r.fault, `${c.calls} (${c.answered} answered)`, mark(r.server.ok, r.server.detail), mark(c.dialedOnce.ok, c.dialedOnce.detail),
+    r.n, r.fault, `${c.calls} (${c.answered} answered)`, mark(r.server.ok, r.server.detail), mark(c.agents.ok, c.agents.detail), mark(c.dialedOnce.ok, c.dialedOnce.detail),
     mark(c.cdrs.ok, c.cdrs.detail), mark(c.recordings.ok, c.recordings.detail), mark(c.compliance.ok, c.compliance.detail),
     mark(c.abandonment.ok, c.abandonment.detail), resumed, r.notes.join('; '),
   ];
 }
 
-const HEADER = ['#', 'fault (calls in flight)', 'calls', 'server', 'no attempt dialed twice', 'one closed CDR per channel', 'recordings: file ⇔ row, or flagged', 'no DNC / hours / cap', 'abandonment ≤ cap', 'dialing resumed after', 'notes'];
+const HEADER = ['#', 'fault (calls in flight)', 'calls', 'server', 'agents', 'no attempt dialed twice', 'one closed CDR per channel', 'recordings: file ⇔ row, or flagged', 'no DNC / hours / cap', 'abandonment ≤ cap', 'dialing resumed after', 'notes'];
 
 function printRow(r: Row): void {
   console.log(`| ${cells(r).join(' | ')} |`);

@@ -17,6 +17,7 @@ export interface Check {
 }
 
 export interface RowChecks {
+  agents: Check;
   dialedOnce: Check;
   cdrs: Check;
   recordings: Check;
@@ -39,6 +40,32 @@ export interface CheckContext {
   store: RecordingsFs;
   /** Asterisk's recording spool of that node: a file left there after its call ended was never stored. */
   spoolDir: string | null;
+  /** That node's ARI, to count each agent's softphone channels. */
+  ari: { url: string; user: string; password: string };
+  /** Agents' PJSIP endpoint names. */
+  agentEndpoints: string[];
+}
+
+/** Softphone channels in Asterisk beyond one per agent (an old one never hung up is a leak). */
+export async function extraSoftphones(ctx: CheckContext): Promise<number> {
+  const res = await fetch(`${ctx.ari.url}/ari/channels`, {
+    headers: { authorization: `Basic ${Buffer.from(`${ctx.ari.user}:${ctx.ari.password}`).toString('base64')}` },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`ARI /channels: HTTP ${res.status}`);
+  const channels = (await res.json()) as { name: string }[];
+  return ctx.agentEndpoints.reduce((n, e) => n + Math.max(0, channels.filter((c) => c.name.startsWith(`PJSIP/${e}-`)).length - 1), 0);
+}
+
+/** Agents after the fault: no new leaked softphone channel since the row began, none logged out. */
+async function checkAgents(ctx: CheckContext, states: Map<string, string>, extraBefore: number): Promise<Check> {
+  const extra = await extraSoftphones(ctx);
+  const out = [...states.values()].filter((s) => s === 'logged-out').length;
+  const problems = [];
+  if (extra > extraBefore) problems.push(`${extra - extraBefore} softphone channels left behind`);
+  if (out) problems.push(`${out} logged out`);
+  const earlier = extraBefore ? ` (${extraBefore} leaked earlier)` : '';
+  return problems.length ? fail(problems.join('; ') + earlier) : pass(`${ctx.agentEndpoints.length} × 1 softphone${earlier}`);
 }
 
 /** Calls of the campaign created in [from, to): closed ones, and how many are still open. */
@@ -61,8 +88,9 @@ async function recordingFlagColumns(db: Db): Promise<{ calls: string[]; recordin
 const OK_STATUS = new Set(['stored', 'ok', 'complete', 'completed', 'present']);
 const flagged = (v: unknown) => v !== null && v !== undefined && v !== false && !OK_STATUS.has(String(v));
 
-export async function checkRow(ctx: CheckContext, from: Date, to: Date): Promise<RowChecks> {
+export async function checkRow(ctx: CheckContext, from: Date, to: Date, agentStates: Map<string, string>, extraBefore: number): Promise<RowChecks> {
   const { db, site } = ctx;
+  const agents = await checkAgents(ctx, agentStates, extraBefore).catch((err: unknown) => fail(`agents not checked: ${(err as Error).message}`));
   const calls = await db.selectFrom('calls').where('campaign_id', '=', site.campaignId).where('created_at', '>=', from).where('created_at', '<', to)
     .select(['id', 'attempt_id', 'phone', 'channel_id', 'created_at', 'answered_at', 'bridged_at', 'ended_at', 'outcome', 'recording_id']).execute();
 
@@ -161,7 +189,7 @@ export async function checkRow(ctx: CheckContext, from: Date, to: Date): Promise
   const rate = Number(ab.live) ? Number(ab.abandoned) / Number(ab.live) : 0;
   const abandonment = (rate <= cap ? pass : fail)(`${(rate * 100).toFixed(1)}% (${ab.abandoned}/${ab.live})`);
 
-  return { dialedOnce, cdrs, recordings, compliance, abandonment, calls: calls.length, answered: calls.filter((c) => c.answered_at).length };
+  return { agents, dialedOnce, cdrs, recordings, compliance, abandonment, calls: calls.length, answered: calls.filter((c) => c.answered_at).length };
 }
 
 /** Whether instant t falls inside the window (callee's local time of day; the window covers every day). */
