@@ -65,7 +65,7 @@ async function checkAgents(ctx: CheckContext, states: Map<string, string>, extra
   if (extra > extraBefore) problems.push(`${extra - extraBefore} softphone channels left behind`);
   if (out) problems.push(`${out} logged out`);
   const earlier = extraBefore ? ` (${extraBefore} leaked earlier)` : '';
-  return problems.length ? fail(problems.join('; ') + earlier) : pass(`${ctx.agentEndpoints.length} × 1 softphone${earlier}`);
+  return problems.length ? fail(problems.join('; ') + earlier) : pass(extraBefore ? `none left behind${earlier}` : `${ctx.agentEndpoints.length} × 1 softphone`);
 }
 
 /** Calls of the campaign created in [from, to): closed ones, and how many are still open. */
@@ -179,7 +179,17 @@ export async function checkRow(ctx: CheckContext, from: Date, to: Date, agentSta
       .where('created_at', '>', new Date(to.getTime() - 24 * 3_600_000)).groupBy('phone').having((eb) => eb.fn.countAll(), '>', site.capPerPhone).select('phone').execute();
     if (perPhone.length) comp.push(`${perPhone.length} numbers over the cap`);
   }
-  const compliance = comp.length ? fail(comp.join('; ')) : pass('0 DNC/hours/cap');
+  // Evidence the gate was exercised: the refusals it recorded in this row, by failing rule.
+  const refused = await db.selectFrom('decisions').where('campaign_id', '=', site.campaignId).where('allowed', '=', false)
+    .where('decided_at', '>=', from).where('decided_at', '<', to).select('reasons').execute();
+  const byRule = new Map<string, number>();
+  for (const d of refused) {
+    for (const r of d.reasons as { rule?: string; passed?: boolean }[]) {
+      if (r.passed === false && r.rule) byRule.set(r.rule, (byRule.get(r.rule) ?? 0) + 1);
+    }
+  }
+  const gate = byRule.size ? ` (refused: ${[...byRule].map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+  const compliance = comp.length ? fail(comp.join('; ') + gate) : pass(`0 DNC/hours/cap${gate}`);
 
   // 5. Abandonment over the campaign so far (as regulators count it: abandoned / live answered).
   const ab = await db.selectFrom('calls').where('campaign_id', '=', site.campaignId)

@@ -94,16 +94,17 @@ export async function setUpSite(api: Api, o: SiteOptions): Promise<Site> {
 
 /** Adds n more contacts to the running campaign (numbers never used before in this run). */
 export async function addContacts(api: Api, site: Site, n: number): Promise<void> {
-  const rows = ['phone,name'];
+  const rows = ['phone,name,priority'];
   for (let k = 0; k < n; k++) {
     const i = site.nextContact++;
     const phone = openPhone(i);
-    rows.push(`${phone},Customer ${i}`);
+    rows.push(`${phone},Customer ${i},0`);
     if (i % 10 === 7) site.dncPhones.push(phone);
     if (i % 25 === 3) {
+      // First in line, so the dial-time gate meets them (and must refuse them) in every batch.
       const closed = closedPhone(i);
       site.closedPhones.push(closed);
-      rows.push(`${closed},Honolulu ${i}`);
+      rows.push(`${closed},Honolulu ${i},10`);
     }
   }
   for (const phone of site.dncPhones.slice(-Math.ceil(n / 10))) await api.call('POST', '/dnc', { phone, source: 'api', reason: 'fault suite: asked not to be called' });
