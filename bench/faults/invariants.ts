@@ -1,8 +1,7 @@
 // What must hold after every fault, checked from the three records that outlive the engine:
 // PostgreSQL (attempts, calls, recordings, DNC), Asterisk's CEL file (every channel it saw) and
 // the recordings store on disk. Each check returns pass/fail with the evidence, never a guess.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { sql } from 'kysely';
 import { phoneTimeZones } from '../../src/compliance/phone-data.js';
 import type { Db } from '../../src/db/database.js';
@@ -85,7 +84,8 @@ async function recordingFlagColumns(db: Db): Promise<{ calls: string[]; recordin
   return { calls, recordings };
 }
 
-const OK_STATUS = new Set(['stored', 'ok', 'complete', 'completed', 'present']);
+// 'pending' is not a flag: a recording still pending once the calls have settled is lost.
+const OK_STATUS = new Set(['stored', 'ok', 'complete', 'completed', 'present', 'pending']);
 const flagged = (v: unknown) => v !== null && v !== undefined && v !== false && !OK_STATUS.has(String(v));
 
 export async function checkRow(ctx: CheckContext, from: Date, to: Date, agentStates: Map<string, string>, extraBefore: number): Promise<RowChecks> {
@@ -144,24 +144,24 @@ export async function checkRow(ctx: CheckContext, from: Date, to: Date, agentSta
   }
   const files = ctx.store.files();
   const keys = new Set(recs.map((r) => r.storage_key));
-  let lost = 0, badFile = 0, flaggedN = 0;
+  let badFile = 0, flaggedN = 0;
+  const lost: string[] = [];
   for (const c of calls.filter((x) => x.bridged_at)) {
     const r = recByCall.get(c.id);
     const isFlagged = callFlags.get(c.id) === true || (r !== undefined && flags.recordings.some((f) => flagged(r[f])));
     if (isFlagged) flaggedN++;
-    else if (!r) lost++;
+    else if (!r) lost.push(c.id);
     else if (files.get(r.storage_key)?.size !== Number(r.size_bytes) && !r.purged_at) badFile++;
   }
   // Files and spool leftovers written since this row began (earlier rows' count there).
   const orphanFiles = [...files].filter(([k, f]) => !keys.has(k) && f.mtime >= from).length;
-  const spool = ctx.spoolDir && existsSync(ctx.spoolDir)
-    ? readdirSync(ctx.spoolDir).filter((f) => f.endsWith('.wav') && statSync(path.join(ctx.spoolDir!, f)).mtime >= from).length
-    : 0;
+  // Asterisk names the file after the call (call-<id>.wav): how many lost ones it still holds.
+  const spool = new Set(ctx.spoolDir && existsSync(ctx.spoolDir) ? readdirSync(ctx.spoolDir) : []);
+  const inSpool = lost.filter((id) => spool.has(`call-${id}.wav`)).length;
   const recProblems: string[] = [];
-  if (lost) recProblems.push(`${lost} bridged calls without recording or flag`);
+  if (lost.length) recProblems.push(`${lost.length} bridged calls without recording or flag${inSpool ? ` (${inSpool} still in Asterisk's spool)` : ''}`);
   if (badFile) recProblems.push(`${badFile} rows whose file is missing or short`);
   if (orphanFiles) recProblems.push(`${orphanFiles} files without a row`);
-  if (spool) recProblems.push(`${spool} WAVs left in Asterisk's spool`);
   const bridged = calls.filter((x) => x.bridged_at).length;
   const recordings = recProblems.length ? fail(recProblems.join('; ')) : pass(`${bridged - flaggedN}/${bridged} stored${flaggedN ? `, ${flaggedN} flagged` : ''}`);
 
