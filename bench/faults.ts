@@ -27,6 +27,8 @@ const { values: opts } = parseArgs({
     'talk-ms': { type: 'string', default: '4000' },
     keep: { type: 'boolean', default: false },
     node: { type: 'string', default: '4' },
+    /** A second suite at once (e.g. against another branch): its own ports; give it its own --node too. */
+    instance: { type: 'string', default: '1' },
   },
 });
 const short = opts.short;
@@ -37,7 +39,9 @@ const only = opts.only ? new Set(opts.only.split(',')) : null;
 if (!Number.isFinite(soakMinutes) || soakMinutes < 1) throw new Error('--soak-minutes must be at least 1');
 
 // Ports: sipp 6500-6599 and media 14000-14999 are the suite's; its services sit beside them.
-const PORTS = { carrier: 6550, agentBase: 6500, pg: 5440, redis: 6390, amiRelay: 6590, http: 6591 };
+const k = Number(opts.instance) - 1;
+if (!Number.isInteger(k) || k < 0 || k > 3) throw new Error('--instance must be 1 to 4');
+const PORTS = { carrier: 6550 + 10 * k, agentBase: 6500 + 10 * k, pg: 5440 + k, redis: 6390 + k, amiRelay: 6590 + 2 * k, http: 6591 + 2 * k, media: 14000 + 500 * k };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => new Date();
 const secs = (a: Date, b: Date) => ((b.getTime() - a.getTime()) / 1000).toFixed(1);
@@ -82,7 +86,7 @@ async function main(): Promise<number> {
   const runDir = `/tmp/dialwell-faults-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
   console.log(`fault suite (${short ? 'short' : 'full'}), run directory ${runDir}`);
-  for (const [what, port] of Object.entries(PORTS)) await assertPortFree(port, what);
+  for (const [what, port] of Object.entries(PORTS)) if (what !== 'media') await assertPortFree(port, what);
 
   const rows: Row[] = [];
   try {
@@ -123,9 +127,9 @@ async function main(): Promise<number> {
     cleanups.push(async () => {
       for (const s of sipps) await s.stop();
     });
-    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: PORTS.carrier, mediaPort: 14000, pauseMs: talkMs }));
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: PORTS.carrier, mediaPort: PORTS.media, pauseMs: talkMs }));
     const agentPorts = Array.from({ length: agentCount }, (_, i) => PORTS.agentBase + 1 + i);
-    for (const [i, port] of agentPorts.entries()) sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port, mediaPort: 14100 + i * 20 }));
+    for (const [i, port] of agentPorts.entries()) sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port, mediaPort: PORTS.media + 100 + i * 20 }));
 
     // The suite's own reads (never writes) of the record; it outlives a database restart.
     let db: Db = createDb(pg.url, 4);
