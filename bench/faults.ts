@@ -205,7 +205,6 @@ async function main(): Promise<number> {
       }
       const dialsDuring = await callsBetween(db, site.campaignId, faultStart, faultEnd);
       notes.push(`${dialsDuring} dials during the fault`);
-      const crashed = server.crashes.slice(crashesBefore);
       if (resumed !== null) await sleep(3000);
       else await ensureServer(notes);
       await campaign('pause').catch((err: unknown) => notes.push(`pause failed: ${(err as Error).message}`));
@@ -215,6 +214,9 @@ async function main(): Promise<number> {
       while (Date.now() < settleEnd && (await openCalls(db, site.campaignId, from)) > 0) await sleep(1000);
       await sleep(4000);
       const checks = await checkRow(ctx, from, to, desk.states, extraBefore);
+      // Any exit of its own during the row, also one after dialing had resumed.
+      const crashed = server.crashes.slice(crashesBefore);
+      await ensureServer(notes);
       const stderrLines = server.unstructuredStderrLines() - stderrBefore;
       if (stderrLines > 0) notes.push(`${stderrLines} non-JSON lines (stack dumps) in the server's output`);
       for (const c of crashed) notes.push(`server died: ${c.stderr.split('\n').find((l) => /error/i.test(l))?.trim().slice(0, 120) ?? 'no error line'}`);
