@@ -16,6 +16,7 @@ import * as m0012 from './20261207_0012_call_endings.js';
 import * as m0013 from './20261207_0013_progress_holidays.js';
 import * as m0015 from './20261207_0015_sessions.js';
 import * as m0017 from './20261207_0017_agent_state_reason.js';
+import * as m0018 from './20261207_0018_agent_phone_type.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '20261207_0013_progress_holidays': m0013,
   '20261207_0015_sessions': m0015,
   '20261207_0017_agent_state_reason': m0017,
+  '20261207_0018_agent_phone_type': m0018,
 };

@@ -246,7 +246,8 @@ node_up() {
     "$CHROOT/var/log/asterisk-node$n/cel-custom"
   # The shared data (sounds, keys of Debian's package) stays in /var/lib/asterisk: link what Asterisk reads.
   for f in "$CHROOT"/var/lib/asterisk/*; do [ -e "$f" ] && ln -sfn "/var/lib/asterisk/$(basename "$f")" "$CHROOT/var/lib/asterisk-node$n/" ; done
-  rm -f "$CHROOT/var/lib/asterisk-node$n/astdb.sqlite3"
+  # Only the shared data: never the shared astdb or a journal sqlite had open at that moment.
+  rm -f "$CHROOT/var/lib/asterisk-node$n"/astdb.sqlite3*
   log "node $n: starting $(asterisk_version) (ARI 127.0.0.1:$NODE_ARI_PORT, AMI $NODE_AMI_PORT, SIP udp $NODE_SIP_PORT)"
   chroot "$CHROOT" /usr/sbin/asterisk -C "$(node_conf "$n")" -F >/dev/null 2>&1
   mark_started "node$n"

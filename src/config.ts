@@ -58,6 +58,9 @@ export const configSchema = z.object({
   CDR_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** A call is closed from Asterisk's record only this long after its end: its own process may still be closing it. */
   CDR_RECONCILE_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  /** Where agents' browsers reach Asterisk's websocket transport (the node's public address, as the
+   * browser sees it), e.g. ws://10.0.0.5:8088/ws or wss://pbx.example.com:8089/ws. */
+  WEBRTC_WS_URL: url(['ws:', 'wss:']).default('ws://127.0.0.1:8088/ws'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** The JSON log is appended to this file (created with its directory) instead of going to stdout. */
   LOG_FILE: z.string().min(1).optional(),

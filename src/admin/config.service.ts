@@ -6,6 +6,7 @@ import { ClientError } from '../errors.js';
 import { writeAudit, type Actor } from '../auth/audit.repository.js';
 import { parsePhone } from '../compliance/phone.js';
 import type { Db } from '../db/database.js';
+import type { PhoneType } from '../db/schema.js';
 import type { AriGateway } from '../pbx/ari.js';
 import { pushAgentEndpoint, pushTrunk, removeAgentEndpoint, removeTrunk, TRUNK_PREFIX } from '../pbx/pjsip-config.js';
 
@@ -81,11 +82,14 @@ export const agentInputSchema = z.strictObject({
   sipPassword: secret.nullable().default(null),
   /** Where a softphone that does not register answers, e.g. "sip:127.0.0.1:5080". */
   contactUri: z.string().regex(/^sips?:[^\s<>"]{1,250}$/, 'must be a SIP URI such as "sip:10.0.0.7:5060"').nullable().default(null),
+  /** 'sip': a SIP softphone or desk phone; 'webrtc': the browser itself (registers with sipPassword). */
+  phoneType: z.enum(['sip', 'webrtc']).default('sip'),
 });
 export const agentPatchSchema = z.strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(200).optional(),
   sipPassword: secret.nullable().optional(),
   contactUri: z.string().regex(/^sips?:[^\s<>"]{1,250}$/, 'must be a SIP URI such as "sip:10.0.0.7:5060"').nullable().optional(),
+  phoneType: z.enum(['sip', 'webrtc']).optional(),
 });
 
 type TrunkRow = { id: string; name: string; host: string; port: number; transport: 'udp' | 'tcp' | 'tls'; username: string | null; password: string | null; codecs: string[]; max_channels: number; max_cps: number; enabled: boolean; created_at: Date; updated_at: Date };
@@ -274,9 +278,18 @@ export async function deleteCallerId(deps: ConfigDeps, actor: Actor, id: string)
 
 // Agents.
 
-type AgentRow = { id: string; name: string; endpoint: string; sip_password: string | null; contact_uri: string | null; created_at: Date };
-export const agentView = (a: AgentRow) => ({ id: a.id, name: a.name, endpoint: a.endpoint, hasSipPassword: a.sip_password !== null, contactUri: a.contact_uri, createdAt: a.created_at });
-const agentSpec = (a: AgentRow) => ({ endpoint: a.endpoint, password: a.sip_password, contactUri: a.contact_uri });
+type AgentRow = { id: string; name: string; endpoint: string; sip_password: string | null; contact_uri: string | null; phone_type: PhoneType; created_at: Date };
+export const agentView = (a: AgentRow) => ({
+  id: a.id, name: a.name, endpoint: a.endpoint, phoneType: a.phone_type, hasSipPassword: a.sip_password !== null, contactUri: a.contact_uri, createdAt: a.created_at,
+});
+const agentSpec = (a: AgentRow) => ({ endpoint: a.endpoint, password: a.sip_password, contactUri: a.contact_uri, phoneType: a.phone_type });
+
+/** A browser phone registers with a password and has no fixed contact (the browser is not reachable but by its registration). */
+function checkPhone(phoneType: PhoneType, sipPassword: string | null, contactUri: string | null): void {
+  if (phoneType !== 'webrtc') return;
+  if (!sipPassword) throw new ConfigError('a webrtc phone registers from the browser: give it a sipPassword', 400, 'sipPassword');
+  if (contactUri) throw new ConfigError('a webrtc phone registers from the browser: it has no contactUri (set it to null)', 400, 'contactUri');
+}
 
 export async function getAgent(db: Db, id: string): Promise<AgentRow> {
   const a = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
@@ -286,10 +299,11 @@ export async function getAgent(db: Db, id: string): Promise<AgentRow> {
 
 export async function createAgentFrom(deps: ConfigDeps, actor: Actor, input: z.infer<typeof agentInputSchema>) {
   if (!input.sipPassword && !input.contactUri) throw new ConfigError('an agent needs a sipPassword (a softphone that registers) or a contactUri (one that does not)', 400, 'sipPassword');
+  checkPhone(input.phoneType, input.sipPassword, input.contactUri);
   const row = await withPush(deps, async (trx) => {
     const a = await trx
       .insertInto('agents')
-      .values({ name: input.name, endpoint: input.endpoint, sip_password: input.sipPassword, contact_uri: input.contactUri })
+      .values({ name: input.name, endpoint: input.endpoint, sip_password: input.sipPassword, contact_uri: input.contactUri, phone_type: input.phoneType })
       .returningAll()
       .executeTakeFirstOrThrow();
     await writeAudit(trx, actor, { action: 'agent.created', resource: 'agent', resourceId: a.id, after: agentView(a) });
@@ -303,8 +317,10 @@ export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, pa
   const sip = patch.sipPassword !== undefined ? patch.sipPassword : before.sip_password;
   const contact = patch.contactUri !== undefined ? patch.contactUri : before.contact_uri;
   if (!sip && !contact) throw new ConfigError('an agent needs a sipPassword or a contactUri; this change would leave neither', 400, 'sipPassword');
+  const phoneType = patch.phoneType ?? before.phone_type;
+  checkPhone(phoneType, sip, contact);
   const row = await withPush(deps, async (trx) => {
-    const a = await trx.updateTable('agents').set({ name: patch.name, sip_password: sip, contact_uri: contact }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    const a = await trx.updateTable('agents').set({ name: patch.name, sip_password: sip, contact_uri: contact, phone_type: phoneType }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     await writeAudit(trx, actor, {
       action: 'agent.updated', resource: 'agent', resourceId: id, before: agentView(before), after: agentView(a),
       details: patch.sipPassword !== undefined ? { sipPasswordChanged: true } : undefined,
@@ -313,7 +329,8 @@ export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, pa
   }, async (ari, a) => {
     // A removed password must not linger as an auth object Asterisk still accepts.
     if (!a.sip_password) await ari.deleteConfigObject('res_pjsip', 'auth', a.endpoint);
-    await pushAgentEndpoint(ari, agentSpec(a), { contactChanged: a.contact_uri !== before.contact_uri });
+    // A phone type change moves the endpoint to another transport: drop its old registration too.
+    await pushAgentEndpoint(ari, agentSpec(a), { contactChanged: a.contact_uri !== before.contact_uri || a.phone_type !== before.phone_type });
   });
   return agentView(row);
 }

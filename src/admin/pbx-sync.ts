@@ -11,7 +11,7 @@ export async function syncTrunk(db: Db, ari: AriGateway, trunkId: string): Promi
 
 export async function syncAgent(db: Db, ari: AriGateway, agentId: string): Promise<void> {
   const a = await db.selectFrom('agents').where('id', '=', agentId).selectAll().executeTakeFirstOrThrow();
-  await pushAgentEndpoint(ari, { endpoint: a.endpoint, password: a.sip_password, contactUri: a.contact_uri });
+  await pushAgentEndpoint(ari, { endpoint: a.endpoint, password: a.sip_password, contactUri: a.contact_uri, phoneType: a.phone_type });
 }
 
 /** Pushes every trunk and agent: at start-up, and after Asterisk restarts. */

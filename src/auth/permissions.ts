@@ -30,6 +30,8 @@ export const permissions = [
   'agents.control',
   /** Hang up, hold, resume or transfer any live call (supervisors); an agent controls their own call with agent.self. */
   'calls.control',
+  /** Listen to and whisper to an agent's live call from one's own phone (each use audited). */
+  'calls.supervise',
   /** Users, tokens and the audit log. */
   'users.manage',
   /** See phone numbers unmasked. */
@@ -40,10 +42,10 @@ export type Permission = (typeof permissions)[number];
 const matrix: Record<Role, readonly Permission[]> = {
   admin: [
     'config.read', 'config.write', 'campaigns.write', 'campaigns.control', 'compliance.read', 'compliance.write',
-    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'users.manage', 'numbers.view',
+    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'calls.supervise', 'users.manage', 'numbers.view',
   ],
   supervisor: [
-    'config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control', 'calls.control',
+    'config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control', 'calls.control', 'calls.supervise',
   ],
   qa: ['config.read', 'calls.read', 'recordings.read', 'qa.write'],
   agent: ['agent.self'],

@@ -9,7 +9,8 @@ export interface Principal {
   userId: string;
   name: string;
   role: Role;
-  /** The agent this user works as (role agent). */
+  /** The agent this user works as (role agent); for a supervisor or admin, the agent row whose
+   * endpoint is their own phone (supervision calls it, src/dialer/supervision.ts). */
   agentId: string | null;
   /** The API token the request came with; null for a console session. */
   tokenId: string | null;
@@ -31,7 +32,8 @@ export interface UserInput {
 
 export async function createUser(db: Db, input: UserInput) {
   if (input.role === 'agent' && !input.agentId) throw new UserError('a user with role agent needs agentId: the agent they work as', 400, 'agentId');
-  if (input.role !== 'agent' && input.agentId) throw new UserError('only a user with role agent has an agentId', 400, 'agentId');
+  // A supervisor's or admin's agent row is their phone, for listening to agents' calls.
+  if (input.role === 'qa' && input.agentId) throw new UserError('a user with role qa has no agentId (agents work as one; supervisors and admins listen on one)', 400, 'agentId');
   if (input.agentId) {
     const agent = await db.selectFrom('agents').select('id').where('id', '=', input.agentId).executeTakeFirst();
     if (!agent) throw new UserError(`no agent ${input.agentId}`, 400, 'agentId');

@@ -44,6 +44,7 @@ export async function runServe(args: string[]): Promise<number> {
   const app = await buildServer({
     db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR), readiness,
     live,
+    webrtcWsUrl: cfg.WEBRTC_WS_URL,
     reports: {
       settings,
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),

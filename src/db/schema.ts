@@ -38,8 +38,12 @@ export interface AgentTable {
   endpoint: string;
   sip_password: string | null;
   contact_uri: string | null;
+  /** 'sip': a softphone or desk phone; 'webrtc': the browser (JsSIP over Asterisk's websocket). */
+  phone_type: Generated<PhoneType>;
   created_at: Generated<Date>;
 }
+
+export type PhoneType = 'sip' | 'webrtc';
 
 export type CampaignState = 'draft' | 'running' | 'paused' | 'completed';
 export type DialMode = 'preview' | 'progressive' | 'predictive';

@@ -25,16 +25,29 @@ export interface AgentSession {
   pauseReason: string | null;
   /** Why the session ended (see LogoutReason); null while logged in. */
   logoutReason: LogoutReason | null;
+  /** 'webrtc': the phone is the agent's browser, called again when it goes away (a page reload). */
+  phoneType: PhoneType;
 }
 
 /** Why an agent was logged out: their own request (or a supervisor's), the softphone hung up or
  * never answered the login call, Asterisk lost the channel, or the engine stopped. */
 export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown';
 
+export type PhoneType = 'sip' | 'webrtc';
+
+/** The pause reason while a browser phone that went away is being called again. */
+export const PHONE_RECONNECTING = 'phone-reconnecting';
+
 export interface AgentPoolOptions {
   /** Wrap-up time before an agent is ready again; null waits for a disposition. */
   autoReadyAfterMs: number | null;
   loginTimeoutSeconds: number;
+  /** How long a browser phone that went away (a page reload) is called again before the agent is
+   * logged out; default 60 s. */
+  phoneRecallSeconds?: number;
+  /** How long a customer waits in the agent's bridge for the agent's browser phone to come back
+   * (a reload mid-call takes about a second) before the call is ended; default 10 s. */
+  phoneRecallCustomerSeconds?: number;
 }
 
 export class AgentLoginError extends Error {
@@ -52,6 +65,8 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
   private assignments: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   private listedCampaigns: ReadonlySet<string> = new Set();
+  /** Agents whose browser phone went away and is being called again (see recallPhone). */
+  private readonly recalling = new Set<string>();
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
 
@@ -80,7 +95,7 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     return n;
   }
 
-  async login(agent: { id: string; name: string; endpoint: string }): Promise<AgentSession> {
+  async login(agent: { id: string; name: string; endpoint: string; phoneType?: PhoneType }): Promise<AgentSession> {
     const existing = this.sessions.get(agent.id);
     if (existing && existing.state !== 'logged-out') return existing;
     const session: AgentSession = {
@@ -95,6 +110,7 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
       lastCallId: null,
       pauseReason: null,
       logoutReason: null,
+      phoneType: agent.phoneType ?? 'sip',
     };
     this.sessions.set(agent.id, session);
     const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
@@ -117,14 +133,7 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
       // froze, a process that died) would give the agent two calls: end them first.
       await this.clearStale(agent.id, session).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'clearing the agent\'s stale softphone channels failed'));
       await this.ari.createBridge(session.bridgeId, 'mixing', agentBridgeName(agent.id));
-      await this.ari.originate({
-        endpoint: `PJSIP/${agent.endpoint}`,
-        channelId: session.channelId,
-        app: this.ari.app,
-        appArgs: `agent,${agent.id}`,
-        callerId: '"Dialwell" <dialwell>',
-        timeout: this.opts.loginTimeoutSeconds,
-      });
+      await this.ari.originate(this.phoneOriginate(session, this.opts.loginTimeoutSeconds));
       await answered;
       await this.ari.addToBridge(session.bridgeId, session.channelId);
     } catch (err) {
@@ -136,15 +145,107 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     } finally {
       clearTimeout(timer);
     }
-    this.router.onChannel(session.channelId, (e) => {
-      if (e.type === 'ChannelDestroyed') this.ended(session, log, 'softphone-hung-up');
-    });
+    this.watchPhone(session, log);
     log.info('agent logged in');
     this.setState(session, 'ready');
     return session;
   }
 
+  /** The call to the agent's phone; a browser gets opus first (ARI would offer PCMU first). */
+  private phoneOriginate(s: AgentSession, timeout: number) {
+    return {
+      endpoint: `PJSIP/${s.endpoint}`,
+      channelId: s.channelId,
+      app: this.ari.app,
+      appArgs: `agent,${s.agentId}`,
+      callerId: '"Dialwell" <dialwell>',
+      timeout,
+      ...(s.phoneType === 'webrtc' ? { formats: 'opus,ulaw' } : {}),
+    };
+  }
+
+  /** A SIP phone that hangs up logs the agent out; a browser phone that goes away is called again. */
+  private watchPhone(s: AgentSession, log: Logger): void {
+    this.router.onChannel(s.channelId, (e) => {
+      if (e.type !== 'ChannelDestroyed') return;
+      if (s.phoneType === 'webrtc' && s.state !== 'logged-out') void this.recallPhone(s, log);
+      else this.ended(s, log, 'softphone-hung-up');
+    });
+  }
+
+  /**
+   * The browser phone went away (a page reload, a lost network): the session, its bridge and its
+   * state are kept, the agent is paused (no call is given to a phone that is not there), and the
+   * phone is called again every second or so until it answers; past phoneRecallSeconds the agent
+   * is logged out as a SIP phone's hang-up would. A customer on the line stays in the bridge (the
+   * phone rejoins the same bridge) for phoneRecallCustomerSeconds, then the call is ended.
+   */
+  private async recallPhone(s: AgentSession, log: Logger): Promise<void> {
+    this.router.offChannel(s.channelId);
+    this.recalling.add(s.agentId);
+    const customerTimer = s.callId
+      ? setTimeout(() => {
+        if (this.recalling.has(s.agentId) && s.callId) this.onAgentLost(s, s.callId);
+      }, (this.opts.phoneRecallCustomerSeconds ?? 10) * 1000)
+      : null;
+    if (s.state === 'ready' || s.state === 'reserved') {
+      s.pauseReason = PHONE_RECONNECTING;
+      this.setState(s, 'paused');
+    }
+    log.warn('browser phone went away: calling it again');
+    const deadline = Date.now() + (this.opts.phoneRecallSeconds ?? 60) * 1000;
+    // Read afresh after every await: a logout may end the recall meanwhile.
+    const stillRecalling = (): boolean => s.state !== 'logged-out' && this.recalling.has(s.agentId);
+    // The page that left may still hold its websocket for a moment: a call sent at once would ring there.
+    await new Promise((r) => setTimeout(r, 500));
+    while (Date.now() < deadline && stillRecalling()) {
+      s.channelId = randomUUID();
+      const attemptEnd = Date.now() + 1000;
+      // A browser answers by itself within a moment; a call still ringing after a few seconds went to
+      // the page that left (Asterisk keeps its contact until the new page registers): try again.
+      const ringFor = Math.max(1, Math.min(3, Math.ceil((deadline - Date.now()) / 1000)));
+      const answered = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), (ringFor + 2) * 1000);
+        this.router.onChannel(s.channelId, (e) => {
+          if (e.type === 'StasisStart' || e.type === 'ChannelDestroyed') {
+            clearTimeout(timer);
+            resolve(e.type === 'StasisStart');
+          }
+        });
+        // Not registered yet: Asterisk refuses the originate at once.
+        this.ari.originate(this.phoneOriginate(s, ringFor)).catch(() => {
+          clearTimeout(timer);
+          resolve(false);
+        });
+      });
+      this.router.offChannel(s.channelId);
+      if (answered && stillRecalling()) {
+        try {
+          await this.ari.addToBridge(s.bridgeId, s.channelId);
+        } catch (err) {
+          log.warn({ err }, 'the recalled phone could not join its bridge');
+          await this.ari.hangup(s.channelId).catch(() => undefined);
+          continue;
+        }
+        this.recalling.delete(s.agentId);
+        if (customerTimer) clearTimeout(customerTimer);
+        this.watchPhone(s, log);
+        log.info('browser phone is back');
+        // Paused by the recall alone (ready before, or asked to be ready meanwhile): ready again.
+        if (s.state === 'paused' && s.pauseReason === PHONE_RECONNECTING) this.setReady(s.agentId);
+        return;
+      }
+      if (answered) await this.ari.hangup(s.channelId).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, Math.max(0, attemptEnd - Date.now())));
+    }
+    if (customerTimer) clearTimeout(customerTimer);
+    if (!this.recalling.delete(s.agentId)) return;
+    log.warn('browser phone did not come back: logging the agent out');
+    this.ended(s, log, 'softphone-hung-up');
+  }
+
   private ended(s: AgentSession, log: Logger, reason: LogoutReason): void {
+    this.recalling.delete(s.agentId);
     if (s.state === 'logged-out') return;
     const callId = s.callId;
     // A logout in progress set its reason already; the hangup's own event must not replace it.
@@ -232,11 +333,19 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     if (!s || s.state === 'logged-out') return;
     // The reason is set before the hangup: the softphone's ChannelDestroyed may arrive first.
     s.logoutReason = reason;
+    // A logout's own hang-up is not a browser phone going away.
+    this.recalling.delete(agentId);
+    this.router.offChannel(s.channelId);
     await this.ari.hangup(s.channelId);
     this.ended(s, this.log.child({ agentId }), reason);
   }
 
   private setState(s: AgentSession, state: AgentState): void {
+    // No call for an agent whose browser phone is away: ready waits until it is back.
+    if (state === 'ready' && this.recalling.has(s.agentId)) {
+      s.pauseReason = PHONE_RECONNECTING;
+      state = 'paused';
+    }
     s.state = state;
     s.stateSince = Date.now();
     this.emit('state', s);

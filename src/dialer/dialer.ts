@@ -19,6 +19,7 @@ import type { PolicyResolver } from '../compliance/store/policies.repository.js'
 import { CallWriter, callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { EventRouter } from './event-router.js';
 import { isCustomerInStasis } from './stasis-channels.js';
+import { defaultSupervisionOptions, Supervision, type SupervisionOptions } from './supervision.js';
 import type { DialJob } from './queue.js';
 import { UnavailableError } from '../errors.js';
 
@@ -33,6 +34,8 @@ export interface DialerOptions {
   agents: AgentPoolOptions;
   /** How a recording is fetched from Asterisk after the call's end (deadline, backoff). */
   recordingSettle?: RecordingSettleOptions;
+  /** The supervisor's phone's ring time and the waits of a supervision's start. */
+  supervision?: SupervisionOptions;
 }
 
 export const defaultDialerOptions: DialerOptions = {
@@ -91,6 +94,8 @@ export type DialResult =
 export class Dialer {
   readonly router: EventRouter = new EventRouter((e) => this.unrouted(e));
   readonly agents: AgentPool;
+  /** Supervisors listening or whispering to agents' calls. */
+  readonly supervision: Supervision;
   private readonly sessions = new Map<string, CallSession>();
   /** Attempts whose originate timed out: placed or not, Asterisk's answer decides (settleUnknown). */
   private readonly unknown = new Set<string>();
@@ -128,6 +133,7 @@ export class Dialer {
     private readonly records: ChannelRecords | null = null,
   ) {
     this.agents = new AgentPool(ari, this.router, log, opts.agents);
+    this.supervision = new Supervision({ db, ari, router: this.router, agents: this.agents, callOfAgent: (id) => this.callOfAgent(id), log }, opts.supervision ?? defaultSupervisionOptions);
     this.gate = new DialGate({ db, policies });
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db);
@@ -179,6 +185,7 @@ export class Dialer {
       }
     }
     const agents = await this.agents.reconcile({ channelIds: live, bridgeIds: new Set(app.bridge_ids), channels, bridges });
+    await this.supervision.reconcile(live, bridges.filter((b) => app.bridge_ids.includes(b.id)));
     // Customers in Stasis with no session here (a process that died placed them): taken over.
     for (const c of channels) {
       if (!live.has(c.id) || this.hasChannel(c.id) || !isCustomerInStasis(c, this.ari.app)) continue;
@@ -221,6 +228,10 @@ export class Dialer {
       // Back from answering-machine detection, the answer was earlier than this StasisStart and
       // is not known: the channel's creation bounds it.
       void this.adoptChannel(e.channel, kind === 'customer' ? new Date(e.timestamp) : null, 'entered Stasis with no session');
+    } else if (kind === 'supervisor' || kind === 'snoop') {
+      // A supervisor's phone answering after its supervision gave up, or one a dead process left.
+      this.log.warn({ channel: e.channel.id, args: e.args }, 'a supervision channel no supervision holds entered Stasis: hung up');
+      void this.ari.hangup(e.channel.id).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'hanging up the stale supervision channel failed'));
     } else {
       this.log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
     }
@@ -306,6 +317,11 @@ export class Dialer {
 
   get activeCalls(): number {
     return this.sessions.size;
+  }
+
+  /** Calls ended whose recordings are still being stored (or flagged). */
+  get recordingsPending(): number {
+    return this.settling.size;
   }
 
   /**
@@ -655,6 +671,7 @@ export class Dialer {
   /** Ends the calls still up (ended_by shutdown), waits for their recordings, logs every agent out. */
   async close(reason: LogoutReason = 'requested'): Promise<void> {
     this.stopping = true;
+    await this.supervision.close();
     await this.endCalls('shutdown', { recordings: true });
     await this.agents.logoutAll(reason);
     await Promise.all([...this.settling]);

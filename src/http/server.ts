@@ -18,6 +18,8 @@ import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
 import { callControlRoutes } from './routes/call-control.routes.js';
+import { phoneRoutes } from './routes/phone.routes.js';
+import { supervisionRoutes } from './routes/supervision.routes.js';
 import { campaignRoutes } from './routes/campaigns.routes.js';
 import { configRoutes } from './routes/config.routes.js';
 import { contactRoutes } from './routes/contacts.routes.js';
@@ -55,6 +57,8 @@ export interface ApiDeps {
   liveStream?: Partial<typeof defaultLiveStreamOptions>;
   /** The built web console (default web/dist); served under "/" when it holds an index.html. */
   consoleDir?: string;
+  /** The browser phone's websocket URL (WEBRTC_WS_URL); without it GET /agents/:id/phone answers 503 for a webrtc agent. */
+  webrtcWsUrl?: string;
 }
 
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
@@ -96,6 +100,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(contactRoutes(deps), { prefix: '/api/v1' });
   await api.register(agentRoutes(deps), { prefix: '/api/v1' });
   await api.register(callControlRoutes(deps), { prefix: '/api/v1' });
+  await api.register(phoneRoutes(deps), { prefix: '/api/v1' });
+  await api.register(supervisionRoutes(deps), { prefix: '/api/v1' });
   await api.register(campaignRoutes(deps), { prefix: '/api/v1' });
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });

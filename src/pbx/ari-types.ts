@@ -86,4 +86,6 @@ export interface OriginateParams {
   timeout?: number;
   variables?: Record<string, string>;
   otherChannelId?: string;
+  /** Codecs to offer, in order (e.g. "opus,ulaw" for a browser phone). */
+  formats?: string;
 }

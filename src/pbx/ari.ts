@@ -60,6 +60,9 @@ export class AriError extends Error {
   }
 }
 
+/** Which audio of a channel a snoop hears or speaks into. */
+export type SnoopDirection = 'none' | 'in' | 'out' | 'both';
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 export interface AriEvents {
@@ -408,10 +411,20 @@ export class AriGateway extends EventEmitter<AriEvents> {
       'channels.originate', 'POST', '/channels',
       {
         endpoint: p.endpoint, channelId: p.channelId, app: p.app, appArgs: p.appArgs ?? '', timeout: p.timeout ?? 30,
-        callerId: p.callerId, otherChannelId: p.otherChannelId,
+        callerId: p.callerId, otherChannelId: p.otherChannelId, formats: p.formats,
       },
       p.variables ? { variables: p.variables } : undefined,
     );
+  }
+
+  /**
+   * A snoop channel on `channelId` (POST /channels/{id}/snoop/{snoopId}): `spy` is the audio of
+   * the channel it hands over (in: what the channel sends, out: what it is sent), `whisper` where
+   * its own audio goes (out: to the channel's phone alone, never into the channel's bridge). It
+   * enters this application's Stasis with `appArgs`.
+   */
+  async snoop(channelId: string, snoopId: string, spy: SnoopDirection, whisper: SnoopDirection, appArgs: string): Promise<AriChannel> {
+    return this.request<AriChannel>('channels.snoop', 'POST', `/channels/${enc(channelId)}/snoop/${enc(snoopId)}`, { spy, whisper, app: this.opts.app, appArgs });
   }
 
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {

@@ -19,6 +19,8 @@ export interface AgentEndpointSpec {
   /** A fixed contact for a softphone that does not register (e.g. sip:127.0.0.1:5080). */
   contactUri?: string | null;
   codecs?: string[];
+  /** 'webrtc': the agent's browser (JsSIP) registers over the websocket transport. */
+  phoneType?: 'sip' | 'webrtc';
 }
 
 const CLASS = 'res_pjsip';
@@ -88,10 +90,30 @@ export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec, o
   // A fixed contact survives an update (see pushTrunk); replacing the AOR drops a registration, so only when it moved.
   if (opts.contactChanged) await ari.deleteConfigObject(CLASS, 'aor', a.endpoint);
   await ari.putConfigObject(CLASS, 'aor', a.endpoint, aor);
-  const fields: Record<string, string> = { ...mediaFields(a.codecs ?? ['alaw', 'ulaw']), transport: 'transport-udp', aors: a.endpoint };
+  const fields: Record<string, string> = a.phoneType === 'webrtc'
+    ? { ...mediaFields(WEBRTC_CODECS), ...webrtcEndpointFields, aors: a.endpoint }
+    : { ...mediaFields(a.codecs ?? ['alaw', 'ulaw']), transport: 'transport-udp', aors: a.endpoint };
   if (a.password) fields.auth = a.endpoint;
   await ari.putConfigObject(CLASS, 'endpoint', a.endpoint, fields);
 }
+
+/**
+ * What a browser phone needs on top of the media settings: the websocket transport, ICE,
+ * DTLS-SRTP with a certificate Asterisk makes itself, AVPF feedback and RTCP multiplexing;
+ * opus first (browsers' own codec), ulaw as the fallback. rtp_timeout hangs up a call whose
+ * browser vanished without a BYE (a reload), so the phone is called again (AgentPool).
+ */
+export const webrtcEndpointFields = {
+  transport: 'transport-ws',
+  webrtc: 'yes',
+  dtls_auto_generate_cert: 'yes',
+  ice_support: 'yes',
+  media_encryption: 'dtls',
+  use_avpf: 'yes',
+  rtcp_mux: 'yes',
+  rtp_timeout: '15',
+} as const;
+export const WEBRTC_CODECS = ['opus', 'ulaw'];
 
 export async function removeAgentEndpoint(ari: AriGateway, endpoint: string): Promise<void> {
   await ari.deleteConfigObject(CLASS, 'endpoint', endpoint);

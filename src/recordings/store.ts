@@ -60,8 +60,14 @@ export class LocalRecordingStore implements RecordingStore {
     const file = this.file(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${randomUUID()}.part`;
-    await fs.writeFile(tmp, data, { flag: 'wx' });
-    await fs.rename(tmp, file);
+    try {
+      await fs.writeFile(tmp, data, { flag: 'wx' });
+      await fs.rename(tmp, file);
+    } catch (err) {
+      // A full disk leaves a truncated part behind: no file without its row (the fault suite's disk row).
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
     return { key, sizeBytes: data.length, sha256: sha256(data) };
   }
 

@@ -1,4 +1,5 @@
-// Reads a WAV file's header: format and duration, to describe a recording without decoding it.
+// WAV files: reads a header (format and duration, to describe a recording without decoding it) and
+// writes 16-bit mono PCM (test tones, a browser's fake microphone).
 export interface WavInfo {
   sampleRate: number;
   channels: number;
@@ -53,4 +54,25 @@ export function pcm16Rms(buf: Buffer): number {
     sum += s * s;
   }
   return n === 0 ? 0 : Math.sqrt(sum / n);
+}
+
+/** 16-bit mono PCM samples as a WAV file (test tones, fake microphones). */
+export function pcm16MonoWav(samples: ArrayLike<number>, sampleRate: number): Buffer {
+  const data = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) data.writeInt16LE(samples[i]!, i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVE', 8);
+  h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
 }

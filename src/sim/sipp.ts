@@ -19,6 +19,8 @@ export interface SippOptions {
   /** Values for @name@ placeholders in the scenario (sipp cannot take a status code from -key). */
   vars?: Record<string, string>;
   extraArgs?: string[];
+  /** Run inside this network namespace (`ip netns exec`), e.g. beside an Asterisk a test isolated there. */
+  netns?: string;
 }
 
 export class Sipp {
@@ -56,7 +58,9 @@ export class Sipp {
       ...(opts.maxCalls ? ['-m', String(opts.maxCalls)] : []),
       ...(opts.extraArgs ?? []),
     ];
-    const child = spawn('/usr/bin/sipp', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    // `ip netns exec` execs sipp itself: the child's PID is sipp's.
+    const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, '/usr/bin/sipp', ...args]] : ['/usr/bin/sipp', args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
     const s = new Sipp(child, opts, dir);
     // sipp binds its port at once; give it a moment, and fail loudly if it died.
     const early = await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('running'), 300))]);

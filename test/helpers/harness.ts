@@ -37,8 +37,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { dialer?: Partial<DialerOptions>; workerConcurrency?: number } = {}): Promise<Harness> {
-  const cfg = testConfig();
+export async function startHarness(
+  opts: { dialer?: Partial<DialerOptions>; workerConcurrency?: number; config?: Parameters<typeof testConfig>[0] } = {},
+): Promise<Harness> {
+  const cfg = testConfig(opts.config);
   const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   const recordingsDir = mkdtempSync(path.join(tmpdir(), 'dialwell-rec-'));
   const app = `dialwell-it-${randomUUID().slice(0, 8)}`;

@@ -134,7 +134,7 @@ describe('PostgreSQL outage with calls up', () => {
     const open = async () =>
       Number((await check.selectFrom('attempts').where('campaign_id', '=', cc.campaign.id).where('state', 'in', ['queued', 'dialing']).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
     await until(async () => (await open()) === 0, 150_000, 'every attempt to end');
-    await until(() => engine.dialer.activeCalls === 0, 30_000, 'the last calls to close');
+    await until(() => engine.dialer.activeCalls === 0 && engine.dialer.recordingsPending === 0, 60_000, 'the last calls to close and their recordings to be stored');
     const calls = await check.selectFrom('calls').where('campaign_id', '=', cc.campaign.id).selectAll().execute();
     const perAttempt = new Map<string, number>();
     for (const c of calls) perAttempt.set(c.attempt_id, (perAttempt.get(c.attempt_id) ?? 0) + 1);
@@ -183,7 +183,8 @@ describe('PostgreSQL outage with calls up', () => {
     const port = 6397;
     const child = spawn(process.execPath, [bin, 'serve'], {
       env: {
-        ...process.env, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), ARI_APP: `dialwell-pg-${tag}`, DIAL_QUEUE: `dial-pg-${tag}`, LOG_LEVEL: 'info',
+        // Its log on stdout, read below (not in the run's LOG_FILE).
+        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), ARI_APP: `dialwell-pg-${tag}`, DIAL_QUEUE: `dial-pg-${tag}`, LOG_LEVEL: 'info',
         RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-pg-')),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

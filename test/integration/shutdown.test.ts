@@ -64,7 +64,8 @@ describe.each(cases)('dialwell serve on SIGTERM with calls up: $name', ({ carrie
 
     child = spawn(process.execPath, [bin, 'serve'], {
       env: {
-        ...process.env, DATABASE_URL: cfg.DATABASE_URL, PORT: String(HTTP_PORT), ARI_APP: `dialwell-stop-${tag}`, DIAL_QUEUE: queueName,
+        // Its log on stdout, read below (not in the run's LOG_FILE).
+        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(HTTP_PORT), ARI_APP: `dialwell-stop-${tag}`, DIAL_QUEUE: queueName,
         SHUTDOWN_CALL_LIMIT_MS: String(LIMIT_MS), LOG_LEVEL: 'info', RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-stop-')),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

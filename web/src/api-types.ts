@@ -1370,6 +1370,11 @@ export interface paths {
                         sipPassword?: string | null;
                         /** @default null */
                         contactUri?: string | null;
+                        /**
+                         * @default sip
+                         * @enum {string}
+                         */
+                        phoneType?: "sip" | "webrtc";
                     };
                 };
             };
@@ -1853,6 +1858,245 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/listen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            supervisorUserId: string;
+                            supervisor: string;
+                            agentId: string;
+                            callId: string;
+                            /** @enum {string} */
+                            mode: "listen" | "whisper";
+                            phoneEndpoint: string;
+                            bridgeId: string;
+                            phoneChannelId: string;
+                            snoopChannelId: string;
+                            startedAt: string;
+                            modeSince: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/whisper": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            supervisorUserId: string;
+                            supervisor: string;
+                            agentId: string;
+                            callId: string;
+                            /** @enum {string} */
+                            mode: "listen" | "whisper";
+                            phoneEndpoint: string;
+                            bridgeId: string;
+                            phoneChannelId: string;
+                            snoopChannelId: string;
+                            startedAt: string;
+                            modeSince: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/call/supervision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            supervisorUserId: string;
+                            supervisor: string;
+                            agentId: string;
+                            callId: string;
+                            /** @enum {string} */
+                            mode: "listen" | "whisper";
+                            phoneEndpoint: string;
+                            bridgeId: string;
+                            phoneChannelId: string;
+                            snoopChannelId: string;
+                            startedAt: string;
+                            modeSince: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/supervisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            supervisions: {
+                                id: string;
+                                supervisorUserId: string;
+                                supervisor: string;
+                                agentId: string;
+                                callId: string;
+                                /** @enum {string} */
+                                mode: "listen" | "whisper";
+                                phoneEndpoint: string;
+                                bridgeId: string;
+                                phoneChannelId: string;
+                                snoopChannelId: string;
+                                startedAt: string;
+                                modeSince: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2679,6 +2923,8 @@ export interface paths {
                         name?: string;
                         sipPassword?: string | null;
                         contactUri?: string | null;
+                        /** @enum {string} */
+                        phoneType?: "sip" | "webrtc";
                     };
                 };
             };

@@ -34,7 +34,7 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   };
   const pool = () => requireDialer().agents;
   const agentRow = async (id: string) => {
-    const a = await deps.db.selectFrom('agents').where('id', '=', id).select(['id', 'name', 'endpoint']).executeTakeFirst();
+    const a = await deps.db.selectFrom('agents').where('id', '=', id).select(['id', 'name', 'endpoint', 'phone_type as phoneType']).executeTakeFirst();
     if (!a) throw new HttpError(404, `agent ${id} does not exist`);
     return a;
   };

@@ -24,6 +24,11 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ REPORT_SUCCESS_RESULTS: 'Sale!' })).toThrow(/REPORT_SUCCESS_RESULTS: must be comma-separated/);
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16/);
   });
+  it('reads where agents\' browsers reach Asterisk\'s websocket (ws or wss only)', () => {
+    expect(loadConfig({}).WEBRTC_WS_URL).toBe('ws://127.0.0.1:8088/ws');
+    expect(loadConfig({ WEBRTC_WS_URL: 'wss://pbx.example.com:8089/ws' }).WEBRTC_WS_URL).toBe('wss://pbx.example.com:8089/ws');
+    expect(() => loadConfig({ WEBRTC_WS_URL: 'http://pbx.example.com:8088/ws' })).toThrow(/WEBRTC_WS_URL: must be a URL starting with ws:\/\/ or wss:\/\//);
+  });
   it('TLS to Asterisk: a CA file that exists, flags, and settings that would do nothing refused', () => {
     const d = loadConfig({});
     expect(d).toMatchObject({ ARI_TLS_REJECT_UNAUTHORIZED: true, AMI_TLS: false, AMI_TLS_REJECT_UNAUTHORIZED: true });

@@ -1,7 +1,7 @@
 // The local recordings store on a real temporary directory: atomic puts, byte-range reads,
 // size without reading, streamed hashing, listing without unfinished writes, missing objects.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -28,6 +28,15 @@ describe('LocalRecordingStore', () => {
     expect((await bytes(await store.read(put.key, { start: 0, end: 0 }))).equals(data.subarray(0, 1))).toBe(true);
     expect(await store.size(put.key)).toBe(data.length);
     expect(await store.stat(put.key)).toEqual(put);
+  });
+
+  it('a put that fails leaves no part file behind (a full disk must not leave files without a row)', async () => {
+    // The destination is a non-empty directory: the write succeeds, the rename fails.
+    const own = mkdtempSync(path.join(tmpdir(), 'dialwell-store-'));
+    mkdirSync(path.join(own, '2026/11/25/call-d.wav'), { recursive: true });
+    writeFileSync(path.join(own, '2026/11/25/call-d.wav/x'), 'x');
+    await expect(new LocalRecordingStore(own).put('2026/11/25/call-d.wav', data)).rejects.toThrow();
+    expect(readdirSync(path.join(own, '2026/11/25'))).toEqual(['call-d.wav']);
   });
 
   it('lists keys, leaving out unfinished writes', async () => {

@@ -1,25 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pcm16Rms, readWavInfo } from '../../../src/recordings/wav.js';
+import { pcm16MonoWav, pcm16Rms, readWavInfo } from '../../../src/recordings/wav.js';
 
-function wav(samples: number[], sampleRate = 8000): Buffer {
-  const data = Buffer.alloc(samples.length * 2);
-  samples.forEach((s, i) => data.writeInt16LE(s, i * 2));
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVE', 8);
-  h.write('fmt ', 12);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
-}
+const wav = (samples: number[], sampleRate = 8000): Buffer => pcm16MonoWav(samples, sampleRate);
 
 describe('WAV header reading', () => {
   it('reads duration from the data chunk', () => {

@@ -8,6 +8,7 @@ import { LineChart } from '../Chart';
 import { elapsed, useClock, useLive, type LiveAgent } from '../live';
 import { Btn, DataTable, Section, useLoad } from '../ui';
 import { CampaignProgress, ContactView } from './Progress';
+import { supervisionColumn } from './SupervisionButtons';
 import { DayCharts, MoveAgent, type CampaignRow } from './SupervisorTools';
 
 type Campaign = CampaignRow;
@@ -86,6 +87,7 @@ function Wall({ me }: { me: Me }) {
                 return <span className={u != null && u > utilisationCeiling ? 'over' : ''}>{pct(u)}{u != null && u > utilisationCeiling ? ' (above 74%)' : ''}</span>;
               },
             },
+            ...(me.permissions.includes('calls.supervise') ? [supervisionColumn(me)] : []),
             ...(control ? [{
               header: 'Actions',
               cell: (a: LiveAgent) => (
