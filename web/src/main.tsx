@@ -4,6 +4,7 @@
 import { lazy, StrictMode, Suspense, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, ok, type Me } from './api';
+import { beforeSignOut } from './signout';
 import { SignIn } from './views/SignIn';
 import { Account } from './views/Account';
 import './styles.css';
@@ -62,6 +63,7 @@ function App() {
   if (me === null) return <SignIn onSignedIn={(m) => { setMe(m); location.hash = homeOf(m); }} />;
 
   const signOut = async () => {
+    await beforeSignOut();
     await api.DELETE('/api/v1/session');
     setMe(null);
   };

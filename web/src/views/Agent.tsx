@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ok, type Me } from '../api';
 import { elapsed, useClock, useLive } from '../live';
 import { ApiForm, Btn, CheckField, Field, Section, SelectField, bodyOf } from '../ui';
+import { BrowserPhoneStatus, useBrowserPhone } from './BrowserPhone';
 import { CallControls } from './CallControls';
 
 interface Script { opening?: string; needs?: string; response?: string; proposal?: string; close?: string; farewell?: string; questionnaire?: string[] }
@@ -35,6 +36,7 @@ export default function AgentView({ me }: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [reason, setReason] = useState(pauseReasons[0]!);
   const dispositionRef = useRef<HTMLDivElement>(null);
+  const phone = useBrowserPhone(agentId);
 
   const refresh = useCallback(async () => {
     try {
@@ -51,6 +53,8 @@ export default function AgentView({ me }: { me: Me }) {
   const act = useCallback(async (what: 'login' | 'ready' | 'logout' | 'pause') => {
     try {
       const path = { params: { path: { id: agentId } } };
+      // A browser phone must be registered before Dialwell calls it.
+      if (what === 'login') await phone.beforeLogin();
       if (what === 'login') await ok(api.POST('/api/v1/agents/{id}/login', path));
       if (what === 'ready') await ok(api.POST('/api/v1/agents/{id}/ready', path));
       if (what === 'logout') await ok(api.POST('/api/v1/agents/{id}/logout', path));
@@ -59,7 +63,7 @@ export default function AgentView({ me }: { me: Me }) {
     } catch (e) {
       setError((e as Error).message);
     }
-  }, [agentId, reason, refresh]);
+  }, [agentId, reason, refresh, phone.beforeLogin]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -104,7 +108,9 @@ export default function AgentView({ me }: { me: Me }) {
             </>
           ) : null}
         </div>
-        <p className="phone-status">Phone: {state === 'logged-out' ? 'not called' : state === 'logging-in' ? 'ringing' : 'connected (Dialwell holds the line)'} · live updates {live.connected ? 'on' : 'reconnecting'}</p>
+        {phone.kind === 'webrtc' || phone.kind === 'failed' ? <BrowserPhoneStatus phone={phone} loggedIn={loggedIn} /> : null}
+        {phone.kind === 'sip' ? <p className="phone-status">Phone: {state === 'logged-out' ? 'not called' : state === 'logging-in' ? 'ringing' : 'connected (Dialwell holds the line)'}</p> : null}
+        <p className="live-status">Live updates {live.connected ? 'on' : 'reconnecting'}</p>
         {error ? <p role="alert" className="notice error">{error}</p> : null}
       </section>
 
