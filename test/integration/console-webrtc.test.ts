@@ -263,6 +263,20 @@ describe('the console\'s agent view with the browser as the phone (WebRTC in a n
     await page.getByRole('heading', { name: 'Sign in to Dialwell' }).waitFor();
     await until(() => h.engine.dialer.agents.get(agentId)?.state === 'logged-out' || !h.engine.dialer.agents.get(agentId), 5_000, 'the agent to be logged out at sign-out');
 
+    // A problem is shown: a phone given a stale password (the answer of GET …/phone altered on
+    // its way to the page) fails to register; the state bar says so, in an alert.
+    await page.route('**/api/v1/agents/*/phone', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { webrtc: { password: string } };
+      await route.fulfill({ response: res, json: { ...body, webrtc: { ...body.webrtc, password: 'stale-password' } } });
+    });
+    await signInByKeyboard(page, base, user.name, pw);
+    await page.getByRole('heading', { level: 1, name: 'My calls' }).waitFor();
+    const alert = page.getByRole('region', { name: 'Your state' }).getByRole('alert');
+    await expect.poll(() => alert.textContent(), { timeout: 15_000 }).toMatch(/^Phone problem: registration failed/);
+    expect((await phoneShown(page))!.text).toContain('not registered');
+    findings.push(...(await checkPage(page, 'webrtc-agent-registration-failed')));
+
     await sipp.waitExit(5000).catch(() => undefined);
     expect(sipp.errors()).toBe('');
     expect(findings).toEqual([]);
