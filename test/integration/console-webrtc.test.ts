@@ -258,6 +258,16 @@ describe('the console\'s agent view with the browser as the phone (WebRTC in a n
     expect(await credentialReads()).toBe(readsBefore + 1);
     findings.push(...(await checkPage(page, 'webrtc-agent-after-reload')));
 
+    // Another view of the console and back: the phone stays (same call, no new credentials read).
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.getByRole('link', { name: 'My calls' }).click();
+    await page.getByRole('heading', { level: 1, name: 'My calls' }).waitFor();
+    expect(await phoneShown(page)).toMatchObject({ registered: true, connected: true });
+    expect(await credentialReads()).toBe(readsBefore + 1);
+    expect(h.engine.dialer.agents.get(agentId)?.state).toBe('ready');
+
     // Sign-out logs the agent out (the line is hung up) and stops the phone.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Dialwell' }).waitFor();

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ok, type Me } from '../api';
 import { elapsed, useClock, useLive } from '../live';
 import { ApiForm, Btn, CheckField, Field, Section, SelectField, bodyOf } from '../ui';
-import { BrowserPhoneStatus, useBrowserPhone } from './BrowserPhone';
+import { BrowserPhoneStatus, useAgentPhone } from './BrowserPhone';
 import { CallControls } from './CallControls';
 
 interface Script { opening?: string; needs?: string; response?: string; proposal?: string; close?: string; farewell?: string; questionnaire?: string[] }
@@ -36,7 +36,7 @@ export default function AgentView({ me }: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [reason, setReason] = useState(pauseReasons[0]!);
   const dispositionRef = useRef<HTMLDivElement>(null);
-  const phone = useBrowserPhone(agentId);
+  const phone = useAgentPhone();
 
   const refresh = useCallback(async () => {
     try {

@@ -1,9 +1,10 @@
-// The agent's browser phone inside the agent view: for a webrtc agent, the JsSIP softphone
+// The agent's browser phone in the console: for a webrtc agent, the JsSIP softphone
 // (web/src/phone/phone.ts) is loaded as a lazy chunk (the agent view's first load stays small),
 // started with the credentials of GET /api/v1/agents/:id/phone on every page load (after a reload
-// Dialwell calls the new page's phone again), stopped when the view goes away or the user signs
-// out. A SIP-phone agent gets nothing here. The state bar shows registered / connected / audio.
-import { useCallback, useEffect, useRef, useState } from 'react';
+// Dialwell calls the new page's phone again) and stopped when the user signs out. It lives at the
+// app's level (BrowserPhoneProvider), so moving between views keeps the line. A SIP-phone agent
+// gets nothing here. The agent view's state bar shows registered / connected / audio flowing.
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, ok } from '../api';
 import type { Phone, PhoneState } from '../phone/phone';
 import { onSignOut } from '../signout';
@@ -26,7 +27,7 @@ export interface BrowserPhone {
   beforeLogin(): Promise<void>;
 }
 
-export function useBrowserPhone(agentId: string): BrowserPhone {
+function useBrowserPhone(agentId: string): BrowserPhone {
   const [kind, setKind] = useState<BrowserPhone['kind']>('checking');
   const [state, setState] = useState<PhoneState | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -89,6 +90,20 @@ export function useBrowserPhone(agentId: string): BrowserPhone {
   }, []);
 
   return { kind, state, problem, beforeLogin };
+}
+
+const PhoneContext = createContext<BrowserPhone | null>(null);
+
+/** Holds a signed-in agent's browser phone for as long as they are signed in, whatever the view. */
+export function BrowserPhoneProvider({ agentId, children }: { agentId: string; children: ReactNode }) {
+  return <PhoneContext.Provider value={useBrowserPhone(agentId)}>{children}</PhoneContext.Provider>;
+}
+
+/** The signed-in agent's phone (from BrowserPhoneProvider). */
+export function useAgentPhone(): BrowserPhone {
+  const phone = useContext(PhoneContext);
+  if (!phone) throw new Error('useAgentPhone needs a BrowserPhoneProvider (main.tsx puts one around an agent\'s views)');
+  return phone;
 }
 
 /** What the state bar shows of the browser phone: registered, connected, audio flowing, and problems. */
