@@ -17,10 +17,19 @@ export function defaultConsoleDir(): string {
   return path.resolve('web/dist');
 }
 
-// Everything the console loads comes from this server: scripts, styles, audio and the API.
-const csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+// Everything the console loads comes from this server: scripts, styles, audio and the API; the
+// one exception is the browser phone's websocket to Asterisk (WEBRTC_WS_URL), named exactly.
+const cspWith = (connect: string[]): string =>
+  `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self'; connect-src ${["'self'", ...connect].join(' ')}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`;
 
-export async function installConsole(app: FastifyInstance, dir: string): Promise<void> {
+/** The CSP source for the browser phone's websocket URL (its scheme, host and port). */
+export function websocketSource(wsUrl: string): string {
+  const u = new URL(wsUrl);
+  return `${u.protocol}//${u.host}`;
+}
+
+export async function installConsole(app: FastifyInstance, dir: string, connect: string[] = []): Promise<void> {
+  const csp = cspWith(connect);
   if (!existsSync(path.join(dir, 'index.html'))) {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>
       reply.status(503).type('text/plain').send(`the web console is not built (no ${dir}/index.html): run \`npm run console:build\``));

@@ -13,7 +13,7 @@ import type { RecordingStore } from '../recordings/store.js';
 import { databaseProbes, Readiness } from '../health/readiness.js';
 import type { LiveSource } from '../reports/live-source.js';
 import { installAuth, type AuthOptions } from './auth.js';
-import { defaultConsoleDir, installConsole } from './console.js';
+import { defaultConsoleDir, installConsole, websocketSource } from './console.js';
 import { installErrorHandler } from './errors.js';
 import { agentRoutes } from './routes/agents.routes.js';
 import { attemptRoutes } from './routes/attempts.routes.js';
@@ -113,6 +113,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(qaRoutes(deps), { prefix: '/api/v1' });
   await api.register(recordingRoutes(deps), { prefix: '/api/v1' });
   await api.register(healthRoutes(deps.readiness ?? new Readiness(databaseProbes(deps.db))));
-  await installConsole(app, deps.consoleDir ?? defaultConsoleDir());
+  await installConsole(app, deps.consoleDir ?? defaultConsoleDir(), deps.webrtcWsUrl ? [websocketSource(deps.webrtcWsUrl)] : []);
   return app;
 }

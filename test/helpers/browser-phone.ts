@@ -35,8 +35,11 @@ export interface BrowserInNetns {
   close(): Promise<void>;
 }
 
-/** Starts Chromium inside the namespace (a wrapper runs it under `ip netns exec`; playwright talks over its pipe). */
-export async function launchChromiumInNetns(netns: string, microphoneHz: number): Promise<BrowserInNetns> {
+/**
+ * Starts Chromium inside the namespace (a wrapper runs it under `ip netns exec`; playwright talks
+ * over its pipe). `extraArgs`: more flags (the console's test treats its http origin as secure).
+ */
+export async function launchChromiumInNetns(netns: string, microphoneHz: number, extraArgs: string[] = []): Promise<BrowserInNetns> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash scripts/stack.sh up does)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'dialwell-chromium-'));
   const wrapper = path.join(dir, 'chromium-in-netns');
@@ -51,9 +54,10 @@ export async function launchChromiumInNetns(netns: string, microphoneHz: number)
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${tone}`,
-      '--allow-loopback-in-peer-connection', 
+      '--allow-loopback-in-peer-connection',
       // The page (localhost) reaching the node's private address: Chromium's local network access checks would block it.
       '--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks', '--autoplay-policy=no-user-gesture-required',
+      ...extraArgs,
     ],
   });
   const html = await phoneTestPageHtml();

@@ -12,6 +12,8 @@ import { InProcessLiveSource } from '../../src/reports/live-source.js';
 import { defaultReportSettings } from '../../src/reports/figures.js';
 import { Sipp, type SippOptions } from '../../src/sim/sipp.js';
 import { testConfig } from './env.js';
+import type { Config } from '../../src/config.js';
+import type { DialerOptions } from '../../src/dialer/dialer.js';
 
 export interface EngineHarness {
   tag: string;
@@ -24,9 +26,17 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHarness> {
+export interface EngineHarnessOptions {
+  /** Configuration over the test defaults (e.g. ARI_URL of another Asterisk node, RECORDINGS_DIR). */
+  config?: Partial<Record<keyof Config, string>>;
+  dialer?: Partial<DialerOptions>;
+  /** The browser phone's websocket URL the API hands out (and the console's CSP allows). */
+  webrtcWsUrl?: string;
+}
+
+export async function startEngineHarness(sipp: SippOptions[], opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const tag = randomUUID().slice(0, 8);
-  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}` });
+  const cfg = testConfig({ ARI_APP: `dialwell-it-${tag}`, DIAL_QUEUE: `dial-it-${tag}`, ...opts.config });
   const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   const db = createDb(cfg.DATABASE_URL, 10);
   // The engine paces every running campaign in the database: other files' are finished.
@@ -34,9 +44,9 @@ export async function startEngineHarness(sipp: SippOptions[]): Promise<EngineHar
   const sipps: Sipp[] = [];
   for (const s of sipp) sipps.push(await Sipp.start(s));
   const policies = new PolicyResolver(db, 0);
-  const engine = await startEngine(cfg, db, policies, log, { tickMs: 200 });
+  const engine = await startEngine(cfg, db, policies, log, { tickMs: 200, ...(opts.dialer ? { dialer: opts.dialer } : {}) });
   const live = new InProcessLiveSource(db, engine.dialer, defaultReportSettings, log);
-  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari, recordings: engine.store, live });
+  const app = await buildServer({ db, policies, log: createLogger('silent'), dialer: engine.dialer, ari: engine.ari, recordings: engine.store, live, webrtcWsUrl: opts.webrtcWsUrl });
   const api = await apiAs(app, db, 'admin');
   return {
     tag, db, engine, app, api, live,

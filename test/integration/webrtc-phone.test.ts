@@ -6,8 +6,7 @@
 // audio flows both ways (getStats in the browser; the bridge's recording holds the browser's
 // microphone tone); a reload of the page keeps the session and the phone is called again.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber } from '../helpers/env.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { writeGreetingPcap } from '../helpers/pcap.js';
+import { ariAnswers, nodeUpInNetns, rmsBetween } from '../helpers/webrtc-node.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -72,29 +72,6 @@ const readPage = (page: Page): Promise<PageState> =>
     return { ...(s ?? { registered: false, inCall: false, ice: 'none', dtls: 'none', audio: { packetsReceived: 0, packetsSent: 0, microphoneEnergy: 0, audioLevel: 0, totalAudioEnergy: 0, flowing: false, codec: null } }), marks: { ...t.marks }, ended: [...t.ended] } as PageState;
   });
 
-function ariAnswers(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(new URL('/ari/asterisk/info', url), { auth: 'dialwell:dialwell-local-ari', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
-}
-
-/** RMS of 16-bit mono samples between two instants of a wav. */
-function rmsBetween(wav: Buffer, fromMs: number, toMs: number): number {
-  const info = readWavInfo(wav);
-  const start = wav.length - info.dataBytes;
-  const perMs = info.sampleRate / 1000;
-  const a = Math.floor(fromMs * perMs);
-  const b = Math.min(Math.floor(toMs * perMs), info.dataBytes / 2);
-  let sum = 0;
-  for (let i = a; i < b; i++) sum += wav.readInt16LE(start + i * 2) ** 2;
-  return b > a ? Math.sqrt(sum / (b - a)) : 0;
-}
-
 describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a network namespace', () => {
   let ns: Netns;
   let confDir: string;
@@ -112,12 +89,7 @@ describe('the agent\'s browser phone (WebRTC, JsSIP) against Asterisk in a netwo
     // browser and the dialer; loopback, for sipp and stack.sh's own checks).
     // node-up renders the templates of the directory it is given with the node's own ports.
     confDir = mkdtempSync(path.join(tmpdir(), 'dialwell-webrtc-conf-'));
-    const extra = path.join(confDir, 'extra');
-    mkdirSync(extra);
-    for (const f of ['http.conf', 'pjsip.conf']) {
-      writeFileSync(path.join(extra, f), readFileSync(path.join(ROOT, 'asterisk-config', f), 'utf8').replace(/^(bindaddr|bind) = 127\.0\.0\.1/gm, '$1 = 0.0.0.0'));
-    }
-    ns.run('bash', [path.join(ROOT, 'scripts/stack.sh'), 'node-up', String(NODE), extra], { cwd: ROOT });
+    nodeUpInNetns(ns, NODE, confDir, ['http.conf', 'pjsip.conf']);
     nodeUp = true;
     const ariUrl = `http://${ns.nsAddr}:${ARI_PORT}`;
     await until(() => ariAnswers(ariUrl), 30_000, `ARI of node ${NODE} at ${ariUrl}`);

@@ -4,8 +4,10 @@
 import { lazy, StrictMode, Suspense, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, ok, type Me } from './api';
+import { beforeSignOut } from './signout';
 import { SignIn } from './views/SignIn';
 import { Account } from './views/Account';
+import { BrowserPhoneProvider } from './views/BrowserPhone';
 import './styles.css';
 
 // Each role's view is its own chunk: the agent's screen loads no charts nor admin forms.
@@ -62,6 +64,7 @@ function App() {
   if (me === null) return <SignIn onSignedIn={(m) => { setMe(m); location.hash = homeOf(m); }} />;
 
   const signOut = async () => {
+    await beforeSignOut();
     await api.DELETE('/api/v1/session');
     setMe(null);
   };
@@ -75,6 +78,7 @@ function App() {
   else if (view === 'account') page = <Account me={me} />;
   else page = <p>No such page. <a href={homeOf(me)}>Go to your start page</a>.</p>;
 
+  const content = <Suspense fallback={<p role="status">Loading…</p>}>{page}</Suspense>;
   return (
     <>
       <a href="#main" className="skip" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
@@ -91,7 +95,8 @@ function App() {
         <button type="button" className="btn plain" onClick={() => void signOut()}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Suspense fallback={<p role="status">Loading…</p>}>{page}</Suspense>
+        {/* An agent's browser phone outlives the views (only sign-out ends it). */}
+        {me.agentId ? <BrowserPhoneProvider agentId={me.agentId}>{content}</BrowserPhoneProvider> : content}
       </main>
     </>
   );

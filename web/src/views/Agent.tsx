@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, ok, type Me } from '../api';
 import { elapsed, useClock, useLive } from '../live';
 import { ApiForm, Btn, CheckField, Field, Section, SelectField, bodyOf } from '../ui';
+import { BrowserPhoneStatus, useAgentPhone } from './BrowserPhone';
 import { CallControls, type TransferTarget } from './CallControls';
 import { Preview } from './Preview';
 
@@ -40,6 +41,7 @@ export default function AgentView({ me }: { me: Me }) {
   // A preview card held for this agent: the pool says "reserved", the agent reads a contact.
   const [previewing, setPreviewing] = useState(false);
   const dispositionRef = useRef<HTMLDivElement>(null);
+  const phone = useAgentPhone();
 
   const refresh = useCallback(async () => {
     try {
@@ -56,6 +58,8 @@ export default function AgentView({ me }: { me: Me }) {
   const act = useCallback(async (what: 'login' | 'ready' | 'logout' | 'pause') => {
     try {
       const path = { params: { path: { id: agentId } } };
+      // A browser phone must be registered before Dialwell calls it.
+      if (what === 'login') await phone.beforeLogin();
       if (what === 'login') await ok(api.POST('/api/v1/agents/{id}/login', path));
       if (what === 'ready') await ok(api.POST('/api/v1/agents/{id}/ready', path));
       if (what === 'logout') await ok(api.POST('/api/v1/agents/{id}/logout', path));
@@ -64,7 +68,7 @@ export default function AgentView({ me }: { me: Me }) {
     } catch (e) {
       setError((e as Error).message);
     }
-  }, [agentId, reason, refresh]);
+  }, [agentId, reason, refresh, phone.beforeLogin]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -109,7 +113,9 @@ export default function AgentView({ me }: { me: Me }) {
             </>
           ) : null}
         </div>
-        <p className="phone-status">Phone: {state === 'logged-out' ? 'not called' : state === 'logging-in' ? 'ringing' : 'connected (Dialwell holds the line)'} · live updates {live.connected ? 'on' : 'reconnecting'}</p>
+        {phone.kind === 'webrtc' || phone.kind === 'failed' ? <BrowserPhoneStatus phone={phone} loggedIn={loggedIn} /> : null}
+        {phone.kind === 'sip' ? <p className="phone-status">Phone: {state === 'logged-out' ? 'not called' : state === 'logging-in' ? 'ringing' : 'connected (Dialwell holds the line)'}</p> : null}
+        <p className="live-status">Live updates {live.connected ? 'on' : 'reconnecting'}</p>
         {error ? <p role="alert" className="notice error">{error}</p> : null}
       </section>
 
