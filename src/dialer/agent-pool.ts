@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AriGateway } from '../pbx/ari.js';
 import type { Logger } from '../log.js';
 import type { EventRouter } from './event-router.js';
+import { AgentCoverage } from './pacing/agent-coverage.js';
 
 export type AgentState = 'logging-in' | 'ready' | 'reserved' | 'on-call' | 'wrap-up' | 'paused' | 'logged-out';
 
@@ -28,6 +29,12 @@ export interface AgentPoolOptions {
   loginTimeoutSeconds: number;
 }
 
+/** A call in progress that will need a ready agent of its campaign. */
+export interface PendingCall {
+  callId: string;
+  campaignId: string;
+}
+
 export class AgentLoginError extends Error {
   override readonly name = 'AgentLoginError';
 }
@@ -37,6 +44,8 @@ export class AgentPool {
   /** Calls waiting for an agent, oldest first, each for its campaign. */
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
   private assignments: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  /** Per listed agent, its campaigns as one string: agents with equal keys are interchangeable. */
+  private servesKey: ReadonlyMap<string, string> = new Map();
   private listedCampaigns: ReadonlySet<string> = new Set();
   /** Called when an agent's softphone hangs up while a customer is with them. */
   onAgentLost: (s: AgentSession, callId: string) => void = () => {};
@@ -48,6 +57,8 @@ export class AgentPool {
     private readonly router: EventRouter,
     private readonly log: Logger,
     private readonly opts: AgentPoolOptions,
+    /** The calls in progress still needing an agent (an agent one of them needs is not given away lightly). */
+    private readonly pendingCalls: () => readonly PendingCall[] = () => [],
   ) {}
 
   get(agentId: string): AgentSession | undefined {
@@ -150,6 +161,7 @@ export class AgentPool {
   setAssignments(assignments: ReadonlyMap<string, ReadonlySet<string>>): void {
     this.assignments = assignments;
     this.listedCampaigns = new Set([...assignments.values()].flatMap((s) => [...s]));
+    this.servesKey = new Map([...assignments].map(([agent, set]) => [agent, [...set].sort().join(',')]));
   }
 
   /**
@@ -172,19 +184,32 @@ export class AgentPool {
     w!.take(s);
   }
 
-  /** Reserves the agent (serving the campaign, if one is named) who has been ready longest, or null. */
-  reserve(campaignId?: string): AgentSession | null {
-    let best: AgentSession | null = null;
-    for (const s of this.sessions.values()) {
-      if (s.state === 'ready' && this.serves(s.agentId, campaignId) && (!best || s.stateSince < best.stateSince)) best = s;
+  /**
+   * Reserves the agent (serving the campaign, if one is named) who has been ready longest, or
+   * null. When agents serve different sets of campaigns, an agent another call in progress needs
+   * (no other ready agent could take that call) is passed over for one who is spare, so a shared
+   * agent is not taken from under a call that has no one else. `forCall` is the call reserving.
+   */
+  reserve(campaignId?: string, forCall?: string): AgentSession | null {
+    const candidates: AgentSession[] = [];
+    for (const s of this.sessions.values()) if (s.state === 'ready' && this.serves(s.agentId, campaignId)) candidates.push(s);
+    if (candidates.length === 0) return null;
+    candidates.sort((a, b) => a.stateSince - b.stateSince);
+    let best = candidates[0]!;
+    const key = this.servesKey.get(best.agentId);
+    if (campaignId && candidates.some((c) => this.servesKey.get(c.agentId) !== key)) {
+      const ready = this.list().filter((s) => s.state === 'ready').map((s) => s.agentId);
+      const coverage = new AgentCoverage(ready, (a, c) => this.serves(a, c));
+      for (const p of this.pendingCalls()) if (p.callId !== forCall) coverage.add(p.campaignId);
+      best = candidates.find((c) => coverage.spare(c.agentId)) ?? best;
     }
-    if (best) this.setState(best, 'reserved');
+    this.setState(best, 'reserved');
     return best;
   }
 
   /** Reserves a ready agent now, or the first to become ready within timeoutMs, else null. */
-  reserveWithin(timeoutMs: number, campaignId?: string): Promise<AgentSession | null> {
-    const now = this.reserve(campaignId);
+  reserveWithin(timeoutMs: number, campaignId?: string, forCall?: string): Promise<AgentSession | null> {
+    const now = this.reserve(campaignId, forCall);
     if (now || timeoutMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
       const waiter = {

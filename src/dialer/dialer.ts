@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
-import { AgentPool, type AgentPoolOptions } from './agent-pool.js';
+import { AgentPool, type AgentPoolOptions, type PendingCall } from './agent-pool.js';
 import { CallSession, type CallSummary } from './call-session.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
@@ -71,7 +71,7 @@ export class Dialer {
     private readonly log: Logger,
     private readonly opts: DialerOptions = defaultDialerOptions,
   ) {
-    this.agents = new AgentPool(ari, this.router, log, opts.agents);
+    this.agents = new AgentPool(ari, this.router, log, opts.agents, () => this.callsNeedingAgent());
     this.gate = new DialGate({ db, policies });
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db);
@@ -133,8 +133,15 @@ export class Dialer {
   }
 
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
-  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
-    return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
+  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date; needsAgent: boolean }[] {
+    return [...this.sessions.values()].map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt, needsAgent: s.needsAgent }));
+  }
+
+  /** Calls that will still need a ready agent of their campaign, oldest first (the pool keeps agents for them). */
+  private callsNeedingAgent(): PendingCall[] {
+    const out: PendingCall[] = [];
+    for (const s of this.sessions.values()) if (s.needsAgent) out.push({ callId: s.callId, campaignId: s.ctx.campaign.id });
+    return out;
   }
 
   /** BullMQ processor: one job per attempt. */
