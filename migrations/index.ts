@@ -12,6 +12,7 @@ import * as m0008 from './20261123_0008_cdr.js';
 import * as m0009 from './20261123_0009_qa.js';
 import * as m0010 from './20261123_0010_reports.js';
 import * as m0011 from './20261123_0011_campaign_agents.js';
+import * as m0014 from './20261207_0014_cluster.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '20261123_0009_qa': m0009,
   '20261123_0010_reports': m0010,
   '20261123_0011_campaign_agents': m0011,
+  '20261207_0014_cluster': m0014,
 };

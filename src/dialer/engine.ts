@@ -18,7 +18,7 @@ import { purgeExpiredRecordings } from '../recordings/retention.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from './campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from './dialer.js';
-import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from './queue.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection, type DialJob } from './queue.js';
 import { reconcileQueue } from './reconciler.js';
 
 export interface Engine {
@@ -77,9 +77,10 @@ export async function startEngine(
     amiEverUp = true;
   });
   const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
-  const queue = createDialQueue(cfg.DIAL_QUEUE, connections[0]!);
+  const address = await dialQueueAddress(db, cfg.DIAL_QUEUE);
+  const queue = createDialQueue(address, connections[0]!);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
-  const worker: Worker<DialJob> = createDialWorker(cfg.DIAL_QUEUE, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
+  const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
   worker.on('failed', (job, err) => log.error({ attemptId: job?.data.attemptId, err: err.message }, 'dial job failed (it is retried)'));
   const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000 });
   // Redis is transport: rebuild the queue from PostgreSQL at start and every minute.

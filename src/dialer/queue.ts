@@ -2,6 +2,8 @@
 // attempt twice is a no-op. PostgreSQL stays the system of record; the job only carries the id.
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { installationId } from '../cluster/installation.js';
+import type { Db } from '../db/database.js';
 
 export interface DialJob {
   attemptId: string;
@@ -12,9 +14,24 @@ export function redisConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
-export function createDialQueue(name: string, connection: Redis): Queue<DialJob> {
-  return new Queue<DialJob>(name, {
+/**
+ * Where a dial queue lives in Redis: its name, under this installation's key prefix. Another
+ * installation on the same Redis with the same queue name has another prefix, so its workers
+ * never take (and complete without dialing) this installation's jobs.
+ */
+export interface DialQueueAddress {
+  name: string;
+  prefix: string;
+}
+
+export async function dialQueueAddress(db: Db, name: string): Promise<DialQueueAddress> {
+  return { name, prefix: `dialwell:${await installationId(db)}` };
+}
+
+export function createDialQueue(address: DialQueueAddress, connection: Redis): Queue<DialJob> {
+  return new Queue<DialJob>(address.name, {
     connection,
+    prefix: address.prefix,
     defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
   });
 }
@@ -28,7 +45,7 @@ export async function enqueueAttempt(queue: Queue<DialJob>, attemptId: string, a
 }
 
 export function createDialWorker(
-  name: string,
+  address: DialQueueAddress,
   connection: Redis,
   concurrency: number,
   process: (job: Job<DialJob>) => Promise<unknown>,
@@ -36,5 +53,5 @@ export function createDialWorker(
 ): Worker<DialJob> {
   // A job whose worker died is "stalled" once its lock expires; a live worker then takes it over
   // (the dial gate makes that harmless: a reserved attempt is never dialed again).
-  return new Worker<DialJob>(name, process, { connection, concurrency, autorun: true, lockDuration: lockMs, stalledInterval: lockMs });
+  return new Worker<DialJob>(address.name, process, { connection, prefix: address.prefix, concurrency, autorun: true, lockDuration: lockMs, stalledInterval: lockMs });
 }
