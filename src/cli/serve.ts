@@ -2,7 +2,7 @@
 // campaign runner, queue reconciler) in one process. `--no-dialer` serves the API alone.
 import { parseArgs } from 'node:util';
 import { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { startEngine } from '../dialer/engine.js';
+import { startEngine } from '../app/engine.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';

@@ -5,6 +5,7 @@
 // (bench/pacing.ts). Every handed attempt still passes the dial-time compliance gate.
 import { sql } from 'kysely';
 import type { Queue } from 'bullmq';
+import type { LeaseKeeper } from '../cluster/lease-keeper.js';
 import type { Db } from '../db/database.js';
 import type { DialMode } from '../db/schema.js';
 import type { Logger } from '../log.js';
@@ -42,6 +43,12 @@ const HANDED_TTL_MS = 10_000;
 
 export interface CampaignRunnerOptions {
   tickMs: number;
+  /**
+   * With several engines: each campaign is paced by the one engine holding its lease
+   * (`<scope>/pacer:<campaign id>`), and due callbacks are offered by the one holding
+   * `<scope>/due-callbacks`. Without: this runner paces every running campaign.
+   */
+  leases?: { keeper: LeaseKeeper; scope: string };
 }
 
 export class CampaignRunner {
@@ -97,6 +104,9 @@ export class CampaignRunner {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // Another engine may pace these campaigns now.
+    const l = this.opts.leases;
+    if (l) for (const name of l.keeper.wishes()) if (name.startsWith(`${l.scope}/pacer:`) || name === `${l.scope}/due-callbacks`) void l.keeper.unwant(name);
   }
 
   /** One pacing round over every running campaign; returns how many attempts were handed over. */
@@ -113,9 +123,10 @@ export class CampaignRunner {
         .execute();
       await this.loadAssignments();
       // Callbacks first: they were promised for this time.
-      await offerDueCallbacks(this.db, this.dialer, this.log, now);
+      if (this.mayRun('due-callbacks')) await offerDueCallbacks(this.db, this.dialer, this.log, now);
       let handed = 0;
-      const paced = running.map((row) => ({ row, c: this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap) }));
+      this.wantPacers(running.map((r) => r.id));
+      const paced = running.filter((r) => this.mayRun(`pacer:${r.id}`)).map((row) => ({ row, c: this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap) }));
       for (const { c } of paced) this.forgetStaleHanded(c, now.getTime());
       const coverage = this.coverage(running.map((r) => r.id));
       // Campaigns sharing agents take turns at going first.
@@ -135,6 +146,25 @@ export class CampaignRunner {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Whether this runner does the named work now (holds its lease, or runs alone). */
+  private mayRun(work: string): boolean {
+    const l = this.opts.leases;
+    if (!l) return true;
+    const name = `${l.scope}/${work}`;
+    l.keeper.want(name);
+    return l.keeper.holds(name);
+  }
+
+  /** Asks for the pacer leases of the running campaigns and gives up those of the others. */
+  private wantPacers(running: readonly string[]): void {
+    const l = this.opts.leases;
+    if (!l) return;
+    const prefix = `${l.scope}/pacer:`;
+    const keep = new Set(running.map((id) => `${prefix}${id}`));
+    for (const name of keep) l.keeper.want(name);
+    for (const name of l.keeper.wishes()) if (name.startsWith(prefix) && !keep.has(name)) void l.keeper.unwant(name);
   }
 
   private pacingFor(id: string, mode: DialMode, maxConcurrent: number, maxCps: number, abandonCap: number): CampaignPacing {

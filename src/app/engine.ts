@@ -16,10 +16,10 @@ import { AmiGateway } from '../pbx/ami.js';
 import { AriGateway } from '../pbx/ari.js';
 import { purgeExpiredRecordings } from '../recordings/retention.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
-import { CampaignRunner } from './campaign-runner.js';
-import { Dialer, defaultDialerOptions, type DialerOptions } from './dialer.js';
-import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection, type DialJob } from './queue.js';
-import { reconcileQueue } from './reconciler.js';
+import { CampaignRunner } from '../dialer/campaign-runner.js';
+import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection, type DialJob } from '../dialer/queue.js';
+import { reconcileQueue } from '../dialer/reconciler.js';
 
 export interface Engine {
   ari: AriGateway;
