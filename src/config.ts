@@ -41,6 +41,10 @@ export const configSchema = z.object({
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** How long a lease (node owner, campaign pacer, singleton) lasts unrenewed: a dead engine's work moves after about this. */
+  LEASE_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(3000),
+  /** How often an engine renews its leases and asks for free ones (at most half LEASE_TTL_MS). */
+  LEASE_BEAT_MS: z.coerce.number().int().min(100).max(300_000).default(1000),
   /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
   CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
   /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */

@@ -1,6 +1,10 @@
 // The dialer engine of one process: ARI and AMI gateways, dialer, BullMQ worker, campaign runner,
 // the queue reconciler and the CDR reconciler, started and stopped together (`dialwell serve`
-// runs it beside the API).
+// runs it beside the API; the tests' harness and worker processes build it here too).
+// The singletons (queue and CDR reconcilers, recording purge, contact reclaim, due callbacks, one
+// pacer per campaign) run under leases: with several engines each runs in exactly one of them at
+// a time, and moves when that engine dies. Leases are named under the dial queue's name, the
+// deployment's shared identity (test engines on their own queues keep out of each other's way).
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { syncAll } from '../admin/pbx-sync.js';
@@ -20,6 +24,8 @@ import { CampaignRunner } from '../dialer/campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
 import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection, type DialJob } from '../dialer/queue.js';
 import { reconcileQueue } from '../dialer/reconciler.js';
+import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
+import { LeasedTask } from '../cluster/leased-task.js';
 
 export interface Engine {
   ari: AriGateway;
@@ -30,6 +36,8 @@ export interface Engine {
   store: RecordingStore;
   ami: AmiGateway;
   cdr: CdrReconciler;
+  /** This engine's leases (owner id, what it holds). */
+  leases: LeaseKeeper;
   close(): Promise<void>;
 }
 
@@ -38,8 +46,13 @@ export async function startEngine(
   db: Db,
   policies: PolicyResolver,
   log: Logger,
-  opts: { dialer?: Partial<DialerOptions>; tickMs?: number; reconcileEveryMs?: number; purgeEveryMs?: number; cdr?: Partial<CdrReconcilerOptions> } = {},
+  opts: {
+    dialer?: Partial<DialerOptions>; tickMs?: number; reconcileEveryMs?: number; purgeEveryMs?: number; cdr?: Partial<CdrReconcilerOptions>;
+    leases?: Partial<LeaseKeeperOptions>;
+  } = {},
 ): Promise<Engine> {
+  const scope = cfg.DIAL_QUEUE;
+  const leases = new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
   const ari = await AriGateway.connect({
     url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app: cfg.ARI_APP,
     maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
@@ -82,47 +95,44 @@ export async function startEngine(
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
   const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
   worker.on('failed', (job, err) => log.error({ attemptId: job?.data.attemptId, err: err.message }, 'dial job failed (it is retried)'));
-  const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000 });
+  const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000, leases: { keeper: leases, scope } });
   // Redis is transport: rebuild the queue from PostgreSQL at start and every minute.
   const reconcile = () => reconcileQueue(db, queue, log).catch((err: unknown) => log.error({ err }, 'reconciling the queue failed'));
-  await reconcile();
-  const timer = setInterval(() => void reconcile(), opts.reconcileEveryMs ?? 60_000);
   const reclaim = () =>
     reclaimContacts(db, new Date(), cfg.CONTACT_RECLAIM_MONTHS)
       .then((n) => n > 0 && log.info({ reclaimed: n, months: cfg.CONTACT_RECLAIM_MONTHS }, 'contact data taken back from agents'))
       .catch((err: unknown) => log.error({ err }, 'reclaiming contacts failed'));
-  await reclaim();
-  const reclaimTimer = setInterval(() => void reclaim(), 3_600_000);
   // Retention: recordings past their campaign's recordingRetentionDays, every hour (audited).
   const purge = () =>
     purgeExpiredRecordings(db, store, systemActor('system'))
       .then((purged) => purged.length > 0 && log.info({ purged: purged.length }, 'recordings past their retention purged'))
       .catch((err: unknown) => log.error({ err }, 'purging recordings failed'));
-  // Once soon after start too: a server restarted more often than hourly still purges.
-  const firstPurge = setTimeout(() => void purge(), 60_000);
-  firstPurge.unref();
-  const purgeTimer = setInterval(() => void purge(), opts.purgeEveryMs ?? 3_600_000);
-  purgeTimer.unref();
-  // Calls a dead process left open (a crash, a restart) are closed from Asterisk's record now and
-  // every CDR_RECONCILE_EVERY_MS.
-  await reconcileCdrs();
-  const cdrTimer = setInterval(() => void reconcileCdrs(), cfg.CDR_RECONCILE_EVERY_MS);
+  const tasks = [
+    new LeasedTask(leases, log, { lease: `${scope}/queue-reconciler`, everyMs: opts.reconcileEveryMs ?? 60_000, run: reconcile }),
+    new LeasedTask(leases, log, { lease: `${scope}/contact-reclaim`, everyMs: 3_600_000, run: reclaim }),
+    // Calls a dead process left open (a crash, a restart) are closed from Asterisk's record at
+    // start and every CDR_RECONCILE_EVERY_MS.
+    new LeasedTask(leases, log, { lease: `${scope}/cdr-reconciler`, everyMs: cfg.CDR_RECONCILE_EVERY_MS, run: () => reconcileCdrs() }),
+    // Once soon after start too: a server restarted more often than hourly still purges.
+    new LeasedTask(leases, log, { lease: `${scope}/recording-purge`, everyMs: opts.purgeEveryMs ?? 3_600_000, firstAfterMs: 60_000, run: purge }),
+  ];
+  leases.start();
+  // The start-up rounds of the singletons this engine got, done before it reports ready.
+  await leases.beat();
+  await Promise.all(tasks.filter((t) => !t.lease.endsWith('/recording-purge')).map((t) => t.runNow()));
   runner.start();
   return {
-    ari, dialer, queue, runner, store, ami, cdr,
+    ari, dialer, queue, runner, store, ami, cdr, leases,
     async close() {
-      clearInterval(timer);
-      clearInterval(cdrTimer);
       cdr.stop();
-      clearInterval(reclaimTimer);
-      clearTimeout(firstPurge);
-      clearInterval(purgeTimer);
       runner.stop();
+      await Promise.all(tasks.map((t) => t.close()));
       await dialer.close().catch(() => undefined);
       // The logouts of close() are history too: written before the caller closes the database.
       await agentStates.flush();
       await worker.close();
       await queue.close();
+      await leases.stop();
       for (const c of connections) c.disconnect();
       ami.close();
       ari.close();
