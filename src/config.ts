@@ -41,6 +41,15 @@ export const configSchema = z.object({
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** This box's node: created from the ARI_*, AMI_* and CEL settings when the nodes table is empty. */
+  NODE_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits or - (at most 31)').default('node1'),
+  /** Where this box's Asterisk takes SIP (host:port), for the default node. */
+  NODE_SIP_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port').default('127.0.0.1:5060'),
+  /** The nodes this engine may own, comma-separated names; empty: every enabled node. */
+  ENGINE_NODES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)),
   /** How long a lease (node owner, campaign pacer, singleton) lasts unrenewed: a dead engine's work moves after about this. */
   LEASE_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(3000),
   /** How often an engine renews its leases and asks for free ones (at most half LEASE_TTL_MS). */

@@ -26,6 +26,7 @@ import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, re
 import { reconcileQueue } from '../dialer/reconciler.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { LeasedTask } from '../cluster/leased-task.js';
+import type { Fence } from '../cluster/leases.repository.js';
 
 export interface Engine {
   ari: AriGateway;
@@ -39,6 +40,19 @@ export interface Engine {
   /** This engine's leases (owner id, what it holds). */
   leases: LeaseKeeper;
   close(): Promise<void>;
+  /**
+   * Stops at once without touching Asterisk or the calls (no hang-ups, no logouts): this engine
+   * lost its node to another, which now owns what Asterisk holds.
+   */
+  abandon(): Promise<void>;
+}
+
+export interface EngineOptions {
+  dialer?: Partial<DialerOptions>;
+  tickMs?: number;
+  reconcileEveryMs?: number;
+  purgeEveryMs?: number;
+  cdr?: Partial<CdrReconcilerOptions>;
 }
 
 export async function startEngine(
@@ -46,13 +60,17 @@ export async function startEngine(
   db: Db,
   policies: PolicyResolver,
   log: Logger,
-  opts: {
-    dialer?: Partial<DialerOptions>; tickMs?: number; reconcileEveryMs?: number; purgeEveryMs?: number; cdr?: Partial<CdrReconcilerOptions>;
+  opts: EngineOptions & {
     leases?: Partial<LeaseKeeperOptions>;
+    /** The process's lease keeper (an engine host's); without it the engine keeps its own. */
+    keeper?: LeaseKeeper;
+    /** The node this engine drives, owned by a lease: its writes are fenced by it. */
+    node?: { id: string; fence: () => Fence };
   } = {},
 ): Promise<Engine> {
   const scope = cfg.DIAL_QUEUE;
-  const leases = new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
+  const ownKeeper = !opts.keeper;
+  const leases = opts.keeper ?? new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
   const ari = await AriGateway.connect({
     url: cfg.ARI_URL, user: cfg.ARI_USER, password: cfg.ARI_PASSWORD, app: cfg.ARI_APP,
     maxSockets: cfg.ARI_MAX_SOCKETS, timeoutMs: cfg.ARI_TIMEOUT_MS, log,
@@ -64,6 +82,7 @@ export async function startEngine(
     ...defaultDialerOptions,
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
+    ...(opts.node ? { node: opts.node } : {}),
   });
   // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
   const agentStates = recordAgentStates(dialer.agents, db, log);
@@ -112,11 +131,12 @@ export async function startEngine(
     new LeasedTask(leases, log, { lease: `${scope}/contact-reclaim`, everyMs: 3_600_000, run: reclaim }),
     // Calls a dead process left open (a crash, a restart) are closed from Asterisk's record at
     // start and every CDR_RECONCILE_EVERY_MS.
-    new LeasedTask(leases, log, { lease: `${scope}/cdr-reconciler`, everyMs: cfg.CDR_RECONCILE_EVERY_MS, run: () => reconcileCdrs() }),
+    // Per node: each Asterisk (its ARI application) has its own record.
+    new LeasedTask(leases, log, { lease: `${scope}/cdr-reconciler:${cfg.ARI_APP}`, everyMs: cfg.CDR_RECONCILE_EVERY_MS, run: () => reconcileCdrs() }),
     // Once soon after start too: a server restarted more often than hourly still purges.
     new LeasedTask(leases, log, { lease: `${scope}/recording-purge`, everyMs: opts.purgeEveryMs ?? 3_600_000, firstAfterMs: 60_000, run: purge }),
   ];
-  leases.start();
+  if (ownKeeper) leases.start();
   // The start-up rounds of the singletons this engine got, done before it reports ready.
   await leases.beat();
   await Promise.all(tasks.filter((t) => !t.lease.endsWith('/recording-purge')).map((t) => t.runNow()));
@@ -132,10 +152,23 @@ export async function startEngine(
       await agentStates.flush();
       await worker.close();
       await queue.close();
-      await leases.stop();
+      if (ownKeeper) await leases.stop();
       for (const c of connections) c.disconnect();
       ami.close();
       ari.close();
+    },
+    async abandon() {
+      cdr.stop();
+      runner.stop();
+      ari.close();
+      ami.close();
+      await Promise.all(tasks.map((t) => t.close()));
+      // Jobs under way fail their fenced writes; BullMQ hands unfinished ones to another worker.
+      await worker.close(true).catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await agentStates.flush().catch(() => undefined);
+      if (ownKeeper) await leases.stop();
+      for (const c of connections) c.disconnect();
     },
   };
 }

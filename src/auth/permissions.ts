@@ -28,6 +28,8 @@ export const permissions = [
   'agent.self',
   /** Drive any agent's session (supervisors log agents out, admins test). */
   'agents.control',
+  /** Add, change and remove Asterisk nodes (their ARI and AMI credentials). */
+  'nodes.manage',
   /** Users, tokens and the audit log. */
   'users.manage',
   /** See phone numbers unmasked. */
@@ -38,7 +40,7 @@ export type Permission = (typeof permissions)[number];
 const matrix: Record<Role, readonly Permission[]> = {
   admin: [
     'config.read', 'config.write', 'campaigns.write', 'campaigns.control', 'compliance.read', 'compliance.write',
-    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'users.manage', 'numbers.view',
+    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'nodes.manage', 'users.manage', 'numbers.view',
   ],
   supervisor: ['config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control'],
   qa: ['config.read', 'calls.read', 'recordings.read', 'qa.write'],

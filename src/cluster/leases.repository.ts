@@ -63,6 +63,12 @@ export interface Fence {
   epoch: number;
 }
 
+/** A fence as three statement parameters (lease, owner, epoch), all null when unfenced; the
+ * statement checks `($n::text is null or exists (select 1 from leases ... ))`. */
+export function fenceParams(fence: Fence | null): [string | null, string | null, number | null] {
+  return fence ? [fence.lease, fence.owner, fence.epoch] : [null, null, null];
+}
+
 /**
  * A condition for a fenced statement's WHERE: true only while this owner still holds the lease at
  * this epoch. Checked in the same statement as the write, so no gap lets a stale owner through.

@@ -3,6 +3,7 @@
 // agent pool for this process.
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
+import type { Fence } from '../cluster/leases.repository.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -22,6 +23,11 @@ export interface DialerOptions {
   maxCallSeconds: number;
   ringTimeoutSeconds: number;
   agents: AgentPoolOptions;
+  /**
+   * The node this dialer places calls on, when it owns it by a lease: its reservations and call
+   * rows are fenced by that lease (a stale owner writes nothing), and call rows name the node.
+   */
+  node?: { id: string; fence: () => Fence };
 }
 
 export const defaultDialerOptions: DialerOptions = {
@@ -72,9 +78,9 @@ export class Dialer {
     private readonly opts: DialerOptions = defaultDialerOptions,
   ) {
     this.agents = new AgentPool(ari, this.router, log, opts.agents, () => this.callsNeedingAgent());
-    this.gate = new DialGate({ db, policies });
+    this.gate = new DialGate({ db, policies, ...(opts.node ? { fence: opts.node.fence } : {}) });
     this.contexts = new DialContextLoader(db);
-    this.calls = new CallWriter(db);
+    this.calls = new CallWriter(db, opts.node ?? null);
     this.agents.onAgentLost = (_s, callId) => {
       for (const session of this.sessions.values()) {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);

@@ -1,0 +1,153 @@
+// The engine side of a process (`dialwell serve --role all|engine`): it asks for the lease of
+// every enabled node it may drive (ENGINE_NODES, default all) and runs a node's engine exactly
+// while it holds that node's lease. A second process with the same settings is a standby: it
+// keeps asking, and takes the node over within the lease time once its owner dies. The node's
+// ARI application is `<ARI_APP>-<node>`, so only the owner listens to it. The engine's call and
+// reservation writes are fenced by the lease's epoch (a stale owner that wakes up writes nothing).
+import { EventEmitter } from 'node:events';
+import { ensureDefaultNode, listNodes, type NodeRow } from '../admin/nodes.service.js';
+import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
+import type { PolicyResolver } from '../compliance/store/policies.repository.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import { startEngine, type Engine, type EngineOptions } from './engine.js';
+
+/** The lease a node's owner holds it by. */
+export const nodeLease = (node: string): string => `node:${node}`;
+
+/** The engine configuration for one node: its ARI, AMI and CEL record instead of the environment's. */
+export function nodeConfig(cfg: Config, node: NodeRow): Config {
+  return {
+    ...cfg,
+    ARI_URL: node.ari_url, ARI_USER: node.ari_user, ARI_PASSWORD: node.ari_password, ARI_APP: `${cfg.ARI_APP}-${node.name}`,
+    AMI_HOST: node.ami_host, AMI_PORT: node.ami_port, AMI_USER: node.ami_user, AMI_PASSWORD: node.ami_password,
+    ASTERISK_CEL_FILE: node.cel_file ?? '',
+  };
+}
+
+export interface EngineHostEvents {
+  /** This process now drives the node (engine) or no longer does (null). */
+  engine: [node: string, engine: Engine | null];
+}
+
+interface Owned {
+  node: NodeRow;
+  epoch: number;
+  engine: Engine | null;
+  starting: Promise<void> | null;
+}
+
+export class EngineHost extends EventEmitter<EngineHostEvents> {
+  readonly keeper: LeaseKeeper;
+  private readonly owned = new Map<string, Owned>();
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly db: Db,
+    private readonly policies: PolicyResolver,
+    private readonly log: Logger,
+    private readonly opts: EngineOptions & { leases?: Partial<LeaseKeeperOptions>; refreshEveryMs?: number } = {},
+  ) {
+    super();
+    this.keeper = new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
+    this.keeper.on('acquired', (name, epoch) => {
+      const node = [...this.owned.values()].find((o) => nodeLease(o.node.name) === name);
+      if (node) void this.drive(node, epoch);
+    });
+    this.keeper.on('lost', (name) => {
+      const node = [...this.owned.values()].find((o) => nodeLease(o.node.name) === name);
+      if (node) void this.letGo(node, 'lease lost');
+    });
+  }
+
+  /** Creates the default node on a fresh install, asks for the nodes' leases; resolves after the first round. */
+  async start(): Promise<void> {
+    const created = await ensureDefaultNode(this.db, this.cfg);
+    if (created) this.log.info({ node: created.name }, 'default node created from the environment');
+    await this.refresh();
+    this.keeper.start();
+    await this.keeper.beat();
+    await Promise.all([...this.owned.values()].map((o) => o.starting));
+    this.refreshTimer = setInterval(() => void this.refresh().catch((err: unknown) => this.log.error({ err }, 'reading the nodes failed')), this.opts.refreshEveryMs ?? 5000);
+  }
+
+  /** The engine of the node this process drives (the first, when it drives several). */
+  get engine(): Engine | undefined {
+    for (const o of this.owned.values()) if (o.engine) return o.engine;
+    return undefined;
+  }
+
+  /** Follows the nodes table: asks for the leases of enabled nodes it may drive, gives up the others. */
+  private async refresh(): Promise<void> {
+    const pinned = this.cfg.ENGINE_NODES;
+    const nodes = (await listNodes(this.db)).filter((n) => n.enabled && (pinned.length === 0 || pinned.includes(n.name)));
+    for (const n of nodes) {
+      const o = this.owned.get(n.id);
+      if (o) o.node = n;
+      else this.owned.set(n.id, { node: n, epoch: 0, engine: null, starting: null });
+      this.keeper.want(nodeLease(n.name));
+    }
+    for (const [id, o] of this.owned) {
+      if (nodes.some((n) => n.id === id)) continue;
+      this.owned.delete(id);
+      await this.letGo(o, 'node disabled or removed', true);
+      await this.keeper.unwant(nodeLease(o.node.name));
+    }
+  }
+
+  private drive(o: Owned, epoch: number): Promise<void> {
+    o.epoch = epoch;
+    const run = async () => {
+      await o.starting;
+      if (this.closed || o.engine || !this.keeper.holds(nodeLease(o.node.name))) return;
+      const lease = nodeLease(o.node.name);
+      const t0 = Date.now();
+      try {
+        const engine = await startEngine(nodeConfig(this.cfg, o.node), this.db, this.policies, this.log.child({ node: o.node.name }), {
+          ...this.opts,
+          keeper: this.keeper,
+          node: {
+            id: o.node.id,
+            // Not held (any more): a fence that cannot hold, so nothing is written.
+            fence: () => this.keeper.fence(lease) ?? { lease, owner: this.keeper.owner, epoch: -1 },
+          },
+        });
+        if (!this.keeper.holds(lease) || this.closed) {
+          await engine.abandon();
+          return;
+        }
+        o.engine = engine;
+        this.log.info({ node: o.node.name, epoch, startMs: Date.now() - t0 }, 'driving the node');
+        this.emit('engine', o.node.name, engine);
+      } catch (err) {
+        // The node cannot be driven from here now (Asterisk unreachable): let another engine try.
+        this.log.error({ err: (err as Error).message, node: o.node.name }, 'starting the node engine failed: lease released');
+        await this.keeper.unwant(lease);
+        setTimeout(() => !this.closed && this.owned.has(o.node.id) && this.keeper.want(lease), this.cfg.LEASE_TTL_MS).unref();
+      }
+    };
+    o.starting = run().finally(() => (o.starting = null));
+    return o.starting;
+  }
+
+  /** Stops driving a node: at once and hands off (lease lost), or gracefully (closing). */
+  private async letGo(o: Owned, reason: string, graceful = false): Promise<void> {
+    await o.starting;
+    const engine = o.engine;
+    if (!engine) return;
+    o.engine = null;
+    this.log.warn({ node: o.node.name, reason }, 'no longer driving the node');
+    this.emit('engine', o.node.name, null);
+    await (graceful ? engine.close() : engine.abandon()).catch((err: unknown) => this.log.error({ err }, 'stopping the node engine failed'));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    for (const o of this.owned.values()) await this.letGo(o, 'shutting down', true);
+    await this.keeper.stop();
+  }
+}

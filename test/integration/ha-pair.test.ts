@@ -1,0 +1,155 @@
+// Two plain `dialwell serve` processes with the same settings on one box (Asterisk, PostgreSQL,
+// Redis, sipp): one owns the node, the other stands by. kill -9 of the owner: the standby holds
+// the node's lease within 5 s, dialing resumes through it, and no attempt is dialed twice.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { createNode } from '../../src/admin/nodes.service.js';
+import { nodeLease } from '../../src/app/engine-host.js';
+import { systemActor } from '../../src/auth/audit.repository.js';
+import { createUser, issueToken } from '../../src/auth/users.repository.js';
+import { leaseHolder } from '../../src/cluster/leases.repository.js';
+import { savePolicy } from '../../src/compliance/store/policies.repository.js';
+import { createDb, type Db } from '../../src/db/database.js';
+import { Sipp } from '../../src/sim/sipp.js';
+import { until } from '../helpers/engine-harness.js';
+import { randomCallerNumber, testConfig } from '../helpers/env.js';
+import { openAllHours } from '../helpers/harness.js';
+
+const CARRIER = 6710;
+const AGENT = 6711;
+const PORTS = [6750, 6751];
+const CONTACTS = 10;
+const root = path.resolve(import.meta.dirname, '../..');
+
+describe('an owner and a standby (two serve processes)', () => {
+  const cfg = testConfig();
+  const tag = randomUUID().slice(0, 8);
+  const nodeName = `ha-${tag}`;
+  let db: Db;
+  let token: string;
+  const sipps: Sipp[] = [];
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    db = createDb(cfg.DATABASE_URL, 4);
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 19300, pauseMs: 2500 }));
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENT, mediaPort: 19400 }));
+    const user = await createUser(db, { name: `ha-admin-${tag}`, role: 'admin', agentId: null });
+    token = (await issueToken(db, user.id, 'ha-pair')).token;
+  });
+
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const s of sipps) await s.stop();
+    await db?.destroy();
+  });
+
+  function serve(port: number): ChildProcess {
+    // node with tsx's loader (bin/dialwell.js), one process: kill -9 hits the server itself.
+    const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve'], {
+      cwd: root,
+      env: {
+        ...process.env, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), LOG_LEVEL: 'warn',
+        // This test's own node, queue and ARI application (other test files share the database).
+        ARI_APP: `dwha${tag}`, DIAL_QUEUE: `dial-ha-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
+        RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-ha-')),
+        DIAL_JOB_LOCK_MS: '2000', CDR_RECONCILE_EVERY_MS: '2000', CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(child);
+    return child;
+  }
+
+  const http = (port: number, method: string, url: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${port}${url}`, {
+      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null,
+    });
+  const healthy = async (port: number) => (await http(port, 'GET', '/healthz').catch(() => null))?.ok === true;
+  const holder = async () => (await leaseHolder(db, nodeLease(nodeName)))?.owner ?? '';
+
+  it('the standby takes the node over within 5 s of kill -9 and dialing resumes; nothing is dialed twice', async () => {
+    await createNode(db, systemActor('system'), {
+      name: nodeName, ariUrl: cfg.ARI_URL, ariUser: cfg.ARI_USER, ariPassword: cfg.ARI_PASSWORD, amiHost: cfg.AMI_HOST, amiPort: cfg.AMI_PORT,
+      amiUser: cfg.AMI_USER, amiPassword: cfg.AMI_PASSWORD, sipAddress: '127.0.0.1:5060', celFile: cfg.ASTERISK_CEL_FILE || null, enabled: true,
+    });
+    const policyName = `open-ha-${tag}`;
+    await savePolicy(db, openAllHours(policyName), 'test');
+    const trunk = await createTrunk(db, { name: `ha-${tag}`, host: '127.0.0.1', port: CARRIER });
+    const callerId = await createCallerId(db, randomCallerNumber());
+    const agent = await createAgent(db, { name: 'HA agent', endpoint: `ha-${tag}`, contactUri: `sip:127.0.0.1:${AGENT}` });
+    const camp = await createCampaign(db, { name: `ha ${tag}`, trunkId: trunk.id, callerIdId: callerId.id, policyName, dialMode: 'progressive', recordCalls: false, state: 'draft' });
+    for (let i = 0; i < CONTACTS; i++) {
+      const phone = `+1305559${String(1000 + i)}`;
+      const c = await addContact(db, { campaignId: camp.id, phone });
+      await createAttempt(db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() });
+    }
+    await db.insertInto('campaign_agents').values({ campaign_id: camp.id, agent_id: agent.id }).execute();
+
+    const [a, b] = [serve(PORTS[0]!), serve(PORTS[1]!)];
+    await until(async () => (await healthy(PORTS[0]!)) && (await healthy(PORTS[1]!)), 60_000, 'both processes to serve');
+    await until(async () => (await holder()) !== '', 15_000, 'an owner for the node');
+    const ownerPid = Number((await holder()).split(':')[1]);
+    expect([a.pid, b.pid]).toContain(ownerPid);
+    const [owner, standby] = ownerPid === a.pid ? [a, b] : [b, a];
+    const [ownerPort, standbyPort] = ownerPid === a.pid ? [PORTS[0]!, PORTS[1]!] : [PORTS[1]!, PORTS[0]!];
+    // The standby's API answers too; agent sessions live with the owner.
+    expect((await http(standbyPort, 'GET', '/api/v1/nodes')).status).toBe(200);
+    expect((await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/login`)).status).toBe(503);
+
+    // Wrap-up waits for a disposition: the agent gives one for every call they took.
+    const disposed = new Set<string>();
+    const wrapUp = setInterval(() => {
+      void (async () => {
+        const done = await db.selectFrom('calls').where('campaign_id', '=', camp.id).where('ended_at', 'is not', null).where('agent_id', 'is not', null).where('disposition', 'is', null).select('attempt_id').execute();
+        for (const c of done) {
+          if (disposed.has(c.attempt_id)) continue;
+          for (const port of [ownerPort, standbyPort]) {
+            const r = await http(port, 'POST', `/api/v1/attempts/${c.attempt_id}/disposition`, { result: 'no-sale' }).catch(() => null);
+            if (r?.ok) {
+              disposed.add(c.attempt_id);
+              break;
+            }
+          }
+        }
+      })().catch(() => undefined);
+    }, 300);
+    try {
+      const login = await http(ownerPort, 'POST', `/api/v1/agents/${agent.id}/login`);
+      expect(login.status, await login.text()).toBe(200);
+      await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
+      const callsOf = () => db.selectFrom('calls').where('campaign_id', '=', camp.id).select(['attempt_id', 'created_at', 'ended_at', 'node_id', 'outcome']).execute();
+      // Kill the owner while a call is up.
+      await until(async () => (await callsOf()).length >= 2 && (await callsOf()).some((c) => !c.ended_at), 60_000, 'the owner to dial');
+      owner.kill('SIGKILL');
+      const killedAt = Date.now();
+      await new Promise((r) => owner.once('exit', r));
+      const atKill = (await callsOf()).length;
+
+      await until(async () => (await holder()).split(':')[1] === String(standby.pid), 10_000, 'the standby to take the node');
+      const takeoverMs = Date.now() - killedAt;
+      expect(takeoverMs).toBeLessThanOrEqual(5000);
+
+      // The agent's session lived in the dead process: they log in again, through the new owner.
+      await until(async () => (await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/login`)).status === 200, 20_000, 'the agent to log in on the new owner');
+      await until(async () => (await callsOf()).length >= atKill + 2, 60_000, 'dialing to resume on the new owner');
+      const calls = await callsOf();
+      // Nothing dialed twice, and every call row names the node.
+      expect(new Set(calls.map((c) => c.attempt_id)).size).toBe(calls.length);
+      expect(calls.every((c) => c.node_id !== null)).toBe(true);
+      // The calls up at the kill are closed (from Asterisk's record, by the new owner).
+      await until(async () => (await callsOf()).slice(0, atKill).every((c) => c.ended_at), 30_000, 'the calls of the dead owner to be closed');
+      process.stdout.write(`ha-pair: takeover ${takeoverMs} ms after kill -9; ${calls.length} calls, ${atKill} before the kill\n`);
+    } finally {
+      clearInterval(wrapUp);
+      await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
+      standby.kill('SIGTERM');
+      await new Promise((r) => (standby.exitCode !== null ? r(null) : standby.once('exit', r)));
+    }
+  }, 180_000);
+});
