@@ -2,6 +2,7 @@
 // agent's own mixing bridge for the whole session, so an answered customer is joined with a
 // single bridge operation and the agent's phone never rings again.
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { AriGateway } from '../pbx/ari.js';
 import type { Logger } from '../log.js';
 import type { EventRouter } from './event-router.js';
@@ -35,11 +36,18 @@ export interface PendingCall {
   campaignId: string;
 }
 
+export interface AgentPoolEvents {
+  /** After every state change (reports keep each agent's history; the shared board mirrors it). */
+  state: [session: AgentSession];
+  /** The agent's softphone hung up while a customer was with them. */
+  'agent-lost': [session: AgentSession, callId: string];
+}
+
 export class AgentLoginError extends Error {
   override readonly name = 'AgentLoginError';
 }
 
-export class AgentPool {
+export class AgentPool extends EventEmitter<AgentPoolEvents> {
   private readonly sessions = new Map<string, AgentSession>();
   /** Calls waiting for an agent, oldest first, each for its campaign. */
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
@@ -47,10 +55,6 @@ export class AgentPool {
   /** Per listed agent, its campaigns as one string: agents with equal keys are interchangeable. */
   private servesKey: ReadonlyMap<string, string> = new Map();
   private listedCampaigns: ReadonlySet<string> = new Set();
-  /** Called when an agent's softphone hangs up while a customer is with them. */
-  onAgentLost: (s: AgentSession, callId: string) => void = () => {};
-  /** Called after every state change (reports keep each agent's history); must not throw. */
-  onStateChange: (s: AgentSession) => void = () => {};
 
   constructor(
     private readonly ari: AriGateway,
@@ -59,7 +63,9 @@ export class AgentPool {
     private readonly opts: AgentPoolOptions,
     /** The calls in progress still needing an agent (an agent one of them needs is not given away lightly). */
     private readonly pendingCalls: () => readonly PendingCall[] = () => [],
-  ) {}
+  ) {
+    super();
+  }
 
   get(agentId: string): AgentSession | undefined {
     return this.sessions.get(agentId);
@@ -134,7 +140,7 @@ export class AgentPool {
     this.router.offChannel(s.channelId);
     void this.ari.destroyBridge(s.bridgeId).catch((err: unknown) => log.warn({ err }, 'destroying agent bridge failed'));
     log.info('agent logged out');
-    if (callId) this.onAgentLost(s, callId);
+    if (callId) this.emit('agent-lost', s, callId);
   }
 
   /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out. */
@@ -153,7 +159,7 @@ export class AgentPool {
   private setState(s: AgentSession, state: AgentState): void {
     s.state = state;
     s.stateSince = Date.now();
-    this.onStateChange(s);
+    this.emit('state', s);
     if (state === 'ready') this.serveWaiter(s);
   }
 
@@ -180,7 +186,7 @@ export class AgentPool {
     const [w] = this.waiters.splice(i, 1);
     s.state = 'reserved';
     s.stateSince = Date.now();
-    this.onStateChange(s);
+    this.emit('state', s);
     w!.take(s);
   }
 

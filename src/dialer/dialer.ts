@@ -81,11 +81,11 @@ export class Dialer {
     this.gate = new DialGate({ db, policies, ...(opts.node ? { fence: opts.node.fence } : {}) });
     this.contexts = new DialContextLoader(db);
     this.calls = new CallWriter(db, opts.node ?? null);
-    this.agents.onAgentLost = (_s, callId) => {
+    this.agents.on('agent-lost', (_s, callId) => {
       for (const session of this.sessions.values()) {
         if (session.callId === callId) void ari.hangup(session.channelId).catch(() => undefined);
       }
-    };
+    });
     this.router.unrouted = (e) => {
       if (e.type === 'StasisStart') log.warn({ channel: e.channel.id, args: e.args }, 'channel entered Stasis with no session');
     };

@@ -25,14 +25,12 @@ export function recordAgentStates(pool: AgentPool, db: Db, log: Logger): AgentSt
     );
     return chain;
   };
-  const previous = pool.onStateChange;
-  pool.onStateChange = (s) => {
-    previous(s);
+  pool.on('state', (s) => {
     pending.push({ agentId: s.agentId, state: s.state, at: new Date(s.stateSince) });
     if (!scheduled) {
       scheduled = true;
       setImmediate(() => void write());
     }
-  };
+  });
   return { flush: () => (pending.length ? write() : chain) };
 }
