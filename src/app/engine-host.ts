@@ -7,14 +7,15 @@
 import { EventEmitter } from 'node:events';
 import { ensureDefaultNode, listNodes, type NodeRow } from '../admin/nodes.service.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
+import { nodeLease } from '../cluster/leases.repository.js';
+import type { AgentBus } from '../cluster/agent-bus.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import { startEngine, type Engine, type EngineOptions } from './engine.js';
 
-/** The lease a node's owner holds it by. */
-export const nodeLease = (node: string): string => `node:${node}`;
+export { nodeLease };
 
 /** The engine configuration for one node: its ARI, AMI and CEL record instead of the environment's. */
 export function nodeConfig(cfg: Config, node: NodeRow): Config {
@@ -49,7 +50,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     private readonly db: Db,
     private readonly policies: PolicyResolver,
     private readonly log: Logger,
-    private readonly opts: EngineOptions & { leases?: Partial<LeaseKeeperOptions>; refreshEveryMs?: number } = {},
+    private readonly opts: EngineOptions & { leases?: Partial<LeaseKeeperOptions>; refreshEveryMs?: number; agentBus?: AgentBus } = {},
   ) {
     super();
     this.keeper = new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
@@ -111,6 +112,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
           keeper: this.keeper,
           node: {
             id: o.node.id,
+            name: o.node.name,
             // Not held (any more): a fence that cannot hold, so nothing is written.
             fence: () => this.keeper.fence(lease) ?? { lease, owner: this.keeper.owner, epoch: -1 },
           },

@@ -27,6 +27,8 @@ import { reconcileQueue } from '../dialer/reconciler.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { LeasedTask } from '../cluster/leased-task.js';
 import type { Fence } from '../cluster/leases.repository.js';
+import type { AgentBus } from '../cluster/agent-bus.js';
+import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
 
 export interface Engine {
   ari: AriGateway;
@@ -65,7 +67,9 @@ export async function startEngine(
     /** The process's lease keeper (an engine host's); without it the engine keeps its own. */
     keeper?: LeaseKeeper;
     /** The node this engine drives, owned by a lease: its writes are fenced by it. */
-    node?: { id: string; fence: () => Fence };
+    node?: { id: string; name: string; fence: () => Fence };
+    /** Where agent sessions are shared with every process, and commands for them arrive. */
+    agentBus?: AgentBus;
   } = {},
 ): Promise<Engine> {
   const scope = cfg.DIAL_QUEUE;
@@ -82,8 +86,20 @@ export async function startEngine(
     ...defaultDialerOptions,
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
-    ...(opts.node ? { node: opts.node } : {}),
+    ...(opts.node ? { node: { id: opts.node.id, fence: opts.node.fence } } : {}),
   });
+  // Sessions on the shared board; commands sent to any API process run here.
+  let unhandle = () => {};
+  const bus = opts.agentBus;
+  const node = opts.node;
+  if (bus && node) {
+    dialer.agents.on('state', (s) => bus.publish(node.name, leases.owner, s));
+    unhandle = bus.handle(node.name, leases.owner, async (agentId, command) => {
+      const a = await db.selectFrom('agents').where('id', '=', agentId).select(['id', 'name', 'endpoint']).executeTakeFirst();
+      if (!a) throw new AgentCommandError(`agent ${agentId} does not exist`, 409);
+      return runAgentCommand(dialer, a, command);
+    });
+  }
   // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
   const agentStates = recordAgentStates(dialer.agents, db, log);
   // AMI carries Asterisk's Cdr events; the dialer works without it (the CEL record covers CDRs).
@@ -144,6 +160,7 @@ export async function startEngine(
   return {
     ari, dialer, queue, runner, store, ami, cdr, leases,
     async close() {
+      unhandle();
       cdr.stop();
       runner.stop();
       await Promise.all(tasks.map((t) => t.close()));
@@ -158,6 +175,7 @@ export async function startEngine(
       ari.close();
     },
     async abandon() {
+      unhandle();
       cdr.stop();
       runner.stop();
       ari.close();

@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { EngineHost } from '../app/engine-host.js';
+import { AgentBus } from '../cluster/agent-bus.js';
+import { dialQueueAddress } from '../dialer/queue.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -23,11 +25,14 @@ export async function runServe(args: string[]): Promise<number> {
   const db = createDb(cfg.DATABASE_URL, 20);
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
-  const host = role === 'api' ? null : new EngineHost(cfg, db, policies, log);
+  // Agent sessions are shared and commanded across processes through Redis, under this installation's prefix.
+  const agentBus = new AgentBus(cfg.REDIS_URL, (await dialQueueAddress(db, cfg.DIAL_QUEUE)).prefix, db, log);
+  await agentBus.start();
+  const host = role === 'api' ? null : new EngineHost(cfg, db, policies, log, { agentBus });
   await host?.start();
   const recordings = new LocalRecordingStore(cfg.RECORDINGS_DIR);
   const app = role === 'engine' ? null : await buildServer({
-    db, policies, log, recordings,
+    db, policies, log, recordings, agentBus,
     // Read per request: the engine comes and goes with the node's lease.
     get dialer() {
       return host?.engine?.dialer;
@@ -46,6 +51,7 @@ export async function runServe(args: string[]): Promise<number> {
   });
   await app?.close();
   await host?.close();
+  await agentBus.close();
   await db.destroy();
   return 0;
 }

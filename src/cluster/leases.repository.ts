@@ -7,6 +7,9 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
 
+/** The lease a node's owner holds it by. */
+export const nodeLease = (node: string): string => `node:${node}`;
+
 export interface HeldLease {
   name: string;
   epoch: number;

@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Db } from '../db/database.js';
+import type { AgentBus } from '../cluster/agent-bus.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -33,6 +34,8 @@ export interface ApiDeps {
   log: Logger;
   /** The dialer engine, when this process runs it (agent sessions, wrap-up). */
   dialer?: Dialer;
+  /** Agent sessions of every engine, and commands to them (when sessions may live in another process). */
+  agentBus?: AgentBus;
   /** Asterisk, when this process speaks to it: trunk and agent changes are pushed at once. */
   ari?: AriGateway;
   auth?: Partial<AuthOptions>;

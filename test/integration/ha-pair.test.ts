@@ -1,6 +1,8 @@
 // Two plain `dialwell serve` processes with the same settings on one box (Asterisk, PostgreSQL,
-// Redis, sipp): one owns the node, the other stands by. kill -9 of the owner: the standby holds
-// the node's lease within 5 s, dialing resumes through it, and no attempt is dialed twice.
+// Redis, sipp): one owns the node, the other stands by; both serve the API, and an agent command
+// sent to either reaches the owner (login through one, pause through the other). kill -9 of the
+// owner: the standby holds the node's lease within 5 s, dialing resumes through it, and no
+// attempt is dialed twice.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -98,9 +100,9 @@ describe('an owner and a standby (two serve processes)', () => {
     expect([a.pid, b.pid]).toContain(ownerPid);
     const [owner, standby] = ownerPid === a.pid ? [a, b] : [b, a];
     const [ownerPort, standbyPort] = ownerPid === a.pid ? [PORTS[0]!, PORTS[1]!] : [PORTS[1]!, PORTS[0]!];
-    // The standby's API answers too; agent sessions live with the owner.
+    // The standby's API answers too.
     expect((await http(standbyPort, 'GET', '/api/v1/nodes')).status).toBe(200);
-    expect((await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/login`)).status).toBe(503);
+    const stateVia = async (port: number) => ((await (await http(port, 'GET', `/api/v1/agents/${agent.id}/state`)).json()) as { state: string }).state;
 
     // Wrap-up waits for a disposition: the agent gives one for every call they took.
     const disposed = new Set<string>();
@@ -120,8 +122,17 @@ describe('an owner and a standby (two serve processes)', () => {
       })().catch(() => undefined);
     }, 300);
     try {
-      const login = await http(ownerPort, 'POST', `/api/v1/agents/${agent.id}/login`);
+      // Logged in through the standby (the owner holds the session), paused through the owner,
+      // seen paused from the standby, made ready through the standby.
+      const login = await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/login`);
       expect(login.status, await login.text()).toBe(200);
+      expect(await stateVia(ownerPort)).toBe('ready');
+      const pause = await http(ownerPort, 'POST', `/api/v1/agents/${agent.id}/pause`, { reason: 'break' });
+      expect(pause.status, await pause.text()).toBe(200);
+      expect(await stateVia(standbyPort)).toBe('paused');
+      const ready = await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/ready`);
+      expect(ready.status, await ready.text()).toBe(200);
+      expect(await stateVia(ownerPort)).toBe('ready');
       await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
       const callsOf = () => db.selectFrom('calls').where('campaign_id', '=', camp.id).select(['attempt_id', 'created_at', 'ended_at', 'node_id', 'outcome']).execute();
       // Kill the owner while a call is up.
@@ -136,6 +147,8 @@ describe('an owner and a standby (two serve processes)', () => {
       expect(takeoverMs).toBeLessThanOrEqual(5000);
 
       // The agent's session lived in the dead process: they log in again, through the new owner.
+      // The dead owner's sessions are not shown as live any more.
+      expect(await stateVia(standbyPort)).toBe('logged-out');
       await until(async () => (await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/login`)).status === 200, 20_000, 'the agent to log in on the new owner');
       await until(async () => (await callsOf()).length >= atKill + 2, 60_000, 'dialing to resume on the new owner');
       const calls = await callsOf();
