@@ -198,12 +198,18 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
    */
   reserve(campaignId?: string, forCall?: string): AgentSession | null {
     const candidates: AgentSession[] = [];
-    for (const s of this.sessions.values()) if (s.state === 'ready' && this.serves(s.agentId, campaignId)) candidates.push(s);
-    if (candidates.length === 0) return null;
-    candidates.sort((a, b) => a.stateSince - b.stateSince);
-    let best = candidates[0]!;
-    const key = this.servesKey.get(best.agentId);
-    if (campaignId && candidates.some((c) => this.servesKey.get(c.agentId) !== key)) {
+    let best: AgentSession | null = null;
+    let interchangeable = true;
+    for (const s of this.sessions.values()) {
+      if (s.state !== 'ready' || !this.serves(s.agentId, campaignId)) continue;
+      if (best && this.servesKey.get(s.agentId) !== this.servesKey.get(best.agentId)) interchangeable = false;
+      if (!best || s.stateSince < best.stateSince) best = s;
+      candidates.push(s);
+    }
+    if (!best) return null;
+    // Agents who serve different campaigns: keep the ones other calls in progress need.
+    if (campaignId && !interchangeable) {
+      candidates.sort((a, b) => a.stateSince - b.stateSince);
       const ready = this.list().filter((s) => s.state === 'ready').map((s) => s.agentId);
       const coverage = new AgentCoverage(ready, (a, c) => this.serves(a, c));
       for (const p of this.pendingCalls()) if (p.callId !== forCall) coverage.add(p.campaignId);
