@@ -4,16 +4,25 @@
 // keeps asking, and takes the node over within the lease time once its owner dies. The node's
 // ARI application is `<ARI_APP>-<node>`, so only the owner listens to it. The engine's call and
 // reservation writes are fenced by the lease's epoch (a stale owner that wakes up writes nothing).
+// The installation-wide singletons (queue reconciler, contact reclaim, recording purge) run here
+// once, under their leases, whatever nodes this process drives.
 import { EventEmitter } from 'node:events';
 import { ensureDefaultNode, listNodes, type NodeRow } from '../admin/nodes.service.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { nodeLease } from '../cluster/leases.repository.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
+import { AgentCommandError } from '../dialer/agent-commands.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { LeasedTask } from '../cluster/leased-task.js';
+import { createDialQueue, dialQueueAddress, redisConnection, type DialJob } from '../dialer/queue.js';
+import { LocalRecordingStore } from '../recordings/store.js';
 import { startEngine, type Engine, type EngineOptions } from './engine.js';
+import { installationTasks } from './singletons.js';
 
 export { nodeLease };
 
@@ -44,6 +53,8 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
   private readonly owned = new Map<string, Owned>();
   private refreshTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The installation-wide singletons, run once for every node this process drives. */
+  private singletons: { tasks: LeasedTask[]; queue: Queue<DialJob>; redis: Redis } | null = null;
 
   constructor(
     private readonly cfg: Config,
@@ -69,6 +80,14 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     const created = await ensureDefaultNode(this.db, this.cfg);
     if (created) this.log.info({ node: created.name }, 'default node created from the environment');
     await this.refresh();
+    const redis = redisConnection(this.cfg.REDIS_URL);
+    const queue = createDialQueue(await dialQueueAddress(this.db, this.cfg.DIAL_QUEUE), redis);
+    const { tasks } = installationTasks({
+      cfg: this.cfg, db: this.db, log: this.log, keeper: this.keeper, queue, store: new LocalRecordingStore(this.cfg.RECORDINGS_DIR),
+      ...(this.opts.reconcileEveryMs ? { reconcileEveryMs: this.opts.reconcileEveryMs } : {}),
+      ...(this.opts.purgeEveryMs ? { purgeEveryMs: this.opts.purgeEveryMs } : {}),
+    });
+    this.singletons = { tasks, queue, redis };
     this.keeper.start();
     await this.keeper.beat();
     await Promise.all([...this.owned.values()].map((o) => o.starting));
@@ -106,9 +125,14 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
       if (this.closed || o.engine || !this.keeper.holds(nodeLease(o.node.name))) return;
       const lease = nodeLease(o.node.name);
       const t0 = Date.now();
+      // Until the engine is up, agent commands for the node get a quick answer, not the bus's deadline.
+      const starting = this.opts.agentBus?.handle(o.node.name, this.keeper.owner, async () => {
+        throw new AgentCommandError(`node ${o.node.name} is being taken over by this engine; try again in a moment`, 503);
+      });
       try {
         const engine = await startEngine(nodeConfig(this.cfg, o.node), this.db, this.policies, this.log.child({ node: o.node.name }), {
           ...this.opts,
+          singletons: false,
           keeper: this.keeper,
           node: {
             id: o.node.id,
@@ -118,6 +142,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
           },
         });
         if (!this.keeper.holds(lease) || this.closed) {
+          starting?.();
           await engine.abandon();
           return;
         }
@@ -125,6 +150,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
         this.log.info({ node: o.node.name, epoch, startMs: Date.now() - t0 }, 'driving the node');
         this.emit('engine', o.node.name, engine);
       } catch (err) {
+        starting?.();
         // The node cannot be driven from here now (Asterisk unreachable): let another engine try.
         this.log.error({ err: (err as Error).message, node: o.node.name }, 'starting the node engine failed: lease released');
         await this.keeper.unwant(lease);
@@ -150,6 +176,11 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     this.closed = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     for (const o of this.owned.values()) await this.letGo(o, 'shutting down', true);
+    if (this.singletons) {
+      await Promise.all(this.singletons.tasks.map((t) => t.close()));
+      await this.singletons.queue.close();
+      this.singletons.redis.disconnect();
+    }
     await this.keeper.stop();
   }
 }

@@ -8,24 +8,21 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { syncAll } from '../admin/pbx-sync.js';
-import { systemActor } from '../auth/audit.repository.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
-import { reclaimContacts } from '../contacts/reclaim.js';
 import type { Logger } from '../log.js';
 import { recordAgentStates } from '../reports/agent-state-log.js';
 import { CdrReconciler, type CdrReconcilerOptions } from '../cdr/reconciler.js';
 import { AmiGateway } from '../pbx/ami.js';
 import { AriGateway } from '../pbx/ari.js';
-import { purgeExpiredRecordings } from '../recordings/retention.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from '../dialer/campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
 import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection, type DialJob } from '../dialer/queue.js';
-import { reconcileQueue } from '../dialer/reconciler.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { LeasedTask } from '../cluster/leased-task.js';
+import { installationTasks } from './singletons.js';
 import type { Fence } from '../cluster/leases.repository.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
 import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
@@ -55,6 +52,8 @@ export interface EngineOptions {
   reconcileEveryMs?: number;
   purgeEveryMs?: number;
   cdr?: Partial<CdrReconcilerOptions>;
+  /** false: the installation-wide singletons run elsewhere (an engine host runs them once). */
+  singletons?: boolean;
 }
 
 export async function startEngine(
@@ -131,31 +130,18 @@ export async function startEngine(
   const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
   worker.on('failed', (job, err) => log.error({ attemptId: job?.data.attemptId, err: err.message }, 'dial job failed (it is retried)'));
   const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000, leases: { keeper: leases, scope } });
-  // Redis is transport: rebuild the queue from PostgreSQL at start and every minute.
-  const reconcile = () => reconcileQueue(db, queue, log).catch((err: unknown) => log.error({ err }, 'reconciling the queue failed'));
-  const reclaim = () =>
-    reclaimContacts(db, new Date(), cfg.CONTACT_RECLAIM_MONTHS)
-      .then((n) => n > 0 && log.info({ reclaimed: n, months: cfg.CONTACT_RECLAIM_MONTHS }, 'contact data taken back from agents'))
-      .catch((err: unknown) => log.error({ err }, 'reclaiming contacts failed'));
-  // Retention: recordings past their campaign's recordingRetentionDays, every hour (audited).
-  const purge = () =>
-    purgeExpiredRecordings(db, store, systemActor('system'))
-      .then((purged) => purged.length > 0 && log.info({ purged: purged.length }, 'recordings past their retention purged'))
-      .catch((err: unknown) => log.error({ err }, 'purging recordings failed'));
-  const tasks = [
-    new LeasedTask(leases, log, { lease: `${scope}/queue-reconciler`, everyMs: opts.reconcileEveryMs ?? 60_000, run: reconcile }),
-    new LeasedTask(leases, log, { lease: `${scope}/contact-reclaim`, everyMs: 3_600_000, run: reclaim }),
-    // Calls a dead process left open (a crash, a restart) are closed from Asterisk's record at
-    // start and every CDR_RECONCILE_EVERY_MS.
-    // Per node: each Asterisk (its ARI application) has its own record.
-    new LeasedTask(leases, log, { lease: `${scope}/cdr-reconciler:${cfg.ARI_APP}`, everyMs: cfg.CDR_RECONCILE_EVERY_MS, run: () => reconcileCdrs() }),
-    // Once soon after start too: a server restarted more often than hourly still purges.
-    new LeasedTask(leases, log, { lease: `${scope}/recording-purge`, everyMs: opts.purgeEveryMs ?? 3_600_000, firstAfterMs: 60_000, run: purge }),
-  ];
+  // The installation-wide singletons, unless an engine host runs them once for all its nodes.
+  const singletons = opts.singletons === false
+    ? { tasks: [], startUp: [] }
+    : installationTasks({ cfg, db, log, keeper: leases, queue, store, reconcileEveryMs: opts.reconcileEveryMs, purgeEveryMs: opts.purgeEveryMs });
+  // Calls a dead process left open (a crash, a restart) are closed from Asterisk's record at
+  // start and every CDR_RECONCILE_EVERY_MS. Per node: each Asterisk (its ARI application) has its own record.
+  const cdrTask = new LeasedTask(leases, log, { lease: `${scope}/cdr-reconciler:${cfg.ARI_APP}`, everyMs: cfg.CDR_RECONCILE_EVERY_MS, run: () => reconcileCdrs() });
+  const tasks = [...singletons.tasks, cdrTask];
   if (ownKeeper) leases.start();
   // The start-up rounds of the singletons this engine got, done before it reports ready.
   await leases.beat();
-  await Promise.all(tasks.filter((t) => !t.lease.endsWith('/recording-purge')).map((t) => t.runNow()));
+  await Promise.all([...singletons.startUp, cdrTask].map((t) => t.runNow()));
   runner.start();
   return {
     ari, dialer, queue, runner, store, ami, cdr, leases,
