@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { ensureDefaultNode, listNodes, type NodeRow } from '../admin/nodes.service.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
-import { nodeLease } from '../cluster/leases.repository.js';
+import { leaseHolder, nodeLease } from '../cluster/leases.repository.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
 import { AgentCommandError } from '../dialer/agent-commands.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
@@ -46,6 +46,8 @@ interface Owned {
   epoch: number;
   engine: Engine | null;
   starting: Promise<void> | null;
+  /** Set while the lease is in doubt (not renewed, the database unreachable): dialing is held. */
+  suspended: NodeJS.Timeout | null;
 }
 
 export class EngineHost extends EventEmitter<EngineHostEvents> {
@@ -69,9 +71,9 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
       const node = [...this.owned.values()].find((o) => nodeLease(o.node.name) === name);
       if (node) void this.drive(node, epoch);
     });
-    this.keeper.on('lost', (name) => {
+    this.keeper.on('lost', (name, reason) => {
       const node = [...this.owned.values()].find((o) => nodeLease(o.node.name) === name);
-      if (node) void this.letGo(node, 'lease lost');
+      if (node && reason !== 'released') void this.suspend(node, reason);
     });
   }
 
@@ -107,7 +109,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     for (const n of nodes) {
       const o = this.owned.get(n.id);
       if (o) o.node = n;
-      else this.owned.set(n.id, { node: n, epoch: 0, engine: null, starting: null });
+      else this.owned.set(n.id, { node: n, epoch: 0, engine: null, starting: null, suspended: null });
       this.keeper.want(nodeLease(n.name));
     }
     for (const [id, o] of this.owned) {
@@ -118,8 +120,38 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     }
   }
 
+  /**
+   * The lease could not be renewed in time (the database slow or away): dialing is held, calls in
+   * progress go on (their writes are fenced, so nothing stale lands). If this process takes the
+   * lease back, it dials on at the new epoch; once another engine is seen holding it, this one
+   * lets the node go without touching Asterisk.
+   */
+  private async suspend(o: Owned, reason: string): Promise<void> {
+    await o.starting;
+    if (!o.engine || o.suspended) return;
+    this.log.warn({ node: o.node.name, reason }, 'node lease in doubt: dialing held');
+    await o.engine.suspend();
+    const lease = nodeLease(o.node.name);
+    o.suspended = setInterval(() => {
+      void leaseHolder(this.db, lease).then(
+        (h) => {
+          if (h && h.owner !== this.keeper.owner) void this.letGo(o, `taken over by ${h.owner}`);
+        },
+        () => undefined,
+      );
+    }, this.cfg.LEASE_BEAT_MS);
+  }
+
   private drive(o: Owned, epoch: number): Promise<void> {
     o.epoch = epoch;
+    if (o.engine && o.suspended) {
+      // Taken back by this process: the fence reads the new epoch.
+      clearInterval(o.suspended);
+      o.suspended = null;
+      this.log.warn({ node: o.node.name, epoch }, 'node lease taken back: dialing again');
+      o.engine.resume();
+      return Promise.resolve();
+    }
     const run = async () => {
       await o.starting;
       if (this.closed || o.engine || !this.keeper.holds(nodeLease(o.node.name))) return;
@@ -137,8 +169,8 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
           node: {
             id: o.node.id,
             name: o.node.name,
-            // Not held (any more): a fence that cannot hold, so nothing is written.
-            fence: () => this.keeper.fence(lease) ?? { lease, owner: this.keeper.owner, epoch: -1 },
+            // In doubt (not renewed): the last epoch held; the write passes only if nobody took the node since.
+            fence: () => this.keeper.fence(lease) ?? { lease, owner: this.keeper.owner, epoch: o.epoch },
           },
         });
         if (!this.keeper.holds(lease) || this.closed) {
@@ -164,6 +196,8 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
   /** Stops driving a node: at once and hands off (lease lost), or gracefully (closing). */
   private async letGo(o: Owned, reason: string, graceful = false): Promise<void> {
     await o.starting;
+    if (o.suspended) clearInterval(o.suspended);
+    o.suspended = null;
     const engine = o.engine;
     if (!engine) return;
     o.engine = null;

@@ -44,6 +44,10 @@ export interface Engine {
    * lost its node to another, which now owns what Asterisk holds.
    */
   abandon(): Promise<void>;
+  /** Holds dialing (no pacing, no dial jobs taken) while the node's lease is in doubt; calls in progress go on. */
+  suspend(): Promise<void>;
+  /** Dials again after `suspend` (the lease is held again). */
+  resume(): void;
 }
 
 export interface EngineOptions {
@@ -159,6 +163,14 @@ export async function startEngine(
       for (const c of connections) c.disconnect();
       ami.close();
       ari.close();
+    },
+    async suspend() {
+      runner.stop();
+      await worker.pause(true).catch((err: unknown) => log.warn({ err }, 'pausing the dial worker failed'));
+    },
+    resume() {
+      worker.resume();
+      runner.start();
     },
     async abandon() {
       unhandle();

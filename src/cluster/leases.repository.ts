@@ -73,9 +73,12 @@ export function fenceParams(fence: Fence | null): [string | null, string | null,
 }
 
 /**
- * A condition for a fenced statement's WHERE: true only while this owner still holds the lease at
- * this epoch. Checked in the same statement as the write, so no gap lets a stale owner through.
+ * A condition for a fenced statement's WHERE: true while no other owner has taken the lease since
+ * this one held it at this epoch (the row still names this owner, at this epoch or a later one it
+ * took back itself). Checked in the same statement as the write, so no gap lets a stale owner
+ * through once a successor exists; a lease that merely lapsed, with nobody to take it, does not
+ * cost the owner the writes of its calls in progress.
  */
 export function fenceHolds(fence: Fence): RawBuilder<boolean> {
-  return sql<boolean>`exists (select 1 from leases f where f.name = ${fence.lease} and f.owner = ${fence.owner} and f.epoch = ${fence.epoch} and f.expires_at > now())`;
+  return sql<boolean>`exists (select 1 from leases f where f.name = ${fence.lease} and f.owner = ${fence.owner} and f.epoch >= ${fence.epoch})`;
 }

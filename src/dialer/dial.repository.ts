@@ -154,9 +154,9 @@ export interface CallEnd {
   holdMs: number | null;
 }
 
-// The engine's node lease, when it dials under one (fencing): $a lease name, $b owner, $c epoch.
+// The engine's node lease, when it dials under one (fencing, see fenceHolds): $a lease name, $b owner, $c epoch.
 const fenced = (a: number, b: number, c: number) =>
-  `($${a}::text is null or exists (select 1 from leases f where f.name = $${a} and f.owner = $${b} and f.epoch = $${c} and f.expires_at > now()))`;
+  `($${a}::text is null or exists (select 1 from leases f where f.name = $${a} and f.owner = $${b} and f.epoch >= $${c}))`;
 
 const INSERT_CALLS_SQL = `
   insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, channel_id, node_id)

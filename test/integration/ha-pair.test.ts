@@ -3,7 +3,8 @@
 // sent to either reaches the owner (login through one, pause through the other). kill -9 of the
 // owner: the standby holds the node's lease within 5 s, dialing resumes through it, and no
 // attempt is dialed twice. A stale owner (SIGSTOP past its lease, then SIGCONT) stands down:
-// it drives nothing more, dials nothing twice, and its API shows the new owner's sessions.
+// it drives nothing more, dials nothing twice, and its API shows the new owner's sessions. An
+// owner whose lease lapsed with nobody to take it holds dialing, takes the lease back and goes on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -224,4 +225,37 @@ describe('an owner and a standby (two serve processes)', () => {
       await Promise.all([owner, standby].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     }
   }, 180_000);
+
+  it('an owner whose lease lapsed with nobody to take it (a database blip) holds dialing, takes it back and dials on with its sessions', async () => {
+    const { agent, camp } = await campaignWithAgent(CONTACTS);
+    const only = serve(PORTS[0]!);
+    const wrapUp = wrapUpLoop(camp.id, [PORTS[0]!]);
+    const callsOf = () => db.selectFrom('calls').where('campaign_id', '=', camp.id).select(['attempt_id']).execute();
+    try {
+      await until(() => healthy(PORTS[0]!), 60_000, 'the process to serve');
+      await until(async () => (await holder()).split(':')[1] === String(only.pid), 15_000, 'the process to own the node');
+      const epoch = (await leaseHolder(db, nodeLease(nodeName)))!.epoch;
+      expect((await http(PORTS[0]!, 'POST', `/api/v1/agents/${agent.id}/login`)).status).toBe(200);
+      await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
+      await until(async () => (await callsOf()).length >= 1, 30_000, 'the owner to dial');
+      // The lease lapses (as when renewals could not reach PostgreSQL in time).
+      await db.updateTable('leases').set({ expires_at: new Date(Date.now() - 1000) }).where('name', '=', nodeLease(nodeName)).execute();
+      const lines = output.get(only)!;
+      await until(() => lines.some((l) => l.includes('node lease taken back')), 10_000, 'the owner to take its lease back');
+      expect(lines.some((l) => l.includes('dialing held'))).toBe(true);
+      expect(lines.some((l) => l.includes('no longer driving the node'))).toBe(false);
+      expect((await leaseHolder(db, nodeLease(nodeName)))!.epoch).toBeGreaterThan(epoch);
+      // The agent's session survived; dialing goes on at the new epoch.
+      expect(((await (await http(PORTS[0]!, 'GET', `/api/v1/agents/${agent.id}/state`)).json()) as { state: string }).state).not.toBe('logged-out');
+      const before = (await callsOf()).length;
+      await until(async () => (await callsOf()).length > before, 30_000, 'dialing to go on');
+      const calls = await callsOf();
+      expect(new Set(calls.map((c) => c.attempt_id)).size).toBe(calls.length);
+    } finally {
+      clearInterval(wrapUp);
+      await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
+      only.kill('SIGTERM');
+      await new Promise((r) => (only.exitCode !== null || only.signalCode !== null ? r(null) : only.once('exit', r)));
+    }
+  }, 120_000);
 });

@@ -151,8 +151,9 @@ export interface GateDeps {
   policies: PolicyResolver;
   now?: () => Date;
   /**
-   * The lease the dialing engine holds its node by: a reservation is written only while it still
-   * holds it at that epoch (a stale owner that wakes up reserves, and so dials, nothing).
+   * The lease the dialing engine holds its node by: a reservation is written only while no other
+   * engine has taken the node since that epoch (a stale owner that wakes up reserves, and so
+   * dials, nothing).
    */
   fence?: () => Fence;
 }
@@ -208,7 +209,7 @@ const WRITE_SQL = `
       enqueued_at = case when d.allowed then a.enqueued_at else null end
     from d
     where a.id = d.attempt_id and coalesce(a.state, '') = 'queued'
-      and ($13::text is null or exists (select 1 from leases f where f.name = $13 and f.owner = $14 and f.epoch = $15 and f.expires_at > now()))
+      and ($13::text is null or exists (select 1 from leases f where f.name = $13 and f.owner = $14 and f.epoch >= $15))
     returning a.id)
   insert into decisions (id, attempt_id, phone, campaign_id, decided_at, allowed, reasons, time_zones, policy_versions, next_allowed_at)
   select d.decision_id, d.attempt_id, d.phone, d.campaign_id, $12, d.allowed, d.reasons,
