@@ -111,6 +111,7 @@ export class AgentBus {
   private async owners(): Promise<Map<string, string>> {
     const rows = await this.db
       .selectFrom('nodes as n')
+      // The lease named as nodeLease() names it.
       .innerJoin('leases as l', (j) => j.on(sql<boolean>`l.name = 'node:' || n.name`))
       .where('n.enabled', '=', true)
       .where('l.expires_at', '>', sql<Date>`now()`)
