@@ -30,6 +30,8 @@ export const permissions = [
   'agents.control',
   /** Hang up, hold, resume or transfer any live call (supervisors); an agent controls their own call with agent.self. */
   'calls.control',
+  /** Add, change and remove Asterisk nodes (their ARI and AMI credentials). */
+  'nodes.manage',
   /** Users, tokens and the audit log. */
   'users.manage',
   /** See phone numbers unmasked. */
@@ -40,7 +42,7 @@ export type Permission = (typeof permissions)[number];
 const matrix: Record<Role, readonly Permission[]> = {
   admin: [
     'config.read', 'config.write', 'campaigns.write', 'campaigns.control', 'compliance.read', 'compliance.write',
-    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'users.manage', 'numbers.view',
+    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'nodes.manage', 'users.manage', 'numbers.view',
   ],
   supervisor: [
     'config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control', 'calls.control',

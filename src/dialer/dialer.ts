@@ -3,6 +3,7 @@
 // agent pool for this process.
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
+import type { Fence } from '../cluster/leases.repository.js';
 import { healthOf, type Db } from '../db/database.js';
 import { isConnectionError, type DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
@@ -10,7 +11,7 @@ import { AriError, type AriGateway } from '../pbx/ari.js';
 import type { AriChannel, AriEvent } from '../pbx/ari-types.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
-import { AgentPool, type AgentPoolOptions, type LogoutReason } from './agent-pool.js';
+import { AgentPool, type AgentPoolOptions, type LogoutReason, type PendingCall } from './agent-pool.js';
 import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
@@ -33,6 +34,11 @@ export interface DialerOptions {
   agents: AgentPoolOptions;
   /** How a recording is fetched from Asterisk after the call's end (deadline, backoff). */
   recordingSettle?: RecordingSettleOptions;
+  /**
+   * The node this dialer places calls on, when it owns it by a lease: its reservations and call
+   * rows are fenced by that lease (a stale owner writes nothing), and call rows name the node.
+   */
+  node?: { id: string; fence: () => Fence };
 }
 
 export const defaultDialerOptions: DialerOptions = {
@@ -127,15 +133,15 @@ export class Dialer {
     /** Settles calls from Asterisk's record; without it a call whose end was missed closes as lost. */
     private readonly records: ChannelRecords | null = null,
   ) {
-    this.agents = new AgentPool(ari, this.router, log, opts.agents);
-    this.gate = new DialGate({ db, policies });
+    this.agents = new AgentPool(ari, this.router, log, opts.agents, () => this.callsNeedingAgent());
+    this.gate = new DialGate({ db, policies, ...(opts.node ? { fence: opts.node.fence } : {}) });
     this.contexts = new DialContextLoader(db);
-    this.calls = new CallWriter(db);
+    this.calls = new CallWriter(db, opts.node ?? null);
     this.dbHealth = healthOf(db);
-    this.agents.onAgentLost = (_s, callId) => {
+    this.agents.on('agent-lost', (_s, callId) => {
       // The agent's softphone left while a customer was with them (their own hang-up, a lost phone).
       void this.call(callId)?.hangup('agent').catch((err: unknown) => log.warn({ err, callId }, 'ending the call of a lost agent failed'));
-    };
+    });
     ari.on('event', (e) => this.router.dispatch(e));
     ari.on('reconnected', () => {
       void this.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
@@ -313,6 +319,13 @@ export class Dialer {
     return this.settling.size;
   }
 
+  /** Calls that will still need a ready agent of their campaign, oldest first (the pool keeps agents for them). */
+  private callsNeedingAgent(): PendingCall[] {
+    const out: PendingCall[] = [];
+    for (const s of this.sessions.values()) if (s.needsAgent) out.push({ callId: s.callId, campaignId: s.ctx.campaign.id });
+    return out;
+  }
+
   /**
    * The campaign's ring timeout (else the default), never below the minimum ring time of the
    * policies in force now: a policy may have been tightened after the campaign was saved.
@@ -324,9 +337,11 @@ export class Dialer {
   }
 
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
-  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
+  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date; needsAgent: boolean }[] {
     // A call over whose CDR is still being written is no longer live.
-    return [...this.sessions.values()].filter((s) => s.phase !== 'ended').map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
+    return [...this.sessions.values()]
+      .filter((s) => s.phase !== 'ended')
+      .map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt, needsAgent: s.needsAgent }));
   }
 
   /**
