@@ -202,6 +202,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
             name: o.node.name,
             // In doubt (not renewed): the last epoch held; the write passes only if nobody took the node since.
             fence: () => this.keeper.fence(lease) ?? { lease, owner: this.keeper.owner, epoch: o.epoch },
+            holds: () => this.keeper.holds(lease),
           },
         });
         if (!this.keeper.holds(lease) || this.closed) {

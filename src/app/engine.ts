@@ -90,7 +90,7 @@ export async function startEngine(
     /** The process's lease keeper (an engine host's); without it the engine keeps its own. */
     keeper?: LeaseKeeper;
     /** The node this engine drives, owned by a lease: its writes are fenced by it. */
-    node?: { id: string; name: string; fence: () => Fence };
+    node?: { id: string; name: string; fence: () => Fence; holds?: () => boolean };
     /** Where agent sessions are shared with every process, and commands for them arrive. */
     agentBus?: AgentBus;
   } = {},
@@ -113,7 +113,7 @@ export async function startEngine(
     ...defaultDialerOptions,
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
-    ...(opts.node ? { node: { id: opts.node.id, fence: opts.node.fence } } : {}),
+    ...(opts.node ? { node: { id: opts.node.id, fence: opts.node.fence, ...(opts.node.holds ? { holds: opts.node.holds } : {}) } } : {}),
   }, cdr);
   // Sessions on the shared board; commands sent to any API process run here.
   let unhandle = () => {};
@@ -267,6 +267,9 @@ export async function startEngine(
       if (closing) return;
       if (dbHealth.up) worker.resume();
       runner.start();
+      // Events may have been missed while the lease was in doubt (an ARI reconnect was not
+      // reconciled then): what Asterisk holds now is the truth.
+      void dialer.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
     },
     async abandon() {
       closing = true;

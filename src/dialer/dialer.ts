@@ -38,7 +38,7 @@ export interface DialerOptions {
    * The node this dialer places calls on, when it owns it by a lease: its reservations and call
    * rows are fenced by that lease (a stale owner writes nothing), and call rows name the node.
    */
-  node?: { id: string; fence: () => Fence };
+  node?: { id: string; fence: () => Fence; holds?: () => boolean };
 }
 
 export const defaultDialerOptions: DialerOptions = {
@@ -144,6 +144,12 @@ export class Dialer {
     });
     ari.on('event', (e) => this.router.dispatch(e));
     ari.on('reconnected', () => {
+      // An owner that wakes up past its node's lease (stopped, starved) must not touch what
+      // Asterisk holds: another engine may drive the node now. Taken back, it reconciles then.
+      if (opts.node?.holds && !opts.node.holds()) {
+        log.warn('ARI is back but the node lease is not held: not reconciling with Asterisk');
+        return;
+      }
       void this.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
     });
   }
@@ -217,6 +223,12 @@ export class Dialer {
   /** Events for channels no session holds: a StasisStart is a call or softphone to take care of. */
   private unrouted(e: AriEvent): void {
     if (e.type !== 'StasisStart') return;
+    // Without the node's lease (a stale owner woken up, its ARI connection back) another engine
+    // may drive the node: a channel this dialer has no session for is not its to end or take over.
+    if (this.opts.node?.holds && !this.opts.node.holds()) {
+      this.log.warn({ channel: e.channel.id, args: e.args }, 'a channel entered Stasis while the node lease is not held: left alone');
+      return;
+    }
     const kind = e.args[0];
     if (kind === 'agent') {
       // A softphone that answered after its login had given up (Asterisk was frozen): a second
