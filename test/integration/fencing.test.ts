@@ -11,6 +11,7 @@ import { systemActor } from '../../src/auth/audit.repository.js';
 import { acquireLeases, type Fence } from '../../src/cluster/leases.repository.js';
 import { Dialer, defaultDialerOptions } from '../../src/dialer/dialer.js';
 import { createLogger } from '../../src/log.js';
+import { AriGateway, ariOptions } from '../../src/pbx/ari.js';
 import { LocalRecordingStore } from '../../src/recordings/store.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { randomCallerNumber } from '../helpers/env.js';
@@ -41,7 +42,10 @@ describe('writes fenced by the node lease', () => {
     const lease = `node:${node.name}`;
     const [held] = await acquireLeases(h.db, [lease], 'engine-a', 60_000);
     let fence: Fence = { lease, owner: 'engine-a', epoch: held!.epoch };
-    const dialer = new Dialer(h.db, h.ari, h.policies, new LocalRecordingStore(h.recordingsDir), createLogger('silent'), {
+    // Its own ARI application: on the harness's, the harness's dialer would take its customers
+    // over (adoptChannel: answered channels with no session of its own), unfenced.
+    const ari = await AriGateway.connect(ariOptions(h.cfg, createLogger('silent'), `${h.cfg.ARI_APP}-fence-${tag}`));
+    const dialer = new Dialer(h.db, ari, h.policies, new LocalRecordingStore(h.recordingsDir), createLogger('silent'), {
       ...defaultDialerOptions, node: { id: node.id, fence: () => fence },
     });
 
@@ -84,5 +88,6 @@ describe('writes fenced by the node lease', () => {
     expect(await callOf(ids[1]!)).toMatchObject({ node_id: node.id, outcome: 'abandoned' });
     expect((await callOf(ids[1]!))!.ended_at).not.toBeNull();
     await dialer.close();
+    ari.close();
   }, 60_000);
 });
