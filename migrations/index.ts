@@ -14,6 +14,7 @@ import * as m0010 from './20261123_0010_reports.js';
 import * as m0011 from './20261123_0011_campaign_agents.js';
 import * as m0012 from './20261207_0012_call_endings.js';
 import * as m0013 from './20261207_0013_progress_holidays.js';
+import * as m0014 from './20261207_0014_cluster.js';
 import * as m0015 from './20261207_0015_sessions.js';
 import * as m0017 from './20261207_0017_agent_state_reason.js';
 import * as m0018 from './20261207_0018_agent_phone_type.js';
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '20261123_0011_campaign_agents': m0011,
   '20261207_0012_call_endings': m0012,
   '20261207_0013_progress_holidays': m0013,
+  '20261207_0014_cluster': m0014,
   '20261207_0015_sessions': m0015,
   '20261207_0017_agent_state_reason': m0017,
   '20261207_0018_agent_phone_type': m0018,

@@ -73,6 +73,19 @@ export const configSchema = z.object({
   /** On SIGTERM, how long the calls up may go on before each is ended with a closing message
    * (systemd's TimeoutStopSec must exceed this plus ~30 s: deploy/dialwell.service). */
   SHUTDOWN_CALL_LIMIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  /** This box's node: created from the ARI_*, AMI_* and CEL settings when the nodes table is empty. */
+  NODE_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits or - (at most 31)').default('node1'),
+  /** Where this box's Asterisk takes SIP (host:port), for the default node. */
+  NODE_SIP_ADDRESS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port').default('127.0.0.1:5060'),
+  /** The nodes this engine may own, comma-separated names; empty: every enabled node. */
+  ENGINE_NODES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)),
+  /** How long a lease (node owner, campaign pacer, singleton) lasts unrenewed: a dead engine's work moves after about this. */
+  LEASE_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(3000),
+  /** How often an engine renews its leases and asks for free ones (at most half LEASE_TTL_MS). */
+  LEASE_BEAT_MS: z.coerce.number().int().min(100).max(300_000).default(1000),
   /** Contact data an agent has held this many months is taken back (the engine checks hourly). */
   CONTACT_RECLAIM_MONTHS: z.coerce.number().int().min(1).max(1200).default(10),
   /** Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only. */

@@ -32,6 +32,8 @@ export const permissions = [
   'calls.control',
   /** Listen to and whisper to an agent's live call from one's own phone (each use audited). */
   'calls.supervise',
+  /** Add, change and remove Asterisk nodes (their ARI and AMI credentials). */
+  'nodes.manage',
   /** Users, tokens and the audit log. */
   'users.manage',
   /** See phone numbers unmasked. */
@@ -42,7 +44,7 @@ export type Permission = (typeof permissions)[number];
 const matrix: Record<Role, readonly Permission[]> = {
   admin: [
     'config.read', 'config.write', 'campaigns.write', 'campaigns.control', 'compliance.read', 'compliance.write',
-    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'calls.supervise', 'users.manage', 'numbers.view',
+    'calls.read', 'recordings.read', 'qa.write', 'live.read', 'agents.control', 'calls.control', 'calls.supervise', 'nodes.manage', 'users.manage', 'numbers.view',
   ],
   supervisor: [
     'config.read', 'campaigns.control', 'compliance.read', 'compliance.write', 'calls.read', 'recordings.read', 'live.read', 'agents.control', 'calls.control', 'calls.supervise',

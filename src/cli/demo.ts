@@ -12,7 +12,7 @@ import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { Dialer, defaultDialerOptions, type DialResult } from '../dialer/dialer.js';
 import { QueueEvents } from 'bullmq';
-import { createDialQueue, createDialWorker, redisConnection, watchRedis } from '../dialer/queue.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, redisConnection, watchRedis } from '../dialer/queue.js';
 import { createLogger } from '../log.js';
 import { AriGateway, ariOptions } from '../pbx/ari.js';
 import { maskPhone } from '../compliance/phone.js';
@@ -64,13 +64,14 @@ export async function runDemo(args: string[]): Promise<number> {
   const redis = redisConnection(cfg.REDIS_URL);
   const workerRedis = redisConnection(cfg.REDIS_URL);
   const queueName = `${cfg.DIAL_QUEUE}-demo-${randomUUID().slice(0, 8)}`;
-  const queue = createDialQueue(queueName, redis);
+  const address = await dialQueueAddress(db, queueName);
+  const queue = createDialQueue(address, redis);
   const dialer = new Dialer(db, ari, new PolicyResolver(db), new LocalRecordingStore(cfg.RECORDINGS_DIR), log, {
     ...defaultDialerOptions,
     agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 300 },
   });
-  const worker = createDialWorker(queueName, workerRedis, agentCount, dialer.process);
-  const queueEvents = new QueueEvents(queueName, { connection: redisConnection(cfg.REDIS_URL) });
+  const worker = createDialWorker(address, workerRedis, agentCount, dialer.process);
+  const queueEvents = new QueueEvents(queueName, { connection: redisConnection(cfg.REDIS_URL), prefix: address.prefix });
   // A Redis outage is logged once at each end, not printed per failed reconnect.
   const redisOutage = watchRedis([redis, workerRedis], { queues: [queue], workers: [worker] }, log);
   queueEvents.on('error', (err) => redisOutage.fail(err));

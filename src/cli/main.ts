@@ -11,7 +11,8 @@ commands:
   migrate [--down]              run database migrations to the latest (or one step down)
   demo [--calls N] [--agents N] bring up a demo campaign against sipp customers and agents, dial it,
                                 and print what happened
-  serve [--no-dialer]           run the HTTP API on PORT (default 8080) and the dialer engine
+  serve [--role all|api|engine] run the HTTP API on PORT (default 8080) and/or the dialer engine
+                                (engines drive the nodes whose leases they hold; --no-dialer = --role api)
   eligibility <phone> --policy <preset|file> [--at ISO] [--country CC] [--time-zone Z] [--segment S] [--json]
                                 dry-run decision without a database; exit 0 allowed, 1 denied, 2 bad input
   dnc add|remove|list|import    do-not-call lists (see dialwell dnc)

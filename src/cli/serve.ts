@@ -1,22 +1,29 @@
 // `dialwell serve`: the HTTP API on PORT (default 8080) and the dialer engine (ARI, dial worker,
-// campaign runner, queue reconciler) in one process. `--no-dialer` serves the API alone.
+// campaign runner, queue reconciler) in one process. `--role api` serves the API alone (as
+// `--no-dialer`), `--role engine` drives nodes without the API; `all` (the default) does both.
+// Engines drive the nodes whose leases they hold (src/app/engine-host.ts): a second `serve` with
+// the same settings stands by and takes the node over when the first dies.
 // SIGTERM (or SIGINT) stops it cleanly: /readyz turns 503, no new dials, the calls up finish
 // (up to SHUTDOWN_CALL_LIMIT_MS, then each is ended), agents are logged out with reason
-// "shutdown", pending writes are flushed, exit 0.
+// "shutdown", pending writes are flushed, the node leases are released, exit 0.
 import { parseArgs } from 'node:util';
 import { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { startEngine } from '../dialer/engine.js';
+import { EngineHost } from '../app/engine-host.js';
+import { AgentBus } from '../cluster/agent-bus.js';
+import { dialQueueAddress } from '../dialer/queue.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { databaseProbes, engineProbes, Readiness } from '../health/readiness.js';
+import { databaseProbes, engineHostProbes, Readiness } from '../health/readiness.js';
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { LocalRecordingStore } from '../recordings/store.js';
 import { InProcessLiveSource } from '../reports/live-source.js';
 
 export async function runServe(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false }, role: { type: 'string', default: 'all' } } });
+  const role = values['no-dialer'] ? 'api' : values.role;
+  if (role !== 'all' && role !== 'api' && role !== 'engine') throw new Error(`--role must be all, api or engine (got "${role}")`);
   const cfg = loadConfig();
   const log = createLogger(cfg.LOG_LEVEL, cfg.LOG_FILE);
   // A signal during start-up ends the process at once: nothing is dialing yet, and a start stuck
@@ -36,32 +43,47 @@ export async function runServe(args: string[]): Promise<number> {
   // Refuses a schema newer than this program (SchemaNewerError); migrates once however many start.
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
-  const engine = values['no-dialer'] ? null : await startEngine(cfg, db, policies, log);
+  // Agent sessions are shared and commanded across processes through Redis, under this installation's prefix.
+  const agentBus = new AgentBus(cfg.REDIS_URL, (await dialQueueAddress(db, cfg.DIAL_QUEUE)).prefix, db, log);
+  await agentBus.start();
+  const host = role === 'api' ? null : new EngineHost(cfg, db, policies, log, { agentBus });
+  await host?.start();
   const settings = { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS };
-  // This process's live state; the shared one (every node) replaces it behind the same interface.
-  const live = new InProcessLiveSource(db, engine?.dialer, settings, log);
-  const readiness = new Readiness([...databaseProbes(db), ...(engine ? engineProbes(engine) : [])]);
-  const app = await buildServer({
-    db, policies, log, dialer: engine?.dialer, ari: engine?.ari, recordings: engine?.store ?? new LocalRecordingStore(cfg.RECORDINGS_DIR), readiness,
-    live,
+  // This process's live state, following the engine as it comes and goes with the node's lease;
+  // the shared one (every node) replaces it behind the same interface.
+  const live = new InProcessLiveSource(db, host?.engine?.dialer, settings, log);
+  host?.on('engine', () => live.setDialer(host.engine?.dialer));
+  const readiness = new Readiness([...databaseProbes(db), ...(host ? engineHostProbes(host) : [])]);
+  const recordings = new LocalRecordingStore(cfg.RECORDINGS_DIR);
+  const app = role === 'engine' ? null : await buildServer({
+    db, policies, log, recordings, agentBus, readiness, live,
+    // Read per request: the engine comes and goes with the node's lease.
+    get dialer() {
+      return host?.engine?.dialer;
+    },
+    get ari() {
+      return host?.engine?.ari;
+    },
     webrtcWsUrl: cfg.WEBRTC_WS_URL,
     reports: {
       settings,
       ...(cfg.METRICS_TOKEN ? { metricsToken: cfg.METRICS_TOKEN } : {}),
-      node: cfg.PBX_NODE,
+      // The node this process drives now (PBX_NODE before any is driven: no per-node samples then).
+      node: () => host?.engineNode ?? cfg.PBX_NODE,
     },
   });
-  await app.listen({ host: '127.0.0.1', port: cfg.PORT });
+  await app?.listen({ host: '127.0.0.1', port: cfg.PORT });
   started = true;
-  log.info({ port: cfg.PORT, dialer: engine !== null }, 'started');
+  log.info({ port: cfg.PORT, role, node: host?.engineNode ?? null }, 'started');
   const signal = await stop;
   log.info({ signal, callLimitMs: cfg.SHUTDOWN_CALL_LIMIT_MS }, 'stop requested');
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => log.warn({ signal: sig }, 'already stopping: the calls up are being finished'));
   readiness.markStopping();
   // The API stays up while the calls finish (agents post their dispositions).
-  await engine?.drain({ callLimitMs: cfg.SHUTDOWN_CALL_LIMIT_MS });
-  await app.close();
+  await host?.drain({ callLimitMs: cfg.SHUTDOWN_CALL_LIMIT_MS });
+  await app?.close();
   live.close();
+  await agentBus.close();
   await db.destroy();
   return 0;
 }

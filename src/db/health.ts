@@ -31,6 +31,7 @@ export const defaultDatabaseHealthOptions: DatabaseHealthOptions = { probeEveryM
 export class DatabaseHealth {
   readonly outage: Outage;
   private watching: NodeJS.Timeout | null = null;
+  private watchers = 0;
   private recovering: NodeJS.Timeout | null = null;
   private probing: Promise<boolean> | null = null;
 
@@ -71,11 +72,18 @@ export class DatabaseHealth {
 
   /** Probes even while up, so an outage is noticed with no traffic (the engine runs this). */
   watch(): () => void {
+    // Several engines of one process (an engine host's nodes) share the pool: the probe runs
+    // while any of them still watches.
+    this.watchers++;
     if (!this.watching) {
       this.watching = setInterval(() => void this.probe(), this.opts.probeEveryMs);
       this.watching.unref();
     }
+    let stopped = false;
     return () => {
+      if (stopped) return;
+      stopped = true;
+      if (--this.watchers > 0) return;
       if (this.watching) clearInterval(this.watching);
       this.watching = null;
     };

@@ -158,6 +158,8 @@ export interface CallTable {
   ended_by: string | null;
   /** pending (being fetched), stored (recording_id set), missing or failed (flagged); null = not recorded. */
   recording_status: RecordingStatus | null;
+  /** The node that placed the call (null before nodes existed). */
+  node_id: string | null;
 }
 
 export type RecordingStatus = 'pending' | 'stored' | 'missing' | 'failed';
@@ -432,7 +434,37 @@ export interface ComplaintTable {
   updated_at: Generated<Date>;
 }
 
+/** Who holds a named lease (a node, a singleton, a campaign's pacer) until when; epoch fences writes. */
+export interface LeaseTable {
+  name: string;
+  owner: string;
+  epoch: BigIntColumn;
+  expires_at: Timestamp;
+  acquired_at: Generated<Date>;
+  renewed_at: Generated<Date>;
+}
+
+/** One Asterisk: where its ARI and AMI listen, its SIP address, its CEL record. */
+export interface NodeTable {
+  id: Generated<string>;
+  name: string;
+  ari_url: string;
+  ari_user: string;
+  ari_password: string;
+  ami_host: string;
+  ami_port: Generated<number>;
+  ami_user: string;
+  ami_password: string;
+  sip_address: string;
+  cel_file: string | null;
+  enabled: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
+  leases: LeaseTable;
+  nodes: NodeTable;
   agent_state_changes: AgentStateChangeTable;
   scorecards: ScorecardTable;
   reviews: ReviewTable;

@@ -8,6 +8,7 @@ import type { AriBridge, AriChannel } from '../pbx/ari-types.js';
 import type { Logger } from '../log.js';
 import type { EventRouter } from './event-router.js';
 import { agentOfChannel } from './stasis-channels.js';
+import { AgentCoverage } from './pacing/agent-coverage.js';
 
 export type AgentState = 'logging-in' | 'ready' | 'reserved' | 'on-call' | 'wrap-up' | 'paused' | 'logged-out';
 
@@ -50,13 +51,21 @@ export interface AgentPoolOptions {
   phoneRecallCustomerSeconds?: number;
 }
 
-export class AgentLoginError extends Error {
-  override readonly name = 'AgentLoginError';
+/** A call in progress that will need a ready agent of its campaign. */
+export interface PendingCall {
+  callId: string;
+  campaignId: string;
 }
 
 export interface AgentPoolEvents {
-  /** After every state change (reports keep each agent's history, the live stream pushes it); listeners must not throw. */
-  state: [AgentSession];
+  /** After every state change (reports keep each agent's history, the live stream pushes it, the shared board mirrors it); listeners must not throw. */
+  state: [session: AgentSession];
+  /** The agent's softphone hung up while a customer was with them. */
+  'agent-lost': [session: AgentSession, callId: string];
+}
+
+export class AgentLoginError extends Error {
+  override readonly name = 'AgentLoginError';
 }
 
 export class AgentPool extends EventEmitter<AgentPoolEvents> {
@@ -64,20 +73,22 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
   /** Calls waiting for an agent, oldest first, each for its campaign. */
   private readonly waiters: { campaignId: string | undefined; take: (s: AgentSession | null) => void }[] = [];
   private assignments: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  /** Per listed agent, its campaigns as one string: agents with equal keys are interchangeable. */
+  private servesKey: ReadonlyMap<string, string> = new Map();
   private listedCampaigns: ReadonlySet<string> = new Set();
   /** Agents whose browser phone went away and is being called again (see recallPhone). */
   private readonly recalling = new Set<string>();
-  /** Called when an agent's softphone hangs up while a customer is with them. */
-  onAgentLost: (s: AgentSession, callId: string) => void = () => {};
 
   constructor(
     private readonly ari: AriGateway,
     private readonly router: EventRouter,
     private readonly log: Logger,
     private readonly opts: AgentPoolOptions,
+    /** The calls in progress still needing an agent (an agent one of them needs is not given away lightly). */
+    private readonly pendingCalls: () => readonly PendingCall[] = () => [],
   ) {
     super();
-    // Reports, the live stream's connections and tests each listen; none is a leak.
+    // Reports, the live stream's connections, the shared board and tests each listen; none is a leak.
     this.setMaxListeners(0);
   }
 
@@ -185,7 +196,7 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     this.recalling.add(s.agentId);
     const customerTimer = s.callId
       ? setTimeout(() => {
-        if (this.recalling.has(s.agentId) && s.callId) this.onAgentLost(s, s.callId);
+        if (this.recalling.has(s.agentId) && s.callId) this.emit('agent-lost', s, s.callId);
       }, (this.opts.phoneRecallCustomerSeconds ?? 10) * 1000)
       : null;
     if (s.state === 'ready' || s.state === 'reserved') {
@@ -254,7 +265,7 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     this.router.offChannel(s.channelId);
     void this.ari.destroyBridge(s.bridgeId).catch((err: unknown) => log.warn({ err }, 'destroying agent bridge failed'));
     log.info({ reason: s.logoutReason }, 'agent logged out');
-    if (callId) this.onAgentLost(s, callId);
+    if (callId) this.emit('agent-lost', s, callId);
   }
 
   /** The softphone's channel is gone without an event (Asterisk restarted): the agent is logged out.
@@ -356,6 +367,7 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
   setAssignments(assignments: ReadonlyMap<string, ReadonlySet<string>>): void {
     this.assignments = assignments;
     this.listedCampaigns = new Set([...assignments.values()].flatMap((s) => [...s]));
+    this.servesKey = new Map([...assignments].map(([agent, set]) => [agent, [...set].sort().join(',')]));
   }
 
   /**
@@ -378,19 +390,38 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     w!.take(s);
   }
 
-  /** Reserves the agent (serving the campaign, if one is named) who has been ready longest, or null. */
-  reserve(campaignId?: string): AgentSession | null {
+  /**
+   * Reserves the agent (serving the campaign, if one is named) who has been ready longest, or
+   * null. When agents serve different sets of campaigns, an agent another call in progress needs
+   * (no other ready agent could take that call) is passed over for one who is spare, so a shared
+   * agent is not taken from under a call that has no one else. `forCall` is the call reserving.
+   */
+  reserve(campaignId?: string, forCall?: string): AgentSession | null {
+    const candidates: AgentSession[] = [];
     let best: AgentSession | null = null;
+    let interchangeable = true;
     for (const s of this.sessions.values()) {
-      if (s.state === 'ready' && this.serves(s.agentId, campaignId) && (!best || s.stateSince < best.stateSince)) best = s;
+      if (s.state !== 'ready' || !this.serves(s.agentId, campaignId)) continue;
+      if (best && this.servesKey.get(s.agentId) !== this.servesKey.get(best.agentId)) interchangeable = false;
+      if (!best || s.stateSince < best.stateSince) best = s;
+      candidates.push(s);
     }
-    if (best) this.setState(best, 'reserved');
+    if (!best) return null;
+    // Agents who serve different campaigns: keep the ones other calls in progress need.
+    if (campaignId && !interchangeable) {
+      candidates.sort((a, b) => a.stateSince - b.stateSince);
+      const ready = this.list().filter((s) => s.state === 'ready').map((s) => s.agentId);
+      const coverage = new AgentCoverage(ready, (a, c) => this.serves(a, c));
+      for (const p of this.pendingCalls()) if (p.callId !== forCall) coverage.add(p.campaignId);
+      best = candidates.find((c) => coverage.spare(c.agentId)) ?? best;
+    }
+    this.setState(best, 'reserved');
     return best;
   }
 
   /** Reserves a ready agent now, or the first to become ready within timeoutMs, else null. */
-  reserveWithin(timeoutMs: number, campaignId?: string): Promise<AgentSession | null> {
-    const now = this.reserve(campaignId);
+  reserveWithin(timeoutMs: number, campaignId?: string, forCall?: string): Promise<AgentSession | null> {
+    const now = this.reserve(campaignId, forCall);
     if (now || timeoutMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
       const waiter = {

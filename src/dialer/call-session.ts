@@ -144,6 +144,12 @@ export class CallSession {
     return this.answeredAt ? 'ended' : 'dialing';
   }
 
+  /** Whether this call will still need a ready agent of its campaign (dialing or answered, none reserved for it). */
+  get needsAgent(): boolean {
+    const phase = this.phase;
+    return (phase === 'dialing' || phase === 'waiting') && !this.assignedAgentId && !this.agent;
+  }
+
   /** Registers the event handler; call before originating. */
   listen(): void {
     // One event at a time, in arrival order: a hangup that arrives while the customer is being
@@ -220,7 +226,7 @@ export class CallSession {
     const announcement = media?.length ? this.announce(media) : null;
     // A call for one agent (preview, callback) goes to that agent, reserved before the dial.
     const mine = this.assignedAgentId ? this.deps.agents.get(this.assignedAgentId) : undefined;
-    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs, this.ctx.campaign.id);
+    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs, this.ctx.campaign.id, this.callId);
     if (!agent) {
       if (announcement) await this.stopAnnouncement(announcement);
       await updateCall(this.deps.db, this.callId, { answered_at: at });

@@ -6,12 +6,14 @@
 import { sql } from 'kysely';
 import type { Queue } from 'bullmq';
 import { healthOf, type Db } from '../db/database.js';
+import type { LeaseKeeper } from '../cluster/lease-keeper.js';
 import type { DialMode } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { CallSummary } from './call-session.js';
 import type { Dialer } from './dialer.js';
 import {
   AbandonmentMeter,
+  AgentCoverage,
   CallStatisticsCollector,
   PredictivePacer,
   ProgressivePacer,
@@ -44,6 +46,12 @@ export interface CampaignRunnerOptions {
   /** How often running campaigns that chose completeWhenIdleDays are checked for having nothing left (default a minute). */
   idleCheckMs?: number;
   tickMs: number;
+  /**
+   * With several engines: each campaign is paced by the one engine holding its lease
+   * (`<scope>/pacer:<campaign id>`), and due callbacks are offered by the one holding
+   * `<scope>/due-callbacks`. Without: this runner paces every running campaign.
+   */
+  leases?: { keeper: LeaseKeeper; scope: string };
 }
 
 export class CampaignRunner {
@@ -51,6 +59,7 @@ export class CampaignRunner {
   private lastIdleCheck = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  private round = 0;
 
   constructor(
     private readonly db: Db,
@@ -99,6 +108,9 @@ export class CampaignRunner {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // Another engine may pace these campaigns now.
+    const l = this.opts.leases;
+    if (l) for (const name of l.keeper.wishes()) if (name.startsWith(`${l.scope}/pacer:`) || name === `${l.scope}/due-callbacks`) void l.keeper.unwant(name);
   }
 
   /**
@@ -136,12 +148,20 @@ export class CampaignRunner {
         .execute();
       await this.loadAssignments();
       // Callbacks first: they were promised for this time.
-      await offerDueCallbacks(this.db, this.dialer, this.log, now);
+      if (this.mayRun('due-callbacks')) await offerDueCallbacks(this.db, this.dialer, this.log, now);
       let handed = 0;
-      for (const row of running) {
-        const c = this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap);
-        const n = c.pacer.decide(this.snapshot(row.id, c, now.getTime()));
-        if (n > 0) handed += await this.handOver(row.id, c, n, now);
+      this.wantPacers(running.map((r) => r.id));
+      const paced = running.filter((r) => this.mayRun(`pacer:${r.id}`)).map((row) => ({ row, c: this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap) }));
+      for (const { c } of paced) this.forgetStaleHanded(c, now.getTime());
+      const coverage = this.coverage(running.map((r) => r.id));
+      // Campaigns sharing agents take turns at going first.
+      const start = paced.length > 0 ? this.round++ % paced.length : 0;
+      for (const { row, c } of [...paced.slice(start), ...paced.slice(0, start)]) {
+        const n = c.pacer.decide(this.snapshot(row.id, c, now.getTime(), coverage));
+        if (n <= 0) continue;
+        const placed = await this.handOver(row.id, c, n, now);
+        for (let i = 0; i < placed; i++) coverage?.add(row.id);
+        handed += placed;
       }
       for (const id of this.campaigns.keys()) if (!running.some((r) => r.id === id)) this.campaigns.delete(id);
       if (now.getTime() - this.lastIdleCheck >= (this.opts.idleCheckMs ?? 60_000)) {
@@ -155,6 +175,25 @@ export class CampaignRunner {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Whether this runner does the named work now (holds its lease, or runs alone). */
+  private mayRun(work: string): boolean {
+    const l = this.opts.leases;
+    if (!l) return true;
+    const name = `${l.scope}/${work}`;
+    l.keeper.want(name);
+    return l.keeper.holds(name);
+  }
+
+  /** Asks for the pacer leases of the running campaigns and gives up those of the others. */
+  private wantPacers(running: readonly string[]): void {
+    const l = this.opts.leases;
+    if (!l) return;
+    const prefix = `${l.scope}/pacer:`;
+    const keep = new Set(running.map((id) => `${prefix}${id}`));
+    for (const name of keep) l.keeper.want(name);
+    for (const name of l.keeper.wishes()) if (name.startsWith(prefix) && !keep.has(name)) void l.keeper.unwant(name);
   }
 
   private pacingFor(id: string, mode: DialMode, maxConcurrent: number, maxCps: number, abandonCap: number): CampaignPacing {
@@ -191,19 +230,45 @@ export class CampaignRunner {
     this.dialer.agents.setAssignments(map);
   }
 
+  /** A job taken by another process never reports back here: forget it after a while. */
+  private forgetStaleHanded(c: CampaignPacing, nowMs: number): void {
+    for (const [id, at] of c.handed) if (at < nowMs - HANDED_TTL_MS) c.handed.delete(id);
+  }
+
+  /**
+   * Which ready agents the calls in progress of every campaign will need (dialing, waiting, or
+   * handed to the queue), when more than one campaign is in play: an agent two campaigns share
+   * counts once, whichever campaign placed the call. Null when one campaign has the agents alone.
+   */
+  private coverage(running: readonly string[]): AgentCoverage | null {
+    const live = this.dialer.liveCalls().filter((x) => x.needsAgent);
+    const campaigns = new Set([...running, ...live.map((x) => x.campaignId)]);
+    for (const [id, c] of this.campaigns) if (c.handed.size > 0) campaigns.add(id);
+    if (campaigns.size <= 1) return null;
+    const pool = this.dialer.agents;
+    const ready = pool.list().filter((a) => a.state === 'ready').map((a) => a.agentId);
+    const coverage = new AgentCoverage(ready, (a, campaignId) => pool.serves(a, campaignId));
+    // Oldest first: calls already answered, then those ringing, then those still in the queue.
+    for (const x of live.filter((l) => l.phase === 'waiting')) coverage.add(x.campaignId);
+    for (const x of live.filter((l) => l.phase === 'dialing').sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime())) coverage.add(x.campaignId);
+    for (const [id, c] of this.campaigns) for (let i = 0; i < c.handed.size; i++) coverage.add(id);
+    return coverage;
+  }
+
   /** What the live dialer looks like to this campaign's pacer right now: its own agents only. */
-  snapshot(campaignId: string, c: CampaignPacing, nowMs: number): PacingSnapshot {
+  snapshot(campaignId: string, c: CampaignPacing, nowMs: number, coverage: AgentCoverage | null = null): PacingSnapshot {
     const agents = this.dialer.agents.list().filter((a) => this.dialer.agents.serves(a.agentId, campaignId));
     const calls = this.dialer.liveCalls().filter((x) => x.campaignId === campaignId);
     while (c.placed.length > 0 && c.placed[0]! < nowMs - 1000) c.placed.shift();
-    // A job taken by another process never reports back here: forget it after a while.
-    for (const [id, at] of c.handed) if (at < nowMs - HANDED_TTL_MS) c.handed.delete(id);
+    this.forgetStaleHanded(c, nowMs);
+    const ready = agents.filter((a) => a.state === 'ready').length;
     const onTheirWay = [...c.handed.values()].map((at) => (nowMs - at) / 1000);
     return {
       nowMs,
       limits: { abandonCap: c.abandonCap, maxConcurrentCalls: c.maxConcurrent, maxCallsPerSecond: c.maxCps },
       agents: {
-        ready: agents.filter((a) => a.state === 'ready').length,
+        ready,
+        ...(coverage ? { uncoveredReady: coverage.headroom(campaignId, ready) } : {}),
         reserved: agents.filter((a) => a.state === 'reserved').length,
         onCallTalkSec: agents.filter((a) => a.state === 'on-call').map((a) => (nowMs - a.stateSince) / 1000),
         wrapUpSec: agents.filter((a) => a.state === 'wrap-up').map((a) => (nowMs - a.stateSince) / 1000),

@@ -1,6 +1,7 @@
 // SQL for the dial path: claiming an attempt exactly once, and writing the call (CDR) row.
 import type pg from 'pg';
 import { Coalescer } from '../db/coalescer.js';
+import { fenceParams, type Fence } from '../cluster/leases.repository.js';
 import { healthOf, poolOf, type Db } from '../db/database.js';
 import { retryWhileUnreachable } from '../db/health.js';
 import type { ReservedAttempt } from '../compliance/store/dial-gate.js';
@@ -171,15 +172,20 @@ export interface CallEnd {
   recordingStatus: RecordingStatus | null;
 }
 
+// The engine's node lease, when it dials under one (fencing, see fenceHolds): $a lease name, $b owner, $c epoch.
+const fenced = (a: number, b: number, c: number) =>
+  `($${a}::text is null or exists (select 1 from leases f where f.name = $${a} and f.owner = $${b} and f.epoch >= $${c}))`;
+
 const INSERT_CALLS_SQL = `
-  insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, channel_id)
-  select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[])
+  insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, channel_id, node_id)
+  select t.*, $8::uuid from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[]) as t
+  where ${fenced(9, 10, 11)}
   returning id, attempt_id`;
 
 const BRIDGED_SQL = `
   update calls c set answered_at = d.answered_at, agent_id = d.agent_id, bridge_id = d.bridge_id, bridged_at = d.bridged_at
   from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::timestamptz[]) as d(id, answered_at, agent_id, bridge_id, bridged_at)
-  where c.id = d.id`;
+  where c.id = d.id and ${fenced(6, 7, 8)}`;
 
 // The call's end and its attempt's outcome, in one statement for the whole batch. Only a call
 // still open is closed, and only its attempt updated: the CDR reconciler may have closed it from
@@ -194,7 +200,7 @@ const CLOSE_SQL = `
     update calls c set ended_at = d.ended_at, ringing_at = d.ringing_at, hangup_cause = d.hangup_cause,
       hangup_cause_text = d.hangup_cause_text, outcome = d.outcome, ring_ms = d.ring_ms, talk_ms = d.talk_ms, hold_ms = d.hold_ms,
       ended_by = d.ended_by, recording_status = coalesce(d.recording_status, c.recording_status)
-    from d where c.id = d.call_id and c.ended_at is null
+    from d where c.id = d.call_id and c.ended_at is null and ${fenced(15, 16, 17)}
     returning c.id),
   a as (
     update attempts a set state = d.attempt_state, outcome = d.outcome, updated_at = $12
@@ -218,7 +224,11 @@ export class CallWriter {
   private readonly bridges: Coalescer<CallBridged, void>;
   private readonly ends: Coalescer<CallEnd, boolean>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    /** The node the calls are placed on and the lease its owner holds it by (null: one engine, no fencing). */
+    private readonly node: { id: string; fence: () => Fence } | null = null,
+  ) {
     this.pool = poolOf(db);
     const health = healthOf(db);
     this.inserts = new Coalescer((cs) => this.insertMany(cs));
@@ -229,7 +239,7 @@ export class CallWriter {
   private async bridgeMany(bs: CallBridged[]): Promise<void[]> {
     await this.pool.query({
       name: 'dialwell_calls_bridged', text: BRIDGED_SQL,
-      values: [bs.map((b) => b.callId), bs.map((b) => b.answeredAt), bs.map((b) => b.agentId), bs.map((b) => b.bridgeId), bs.map((b) => b.bridgedAt)],
+      values: [bs.map((b) => b.callId), bs.map((b) => b.answeredAt), bs.map((b) => b.agentId), bs.map((b) => b.bridgeId), bs.map((b) => b.bridgedAt), ...this.fence()],
     });
     return bs.map(() => undefined);
   }
@@ -241,11 +251,15 @@ export class CallWriter {
         es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
         es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
         es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), new Date(),
-        es.map((e) => e.endedBy), es.map((e) => e.recordingStatus),
+        es.map((e) => e.endedBy), es.map((e) => e.recordingStatus), ...this.fence(),
       ],
     });
     const closed = new Set(rows.map((r) => r.id));
     return es.map((e) => closed.has(e.callId));
+  }
+
+  private fence(): [string | null, string | null, number | null] {
+    return fenceParams(this.node?.fence() ?? null);
   }
 
   private async insertMany(cs: NewCall[]): Promise<string[]> {
@@ -253,13 +267,13 @@ export class CallWriter {
       name: 'dialwell_calls_insert', text: INSERT_CALLS_SQL,
       values: [
         cs.map((c) => c.attemptId), cs.map((c) => c.campaignId), cs.map((c) => c.contactId), cs.map((c) => c.phone),
-        cs.map((c) => c.callerId), cs.map((c) => c.trunkId), cs.map((c) => c.channelId),
+        cs.map((c) => c.callerId), cs.map((c) => c.trunkId), cs.map((c) => c.channelId), this.node?.id ?? null, ...this.fence(),
       ],
     });
     const ids = new Map(rows.map((r) => [r.attempt_id, r.id]));
     return cs.map((c) => {
       const id = ids.get(c.attemptId);
-      if (!id) throw new Error(`no call row was written for attempt ${c.attemptId}`);
+      if (!id) throw new Error(`no call row was written for attempt ${c.attemptId}${this.node ? ' (this engine may no longer own the node)' : ''}`);
       return id;
     });
   }

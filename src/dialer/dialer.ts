@@ -3,6 +3,7 @@
 // agent pool for this process.
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
+import type { Fence } from '../cluster/leases.repository.js';
 import { healthOf, type Db } from '../db/database.js';
 import { isConnectionError, type DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
@@ -10,7 +11,7 @@ import { AriError, type AriGateway } from '../pbx/ari.js';
 import type { AriChannel, AriEvent } from '../pbx/ari-types.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
-import { AgentPool, type AgentPoolOptions, type LogoutReason } from './agent-pool.js';
+import { AgentPool, type AgentPoolOptions, type LogoutReason, type PendingCall } from './agent-pool.js';
 import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
@@ -36,6 +37,11 @@ export interface DialerOptions {
   recordingSettle?: RecordingSettleOptions;
   /** The supervisor's phone's ring time and the waits of a supervision's start. */
   supervision?: SupervisionOptions;
+  /**
+   * The node this dialer places calls on, when it owns it by a lease: its reservations and call
+   * rows are fenced by that lease (a stale owner writes nothing), and call rows name the node.
+   */
+  node?: { id: string; fence: () => Fence; holds?: () => boolean };
 }
 
 export const defaultDialerOptions: DialerOptions = {
@@ -132,18 +138,24 @@ export class Dialer {
     /** Settles calls from Asterisk's record; without it a call whose end was missed closes as lost. */
     private readonly records: ChannelRecords | null = null,
   ) {
-    this.agents = new AgentPool(ari, this.router, log, opts.agents);
+    this.agents = new AgentPool(ari, this.router, log, opts.agents, () => this.callsNeedingAgent());
     this.supervision = new Supervision({ db, ari, router: this.router, agents: this.agents, callOfAgent: (id) => this.callOfAgent(id), log }, opts.supervision ?? defaultSupervisionOptions);
-    this.gate = new DialGate({ db, policies });
+    this.gate = new DialGate({ db, policies, ...(opts.node ? { fence: opts.node.fence } : {}) });
     this.contexts = new DialContextLoader(db);
-    this.calls = new CallWriter(db);
+    this.calls = new CallWriter(db, opts.node ?? null);
     this.dbHealth = healthOf(db);
-    this.agents.onAgentLost = (_s, callId) => {
+    this.agents.on('agent-lost', (_s, callId) => {
       // The agent's softphone left while a customer was with them (their own hang-up, a lost phone).
       void this.call(callId)?.hangup('agent').catch((err: unknown) => log.warn({ err, callId }, 'ending the call of a lost agent failed'));
-    };
+    });
     ari.on('event', (e) => this.router.dispatch(e));
     ari.on('reconnected', () => {
+      // An owner that wakes up past its node's lease (stopped, starved) must not touch what
+      // Asterisk holds: another engine may drive the node now. Taken back, it reconciles then.
+      if (opts.node?.holds && !opts.node.holds()) {
+        log.warn('ARI is back but the node lease is not held: not reconciling with Asterisk');
+        return;
+      }
       void this.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
     });
   }
@@ -218,6 +230,12 @@ export class Dialer {
   /** Events for channels no session holds: a StasisStart is a call or softphone to take care of. */
   private unrouted(e: AriEvent): void {
     if (e.type !== 'StasisStart') return;
+    // Without the node's lease (a stale owner woken up, its ARI connection back) another engine
+    // may drive the node: a channel this dialer has no session for is not its to end or take over.
+    if (this.opts.node?.holds && !this.opts.node.holds()) {
+      this.log.warn({ channel: e.channel.id, args: e.args }, 'a channel entered Stasis while the node lease is not held: left alone');
+      return;
+    }
     const kind = e.args[0];
     if (kind === 'agent') {
       // A softphone that answered after its login had given up (Asterisk was frozen): a second
@@ -324,6 +342,13 @@ export class Dialer {
     return this.settling.size;
   }
 
+  /** Calls that will still need a ready agent of their campaign, oldest first (the pool keeps agents for them). */
+  private callsNeedingAgent(): PendingCall[] {
+    const out: PendingCall[] = [];
+    for (const s of this.sessions.values()) if (s.needsAgent) out.push({ callId: s.callId, campaignId: s.ctx.campaign.id });
+    return out;
+  }
+
   /**
    * The campaign's ring timeout (else the default), never below the minimum ring time of the
    * policies in force now: a policy may have been tightened after the campaign was saved.
@@ -335,9 +360,11 @@ export class Dialer {
   }
 
   /** The calls in progress, with their phase and start, for the pacer's snapshot. */
-  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date }[] {
+  liveCalls(): { campaignId: string; phase: CallSession['phase']; startedAt: Date; needsAgent: boolean }[] {
     // A call over whose CDR is still being written is no longer live.
-    return [...this.sessions.values()].filter((s) => s.phase !== 'ended').map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt }));
+    return [...this.sessions.values()]
+      .filter((s) => s.phase !== 'ended')
+      .map((s) => ({ campaignId: s.ctx.campaign.id, phase: s.phase, startedAt: s.startedAt, needsAgent: s.needsAgent }));
   }
 
   /**

@@ -4,6 +4,8 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Outage } from '../health/outage.js';
 import type { Logger } from '../log.js';
+import { installationId } from '../cluster/installation.js';
+import type { Db } from '../db/database.js';
 
 export interface DialJob {
   attemptId: string;
@@ -14,9 +16,24 @@ export function redisConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
-export function createDialQueue(name: string, connection: Redis): Queue<DialJob> {
-  return new Queue<DialJob>(name, {
+/**
+ * Where a dial queue lives in Redis: its name, under this installation's key prefix. Another
+ * installation on the same Redis with the same queue name has another prefix, so its workers
+ * never take (and complete without dialing) this installation's jobs.
+ */
+export interface DialQueueAddress {
+  name: string;
+  prefix: string;
+}
+
+export async function dialQueueAddress(db: Db, name: string): Promise<DialQueueAddress> {
+  return { name, prefix: `dialwell:${await installationId(db)}` };
+}
+
+export function createDialQueue(address: DialQueueAddress, connection: Redis): Queue<DialJob> {
+  return new Queue<DialJob>(address.name, {
     connection,
+    prefix: address.prefix,
     defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
   });
 }
@@ -30,7 +47,7 @@ export async function enqueueAttempt(queue: Queue<DialJob>, attemptId: string, a
 }
 
 export function createDialWorker(
-  name: string,
+  address: DialQueueAddress,
   connection: Redis,
   concurrency: number,
   process: (job: Job<DialJob>) => Promise<unknown>,
@@ -38,9 +55,22 @@ export function createDialWorker(
 ): Worker<DialJob> {
   // A job whose worker died is "stalled" once its lock expires; a live worker then takes it over
   // (the dial gate makes that harmless: a reserved attempt is never dialed again).
-  return new Worker<DialJob>(name, process, { connection, concurrency, autorun: true, lockDuration: lockMs, stalledInterval: lockMs });
+  return new Worker<DialJob>(address.name, process, { connection, prefix: address.prefix, concurrency, autorun: true, lockDuration: lockMs, stalledInterval: lockMs });
 }
 
+
+/** One PING answered within `timeoutMs`, else an Error saying why (the outage's reason when one is known). */
+export async function pingRedis(redis: Redis, timeoutMs: number, reason = ''): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_r, reject) => (t = setTimeout(() => reject(new Error(reason || `no answer to PING within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
 /**
  * Redis outages as one Outage: ioredis and BullMQ print every failed reconnect to stderr unless
  * something listens to their 'error' events; these listeners log the outage once when it starts

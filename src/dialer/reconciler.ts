@@ -2,6 +2,10 @@
 // database again after Redis lost data or a worker died:
 //  - every attempt handed to the queue and still queued gets its job back (the job id, attempt plus
 //    scheduled instant, makes this idempotent; the dial gate makes a second delivery harmless);
+//  - an attempt still queued a grace period past its time is enqueued again whatever its job's
+//    state says: a job shown completed or failed while PostgreSQL says queued was finished by
+//    something that never dialed it (another process on the same keys), so it is removed and added
+//    again. Only a job still waiting, delayed or running here is left alone;
 //  - an attempt reserved (dialing) for longer than the grace period with no call row was never
 //    originated (the call row is written before the originate): its worker died in between, so it
 //    goes back to the pacer's pool and is decided again.
@@ -20,9 +24,10 @@ export async function reconcileQueue(
   db: Db,
   queue: Queue<DialJob>,
   log: Logger,
-  opts: { undialedGraceMs?: number; campaignIds?: string[] } = {},
+  opts: { undialedGraceMs?: number; staleJobGraceMs?: number; campaignIds?: string[] } = {},
 ): Promise<ReconcileReport> {
   const grace = opts.undialedGraceMs ?? 60_000;
+  const staleBefore = Date.now() - (opts.staleJobGraceMs ?? 60_000);
   // campaignIds narrows the work to some campaigns (a deployment has one queue: by default, all).
   const scope = opts.campaignIds ?? null;
   const released = await sql<{ id: string }>`
@@ -33,7 +38,7 @@ export async function reconcileQueue(
     returning a.id`.execute(db);
   if (released.rows.length) log.warn({ attempts: released.rows.map((r) => r.id) }, 'reserved attempts never originated: released to be decided again');
 
-  let q = db.selectFrom('attempts').where('state', '=', 'queued').where('enqueued_at', 'is not', null).select(['id', 'scheduled_at']);
+  let q = db.selectFrom('attempts').where('state', '=', 'queued').where('enqueued_at', 'is not', null).select(['id', 'scheduled_at', 'enqueued_at']);
   if (scope) q = q.where('campaign_id', 'in', scope.length ? scope : ['00000000-0000-0000-0000-000000000000']);
   const handed = await q.execute();
   let reenqueued = 0;
@@ -41,8 +46,13 @@ export async function reconcileQueue(
     const jobId = `${a.id}_${a.scheduled_at.getTime()}`;
     const job = await queue.getJob(jobId);
     if (job) {
-      // A job that used up its retries (the store or ARI was down) would leave the attempt stuck.
-      if ((await job.getState()) !== 'failed') continue;
+      const state = await job.getState();
+      // Still on its way here: left alone (a backlog is not a loss).
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
+      // Finished (used up its retries, or completed elsewhere) yet the attempt is still queued:
+      // past its time and the grace, PostgreSQL wins.
+      const due = Math.max(a.scheduled_at.getTime(), a.enqueued_at?.getTime() ?? 0);
+      if (state === 'completed' && due > staleBefore) continue;
       await job.remove();
     }
     await enqueueAttempt(queue, a.id, a.scheduled_at);

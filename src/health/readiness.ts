@@ -4,7 +4,7 @@
 import type { Db } from '../db/database.js';
 import { healthOf } from '../db/database.js';
 import { schemaStatus } from '../db/migrate.js';
-import type { Engine } from '../dialer/engine.js';
+import type { Engine } from '../app/engine.js';
 
 export interface ReadinessProbe {
   name: string;
@@ -84,18 +84,29 @@ export function databaseProbes(db: Db): ReadinessProbe[] {
 
 /** The engine's own dependencies: Redis (the dial queue) and its Asterisk gateways. */
 export function engineProbes(engine: Pick<Engine, 'health' | 'ari' | 'ami'>): ReadinessProbe[] {
+  return engineHostProbes({ redisPing: (ms) => engine.health.redisPing(ms), engine });
+}
+
+/**
+ * An engine host's (src/app/engine-host.ts): Redis, and the gateways of the node it drives, read
+ * at each check (the engine comes and goes with the node's lease). A host driving no node stands
+ * by: it has no gateway to be down.
+ */
+export function engineHostProbes(host: { redisPing(timeoutMs: number): Promise<void>; readonly engine: Pick<Engine, 'ari' | 'ami'> | undefined }): ReadinessProbe[] {
   return [
-    { name: 'redis', check: () => engine.health.redisPing(1500) },
+    { name: 'redis', check: () => host.redisPing(1500) },
     {
       name: 'asterisk-ari',
       async check() {
-        if (!engine.ari.connected) throw new Error('the ARI event websocket is not connected (dialing is held)');
+        const engine = host.engine;
+        if (engine && !engine.ari.connected) throw new Error('the ARI event websocket is not connected (dialing is held)');
       },
     },
     {
       name: 'asterisk-ami',
       async check() {
-        if (!engine.ami.connected) throw new Error('not logged in to AMI (CDR events are missed; the CEL record covers them)');
+        const engine = host.engine;
+        if (engine && !engine.ami.connected) throw new Error('not logged in to AMI (CDR events are missed; the CEL record covers them)');
       },
     },
   ];

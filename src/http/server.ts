@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { z } from 'zod';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { healthOf, type Db } from '../db/database.js';
+import type { AgentBus } from '../cluster/agent-bus.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
@@ -31,6 +32,7 @@ import { progressRoutes } from './routes/progress.routes.js';
 import { holidayRoutes } from './routes/holidays.routes.js';
 import { protectedRoutes } from './routes/protected.routes.js';
 import { defaultReportOptions, metricsRoute, reportRoutes, type ReportOptions } from './routes/reports.routes.js';
+import { nodeRoutes } from './routes/nodes.routes.js';
 import { qaRoutes } from './routes/qa.routes.js';
 import { recordingRoutes } from './routes/recordings.routes.js';
 import { defaultLiveStreamOptions, liveStreamRoutes } from './routes/live.routes.js';
@@ -43,6 +45,8 @@ export interface ApiDeps {
   log: Logger;
   /** The dialer engine, when this process runs it (agent sessions, wrap-up). */
   dialer?: Dialer;
+  /** Agent sessions of every engine, and commands to them (when sessions may live in another process). */
+  agentBus?: AgentBus;
   /** Asterisk, when this process speaks to it: trunk and agent changes are pushed at once. */
   ari?: AriGateway;
   auth?: Partial<AuthOptions>;
@@ -106,6 +110,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await api.register(configRoutes(deps), { prefix: '/api/v1' });
   await api.register(userRoutes(deps), { prefix: '/api/v1' });
   await api.register(sessionRoutes(deps), { prefix: '/api/v1' });
+  await api.register(nodeRoutes(deps), { prefix: '/api/v1' });
   const reports = { ...defaultReportOptions, ...deps.reports };
   await api.register(reportRoutes(deps, reports), { prefix: '/api/v1' });
   await api.register(liveStreamRoutes(deps, { ...defaultLiveStreamOptions, ...deps.liveStream }), { prefix: '/api/v1' });

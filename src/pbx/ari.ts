@@ -336,6 +336,8 @@ export class AriGateway extends EventEmitter<AriEvents> {
    * status and Asterisk's message, or after timeoutMs (time queued for a socket included).
    */
   private request<T>(operation: string, method: string, path: string, query: Query = {}, body?: unknown, binary = false, agent = this.agent): Promise<T> {
+    // A closed gateway (its engine lost the node to another) must not act on channels it no longer owns.
+    if (this.closed) return Promise.reject(new Error(`ARI ${operation}: the gateway is closed`));
     let search = '';
     for (const k in query) {
       const v = query[k];

@@ -47,13 +47,21 @@ export class InProcessLiveSource extends EventEmitter<LiveSourceEvents> implemen
 
   constructor(
     private readonly db: Db,
-    private readonly dialer: Dialer | undefined,
+    private dialer: Dialer | undefined,
     private readonly settings: ReportSettings,
     private readonly log: Logger,
     private readonly tilesEveryMs = 1000,
   ) {
     super();
     this.setMaxListeners(0);
+    dialer?.agents.on('state', this.onState);
+  }
+
+  /** The dialer whose agents this source follows from now on (an engine host's engine comes and goes with its node's lease). */
+  setDialer(dialer: Dialer | undefined): void {
+    if (dialer === this.dialer) return;
+    this.dialer?.agents.off('state', this.onState);
+    this.dialer = dialer;
     dialer?.agents.on('state', this.onState);
   }
 

@@ -34,8 +34,9 @@ export class DialwellMetrics {
   private readonly registry: Registry;
   private current: Promise<MetricsSnapshot> | null = null;
 
-  /** `node`: the Asterisk node this process's dialer drives (the `node` label). */
-  constructor(private readonly load: () => Promise<MetricsSnapshot>, node: string) {
+  /** `node`: the Asterisk node this process's dialer drives (the `node` label), read at each scrape when a function. */
+  constructor(private readonly load: () => Promise<MetricsSnapshot>, node: string | (() => string)) {
+    const nodeOf = typeof node === 'string' ? () => node : node;
     const own = new Registry();
     // Every family of a scrape reads the one snapshot that scrape loaded.
     const snap = (): Promise<MetricsSnapshot> => (this.current ??= this.load());
@@ -70,12 +71,12 @@ export class DialwellMetrics {
     // Per node: only where this process runs the dialer (no samples otherwise).
     family(own, snap, {
       type: 'gauge', name: 'dialwell_agents', help: 'Logged-in agents by state (this process\'s dialer), per Asterisk node.', labelNames: ['node', 'state'],
-      samples: (s) => (s.live.dialer ? AGENT_STATES.map((st) => ({ labels: { node, state: st }, value: s.live.agents.byState[st] ?? 0 })) : []),
+      samples: (s) => (s.live.dialer ? AGENT_STATES.map((st) => ({ labels: { node: nodeOf(), state: st }, value: s.live.agents.byState[st] ?? 0 })) : []),
     });
     family(own, snap, {
       type: 'gauge', name: 'dialwell_calls_in_progress', help: 'Calls in progress by campaign and phase (this process\'s dialer), per Asterisk node.', labelNames: ['node', ...CAMPAIGN, 'phase'],
       samples: (s) => (s.live.dialer
-        ? s.live.callsInProgress.byCampaign.flatMap((c) => Object.entries(c.phases).map(([phase, n]) => ({ labels: { node, ...camp(s, c.campaignId), phase }, value: n })))
+        ? s.live.callsInProgress.byCampaign.flatMap((c) => Object.entries(c.phases).map(([phase, n]) => ({ labels: { node: nodeOf(), ...camp(s, c.campaignId), phase }, value: n })))
         : []),
     });
     this.registry = Registry.merge([processMetrics(), own]);

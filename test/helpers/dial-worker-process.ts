@@ -5,7 +5,7 @@
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/database.js';
-import { startEngine } from '../../src/dialer/engine.js';
+import { startEngine } from '../../src/app/engine.js';
 import { createLogger } from '../../src/log.js';
 
 const cfg = loadConfig();

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { startEngine, type Engine } from '../../src/app/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { apiAs, type Api } from './api.js';
 import { createLogger } from '../../src/log.js';

@@ -10,7 +10,7 @@ import { savePolicy, PolicyResolver } from '../../src/compliance/store/policies.
 import type { PolicyInput } from '../../src/compliance/policy.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../../src/dialer/dialer.js';
-import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection, type DialJob } from '../../src/dialer/queue.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection, type DialJob, type DialQueueAddress } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
 import { AriGateway, ariOptions } from '../../src/pbx/ari.js';
 import { LocalRecordingStore } from '../../src/recordings/store.js';
@@ -31,6 +31,8 @@ export interface Harness {
   dialer: Dialer;
   policies: PolicyResolver;
   queue: Queue<DialJob>;
+  /** The queue's name and this installation's key prefix (for more workers on it). */
+  address: DialQueueAddress;
   worker: Worker<DialJob>;
   recordingsDir: string;
   app: string;
@@ -55,11 +57,12 @@ export async function startHarness(
   const redis: Redis = redisConnection(cfg.REDIS_URL);
   const workerRedis: Redis = redisConnection(cfg.REDIS_URL);
   const queueName = `dial-it-${randomUUID()}`;
-  const queue = createDialQueue(queueName, redis);
+  const address = await dialQueueAddress(db, queueName);
+  const queue = createDialQueue(address, redis);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
-  const worker = createDialWorker(queueName, workerRedis, opts.workerConcurrency ?? 8, dialer.process);
+  const worker = createDialWorker(address, workerRedis, opts.workerConcurrency ?? 8, dialer.process);
   return {
-    cfg, db, ari, dialer, policies, queue, worker, recordingsDir, app,
+    cfg, db, ari, dialer, policies, queue, address, worker, recordingsDir, app,
     async close() {
       await dialer.close().catch(() => undefined);
       await worker.close();

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import type { Db } from '../../src/db/database.js';
-import type { Engine } from '../../src/dialer/engine.js';
+import type { Engine } from '../../src/app/engine.js';
 import { trunkObjectId } from '../../src/pbx/pjsip-config.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import type { Api } from '../helpers/api.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
 import type { Db } from '../../src/db/database.js';
-import type { Engine } from '../../src/dialer/engine.js';
+import type { Engine } from '../../src/app/engine.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';

@@ -68,7 +68,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
 
   /** Starts the campaign with a worker and the runner until n calls have ended; returns the most calls live at once. */
   async function runToEnd(campaignId: string, n: number): Promise<number> {
-    const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
+    const worker = createDialWorker(h.address, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
     let maxLive = 0;
     const probe = setInterval(() => {
       maxLive = Math.max(maxLive, h.dialer.liveCalls().filter((c) => c.campaignId === campaignId).length);
@@ -115,7 +115,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     // Reconciling twice changes nothing.
     expect((await reconcileQueue(h.db, h.queue, log, { campaignIds: [campaignId] })).reenqueued).toBe(0);
 
-    const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
+    const worker = createDialWorker(h.address, redisConnection(h.cfg.REDIS_URL), 8, h.dialer.process);
     try {
       runner.start();
       await until(async () => (await callsOf(campaignId)).filter((c) => c.outcome).length === ids.length, 60_000, 'the campaign to finish');
@@ -161,7 +161,7 @@ describe('campaign runner: pacing, reconciliation (Asterisk, PostgreSQL, Redis, 
     const c = await addContact(h.db, { campaignId: camp.id, phone });
     await createAttempt(h.db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() });
     await h.db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', camp.id).execute();
-    const worker = createDialWorker(h.queue.name, redisConnection(h.cfg.REDIS_URL), 4, h.dialer.process);
+    const worker = createDialWorker(h.address, redisConnection(h.cfg.REDIS_URL), 4, h.dialer.process);
     try {
       runner.start();
       await until(async () => (await callsOf(camp.id)).filter((x) => x.outcome).length === 2, 30_000, 'the campaign to finish');

@@ -15,7 +15,7 @@ import { addContact, createAttempt, createCallerId, createCampaign, createTrunk 
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { CdrReconciler } from '../../src/cdr/reconciler.js';
 import { insertCall } from '../../src/dialer/dial.repository.js';
-import { createDialQueue, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
+import { createDialQueue, dialQueueAddress, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
 import { AmiGateway, type AmiCdr } from '../../src/pbx/ami.js';
 import { trunkDialString, trunkNameOfChannel } from '../../src/pbx/pjsip-config.js';
@@ -93,7 +93,7 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     const neverOriginated = attempts.pop()!; // not dialed: its call row is written after the kill
     const queueName = `dial-cdr-${randomUUID()}`;
     const redis = redisConnection(h.cfg.REDIS_URL);
-    const queue = createDialQueue(queueName, redis);
+    const queue = createDialQueue(await dialQueueAddress(db, queueName), redis);
     const env = { DIAL_QUEUE: queueName, DIAL_WORKER_CONCURRENCY: String(CALLS), CDR_CAMPAIGN_IDS: camp.id, CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0' };
     try {
       const first = spawnWorker({ ...env, ARI_APP: `dialwell-cdr-${h.app.slice(-8)}` });

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { startEngine, type Engine } from '../../src/app/engine.js';
 import { databaseProbes, engineProbes, Readiness } from '../../src/health/readiness.js';
 import { buildServer } from '../../src/http/server.js';
 import { redactPaths } from '../../src/log.js';

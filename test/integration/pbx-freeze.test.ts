@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { startEngine, type Engine } from '../../src/dialer/engine.js';
+import { startEngine, type Engine } from '../../src/app/engine.js';
 import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
 import { insertCall } from '../../src/dialer/dial.repository.js';

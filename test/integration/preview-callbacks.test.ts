@@ -7,7 +7,7 @@ import { addContact, createAgent, createAttempt, createCallerId, createCampaign,
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import type { Db } from '../../src/db/database.js';
-import type { Engine } from '../../src/dialer/engine.js';
+import type { Engine } from '../../src/app/engine.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
 import type { Api } from '../helpers/api.js';
 import { openAllHours } from '../helpers/harness.js';

@@ -49,7 +49,8 @@ describe('Redis outage', () => {
     }) as typeof process.stderr.write;
     const url = `redis://127.0.0.1:${PORT}`;
     const connections = [redisConnection(url), redisConnection(url)];
-    const name = `outage-${randomUUID()}`;
+    // A queue of this test's own (its Redis is the test's, no installation shares it).
+    const name = { name: `outage-${randomUUID()}`, prefix: 'dialwell-test' };
     const queue = createDialQueue(name, connections[0]!);
     const done: string[] = [];
     const worker = createDialWorker(name, connections[1]!, 1, async (job) => void done.push(job.data.attemptId));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
-import { createDialQueue, createDialWorker, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
 import { reconcileQueue } from '../../src/dialer/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import { Sipp } from '../../src/sim/sipp.js';
@@ -53,7 +53,8 @@ describe('a dial worker killed mid-dial', () => {
     }
     const queueName = `dial-kill-${randomUUID()}`;
     const connections = [redisConnection(h.cfg.REDIS_URL), redisConnection(h.cfg.REDIS_URL)];
-    const queue = createDialQueue(queueName, connections[0]!);
+    const address = await dialQueueAddress(db, queueName);
+    const queue = createDialQueue(address, connections[0]!);
     try {
       // The worker process: its own ARI application, the same database and queue.
       // One process (node with tsx's loader), not the tsx CLI: its wrapper would die and leave
@@ -81,7 +82,7 @@ describe('a dial worker killed mid-dial', () => {
       expect(atKill.length).toBeLessThan(CALLS);
 
       // Another worker takes over the stalled and waiting jobs; then the reconciler.
-      const worker = createDialWorker(queueName, connections[1]!, 4, h.dialer.process, 2000);
+      const worker = createDialWorker(address, connections[1]!, 4, h.dialer.process, 2000);
       try {
         await reconcileQueue(db, queue, log, { undialedGraceMs: 0, campaignIds: [camp.id] });
         await until(async () => {

@@ -6,6 +6,7 @@
 // committed before the decision. Anything that fails means no dial (fail closed).
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { fenceParams, type Fence } from '../../cluster/leases.repository.js';
 import { poolOf, type Db } from '../../db/database.js';
 import { decide, historyHorizonHours, type AttemptRecord, type Decision, type DecisionFacts, type Reason } from '../decide.js';
 import { Lru } from '../lru.js';
@@ -149,6 +150,12 @@ export interface GateDeps {
   db: Db;
   policies: PolicyResolver;
   now?: () => Date;
+  /**
+   * The lease the dialing engine holds its node by: a reservation is written only while no other
+   * engine has taken the node since that epoch (a stale owner that wakes up reserves, and so
+   * dials, nothing).
+   */
+  fence?: () => Fence;
 }
 
 export type GateResult =
@@ -202,6 +209,7 @@ const WRITE_SQL = `
       enqueued_at = case when d.allowed then a.enqueued_at else null end
     from d
     where a.id = d.attempt_id and coalesce(a.state, '') = 'queued'
+      and ($13::text is null or exists (select 1 from leases f where f.name = $13 and f.owner = $14 and f.epoch >= $15))
     returning a.id)
   insert into decisions (id, attempt_id, phone, campaign_id, decided_at, allowed, reasons, time_zones, policy_versions, next_allowed_at, failed_rules)
   select d.decision_id, d.attempt_id, d.phone, d.campaign_id, $12, d.allowed, d.reasons,
@@ -342,6 +350,7 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
     decided.map((x) => x.decision.timeZones.join(',')),
     decided.map((x) => JSON.stringify(x.decision.policyVersions)),
     now,
+    ...fenceParams(deps.fence?.() ?? null),
   ]);
   const done = new Set(written.map((w) => w.attempt_id));
   decided.forEach(({ a, decision }, k) => {

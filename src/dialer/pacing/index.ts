@@ -14,6 +14,8 @@ export type {
 } from './snapshot.js';
 export { activeCalls, workingAgents } from './snapshot.js';
 export { ProgressivePacer, uncoveredReadyAgents } from './progressive-pacer.js';
+export { AgentCoverage } from './agent-coverage.js';
+export type { Serves } from './agent-coverage.js';
 export { PredictivePacer } from './predictive-pacer.js';
 export type { PredictiveDecisionTrace, PredictivePacerOptions } from './predictive-pacer.js';
 export { VicidialAdaptivePacer } from './vicidial-adaptive-pacer.js';

@@ -8,6 +8,8 @@ import type { PacingSnapshot } from './snapshot.js';
 /** Free agents not yet covered by a call in progress: what progressive dialing places. */
 export function uncoveredReadyAgents(snapshot: PacingSnapshot): number {
   const { agents, calls } = snapshot;
+  // Agents shared with other campaigns: their calls in progress count too.
+  if (agents.uncoveredReady !== undefined) return Math.max(0, agents.uncoveredReady);
   return Math.max(0, agents.ready - calls.dialingAgeSec.length - calls.waitingForAgent);
 }
 

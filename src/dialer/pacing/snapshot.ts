@@ -24,6 +24,12 @@ export interface AgentsSnapshot {
   readonly wrapUpSec: readonly number[];
   /** Logged in but paused (not counted as available, now or soon). */
   readonly paused: number;
+  /**
+   * Ready agents that no call in progress will need, counting the calls of every campaign these
+   * agents also serve (see AgentCoverage). Set by the live runner; when absent, `ready` minus
+   * this campaign's own calls dialing or waiting.
+   */
+  readonly uncoveredReady?: number;
 }
 
 export interface CallsSnapshot {

@@ -1,8 +1,10 @@
 // Agents' sessions: log in (Dialwell calls the softphone once and holds it), ready, pause with a
-// reason, log out, and the live state. Served by the process that runs the dialer engine.
+// reason, log out, and the live state. Any API process answers: a session held by the engine in
+// this process is used directly; one held by another engine is read from the shared board and
+// commanded through the agent bus (src/cluster/agent-bus.ts), with the same answers.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AgentLoginError, type AgentSession } from '../../dialer/agent-pool.js';
+import { agentView, loggedOut, runAgentCommand, type AgentCommand, type AgentView } from '../../dialer/agent-commands.js';
 import { maskPhone } from '../../compliance/phone.js';
 import { CallbackError, dialPreview, skipPreview, takePreview } from '../../dialer/callbacks.js';
 import type { Access } from '../auth.js';
@@ -22,9 +24,25 @@ const params = z.object({ id: z.uuid('must be an agent id (a UUID)') });
 /** An agent drives their own session; supervisors and admins drive anyone's. */
 const own = { access: { perm: ['agent.self', 'agents.control'], agentParam: 'id' } } satisfies { access: Access };
 
-function view(s: AgentSession | undefined) {
-  if (!s) return { state: 'logged-out' as const, since: null, callId: null, pauseReason: null };
-  return { state: s.state, since: new Date(s.stateSince).toISOString(), callId: s.callId, pauseReason: s.pauseReason };
+/** What the API shows of a session. */
+function view(v: AgentView) {
+  return { state: v.state, since: v.since, callId: v.callId, pauseReason: v.pauseReason };
+}
+
+/** The session wherever it is held: this process's engine, else the shared board. */
+export async function sessionOf(deps: ApiDeps, agentId: string): Promise<AgentView> {
+  const local = deps.dialer?.agents.get(agentId);
+  if (local && local.state !== 'logged-out') return agentView(local);
+  return deps.agentBus ? deps.agentBus.view(agentId) : agentView(local);
+}
+
+/** Runs an agent command on the engine holding the session: here when it is here, else through the bus. */
+export async function commandAgent(deps: ApiDeps, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentView> {
+  const local = deps.dialer?.agents.get(agent.id);
+  if (deps.dialer && (!deps.agentBus || (local && local.state !== 'logged-out') || cmd.kind === 'login')) return runAgentCommand(deps.dialer, agent, cmd);
+  if (deps.agentBus) return deps.agentBus.command(agent.id, cmd);
+  if (cmd.kind === 'logout' || cmd.kind === 'wrapped-up') return loggedOut;
+  throw new HttpError(503, 'the dialer engine does not run in this process; agent sessions live there');
 }
 
 export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
@@ -32,7 +50,6 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     if (!deps.dialer) throw new HttpError(503, 'the dialer engine does not run in this process; agent sessions live there');
     return deps.dialer;
   };
-  const pool = () => requireDialer().agents;
   const agentRow = async (id: string) => {
     const a = await deps.db.selectFrom('agents').where('id', '=', id).select(['id', 'name', 'endpoint', 'phone_type as phoneType']).executeTakeFirst();
     if (!a) throw new HttpError(404, `agent ${id} does not exist`);
@@ -41,13 +58,18 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/agents', { config: { access: { perm: ['config.read', 'live.read'] } } }, async () => {
       const rows = await deps.db.selectFrom('agents').select(['id', 'name', 'endpoint']).orderBy('name').execute();
-      return { agents: rows.map((a) => ({ ...a, ...view(deps.dialer?.agents.get(a.id)) })) };
+      const shared = deps.agentBus ? await deps.agentBus.views() : new Map<string, AgentView>();
+      const of = (id: string) => {
+        const local = deps.dialer?.agents.get(id);
+        return local && local.state !== 'logged-out' ? agentView(local) : (shared.get(id) ?? agentView(local));
+      };
+      return { agents: rows.map((a) => ({ ...a, ...view(of(a.id)) })) };
     });
     // The agent's screen: state, and while on a call or in its wrap-up, the contact and the campaign's script.
     app.get('/agents/:id/state', { schema: { params }, config: { access: { perm: ['live.read', 'agent.self'], agentParam: 'id' } } }, async (req) => {
       const a = await agentRow(req.params.id);
-      const s = deps.dialer?.agents.get(a.id);
-      const callId = s?.callId ?? (s?.state === 'wrap-up' ? s.lastCallId : null);
+      const s = await sessionOf(deps, a.id);
+      const callId = s.callId ?? (s.state === 'wrap-up' ? s.lastCallId : null);
       const current = callId
         ? await deps.db
           .selectFrom('calls as k')
@@ -62,9 +84,10 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         ...view(s),
         // Whether the customer of the current call is on hold (call control).
         onHold: deps.dialer?.callOfAgent(a.id)?.onHold ?? false,
-        // Whom the call can be handed to (blind transfer takes ready agents only); an agent cannot read the live grid.
-        transferTargets: s?.state === 'on-call'
-          ? pool().list().filter((o) => o.state === 'ready' && o.agentId !== a.id).map((o) => ({ agentId: o.agentId, name: o.name }))
+        // Whom the call can be handed to (blind transfer takes ready agents of the engine holding
+        // the call only); an agent cannot read the live grid.
+        transferTargets: s?.state === 'on-call' && deps.dialer
+          ? deps.dialer.agents.list().filter((o) => o.state === 'ready' && o.agentId !== a.id).map((o) => ({ agentId: o.agentId, name: o.name }))
           : [],
         current: current
           ? {
@@ -76,26 +99,16 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     });
     app.post('/agents/:id/login', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      try {
-        const s = await pool().login(a);
-        return { agentId: a.id, ...view(s) };
-      } catch (err) {
-        if (err instanceof AgentLoginError) throw new HttpError(409, err.message);
-        throw err;
-      }
+      return { agentId: a.id, ...view(await commandAgent(deps, a, { kind: 'login' })) };
     });
     app.post('/agents/:id/logout', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      await requireDialer().logoutAgent(a.id);
+      await commandAgent(deps, a, { kind: 'logout' });
       return { agentId: a.id, state: 'logged-out' };
     });
     app.post('/agents/:id/ready', { schema: { params }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      const s = pool().get(a.id);
-      if (!s || s.state === 'logged-out') throw new HttpError(409, `agent ${a.name} is not logged in`);
-      pool().setReady(a.id);
-      if (pool().get(a.id)?.state !== 'ready') throw new HttpError(409, `agent ${a.name} is ${s.state}; only wrap-up or paused can become ready`);
-      return { agentId: a.id, ...view(pool().get(a.id)) };
+      return { agentId: a.id, ...view(await commandAgent(deps, a, { kind: 'ready' })) };
     });
     app.post('/agents/:id/preview', { schema: { params }, config: own }, async (req, reply) => {
       const a = await agentRow(req.params.id);
@@ -112,18 +125,14 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post('/agents/:id/preview/:attemptId/skip', { schema: { params: previewParams }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
       await callbackRun(() => skipPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
-      return { attemptId: req.params.attemptId, skipped: true, ...view(deps.dialer?.agents.get(a.id)) };
+      return { attemptId: req.params.attemptId, skipped: true, ...view(agentView(deps.dialer?.agents.get(a.id))) };
     });
     app.post(
       '/agents/:id/pause',
       { config: own, schema: { params, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a reason code such as "break" or "training"') }) } },
       async (req) => {
         const a = await agentRow(req.params.id);
-        const s = pool().get(a.id);
-        if (!s || s.state === 'logged-out') throw new HttpError(409, `agent ${a.name} is not logged in`);
-        pool().pause(a.id, req.body.reason);
-        if (pool().get(a.id)?.state !== 'paused') throw new HttpError(409, `agent ${a.name} is ${s.state}; pause from ready or wrap-up`);
-        return { agentId: a.id, ...view(pool().get(a.id)) };
+        return { agentId: a.id, ...view(await commandAgent(deps, a, { kind: 'pause', reason: req.body.reason })) };
       },
     );
   };

@@ -7,6 +7,7 @@ import { assignContact } from '../../contacts/contacts.repository.js';
 import { CallbackError, scheduleCallback } from '../../dialer/callbacks.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
+import { commandAgent } from './agents.routes.js';
 import type { ApiDeps } from '../server.js';
 
 export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
@@ -51,7 +52,11 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           // The agent who talked to the contact holds their data until the reclaim period takes it back.
           if (call?.agent_id) await assignContact(deps.db, call.contact_id, call.agent_id, new Date());
           // The disposition ends the agent's wrap-up: they are ready for the next customer.
-          if (call?.agent_id && deps.dialer?.agents.get(call.agent_id)?.state === 'wrap-up') deps.dialer.agents.setReady(call.agent_id);
+          if (call?.agent_id) {
+            const agent = await deps.db.selectFrom('agents').where('id', '=', call.agent_id).select(['id', 'name', 'endpoint']).executeTakeFirst();
+            // Wherever the agent's session is held; the disposition stands even if that engine cannot be reached.
+            if (agent) await commandAgent(deps, agent, { kind: 'wrapped-up' }).catch((err: unknown) => req.log.warn({ err, agentId: agent.id }, 'ending the wrap-up failed'));
+          }
           let scheduled: { attemptId: string; at: string; agentId: string | null } | null = null;
           if (callback) {
             const agentId = callback.agent === 'anyone' ? null : callback.agent === 'me' ? (call?.agent_id ?? null) : callback.agent;

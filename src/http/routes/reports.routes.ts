@@ -17,8 +17,8 @@ export interface ReportOptions {
   settings: ReportSettings;
   /** Bearer token for /metrics; undefined: /metrics answers loopback clients only. */
   metricsToken?: string;
-  /** The Asterisk node this process's dialer drives: the `node` label of per-node metrics. */
-  node?: string;
+  /** The Asterisk node this process's dialer drives: the `node` label of per-node metrics (read at each scrape when a function). */
+  node?: string | (() => string);
 }
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant such as 2026-11-01T00:00:00Z' });

@@ -61,7 +61,7 @@ describe('AgentPool: a phone that goes away', () => {
       autoReadyAfterMs: null, loginTimeoutSeconds: 5, phoneRecallSeconds: 10, phoneRecallCustomerSeconds: 4,
     });
     lost.length = 0;
-    pool.onAgentLost = (_s, callId) => lost.push(callId);
+    pool.on('agent-lost', (_s, callId) => lost.push(callId));
   });
   afterEach(() => vi.useRealTimers());
 

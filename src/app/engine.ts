@@ -1,0 +1,293 @@
+// The dialer engine of one process: ARI and AMI gateways, dialer, BullMQ worker, campaign runner,
+// the queue reconciler and the CDR reconciler, started and stopped together (`dialwell serve`
+// runs it beside the API; the tests' harness and worker processes build it here too).
+// The singletons (queue and CDR reconcilers, recording purge, contact reclaim, due callbacks, one
+// pacer per campaign) run under leases: with several engines each runs in exactly one of them at
+// a time, and moves when that engine dies. Leases are named under the dial queue's name, the
+// deployment's shared identity (test engines on their own queues keep out of each other's way).
+import type { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { syncAll } from '../admin/pbx-sync.js';
+import type { PolicyResolver } from '../compliance/store/policies.repository.js';
+import type { Config } from '../config.js';
+import { healthOf, type Db } from '../db/database.js';
+import type { DatabaseHealth } from '../db/health.js';
+import type { Outage } from '../health/outage.js';
+import { UnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { recordAgentStates } from '../reports/agent-state-log.js';
+import { CdrReconciler, type CdrReconcilerOptions } from '../cdr/reconciler.js';
+import { AmiGateway, amiOptions } from '../pbx/ami.js';
+import { AriGateway, ariOptions } from '../pbx/ari.js';
+import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
+import { CampaignRunner } from '../dialer/campaign-runner.js';
+import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, pingRedis, redisConnection, watchRedis, type DialJob } from '../dialer/queue.js';
+import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
+import { LeasedTask } from '../cluster/leased-task.js';
+import { installationTasks } from './singletons.js';
+import type { Fence } from '../cluster/leases.repository.js';
+import type { AgentBus } from '../cluster/agent-bus.js';
+import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
+
+export interface Engine {
+  ari: AriGateway;
+  dialer: Dialer;
+  queue: Queue<DialJob>;
+  runner: CampaignRunner;
+  /** Where this engine stores recordings (the API plays them from the same store). */
+  store: RecordingStore;
+  ami: AmiGateway;
+  cdr: CdrReconciler;
+  /** This engine's leases (owner id, what it holds). */
+  leases: LeaseKeeper;
+  /** PostgreSQL and Redis as this engine sees them (outages are logged once at each end). */
+  health: { db: DatabaseHealth; redis: Outage; redisPing(timeoutMs: number): Promise<void> };
+  /**
+   * The clean stop (SIGTERM): no new dials, the calls up finish within `callLimitMs` (then each
+   * is ended), agents are logged out with reason "shutdown", pending writes are flushed.
+   */
+  drain(opts: { callLimitMs: number }): Promise<DrainReport>;
+  close(): Promise<void>;
+  /**
+   * Stops at once without touching Asterisk or the calls (no hang-ups, no logouts): this engine
+   * lost its node to another, which now owns what Asterisk holds.
+   */
+  abandon(): Promise<void>;
+  /** Holds dialing (no pacing, no dial jobs taken) while the node's lease is in doubt; calls in progress go on. */
+  suspend(): Promise<void>;
+  /** Dials again after `suspend` (the lease is held again). */
+  resume(): void;
+}
+
+export interface DrainReport {
+  /** Calls up when the stop began. */
+  callsAtStop: number;
+  /** Calls that had to be ended at the limit. */
+  callsEnded: number;
+  /** Calls still without a closed CDR when the engine closed (0 unless the database was away). */
+  callsLeft: number;
+  drainMs: number;
+}
+
+export interface EngineOptions {
+  dialer?: Partial<DialerOptions>;
+  tickMs?: number;
+  reconcileEveryMs?: number;
+  purgeEveryMs?: number;
+  cdr?: Partial<CdrReconcilerOptions>;
+  /** false: the installation-wide singletons run elsewhere (an engine host runs them once). */
+  singletons?: boolean;
+}
+
+export async function startEngine(
+  cfg: Config,
+  db: Db,
+  policies: PolicyResolver,
+  log: Logger,
+  opts: EngineOptions & {
+    leases?: Partial<LeaseKeeperOptions>;
+    /** The process's lease keeper (an engine host's); without it the engine keeps its own. */
+    keeper?: LeaseKeeper;
+    /** The node this engine drives, owned by a lease: its writes are fenced by it. */
+    node?: { id: string; name: string; fence: () => Fence; holds?: () => boolean };
+    /** Where agent sessions are shared with every process, and commands for them arrive. */
+    agentBus?: AgentBus;
+  } = {},
+): Promise<Engine> {
+  const scope = cfg.DIAL_QUEUE;
+  const ownKeeper = !opts.keeper;
+  const leases = opts.keeper ?? new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
+  const ari = await AriGateway.connect(ariOptions(cfg, log));
+  const pushed = await syncAll(db, ari);
+  log.info(pushed, 'PJSIP trunks and agent endpoints pushed to Asterisk');
+  const store = new LocalRecordingStore(cfg.RECORDINGS_DIR);
+  // AMI carries Asterisk's Cdr events; the dialer works without it (the CEL record covers CDRs).
+  const { ami, ready } = AmiGateway.start(amiOptions(cfg, log));
+  await ready.catch((err: unknown) => log.error({ err: (err as Error).message }, 'AMI unavailable at start: retrying; CDRs are reconciled from the CEL record until then'));
+  const cdr = new CdrReconciler(db, ari, ami, log, {
+    celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, ...opts.cdr,
+  });
+  // The dialer settles timed-out originates from Asterisk's record through the reconciler.
+  const dialer = new Dialer(db, ari, policies, store, log, {
+    ...defaultDialerOptions,
+    ...opts.dialer,
+    agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
+    ...(opts.node ? { node: { id: opts.node.id, fence: opts.node.fence, ...(opts.node.holds ? { holds: opts.node.holds } : {}) } } : {}),
+  }, cdr);
+  // Sessions on the shared board; commands sent to any API process run here.
+  let unhandle = () => {};
+  const bus = opts.agentBus;
+  const node = opts.node;
+  if (bus && node) {
+    dialer.agents.on('state', (s) => bus.publish(node.name, leases.owner, s));
+    unhandle = bus.handle(node.name, leases.owner, async (agentId, command) => {
+      const a = await db.selectFrom('agents').where('id', '=', agentId).select(['id', 'name', 'endpoint']).executeTakeFirst();
+      if (!a) throw new AgentCommandError(`agent ${agentId} does not exist`, 409);
+      return runAgentCommand(dialer, a, command);
+    });
+  }
+  // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
+  const agentStates = recordAgentStates(dialer.agents, db, log);
+  cdr.isLocal = (channelId) => dialer.hasChannel(channelId);
+  cdr.start();
+  // With includeLocal, timed-out originates still being settled stay out: their settling asks
+  // the reconciler itself once Asterisk has worked off what it queued.
+  // Periodic work waits while PostgreSQL is away (the outage is logged once, not per timer).
+  const dbHealth = healthOf(db);
+  const reconcileCdrs = async (includeLocal = false) => {
+    if (!dbHealth.up) return;
+    await cdr.reconcile({ includeLocal, ...(includeLocal ? { exclude: (channelId: string) => dialer.isSettling(channelId) } : {}) }).catch((err: unknown) => {
+      if (!dbHealth.failed(err)) log.error({ err }, 'reconciling CDRs with Asterisk failed');
+    });
+  };
+  dialer.onPbxReconnected = async () => {
+    await syncAll(db, ari);
+    // Before the dialer closes out its sessions whose channels are gone: Asterisk's record of
+    // how they ended is better than "lost".
+    await reconcileCdrs(true);
+  };
+  let amiEverUp = ami.connected;
+  ami.on('connected', () => {
+    // Cdr events were lost while AMI was away.
+    if (amiEverUp) void reconcileCdrs();
+    amiEverUp = true;
+  });
+  const stopWatchingDb = dbHealth.watch();
+  const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
+  const address = await dialQueueAddress(db, cfg.DIAL_QUEUE);
+  const queue = createDialQueue(address, connections[0]!);
+  dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
+  const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
+  const redis = watchRedis(connections, { queues: [queue], workers: [worker] }, log);
+  worker.on('failed', (job, err) => {
+    // Held dials (a dependency away, the engine stopping) are expected while it lasts: the outage is logged once.
+    if (err instanceof UnavailableError) log.debug({ attemptId: job?.data.attemptId, err: err.message }, 'dial held (the job is retried)');
+    else log.error({ attemptId: job?.data.attemptId, err: err.message }, 'dial job failed (it is retried)');
+  });
+  // While PostgreSQL is away the worker takes no job (nothing could be reserved or recorded);
+  // the calls that are up go on and their writes wait (CallWriter). The worker also rests while
+  // the node's lease is in doubt (suspend); it resumes only when neither holds it.
+  let closing = false;
+  let suspended = false;
+  const onDbDown = () => {
+    if (!closing) void worker.pause(true).catch((err: unknown) => log.warn({ err }, 'pausing the dial worker failed'));
+  };
+  const onDbUp = () => {
+    if (!closing && !suspended) worker.resume();
+  };
+  dbHealth.outage.on('down', onDbDown);
+  dbHealth.outage.on('up', onDbUp);
+  // The database health is the process's (one per pool): this engine's listeners leave with it.
+  const unwatchDb = () => {
+    stopWatchingDb();
+    dbHealth.outage.off('down', onDbDown);
+    dbHealth.outage.off('up', onDbUp);
+  };
+  const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000, leases: { keeper: leases, scope } });
+  // The installation-wide singletons, unless an engine host runs them once for all its nodes.
+  const singletons = opts.singletons === false
+    ? { tasks: [], startUp: [], detach: () => {} }
+    : installationTasks({ cfg, db, log, keeper: leases, queue, store, reconcileEveryMs: opts.reconcileEveryMs, purgeEveryMs: opts.purgeEveryMs });
+  const stopSingletons = singletons.detach;
+  // Calls a dead process left open (a crash, a restart) are closed from Asterisk's record at
+  // start and every CDR_RECONCILE_EVERY_MS. Per node: each Asterisk (its ARI application) has its own record.
+  const cdrTask = new LeasedTask(leases, log, { lease: `${scope}/cdr-reconciler:${cfg.ARI_APP}`, everyMs: cfg.CDR_RECONCILE_EVERY_MS, run: () => reconcileCdrs() });
+  const tasks = [...singletons.tasks, cdrTask];
+  if (ownKeeper) leases.start();
+  // The start-up rounds of the singletons this engine got, done before it reports ready.
+  await leases.beat();
+  await Promise.all([...singletons.startUp, cdrTask].map((t) => t.runNow()));
+  runner.start();
+  const redisPing = (timeoutMs: number): Promise<void> => pingRedis(connections[0]!, timeoutMs, redis.reason);
+  // A stop must end within the supervisor's timeout: a step waiting on a dependency that is away
+  // (Redis, PostgreSQL) is given up after a while, and says so.
+  const bounded = async (p: Promise<unknown>, ms: number, what: string): Promise<void> => {
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), ms)));
+    const result = await Promise.race([p.then(() => 'done' as const, (err: unknown) => (log.warn({ err }, `${what} failed`), 'done' as const)), late]);
+    clearTimeout(t);
+    if (result === 'late') log.warn({ waitedMs: ms }, `${what} took too long: going on with the stop`);
+  };
+  const closeAll = async (): Promise<void> => {
+    closing = true;
+    unhandle();
+    unwatchDb();
+    stopSingletons();
+    cdr.stop();
+    runner.stop();
+    await Promise.all(tasks.map((t) => t.close()));
+    await dialer.close('shutdown').catch(() => undefined);
+    // The logouts of close() are history too: written before the caller closes the database
+    // (a flush waiting on an unreachable database is bounded: the stop must end).
+    await bounded(agentStates.flush(), 10_000, 'writing the agent state history');
+    await bounded(worker.close(), 10_000, 'closing the dial worker');
+    await bounded(queue.close(), 5_000, 'closing the dial queue');
+    if (ownKeeper) await leases.stop();
+    for (const c of connections) c.disconnect();
+    ami.close();
+    ari.close();
+  };
+  let closed: Promise<void> | null = null;
+  const engine: Engine = {
+    ari, dialer, queue, runner, store, ami, cdr, leases,
+    health: { db: dbHealth, redis, redisPing },
+    async drain({ callLimitMs }) {
+      const started = Date.now();
+      // No new dials: the pacer stops handing attempts over, the dialer refuses, and the worker
+      // finishes the jobs it holds (each ends at the originate) and takes no more.
+      closing = true;
+      runner.stop();
+      dialer.stopDialing();
+      await bounded(worker.close(), 10_000, 'closing the dial worker');
+      const callsAtStop = dialer.activeCalls;
+      log.info({ calls: callsAtStop, callLimitMs }, 'stopping: no new dials; waiting for the calls up to finish');
+      let callsEnded = 0;
+      if (!(await dialer.waitForCalls(callLimitMs))) {
+        callsEnded = await dialer.endCalls('shutdown', { closingMessage: true, recordings: true });
+        // Each ended call closes through its session (CDR, recording): give that a bounded while.
+        await dialer.waitForCalls(15_000);
+      }
+      await engine.close();
+      const report = { callsAtStop, callsEnded, callsLeft: dialer.activeCalls, drainMs: Date.now() - started };
+      log.info(report, 'stopped');
+      return report;
+    },
+    close() {
+      closed ??= closeAll();
+      return closed;
+    },
+    async suspend() {
+      suspended = true;
+      runner.stop();
+      await worker.pause(true).catch((err: unknown) => log.warn({ err }, 'pausing the dial worker failed'));
+    },
+    resume() {
+      suspended = false;
+      if (closing) return;
+      if (dbHealth.up) worker.resume();
+      runner.start();
+      // Events may have been missed while the lease was in doubt (an ARI reconnect was not
+      // reconciled then): what Asterisk holds now is the truth.
+      void dialer.reconcileWithAsterisk().catch((err: unknown) => log.error({ err }, 'reconciling with Asterisk failed'));
+    },
+    async abandon() {
+      closing = true;
+      unhandle();
+      stopWatchingDb();
+      stopSingletons();
+      cdr.stop();
+      runner.stop();
+      ari.close();
+      ami.close();
+      await Promise.all(tasks.map((t) => t.close()));
+      // Jobs under way fail their fenced writes; BullMQ hands unfinished ones to another worker.
+      await worker.close(true).catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await agentStates.flush().catch(() => undefined);
+      if (ownKeeper) await leases.stop();
+      for (const c of connections) c.disconnect();
+    },
+  };
+  return engine;
+}

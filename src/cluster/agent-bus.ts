@@ -1,0 +1,193 @@
+// Agent sessions across processes, over Redis (already the installation's transport). Engines
+// mirror every session change into one hash (the board) that any API process reads; a command
+// sent to any API process is published to the engine that owns the agent's node (the holder of
+// the node's lease) and answered on the sender's own reply channel, or fails at its deadline.
+// Redis pub/sub rather than PostgreSQL NOTIFY: LISTEN needs a session connection of its own,
+// which a transaction pooler does not give (the reason leases are rows, not advisory locks).
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { AgentSession } from '../dialer/agent-pool.js';
+import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentView } from '../dialer/agent-commands.js';
+import type { Logger } from '../log.js';
+
+interface BoardEntry extends AgentView {
+  node: string;
+  engine: string;
+}
+
+interface CommandRequest {
+  id: string;
+  agentId: string;
+  node: string;
+  engine: string;
+  command: AgentCommand;
+  replyTo: string;
+}
+
+type CommandReply = { id: string; ok: true; view: AgentView } | { id: string; ok: false; status: number; message: string };
+
+/** Carries a command out on the engine driving the node. */
+export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentView>;
+
+export class AgentBus {
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly replyChannel: string;
+  private readonly pending = new Map<string, (r: CommandReply) => void>();
+  /** Per node driven here: the engine (lease owner id) and its handler. */
+  private readonly handlers = new Map<string, { engine: string; handle: AgentCommandHandler }>();
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly deadlineMs = 30_000,
+  ) {
+    this.pub = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+    this.sub = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.replyChannel = `${prefix}:agent-replies:${randomUUID()}`;
+    this.sub.on('message', (channel: string, message: string) => {
+      if (channel === this.replyChannel) this.onReply(message);
+      else if (channel === this.commandChannel) void this.onCommand(message);
+    });
+  }
+
+  private get boardKey(): string {
+    return `${this.prefix}:agents`;
+  }
+
+  private get commandChannel(): string {
+    return `${this.prefix}:agent-commands`;
+  }
+
+  async start(): Promise<void> {
+    await this.sub.subscribe(this.replyChannel, this.commandChannel);
+  }
+
+  async close(): Promise<void> {
+    for (const resolve of this.pending.values()) resolve({ id: '', ok: false, status: 503, message: 'shutting down' });
+    this.pending.clear();
+    this.sub.disconnect();
+    this.pub.disconnect();
+  }
+
+  // Engine side.
+
+  /** Mirrors a session of a node driven here onto the board. */
+  publish(node: string, engine: string, s: AgentSession): void {
+    const entry: BoardEntry = { ...agentView(s), node, engine };
+    void this.pub.hset(this.boardKey, s.agentId, JSON.stringify(entry)).catch((err: unknown) => this.log.warn({ err, agentId: s.agentId }, 'publishing the agent state failed'));
+  }
+
+  /** Takes the commands for a node this process drives (until the returned function is called). */
+  handle(node: string, engine: string, handle: AgentCommandHandler): () => void {
+    this.handlers.set(node, { engine, handle });
+    return () => {
+      if (this.handlers.get(node)?.handle === handle) this.handlers.delete(node);
+    };
+  }
+
+  private async onCommand(message: string): Promise<void> {
+    const req = JSON.parse(message) as CommandRequest;
+    const h = this.handlers.get(req.node);
+    if (!h || h.engine !== req.engine) return;
+    let reply: CommandReply;
+    try {
+      reply = { id: req.id, ok: true, view: await h.handle(req.agentId, req.command) };
+    } catch (err) {
+      reply = err instanceof AgentCommandError
+        ? { id: req.id, ok: false, status: err.status, message: err.message }
+        : { id: req.id, ok: false, status: 502, message: `the engine failed: ${(err as Error).message}` };
+    }
+    await this.pub.publish(req.replyTo, JSON.stringify(reply));
+  }
+
+  // API side.
+
+  /** The engine (lease owner) driving each node now. */
+  private async owners(): Promise<Map<string, string>> {
+    const rows = await this.db
+      .selectFrom('nodes as n')
+      // The lease named as nodeLease() names it.
+      .innerJoin('leases as l', (j) => j.on(sql<boolean>`l.name = 'node:' || n.name`))
+      .where('n.enabled', '=', true)
+      .where('l.expires_at', '>', sql<Date>`now()`)
+      .select(['n.name', 'l.owner'])
+      .orderBy('n.name')
+      .execute();
+    return new Map(rows.map((r) => [r.name, r.owner]));
+  }
+
+  private async entry(agentId: string): Promise<BoardEntry | null> {
+    const raw = await this.pub.hget(this.boardKey, agentId);
+    return raw ? (JSON.parse(raw) as BoardEntry) : null;
+  }
+
+  /** An agent's session as its engine last reported it; logged out when that engine no longer drives the node. */
+  async view(agentId: string): Promise<AgentView> {
+    const e = await this.entry(agentId);
+    if (!e) return loggedOut;
+    const owners = await this.owners();
+    return owners.get(e.node) === e.engine ? strip(e) : loggedOut;
+  }
+
+  /** Every session on the board, by agent id (sessions of engines gone are left out). */
+  async views(): Promise<Map<string, AgentView>> {
+    const [all, owners] = await Promise.all([this.pub.hgetall(this.boardKey), this.owners()]);
+    const out = new Map<string, AgentView>();
+    for (const [agentId, raw] of Object.entries(all)) {
+      const e = JSON.parse(raw) as BoardEntry;
+      if (owners.get(e.node) === e.engine) out.set(agentId, strip(e));
+    }
+    return out;
+  }
+
+  /**
+   * Sends the command to the engine driving the agent's node (a login: the first node with an
+   * engine) and answers its result; an AgentCommandError as the engine raised it, or 503 when no
+   * engine drives the node or none answered by the deadline.
+   */
+  async command(agentId: string, command: AgentCommand): Promise<AgentView> {
+    const [e, owners] = await Promise.all([this.entry(agentId), this.owners()]);
+    const live = e && owners.get(e.node) === e.engine && e.state !== 'logged-out' ? e : null;
+    const node = live?.node ?? [...owners.keys()][0];
+    const engine = node ? owners.get(node) : undefined;
+    if (!node || !engine) throw new AgentCommandError('no engine drives a node now: agent sessions are held until one takes over', 503);
+    if (!live && command.kind !== 'login') {
+      if (command.kind === 'logout' || command.kind === 'wrapped-up') return loggedOut;
+      throw new AgentCommandError(`agent ${agentId} is not logged in`, 409);
+    }
+    const id = randomUUID();
+    const reply = new Promise<CommandReply>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ id, ok: false, status: 503, message: `the engine driving node ${node} did not answer within ${this.deadlineMs / 1000} s` });
+      }, this.deadlineMs);
+      this.pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+    const req: CommandRequest = { id, agentId, node, engine, command, replyTo: this.replyChannel };
+    await this.pub.publish(this.commandChannel, JSON.stringify(req));
+    const r = await reply;
+    if (!r.ok) throw new AgentCommandError(r.message, r.status === 409 || r.status === 502 ? r.status : 503);
+    return r.view;
+  }
+
+  private onReply(message: string): void {
+    const r = JSON.parse(message) as CommandReply;
+    const resolve = this.pending.get(r.id);
+    if (!resolve) return;
+    this.pending.delete(r.id);
+    resolve(r);
+  }
+}
+
+function strip(e: BoardEntry): AgentView {
+  return { state: e.state, since: e.since, callId: e.callId, lastCallId: e.lastCallId, pauseReason: e.pauseReason };
+}
+
