@@ -253,7 +253,8 @@ export class CdrReconciler {
   }
 
   private async recoverRecordings(store: RecordingStore, exclude: ((channelId: string) => boolean) | null): Promise<RecordingRecoveryReport | null> {
-    const opts = { ...defaultRecordingRecoveryOptions, ...this.opts.recordings, campaignIds: this.opts.campaignIds };
+    // A call's own process may still be settling its recording for the same time it may still be closing the call.
+    const opts = { ...defaultRecordingRecoveryOptions, graceMs: this.opts.settleMs, ...this.opts.recordings, campaignIds: this.opts.campaignIds };
     // Sessions of this process settle their own recordings, even with includeLocal (their events
     // may be lost, but their settle polls Asterisk, within the grace period).
     const skip = (channelId: string) => this.isLocal(channelId) || (exclude?.(channelId) ?? false);

@@ -14,8 +14,9 @@ import { storedRow, storeRecording } from './recorder.js';
 import type { RecordingStore } from './store.js';
 
 export interface RecordingRecoveryOptions {
-  /** From the call's end: until then the process that recorded it may still be settling it
-   * (its own settle deadline is 30 s by default). */
+  /** From the call's end: until then the process that recorded it may still be settling it.
+   * Its own process is skipped anyway (isLocal); another process racing the reconciler is safe
+   * (one row per name; a flag never overwrites 'stored'), so this only avoids needless work. */
   graceMs: number;
   /** From the call's end: a file that still cannot be stored after this is flagged 'failed'. */
   failAfterMs: number;
