@@ -139,10 +139,10 @@ export interface UnsettledRecordingCall {
 /**
  * Closed calls of recorded campaigns, ended before `endedBefore`, whose recording is still
  * 'pending', or null although the call was joined to an agent (the process that recorded it died
- * before closing it), plus the calls named in `callIds` (Asterisk holds their file) that are
+ * before closing it; those only since `endedAfter`), plus the calls named in `callIds` (Asterisk holds their file) that are
  * closed and not settled. Oldest first, at most `limit`.
  */
-export async function unsettledRecordingCalls(db: Db, opts: { endedBefore: Date; callIds: string[]; campaignIds?: string[]; limit: number }): Promise<UnsettledRecordingCall[]> {
+export async function unsettledRecordingCalls(db: Db, opts: { endedBefore: Date; endedAfter: Date; callIds: string[]; campaignIds?: string[]; limit: number }): Promise<UnsettledRecordingCall[]> {
   let q = db
     .selectFrom('calls as c')
     .innerJoin('campaigns as k', 'k.id', 'c.campaign_id')
@@ -150,7 +150,12 @@ export async function unsettledRecordingCalls(db: Db, opts: { endedBefore: Date;
     .where('c.ended_at', '<', opts.endedBefore)
     .where((eb) => eb.or([
       eb('c.recording_status', '=', 'pending'),
-      eb.and([eb('c.recording_status', 'is', null), eb('c.bridged_at', 'is not', null), eb('k.record_calls', '=', true)]),
+      // Recorded if the campaign records now and was not changed since the join (recording may
+      // have been switched on later), and recent: older calls were settled or are beyond help.
+      eb.and([
+        eb('c.recording_status', 'is', null), eb('c.bridged_at', 'is not', null), eb('k.record_calls', '=', true),
+        eb('c.bridged_at', '>', eb.ref('k.updated_at')), eb('c.ended_at', '>', opts.endedAfter),
+      ]),
       ...(opts.callIds.length ? [eb.and([eb('c.recording_status', 'is', null), eb('c.id', 'in', opts.callIds)])] : []),
     ]));
   if (opts.campaignIds) q = q.where('c.campaign_id', 'in', opts.campaignIds.length ? opts.campaignIds : ['00000000-0000-0000-0000-000000000000']);

@@ -22,12 +22,15 @@ export interface RecordingRecoveryOptions {
   failAfterMs: number;
   /** How long a recording stopped here is waited for to be finished by Asterisk. */
   stopWaitMs: number;
+  /** How far back calls closed with no recording status are looked for (ones Asterisk still
+   * holds a file of are taken whatever their age). */
+  lookbackMs: number;
   /** Calls looked at per pass (oldest first; the next pass takes the rest). */
   batch: number;
   campaignIds?: string[];
 }
 
-export const defaultRecordingRecoveryOptions: RecordingRecoveryOptions = { graceMs: 60_000, failAfterMs: 3_600_000, stopWaitMs: 5_000, batch: 200 };
+export const defaultRecordingRecoveryOptions: RecordingRecoveryOptions = { graceMs: 60_000, failAfterMs: 3_600_000, lookbackMs: 86_400_000, stopWaitMs: 5_000, batch: 200 };
 
 export interface RecordingRecoveryReport {
   /** Unsettled calls looked at. */
@@ -63,7 +66,7 @@ export async function recoverRecordings(
   // Calls whose file Asterisk holds, whatever their row says (the row's bridged_at or status may
   // never have been written: PostgreSQL away): every file gets its row.
   const inSpool = new Set((await deps.ari.storedRecordingNames()).map((n) => CALL_RECORDING.exec(n)?.[1]).filter((id): id is string => id !== undefined));
-  const calls = await unsettledRecordingCalls(deps.db, { endedBefore: new Date(now - opts.graceMs), callIds: [...inSpool], campaignIds: opts.campaignIds, limit: opts.batch });
+  const calls = await unsettledRecordingCalls(deps.db, { endedBefore: new Date(now - opts.graceMs), endedAfter: new Date(now - opts.lookbackMs), callIds: [...inSpool], campaignIds: opts.campaignIds, limit: opts.batch });
   for (const c of calls) {
     if (skip(c.channelId)) continue;
     report.looked++;
