@@ -1,6 +1,7 @@
 // SQL for the CDR: calls left open, Asterisk's ids on a call, orphan calls, the disposition, and
-// the reconciler's watermark in the CEL record. (Closing a call is dial.repository's closeCall,
-// which closes only a call still open.)
+// the reconciler's watermark in the CEL record, closed calls whose recording is unsettled and
+// their recording status. (Closing a call is dial.repository's closeCall, which closes only a
+// call still open.)
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 
@@ -122,4 +123,65 @@ export async function recordCallEvent(
     .insertInto('call_events')
     .values({ call_id: e.callId, kind: e.kind, actor: e.actor, agent_id: e.agentId, details: e.details === undefined ? null : JSON.stringify(e.details) })
     .execute();
+}
+
+/** A closed call whose recording was never settled (see src/recordings/recovery.ts). */
+export interface UnsettledRecordingCall {
+  id: string;
+  channelId: string;
+  createdAt: Date;
+  answeredAt: Date | null;
+  bridgedAt: Date | null;
+  endedAt: Date;
+  recordingStatus: 'pending' | null;
+}
+
+/**
+ * Closed calls of recorded campaigns, ended before `endedBefore`, whose recording is still
+ * 'pending', or null although the call was joined to an agent (the process that recorded it died
+ * before closing it; those only since `endedAfter`), plus the calls named in `callIds` (Asterisk holds their file) that are
+ * closed and not settled. Oldest first, at most `limit`.
+ */
+export async function unsettledRecordingCalls(db: Db, opts: { endedBefore: Date; endedAfter: Date; callIds: string[]; campaignIds?: string[]; limit: number }): Promise<UnsettledRecordingCall[]> {
+  let q = db
+    .selectFrom('calls as c')
+    .innerJoin('campaigns as k', 'k.id', 'c.campaign_id')
+    .where('c.ended_at', 'is not', null)
+    .where('c.ended_at', '<', opts.endedBefore)
+    .where((eb) => eb.or([
+      eb('c.recording_status', '=', 'pending'),
+      // Recorded if the campaign records now and was not changed since the join (recording may
+      // have been switched on later), and recent: older calls were settled or are beyond help.
+      eb.and([
+        eb('c.recording_status', 'is', null), eb('c.bridged_at', 'is not', null), eb('k.record_calls', '=', true),
+        eb('c.bridged_at', '>', eb.ref('k.updated_at')), eb('c.ended_at', '>', opts.endedAfter),
+      ]),
+      ...(opts.callIds.length ? [eb.and([eb('c.recording_status', 'is', null), eb('c.id', 'in', opts.callIds)])] : []),
+    ]));
+  if (opts.campaignIds) q = q.where('c.campaign_id', 'in', opts.campaignIds.length ? opts.campaignIds : ['00000000-0000-0000-0000-000000000000']);
+  const rows = await q
+    .select(['c.id', 'c.channel_id', 'c.created_at', 'c.answered_at', 'c.bridged_at', 'c.ended_at', 'c.recording_status'])
+    .orderBy('c.ended_at')
+    .limit(opts.limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, channelId: r.channel_id, createdAt: r.created_at, answeredAt: r.answered_at, bridgedAt: r.bridged_at, endedAt: r.ended_at!,
+    recordingStatus: r.recording_status === 'pending' ? 'pending' : null,
+  }));
+}
+
+/**
+ * Settles a call's recording status. 'stored' always wins (its row exists); 'missing' or
+ * 'failed' only flags a call still unsettled (null or 'pending'), so a late flag from one
+ * process never overwrites a recording another process stored. Returns whether the row changed.
+ */
+export async function settleCallRecording(db: Db, callId: string, set: { recordingId: string | null; status: 'stored' | 'missing' | 'failed' }): Promise<boolean> {
+  let q = db.updateTable('calls').set({ recording_id: set.recordingId, recording_status: set.status }).where('id', '=', callId);
+  if (set.status === 'stored') {
+    q = q.where((eb) => eb.or([eb('recording_status', 'is', null), eb('recording_status', '!=', 'stored'), eb('recording_id', 'is distinct from', set.recordingId)]));
+  } else {
+    q = q.where((eb) => eb.or([eb('recording_status', 'is', null), eb('recording_status', '=', 'pending')]));
+  }
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }

@@ -9,6 +9,7 @@
 // A row whose channel Asterisk no longer has and of which neither source knows anything was never
 // originated (the process died between the insert and the originate) and is closed as such.
 // Channels on Dialwell's trunks that have no row are kept in asterisk_orphan_calls.
+// Each pass then settles the recordings of calls closed without theirs (src/recordings/recovery.ts).
 import { healthOf, type Db } from '../db/database.js';
 import { isConnectionError } from '../db/health.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,8 @@ import { CelFileUnavailableError, scanCelFile, type CelChannelRecord } from '../
 import { trunkNameOfChannel } from '../pbx/pjsip-config.js';
 import { closeCall } from '../dialer/dial.repository.js';
 import { outcomeOf } from '../dialer/outcome.js';
+import { defaultRecordingRecoveryOptions, recoverRecordings, type RecordingRecoveryOptions, type RecordingRecoveryReport } from '../recordings/recovery.js';
+import type { RecordingStore } from '../recordings/store.js';
 import { callDurations } from './durations.js';
 import {
   callChannels, celWatermark, insertOrphans, noteAsteriskRecords, openCalls, setCelWatermark, trunkIdsByName,
@@ -38,6 +41,10 @@ export interface CdrReconcilerOptions {
   orphanLookbackMs: number;
   /** Only these campaigns' calls (tests share one database); all when absent. */
   campaignIds?: string[];
+  /** Where recordings left in Asterisk's spool by a call nobody settled are stored; without it
+   * recording reconciliation is off. */
+  recordingStore?: RecordingStore;
+  recordings?: Partial<Omit<RecordingRecoveryOptions, 'campaignIds'>>;
 }
 
 export const defaultCdrReconcilerOptions: CdrReconcilerOptions = {
@@ -61,6 +68,8 @@ export interface CdrReconcileReport {
   settling: number;
   orphans: number;
   celBytesRead: number;
+  /** Recording reconciliation (null when off, or when it failed: logged). */
+  recordings: RecordingRecoveryReport | null;
 }
 
 const MAX_CACHED_CDRS = 50_000;
@@ -173,7 +182,7 @@ export class CdrReconciler {
   }
 
   private async pass(includeLocal: boolean, channelIds: string[] | null, exclude: ((channelId: string) => boolean) | null): Promise<CdrReconcileReport> {
-    const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0, celBytesRead: 0 };
+    const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0, celBytesRead: 0, recordings: null };
     const now = Date.now();
     const only = channelIds && new Set(channelIds);
     const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds))
@@ -237,8 +246,25 @@ export class CdrReconciler {
         if (await this.closeWithoutRecord(c, neverReached, r)) report.closedNoRecord++;
       }
     }
-    if (report.open || report.orphans) this.log.warn(report, 'CDRs reconciled with Asterisk\'s records');
+    if (report.open || report.orphans) this.log.warn({ ...report, recordings: undefined }, 'CDRs reconciled with Asterisk\'s records');
+    // A settle of one named channel (an originate that timed out) has no recording to recover.
+    if (this.opts.recordingStore && !only) report.recordings = await this.recoverRecordings(this.opts.recordingStore, exclude);
     return report;
+  }
+
+  private async recoverRecordings(store: RecordingStore, exclude: ((channelId: string) => boolean) | null): Promise<RecordingRecoveryReport | null> {
+    // A call's own process may still be settling its recording for the same time it may still be closing the call.
+    const opts = { ...defaultRecordingRecoveryOptions, graceMs: this.opts.settleMs, ...this.opts.recordings, campaignIds: this.opts.campaignIds };
+    // Sessions of this process settle their own recordings, even with includeLocal (their events
+    // may be lost, but their settle polls Asterisk, within the grace period).
+    const skip = (channelId: string) => this.isLocal(channelId) || (exclude?.(channelId) ?? false);
+    try {
+      return await recoverRecordings({ db: this.db, ari: this.ari, store, log: this.log }, opts, skip);
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      this.log.error({ err }, 'reconciling recordings with Asterisk\'s spool failed');
+      return null;
+    }
   }
 
   private async celOrphans(cel: Map<string, CelChannelRecord>, trunks: Map<string, string>): Promise<number> {

@@ -4,7 +4,8 @@
 // `closed` (the CDR is closed, the call is off the live view) as soon as the channel is gone, then
 // `done` once the recording is stored or flagged (src/recordings/settle.ts, with a deadline).
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import { healthOf, type Db } from '../db/database.js';
+import { retryWhileUnreachable } from '../db/health.js';
 import type { RecordingStatus } from '../db/schema.js';
 import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,7 @@ import { defaultSettleOptions, settleRecording, type RecordingSettleOptions } fr
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
 import { callDurations, HoldTracker } from '../cdr/durations.js';
+import { settleCallRecording } from '../cdr/cdr.repository.js';
 import { updateCall, type CallWriter, type DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
@@ -341,7 +343,9 @@ export class CallSession {
     const outcome = result.status === 'stored' ? { id: result.value, status: 'stored' as const } : { id: null, status: result.status };
     if (result.status === 'stored') this.log.info({ recording: rec.name, via: result.via, polls: result.tries }, 'recording stored');
     else this.log.error({ recording: rec.name, status: result.status, reason: result.reason }, 'recording not stored: flagged on the call');
-    await updateCall(this.deps.db, this.callId, { recording_id: outcome.id, recording_status: outcome.status });
+    // A flag never overwrites a recording the reconciler stored meanwhile (src/recordings/recovery.ts);
+    // the write waits out a database outage like the rest of the call's end.
+    await retryWhileUnreachable(healthOf(this.deps.db), () => settleCallRecording(this.deps.db, this.callId, { recordingId: outcome.id, status: outcome.status }));
     return outcome;
   }
 

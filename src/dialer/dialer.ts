@@ -113,6 +113,8 @@ export class Dialer {
   private readonly doneWaiters = new Map<string, Array<(s: CallSummary) => void>>();
   /** Calls ended whose recording is still being stored. */
   private readonly settling = new Set<Promise<void>>();
+  /** Channels of calls closed whose recording their session is still storing or flagging. */
+  private readonly finishing = new Set<string>();
   private readonly gate: DialGate;
   private readonly contexts: DialContextLoader;
   private readonly calls: CallWriter;
@@ -214,9 +216,10 @@ export class Dialer {
     return Date.now() - answeredAt.getTime() < this.opts.connectTimeoutMs;
   }
 
-  /** Whether a call session of this process holds the channel (its own events will close it). */
+  /** Whether a call session of this process holds the channel (its own events will close it),
+   * until its recording is settled too (the reconciler leaves that recording to it). */
   hasChannel(channelId: string): boolean {
-    if (this.adopting.has(channelId)) return true;
+    if (this.adopting.has(channelId) || this.finishing.has(channelId)) return true;
     for (const s of this.sessions.values()) if (s.channelId === channelId) return true;
     return false;
   }
@@ -573,10 +576,14 @@ export class Dialer {
 
   /** Follows a session to its close (CDR written) and its end (recording stored or flagged). */
   private track(session: CallSession): void {
+    this.finishing.add(session.channelId);
     void session.closed.then((summary) => this.ended(summary));
     const done = session.done.then((summary) => this.settle(summary));
     this.settling.add(done);
-    void done.finally(() => this.settling.delete(done));
+    void done.finally(() => {
+      this.settling.delete(done);
+      this.finishing.delete(session.channelId);
+    });
   }
 
   /** The CDR is closed: the call leaves the live view and pacing counts it over. */

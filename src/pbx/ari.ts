@@ -474,6 +474,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return (await this.orNull(() => this.request<{ name: string }>('recordings.getStored', 'GET', `/recordings/stored/${enc(recordingName)}`))) !== null;
   }
 
+  /** Names of every recording Asterisk holds in its spool (finished files). */
+  async storedRecordingNames(): Promise<string[]> {
+    return (await this.request<{ name: string }[]>('recordings.listStored', 'GET', '/recordings/stored')).map((r) => r.name);
+  }
+
   /** The stored recording's bytes. */
   async downloadStoredRecording(recordingName: string): Promise<Buffer> {
     return this.request<Buffer>('recordings.getStoredFile', 'GET', `/recordings/stored/${enc(recordingName)}/file`, {}, undefined, true);

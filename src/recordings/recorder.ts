@@ -23,7 +23,22 @@ export async function storeRecording(
   deps: { db: Db; ari: AriGateway; store: RecordingStore },
   r: { callId: string; name: string; startedAt: Date },
 ): Promise<StoredRecording> {
-  const data = await deps.ari.downloadStoredRecording(r.name);
+  // Stored already (by another process, or by an earlier try that died before deleting
+  // Asterisk's copy): one row per name; only Asterisk's copy is left to remove.
+  const before = await storedRow(deps.db, r.name);
+  if (before) {
+    await deps.ari.deleteStoredRecording(r.name);
+    return before;
+  }
+  let data: Buffer;
+  try {
+    data = await deps.ari.downloadStoredRecording(r.name);
+  } catch (err) {
+    // Another process may have stored it and removed Asterisk's copy meanwhile.
+    const now = await storedRow(deps.db, r.name);
+    if (now) return now;
+    throw err;
+  }
   const wav = readWavInfo(data);
   const key = recordingKey(r.name, r.startedAt);
   const stored = await deps.store.put(key, data);
@@ -45,7 +60,21 @@ export async function storeRecording(
     .executeTakeFirst());
   // Only once our copy and its row are safe is Asterisk's copy removed.
   await deps.ari.deleteStoredRecording(r.name);
-  const id =
-    row?.id ?? (await deps.db.selectFrom('recordings').where('name', '=', r.name).select('id').executeTakeFirstOrThrow()).id;
-  return { id, key, durationMs: wav.durationMs, sizeBytes: stored.sizeBytes, sha256: stored.sha256 };
+  if (!row) {
+    // Another process's insert won: its row stands, and a copy of ours under another key goes.
+    const winner = (await storedRow(deps.db, r.name))!;
+    if (winner.key !== key) await deps.store.delete(key);
+    return winner;
+  }
+  return { id: row.id, key, durationMs: wav.durationMs, sizeBytes: stored.sizeBytes, sha256: stored.sha256 };
+}
+
+/** The recordings row of this name, if one was written. */
+export async function storedRow(db: Db, name: string): Promise<StoredRecording | null> {
+  const row = await retryWhileUnreachable(healthOf(db), () => db
+    .selectFrom('recordings')
+    .where('name', '=', name)
+    .select(['id', 'storage_key', 'duration_ms', 'size_bytes', 'sha256'])
+    .executeTakeFirst());
+  return row ? { id: row.id, key: row.storage_key, durationMs: row.duration_ms, sizeBytes: row.size_bytes, sha256: row.sha256 } : null;
 }
