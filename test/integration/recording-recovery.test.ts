@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { CdrReconciler } from '../../src/cdr/reconciler.js';
-import { createDialQueue, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
+import { createDialQueue, dialQueueAddress, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
 import { recordingKey } from '../../src/recordings/recorder.js';
 import { LocalRecordingStore } from '../../src/recordings/store.js';
@@ -82,7 +82,7 @@ describe('recordings of calls whose dialer was killed (Asterisk 22, PostgreSQL, 
     }
     const queueName = `dial-rr-${randomUUID()}`;
     const redis = redisConnection(h.cfg.REDIS_URL);
-    const queue = createDialQueue(queueName, redis);
+    const queue = createDialQueue(await dialQueueAddress(h.db, queueName), redis);
     try {
       // The dialer process: its own ARI application and recordings directory; its agents logged in.
       child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/helpers/dial-worker-process.ts')], {
