@@ -222,9 +222,10 @@ async function main(): Promise<number> {
       for (const c of crashed) notes.push(`server died: ${c.stderr.split('\n').find((l) => /error/i.test(l))?.trim().slice(0, 120) ?? 'no error line'}`);
       rows.push({
         n, fault: f.title,
+        // Up, and every outage logged as JSON (once at each end), never as stack dumps.
         server: crashed.length
           ? { ok: false, detail: `exited (${crashed.map((c) => c.code ?? c.signal).join(', ')})` }
-          : { ok: true, detail: 'up' },
+          : stderrLines > 0 ? { ok: false, detail: `up, ${stderrLines} non-JSON lines` } : { ok: true, detail: 'up' },
         checks, resumed, resumedOk: resumed !== null && resumed <= f.resumeWithinS, notes,
       });
       printRow(rows.at(-1)!);

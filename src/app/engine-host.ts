@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LeasedTask } from '../cluster/leased-task.js';
-import { createDialQueue, dialQueueAddress, pingRedis, redisConnection, type DialJob } from '../dialer/queue.js';
+import { createDialQueue, dialQueueAddress, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
 import { LocalRecordingStore } from '../recordings/store.js';
 import { startEngine, type DrainReport, type Engine, type EngineOptions } from './engine.js';
 import { installationTasks } from './singletons.js';
@@ -85,6 +85,8 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     await this.refresh();
     const redis = redisConnection(this.cfg.REDIS_URL);
     const queue = createDialQueue(await dialQueueAddress(this.db, this.cfg.DIAL_QUEUE), redis);
+    // Its errors go to the process's one Redis outage (logged once), never to stderr.
+    watchRedis([redis], { queues: [queue], workers: [] }, this.log, redisOutage(this.cfg.REDIS_URL, this.log));
     const { tasks, detach } = installationTasks({
       cfg: this.cfg, db: this.db, log: this.log, keeper: this.keeper, queue, store: new LocalRecordingStore(this.cfg.RECORDINGS_DIR),
       ...(this.opts.reconcileEveryMs ? { reconcileEveryMs: this.opts.reconcileEveryMs } : {}),

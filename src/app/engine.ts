@@ -22,7 +22,7 @@ import { AriGateway, ariOptions } from '../pbx/ari.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from '../dialer/campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
-import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, pingRedis, redisConnection, watchRedis, type DialJob } from '../dialer/queue.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { LeasedTask } from '../cluster/leased-task.js';
 import { installationTasks } from './singletons.js';
@@ -159,7 +159,7 @@ export async function startEngine(
   const queue = createDialQueue(address, connections[0]!);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
   const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
-  const redis = watchRedis(connections, { queues: [queue], workers: [worker] }, log);
+  const redis = watchRedis(connections, { queues: [queue], workers: [worker] }, log, redisOutage(cfg.REDIS_URL, log));
   worker.on('failed', (job, err) => {
     // Held dials (a dependency away, the engine stopping) are expected while it lasts: the outage is logged once.
     if (err instanceof UnavailableError) log.debug({ attemptId: job?.data.attemptId, err: err.message }, 'dial held (the job is retried)');

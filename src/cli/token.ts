@@ -1,9 +1,13 @@
-// `dialwell token create|revoke|list`: API tokens from the command line. `create` makes the user
-// when no user has that name (this is how the first admin gets in) and prints the token once.
+// `dialwell token create|revoke|list|password`: API tokens from the command line. `create` makes the
+// user when no user has that name (this is how the first admin gets in) and prints the token once;
+// `password` sets a user's console password, read from standard input (never from the arguments,
+// which other users of the machine can see).
 import { parseArgs } from 'node:util';
 import { writeAudit } from '../auth/audit.repository.js';
 import { roles } from '../auth/permissions.js';
+import { setPassword } from '../auth/sessions.repository.js';
 import { createUser, issueToken, revokeToken, UserError } from '../auth/users.repository.js';
+import { ClientError } from '../errors.js';
 import { loadConfig } from '../config.js';
 import { createDb, ensureDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -35,6 +39,34 @@ async function create(db: Db, v: { role?: string; name?: string; agent?: string;
   return 0;
 }
 
+/** The first line of standard input (a password typed or piped in). */
+async function readLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+async function password(db: Db, v: { name?: string }): Promise<number> {
+  if (!v.name) throw new CliInputError('give --name <user name>, and the password on standard input');
+  const user = await db.selectFrom('users').select(['id', 'name', 'disabled']).where('name', '=', v.name).executeTakeFirst();
+  if (!user) throw new CliInputError(`no user "${v.name}": create it first (dialwell token create --role R --name ${v.name})`);
+  if (user.disabled) throw new CliInputError(`user "${v.name}" is disabled`);
+  if (process.stdin.isTTY) process.stderr.write(`password for ${user.name}: `);
+  const secret = await readLine();
+  try {
+    await setPassword(db, user.id, secret);
+  } catch (err) {
+    if (err instanceof ClientError) throw new CliInputError(err.message);
+    throw err;
+  }
+  await writeAudit(db, actor, { action: 'user.password-set', resource: 'user', resourceId: user.id });
+  process.stderr.write(`password set for ${user.name}; their sessions ended\n`);
+  return 0;
+}
+
 export async function runToken(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -48,8 +80,8 @@ export async function runToken(args: string[]): Promise<number> {
       'view-numbers': { type: 'boolean', default: false },
     },
   });
-  if (!['create', 'revoke', 'list'].includes(sub ?? '')) {
-    throw new CliInputError('usage: dialwell token create --role <admin|supervisor|agent|qa> --name <name> [--agent <agent id>] [--view-numbers] [--label L] | token revoke <token id> | token list');
+  if (!['create', 'revoke', 'list', 'password'].includes(sub ?? '')) {
+    throw new CliInputError('usage: dialwell token create --role <admin|supervisor|agent|qa> --name <name> [--agent <agent id>] [--view-numbers] [--label L] | token revoke <token id> | token list | token password --name <name> (the password on standard input)');
   }
   const cfg = loadConfig();
   await ensureDatabase(cfg.DATABASE_URL);
@@ -57,6 +89,7 @@ export async function runToken(args: string[]): Promise<number> {
   try {
     await migrateToLatest(db);
     if (sub === 'create') return await create(db, values);
+    if (sub === 'password') return await password(db, values);
     if (sub === 'revoke') {
       const id = positionals[0];
       if (!id || !/^[0-9a-f-]{36}$/i.test(id)) throw new CliInputError('give the token id (a UUID) to revoke: dialwell token list shows them');

@@ -11,6 +11,7 @@ import type { Db } from '../db/database.js';
 import type { AgentSession } from '../dialer/agent-pool.js';
 import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentView } from '../dialer/agent-commands.js';
 import type { Logger } from '../log.js';
+import { redisOutage, watchRedis } from '../dialer/queue.js';
 
 interface BoardEntry extends AgentView {
   node: string;
@@ -48,6 +49,8 @@ export class AgentBus {
   ) {
     this.pub = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     this.sub = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    // Errors go to the process's one Redis outage (logged once when it starts and ends), not stderr.
+    watchRedis([this.pub, this.sub], { queues: [], workers: [] }, log, redisOutage(redisUrl, log));
     this.replyChannel = `${prefix}:agent-replies:${randomUUID()}`;
     this.sub.on('message', (channel: string, message: string) => {
       if (channel === this.replyChannel) this.onReply(message);

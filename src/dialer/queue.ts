@@ -71,13 +71,27 @@ export async function pingRedis(redis: Redis, timeoutMs: number, reason = ''): P
     clearTimeout(t);
   }
 }
+const redisOutages = new Map<string, Outage>();
+
+/** The one Outage of a Redis (by URL) in this process: the engine's queue, the installation's
+ * singletons and the agent bus each hold connections to it, and an outage is logged once. */
+export function redisOutage(url: string, log: Logger): Outage {
+  let o = redisOutages.get(url);
+  if (!o) {
+    o = new Outage('redis', log);
+    redisOutages.set(url, o);
+  }
+  return o;
+}
+
 /**
  * Redis outages as one Outage: ioredis and BullMQ print every failed reconnect to stderr unless
  * something listens to their 'error' events; these listeners log the outage once when it starts
  * and once when it ends (all the connections ready again) instead.
  */
-export function watchRedis(connections: readonly Redis[], users: { queues: readonly Queue[]; workers: readonly Worker[] }, log: Logger): Outage {
-  const redis = new Outage('redis', log);
+export function watchRedis(
+  connections: readonly Redis[], users: { queues: readonly Queue[]; workers: readonly Worker[] }, log: Logger, redis: Outage = new Outage('redis', log),
+): Outage {
   for (const c of connections) {
     c.on('error', (err) => redis.fail(err));
     c.on('ready', () => {

@@ -325,4 +325,20 @@ describe('authentication and permissions (PostgreSQL)', () => {
       expect(r.json()).toMatchObject({ name: `ops-${tag}`, role: 'admin' });
     });
   });
+
+  it('`dialwell token password` sets a console password from standard input; the user signs in with it', async () => {
+    const env = { ...process.env, DATABASE_URL: cfg.DATABASE_URL, LOG_LEVEL: 'warn' };
+    const name = `ops-${tag}`;
+    const secret = `console-${tag}-pass`;
+    const run = spawnSync(process.execPath, [bin, 'token', 'password', '--name', name], { env, input: `${secret}\n`, encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain(secret);
+    const short = spawnSync(process.execPath, [bin, 'token', 'password', '--name', name], { env, input: 'x\n', encoding: 'utf8', timeout: 60_000 });
+    expect(short.status).toBe(2);
+    const missing = spawnSync(process.execPath, [bin, 'token', 'password', '--name', `nobody-${tag}`], { env, input: `${secret}\n`, encoding: 'utf8', timeout: 60_000 });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('token create');
+    const signIn = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name, password: secret } });
+    expect(signIn.statusCode, signIn.body).toBe(201);
+  });
 });
