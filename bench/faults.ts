@@ -378,8 +378,10 @@ async function main(): Promise<number> {
   const table = renderTable(rows, short);
   writeFileSync(path.join(runDir, 'table.md'), table);
   console.log(`\n${table}\nlogs: ${runDir}`);
-  const failed = rows.some((r) => !rowOk(r));
-  return failed ? 1 : 0;
+  const failed = rows.filter((r) => !rowOk(r)).length;
+  // One plain closing line (each fault row with all its invariants counts as one check).
+  console.log(`faults: ${rows.length - failed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
 }
 
 /** RSS and descriptor growth over the last two thirds of the soak (the last 20 of 30 minutes). */
