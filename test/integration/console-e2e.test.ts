@@ -211,7 +211,7 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     const dncForm = p.getByRole('form', { name: 'Import a do-not-call registry' });
     await dncForm.getByLabel('Registry', { exact: true }).fill(`e2e-${tag}`);
     await dncForm.getByLabel('National prefix', { exact: true }).fill('1');
-    await dncForm.getByLabel('Registry file', { exact: true }).setInputFiles({ name: 'dnc.txt', mimeType: 'text/plain', buffer: Buffer.from('+13055557501\n3055557502\nnot a number\n') });
+    await dncForm.getByLabel('Registry file', { exact: true }).setInputFiles({ name: 'dnc.txt', mimeType: 'text/plain', buffer: Buffer.from('+13055559901\n3055559902\nnot a number\n') });
     await dncForm.getByRole('button', { name: 'Import' }).click();
     await p.getByText(`Imported 2 of 3 numbers into e2e-${tag}.`).waitFor();
     await p.getByText(/1 not a number \(e\.g\. line 3: "not a number"\)/).waitFor();

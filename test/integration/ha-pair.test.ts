@@ -65,7 +65,8 @@ describe('an owner and a standby (two serve processes)', () => {
     const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve'], {
       cwd: root,
       env: {
-        ...process.env, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), LOG_LEVEL: 'warn',
+        // Its log on stdout, read below (not in the run's LOG_FILE).
+        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), LOG_LEVEL: 'warn',
         // This test's own node, queue and ARI application (other test files share the database).
         ARI_APP: `dwha${tag}`, DIAL_QUEUE: `dial-ha-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
         RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-ha-')),
