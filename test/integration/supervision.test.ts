@@ -185,9 +185,20 @@ describe('supervision: listen and whisper from the supervisor\'s phone (Asterisk
    * something) and never the supervisor; the agent hears the supervisor only in whisper mode.
    */
   async function expectHeard(mode: 'listen' | 'whisper', ms: number): Promise<void> {
-    const from = Date.now() + 500;
+    // The window starts once every path that must carry audio does (RTP can take a moment to flow
+    // back to a phone after a bridge change on a loaded machine); up to 10 s, then it is judged as is.
+    const flowing = (h: ReturnType<typeof levels>) =>
+      h.supervisorHeard.customer > HEARD && h.supervisorHeard.agent > HEARD && h.customerHeard.agent > HEARD
+      && (mode === 'listen' || h.agentHeard.supervisor > HEARD);
+    const deadline = Date.now() + 10_000;
+    let from = Date.now() + 500;
     await wait(500 + ms);
-    const heard = levels(from);
+    let heard = levels(from);
+    while (!flowing(heard) && Date.now() < deadline) {
+      from = Date.now();
+      await wait(ms);
+      heard = levels(from);
+    }
     console.log(`${mode} levels`, heard);
     expect(heard.supervisorHeard.customer).toBeGreaterThan(HEARD);
     expect(heard.supervisorHeard.agent).toBeGreaterThan(HEARD);
