@@ -20,8 +20,8 @@ commands:
                                 import contacts from CSV (exit 0 all imported, 1 rows rejected, 2 bad input);
                                 take back contact data agents have held for the period
   token create --role R --name N [--agent ID] [--view-numbers] | token revoke ID | token list
-  token password --name N       set a user's console password (read from standard input)
                                 API tokens (roles admin, supervisor, agent, qa); create prints the token once
+  token password --name N       set a user's console password (read from standard input)
   recordings verify [--campaign ID] [--json] | recordings purge [--campaign ID] [--dry-run] [--json]
                                 re-hash the recordings store (exit 1 when a file changed or is missing);
                                 delete recordings past their campaign's retention (audited)
