@@ -204,11 +204,11 @@ asterisk_down() {
 # ---------------------------------------------------------------- extra Asterisk nodes
 # Node N (2, 3, ...) is a second Asterisk from the same chroot with its own etc/run/log/spool/lib
 # directories (`asterisk -C`), ports ARI 8088+100(N-1), AMI 5038+100(N-1), SIP 5060+100(N-1)
-# and an RTP range disjoint from node 1's (20000-39999): 40000+5000(N-2) .. +4999.
+# and an RTP range disjoint from node 1's (20000-39999): 40000+2000(N-2) .. +1999 (nodes 2 to 12).
 # `node-up N [DIR]`: *.conf files in DIR replace the rendered ones (e.g. http.conf with TLS), and are
 # rendered the same way (@ARI_PORT@, @AMI_PORT@, @AMI_USER@, ... with node N's values); *.pem, *.crt
 # and *.key files in DIR are copied beside them (test/integration/tls.test.ts starts node 3 so).
-node_check() { case "${1:-}" in ''|*[!0-9]*|0|1) die "give a node number of 2 or more";; esac; }
+node_check() { case "${1:-}" in ''|*[!0-9]*|0|1) die "give a node number from 2 to 12";; esac; [ "$1" -le 12 ] || die "give a node number from 2 to 12 (RTP ranges end at 61999)"; }
 node_ports() { NODE_ARI_PORT=$((8088 + 100 * ($1 - 1))); NODE_AMI_PORT=$((5038 + 100 * ($1 - 1))); NODE_SIP_PORT=$((5060 + 100 * ($1 - 1))); }
 node_conf() { echo "/etc/asterisk-node$1/asterisk.conf"; }
 node_pid() {
@@ -227,14 +227,14 @@ node_up() {
     log "node $n: restarting with fresh configuration"; node_stop "$n"
   fi
   if ss -ltn "sport = :$NODE_ARI_PORT" | grep -q LISTEN; then die "node $n: port $NODE_ARI_PORT is taken by another program"; fi
-  local etc="$CHROOT/etc/asterisk-node$n" rtpstart=$((40000 + 5000 * (n - 2)))
+  local etc="$CHROOT/etc/asterisk-node$n" rtpstart=$((40000 + 2000 * (n - 2)))
   rm -rf "$etc"
   ARI_PORT=$NODE_ARI_PORT AMI_PORT=$NODE_AMI_PORT SIP_PORT=$NODE_SIP_PORT sh "$ROOT/asterisk-config/render.sh" "$ROOT/asterisk-config" "$etc"
   sed -i -e "s|^astetcdir => .*|astetcdir => /etc/asterisk-node$n|" \
     -e "s|^astvarlibdir => .*|astvarlibdir => /var/lib/asterisk-node$n|" -e "s|^astdbdir => .*|astdbdir => /var/lib/asterisk-node$n|" \
     -e "s|^astkeydir => .*|astkeydir => /var/lib/asterisk-node$n|" -e "s|^astspooldir => .*|astspooldir => /var/spool/asterisk-node$n|" \
     -e "s|^\[directories\](!)|[directories]|" -e "s|^astrundir => .*|astrundir => /var/run/asterisk-node$n|" -e "s|^astlogdir => .*|astlogdir => /var/log/asterisk-node$n|" "$etc/asterisk.conf"
-  printf '; node %s: disjoint from node 1 (20000-39999)\n[general]\nrtpstart = %s\nrtpend = %s\n' "$n" "$rtpstart" $((rtpstart + 4999)) >"$etc/rtp.conf"
+  printf '; node %s: disjoint from node 1 (20000-39999)\n[general]\nrtpstart = %s\nrtpend = %s\n' "$n" "$rtpstart" $((rtpstart + 1999)) >"$etc/rtp.conf"
   if [ -n "$extra" ]; then
     # Rendered like asterisk-config/ (@AMI_PORT@ etc. are the node's); certificates and keys beside
     # them, so that e.g. http.conf's tlscertfile can name /etc/asterisk-node$n/<file> in the chroot.
