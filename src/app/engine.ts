@@ -28,6 +28,7 @@ import { LeasedTask } from '../cluster/leased-task.js';
 import { installationTasks } from './singletons.js';
 import type { Fence } from '../cluster/leases.repository.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
+import { runSupervision } from '../dialer/supervision.js';
 import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
 
 export interface Engine {
@@ -125,7 +126,11 @@ export async function startEngine(
       const a = await db.selectFrom('agents').where('id', '=', agentId).select(['id', 'name', 'endpoint']).executeTakeFirst();
       if (!a) throw new AgentCommandError(`agent ${agentId} does not exist`, 409);
       return runAgentCommand(dialer, a, command);
-    });
+    }, (agentId, command) => runSupervision(dialer.supervision, agentId, command));
+    // Live supervisions, for GET /supervisions in every process.
+    dialer.supervision.on('started', (v) => bus.publishSupervision(node.name, leases.owner, v.id, v));
+    dialer.supervision.on('changed', (v) => bus.publishSupervision(node.name, leases.owner, v.id, v));
+    dialer.supervision.on('ended', (v) => bus.publishSupervision(node.name, leases.owner, v.id, null));
   }
   // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
   const agentStates = recordAgentStates(dialer.agents, db, log);

@@ -2,6 +2,8 @@
 // mirror every session change into one hash (the board) that any API process reads; a command
 // sent to any API process is published to the engine that owns the agent's node (the holder of
 // the node's lease) and answered on the sender's own reply channel, or fails at its deadline.
+// Supervision (listen, whisper, stop) travels the same way, to the engine holding the agent's
+// call; the engines also mirror their live supervisions into a hash of their own for any process.
 // Redis pub/sub rather than PostgreSQL NOTIFY: LISTEN needs a session connection of its own,
 // which a transaction pooler does not give (the reason leases are rows, not advisory locks).
 import { randomUUID } from 'node:crypto';
@@ -10,6 +12,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AgentSession } from '../dialer/agent-pool.js';
 import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentView } from '../dialer/agent-commands.js';
+import { SupervisionError, type SupervisionCommand, type SupervisionView } from '../dialer/supervision.js';
+import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redisOutage, watchRedis } from '../dialer/queue.js';
 
@@ -23,14 +27,16 @@ interface CommandRequest {
   agentId: string;
   node: string;
   engine: string;
-  command: AgentCommand;
+  command: AgentCommand | SupervisionCommand;
   replyTo: string;
 }
 
-type CommandReply = { id: string; ok: true; view: AgentView } | { id: string; ok: false; status: number; message: string };
+type CommandReply = { id: string; ok: true; view: AgentView | SupervisionView } | { id: string; ok: false; status: number; message: string };
 
 /** Carries a command out on the engine driving the node. */
 export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentView>;
+/** Carries a supervision request out on the engine driving the node. */
+export type SupervisionHandler = (agentId: string, command: SupervisionCommand) => Promise<SupervisionView>;
 
 export class AgentBus {
   private readonly pub: Redis;
@@ -38,7 +44,7 @@ export class AgentBus {
   private readonly replyChannel: string;
   private readonly pending = new Map<string, (r: CommandReply) => void>();
   /** Per node driven here: the engine (lease owner id) and its handler. */
-  private readonly handlers = new Map<string, { engine: string; handle: AgentCommandHandler }>();
+  private readonly handlers = new Map<string, { engine: string; handle: AgentCommandHandler; supervise?: SupervisionHandler | undefined }>();
 
   constructor(
     redisUrl: string,
@@ -60,6 +66,10 @@ export class AgentBus {
 
   private get boardKey(): string {
     return `${this.prefix}:agents`;
+  }
+
+  private get supervisionsKey(): string {
+    return `${this.prefix}:supervisions`;
   }
 
   private get commandChannel(): string {
@@ -86,8 +96,8 @@ export class AgentBus {
   }
 
   /** Takes the commands for a node this process drives (until the returned function is called). */
-  handle(node: string, engine: string, handle: AgentCommandHandler): () => void {
-    this.handlers.set(node, { engine, handle });
+  handle(node: string, engine: string, handle: AgentCommandHandler, supervise?: SupervisionHandler): () => void {
+    this.handlers.set(node, { engine, handle, supervise });
     return () => {
       if (this.handlers.get(node)?.handle === handle) this.handlers.delete(node);
     };
@@ -99,9 +109,14 @@ export class AgentBus {
     if (!h || h.engine !== req.engine) return;
     let reply: CommandReply;
     try {
-      reply = { id: req.id, ok: true, view: await h.handle(req.agentId, req.command) };
+      const c = req.command;
+      let view: AgentView | SupervisionView;
+      if (c.kind !== 'supervise') view = await h.handle(req.agentId, c);
+      else if (h.supervise) view = await h.supervise(req.agentId, c);
+      else throw new SupervisionError(`the engine driving node ${req.node} cannot supervise calls now; try again in a moment`, 503);
+      reply = { id: req.id, ok: true, view };
     } catch (err) {
-      reply = err instanceof AgentCommandError
+      reply = err instanceof ClientError
         ? { id: req.id, ok: false, status: err.status, message: err.message }
         : { id: req.id, ok: false, status: 502, message: `the engine failed: ${(err as Error).message}` };
     }
@@ -163,6 +178,45 @@ export class AgentBus {
       if (command.kind === 'logout' || command.kind === 'wrapped-up') return loggedOut;
       throw new AgentCommandError(`agent ${agentId} is not logged in`, 409);
     }
+    const r = await this.send(agentId, node, engine, command);
+    if (!r.ok) throw new AgentCommandError(r.message, r.status === 409 || r.status === 502 ? r.status : 503);
+    return r.view as AgentView;
+  }
+
+  /**
+   * Sends a supervision request to the engine holding the agent's session and answers its
+   * result, or its SupervisionError as it raised it (409 when the agent is logged out, 503 when
+   * no engine answered by the deadline).
+   */
+  async supervise(agentId: string, agentName: string, command: SupervisionCommand): Promise<SupervisionView> {
+    const [e, owners] = await Promise.all([this.entry(agentId), this.owners()]);
+    if (!e || owners.get(e.node) !== e.engine || e.state === 'logged-out') {
+      throw new SupervisionError(command.action === 'stop'
+        ? `${command.actor.name} is not listening to agent ${agentName} (who is logged out)`
+        : `agent ${agentName} has no call in progress (logged-out); listen or whisper during a call`, 409);
+    }
+    const r = await this.send(agentId, e.node, e.engine, command);
+    if (!r.ok) throw new SupervisionError(r.message, supervisionStatus(r.status));
+    return r.view as SupervisionView;
+  }
+
+  /** Mirrors a supervision of a node driven here (null: it ended) for every process. */
+  publishSupervision(node: string, engine: string, id: string, v: SupervisionView | null): void {
+    const done = v ? this.pub.hset(this.supervisionsKey, id, JSON.stringify({ ...v, node, engine })) : this.pub.hdel(this.supervisionsKey, id);
+    void done.catch((err: unknown) => this.log.warn({ err, supervisionId: id }, 'publishing the supervision failed'));
+  }
+
+  /** Live supervisions of every engine (those of engines that no longer drive their node are left out). */
+  async supervisions(): Promise<SupervisionView[]> {
+    const [all, owners] = await Promise.all([this.pub.hgetall(this.supervisionsKey), this.owners()]);
+    return Object.values(all)
+      .map((raw) => JSON.parse(raw) as SupervisionView & { node: string; engine: string })
+      .filter((x) => owners.get(x.node) === x.engine)
+      .map(({ node: _node, engine: _engine, ...v }) => v);
+  }
+
+  /** Publishes a request to the engine and waits for its reply (or the deadline). */
+  private async send(agentId: string, node: string, engine: string, command: AgentCommand | SupervisionCommand): Promise<CommandReply> {
     const id = randomUUID();
     const reply = new Promise<CommandReply>((resolve) => {
       const timer = setTimeout(() => {
@@ -176,9 +230,7 @@ export class AgentBus {
     });
     const req: CommandRequest = { id, agentId, node, engine, command, replyTo: this.replyChannel };
     await this.pub.publish(this.commandChannel, JSON.stringify(req));
-    const r = await reply;
-    if (!r.ok) throw new AgentCommandError(r.message, r.status === 409 || r.status === 502 ? r.status : 503);
-    return r.view;
+    return reply;
   }
 
   private onReply(message: string): void {
@@ -188,6 +240,11 @@ export class AgentBus {
     this.pending.delete(r.id);
     resolve(r);
   }
+}
+
+/** The statuses a supervision answers with, as the engine raised them (else 503). */
+function supervisionStatus(status: number): 403 | 404 | 409 | 502 | 503 {
+  return status === 403 || status === 404 || status === 409 || status === 502 ? status : 503;
 }
 
 function strip(e: BoardEntry): AgentView {

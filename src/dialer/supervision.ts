@@ -101,6 +101,18 @@ interface Live {
   ended: boolean;
 }
 
+/** A supervision request as the agent bus carries it to the engine that holds the agent's session. */
+export interface SupervisionCommand {
+  kind: 'supervise';
+  action: SupervisionMode | 'stop';
+  actor: Actor;
+}
+
+/** Carries a supervision request out on this engine (from the API in this process, or from the agent bus). */
+export function runSupervision(supervision: Supervision, agentId: string, c: SupervisionCommand): Promise<SupervisionView> {
+  return c.action === 'stop' ? supervision.stop(c.actor, agentId) : supervision.start(c.actor, agentId, c.action);
+}
+
 export class Supervision extends EventEmitter<SupervisionEvents> {
   /** Live supervisions by the supervisor's user id: one phone, one supervision each. */
   private readonly live = new Map<string, Live>();
@@ -239,6 +251,16 @@ export class Supervision extends EventEmitter<SupervisionEvents> {
     const own = this.deps.agents.get(row.agentRowId);
     if (own && own.state !== 'logged-out') {
       throw new SupervisionError(`the phone ${row.endpoint} of ${actor.name} is logged in as an agent (${own.state}); log that agent out to listen on it`, 409);
+    }
+    // A browser phone is reachable only while its page holds a registration with this node's
+    // Asterisk: said plainly rather than as the originate's "did not answer" 20 s later.
+    if (row.phoneType === 'webrtc') {
+      const state = await viaAsterisk(`reading the phone ${row.endpoint}`, () => this.deps.ari.endpointState('PJSIP', row.endpoint!));
+      if (state !== 'online') {
+        throw new SupervisionError(
+          `the browser phone ${row.endpoint} of ${actor.name} is not registered with Asterisk (${state ?? 'no such endpoint'}): open Dialwell's console in your browser and wait until your phone shows "registered", then try again`, 409,
+        );
+      }
     }
     return { agentRowId: row.agentRowId, endpoint: row.endpoint, phoneType: row.phoneType ?? 'sip' };
   }

@@ -519,6 +519,15 @@ export class AriGateway extends EventEmitter<AriEvents> {
     }
   }
 
+  /**
+   * Whether Asterisk can reach an endpoint now (GET /endpoints/{tech}/{resource}): `online` once a
+   * contact is there (a browser phone registered), `offline` without one; null for no such endpoint.
+   */
+  async endpointState(tech: string, resource: string): Promise<string | null> {
+    const e = await this.orNull(() => this.request<{ state?: string }>('endpoints.get', 'GET', `/endpoints/${enc(tech)}/${enc(resource)}`));
+    return e ? (e.state ?? 'unknown') : null;
+  }
+
   /** Every channel Asterisk has now, with its state and where it is in the dialplan. */
   async listChannels(): Promise<AriChannel[]> {
     return this.request<AriChannel[]>('channels.list', 'GET', '/channels');

@@ -21,6 +21,8 @@ export interface SippOptions {
   extraArgs?: string[];
   /** Run inside this network namespace (`ip netns exec`), e.g. beside an Asterisk a test isolated there. */
   netns?: string;
+  /** The local address sipp binds and names in its SDP (default 127.0.0.1). */
+  address?: string;
 }
 
 export class Sipp {
@@ -51,7 +53,7 @@ export class Sipp {
     }
     const args = [
       '-sf', scenario,
-      '-i', '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
+      '-i', opts.address ?? '127.0.0.1', '-p', String(opts.port), '-mp', String(opts.mediaPort),
       '-d', String(opts.pauseMs ?? 0),
       '-buff_size', '212992', '-nostdin', '-trace_err', '-error_file', path.join(dir, 'errors.log'),
       '-trace_stat', '-stf', path.join(dir, 'stats.csv'),

@@ -95,11 +95,12 @@ export class RtpPeer {
     });
   }
 
-  static async open(port: number, toneHz: number | null): Promise<RtpPeer> {
+  /** `address`: where the socket listens (the sipp phone's own address, as its SDP names it). */
+  static async open(port: number, toneHz: number | null, address = '127.0.0.1'): Promise<RtpPeer> {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind(port, '127.0.0.1', () => resolve());
+      sock.bind(port, address, () => resolve());
     });
     const p = new RtpPeer(sock, port, toneHz);
     p.timer = setInterval(() => p.sendFrame(), 20);

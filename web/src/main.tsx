@@ -95,8 +95,8 @@ function App() {
         <button type="button" className="btn plain" onClick={() => void signOut()}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>
-        {/* An agent's browser phone outlives the views (only sign-out ends it). */}
-        {me.agentId ? <BrowserPhoneProvider agentId={me.agentId}>{content}</BrowserPhoneProvider> : content}
+        {/* A user's browser phone (an agent's, or a supervisor's for listen and whisper) outlives the views (only sign-out ends it). */}
+        {me.agentId ? <BrowserPhoneProvider agentId={me.agentId} supervises={me.permissions.includes('calls.supervise')}>{content}</BrowserPhoneProvider> : content}
       </main>
     </>
   );

@@ -1,6 +1,7 @@
-// The agent's browser phone: what the console needs to register it with Asterisk (websocket URL,
-// SIP URI, credentials). An agent reads only their own; nobody else is given the password, and
-// each disclosure of it is audited.
+// The browser phone: what the console needs to register it with Asterisk (websocket URL, SIP
+// URI, credentials). An agent reads their own; a supervisor (or admin) reads the phone their user
+// is linked to (users.agent_id: the phone Dialwell calls for listen and whisper). Nobody else is
+// given the password, and each disclosure of it is audited.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { writeAudit } from '../../auth/audit.repository.js';
@@ -15,7 +16,10 @@ const sipDomain = (wsUrl: string): string => new URL(wsUrl).hostname;
 
 export function phoneRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/agents/:id/phone', { schema: { params }, config: { access: { perm: 'agent.self', agentParam: 'id' } } }, async (req, reply) => {
+    app.get('/agents/:id/phone', { schema: { params }, config: { access: { perm: ['agent.self', 'calls.supervise'], agentParam: 'id' } } }, async (req, reply) => {
+      // Supervising does not open other people's phones: only the phone linked to the caller's own user.
+      const own = req.principal?.agentId;
+      if (own !== req.params.id) throw new HttpError(403, `user ${req.principal?.name ?? ''} reads only the phone linked to their own user (${own ?? 'none linked'})`);
       // Credentials: no cache keeps them.
       void reply.header('cache-control', 'no-store');
       const a = await deps.db

@@ -14,8 +14,9 @@ export interface PhoneConfig {
   authorizationUser: string;
   password: string;
   displayName?: string;
-  /** The caller whose calls are answered by themselves (Dialwell's login call); others are refused. */
-  answerFrom?: string;
+  /** The callers whose calls are answered by themselves (Dialwell's login call comes from
+   * `dialwell`, a supervision's from `supervision`); others are refused. */
+  answerFrom?: string | readonly string[];
   /** How often getStats() is read while in a call; default 500 ms. */
   statsEveryMs?: number;
   /** Registration lifetime asked of Asterisk, in seconds; default 120. */
@@ -162,7 +163,8 @@ export function createPhone(config: PhoneConfig): Phone {
   const incoming = (e: IncomingRTCSessionEvent): void => {
     const s = e.session;
     const from = s.remote_identity.uri.user;
-    if (config.answerFrom !== undefined && from !== config.answerFrom) {
+    const answered = config.answerFrom === undefined ? null : typeof config.answerFrom === 'string' ? [config.answerFrom] : config.answerFrom;
+    if (answered && !answered.includes(from)) {
       s.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
       return;
     }

@@ -1,9 +1,11 @@
-// The agent's browser phone in the console: for a webrtc agent, the JsSIP softphone
+// The user's browser phone in the console: for a webrtc phone, the JsSIP softphone
 // (web/src/phone/phone.ts) is loaded as a lazy chunk (the agent view's first load stays small),
 // started with the credentials of GET /api/v1/agents/:id/phone on every page load (after a reload
 // Dialwell calls the new page's phone again) and stopped when the user signs out. It lives at the
-// app's level (BrowserPhoneProvider), so moving between views keeps the line. A SIP-phone agent
-// gets nothing here. The agent view's state bar shows registered / connected / audio flowing.
+// app's level (BrowserPhoneProvider), so moving between views keeps the line. An agent's phone
+// answers Dialwell's login call; a supervisor's (the phone their user is linked to) also answers
+// a supervision's call (listen, whisper). A SIP phone gets nothing here. The agent view's state
+// bar and the supervisor view show registered / connected / audio flowing.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, ok } from '../api';
 import type { Phone, PhoneState } from '../phone/phone';
@@ -27,7 +29,11 @@ export interface BrowserPhone {
   beforeLogin(): Promise<void>;
 }
 
-function useBrowserPhone(agentId: string): BrowserPhone {
+/** Who calls a phone: Dialwell's login call, and a supervision's call for those who may supervise. */
+const AGENT_CALLERS = ['dialwell'];
+const SUPERVISOR_CALLERS = ['dialwell', 'supervision'];
+
+function useBrowserPhone(agentId: string, supervises: boolean): BrowserPhone {
   const [kind, setKind] = useState<BrowserPhone['kind']>('checking');
   const [state, setState] = useState<PhoneState | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -48,7 +54,7 @@ function useBrowserPhone(agentId: string): BrowserPhone {
       if (!answer.webrtc) return setBoth('sip');
       const { createPhone } = await import('../phone/phone');
       if (gone) return;
-      phone = createPhone({ ...answer.webrtc, answerFrom: 'dialwell' });
+      phone = createPhone({ ...answer.webrtc, answerFrom: supervises ? SUPERVISOR_CALLERS : AGENT_CALLERS });
       phoneRef.current = phone;
       offs.push(phone.on('state', setState));
       offs.push(phone.on('ended', ({ cause }) => setProblem(cause === 'Terminated' || cause === 'Canceled' ? null : `the line ended: ${cause}`)));
@@ -75,7 +81,7 @@ function useBrowserPhone(agentId: string): BrowserPhone {
       phone?.stop();
       phoneRef.current = null;
     };
-  }, [agentId]);
+  }, [agentId, supervises]);
 
   const beforeLogin = useCallback(async () => {
     const deadline = Date.now() + REGISTER_DEADLINE_MS;
@@ -94,9 +100,18 @@ function useBrowserPhone(agentId: string): BrowserPhone {
 
 const PhoneContext = createContext<BrowserPhone | null>(null);
 
-/** Holds a signed-in agent's browser phone for as long as they are signed in, whatever the view. */
-export function BrowserPhoneProvider({ agentId, children }: { agentId: string; children: ReactNode }) {
-  return <PhoneContext.Provider value={useBrowserPhone(agentId)}>{children}</PhoneContext.Provider>;
+/**
+ * Holds the browser phone of a signed-in user with a phone (an agent, or a supervisor linked to
+ * one) for as long as they are signed in, whatever the view. `supervises`: the user may listen
+ * and whisper (calls.supervise), so the phone answers a supervision's call as well.
+ */
+export function BrowserPhoneProvider({ agentId, supervises = false, children }: { agentId: string; supervises?: boolean; children: ReactNode }) {
+  return <PhoneContext.Provider value={useBrowserPhone(agentId, supervises)}>{children}</PhoneContext.Provider>;
+}
+
+/** The signed-in user's phone, or null when their user has none linked (no BrowserPhoneProvider). */
+export function useOwnPhone(): BrowserPhone | null {
+  return useContext(PhoneContext);
 }
 
 /** The signed-in agent's phone (from BrowserPhoneProvider). */
@@ -107,14 +122,14 @@ export function useAgentPhone(): BrowserPhone {
 }
 
 /** What the state bar shows of the browser phone: registered, connected, audio flowing, and problems. */
-export function BrowserPhoneStatus({ phone, loggedIn }: { phone: BrowserPhone; loggedIn: boolean }) {
+export function BrowserPhoneStatus({ phone, loggedIn, idle }: { phone: BrowserPhone; loggedIn: boolean; idle?: string }) {
   const s = phone.state;
   const connected = !!s && s.inCall && (s.ice === 'connected' || s.ice === 'completed') && s.dtls === 'connected';
   const parts = !s
     ? ['starting…']
     : [
       s.registered ? 'registered' : 'not registered',
-      connected ? 'connected' : s.inCall ? 'connecting…' : loggedIn ? 'waiting for Dialwell\'s call' : 'no call (log in to be called)',
+      connected ? 'connected' : s.inCall ? 'connecting…' : idle ?? (loggedIn ? 'waiting for Dialwell\'s call' : 'no call (log in to be called)'),
       ...(connected ? [s.audio.flowing ? 'audio flowing' : 'no audio coming in'] : []),
       ...(connected && s.audio.packetsSent > 0 && s.audio.microphoneEnergy === 0 ? ['your microphone is silent'] : []),
     ];

@@ -1,10 +1,13 @@
 // Listen, whisper and stop on an agent's live call, from the supervisor's own phone (the API and
-// the sound model: docs/supervision.md). One list of live supervisions, read once and again after
-// each action or when a supervised agent's call changes, serves every row of the agent grid.
+// the sound model: docs/supervision.md), and that phone's status. One list of live supervisions,
+// read once and again after each action or when a supervised agent's call changes, serves every
+// row of the agent grid. A supervisor whose linked phone is a browser phone has it running in
+// this page (BrowserPhoneProvider, main.tsx): pressing Listen rings this browser, which answers.
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { api, ok, type Me } from '../api';
 import type { LiveAgent } from '../live';
 import { Btn } from '../ui';
+import { BrowserPhoneStatus, useOwnPhone } from './BrowserPhone';
 
 interface Supervision { id: string; supervisorUserId: string; agentId: string; callId: string; mode: 'listen' | 'whisper' }
 
@@ -67,3 +70,14 @@ export function SupervisionButtons({ me, agent }: { me: Me; agent: LiveAgent }) 
 
 /** The agent grid's column for users who may supervise (calls.supervise). */
 export const supervisionColumn = (me: Me) => ({ header: 'Listen', cell: (a: LiveAgent) => <SupervisionButtons me={me} agent={a} /> });
+
+/** The supervisor's phone, above the grid: the browser phone's status, or which phone Dialwell calls. */
+export function SupervisorPhone({ me }: { me: Me }) {
+  const phone = useOwnPhone();
+  if (!me.agentId || !phone) {
+    return <p className="phone-status">Your phone: none linked. Listen and whisper call the phone linked to your user; ask an admin to link one.</p>;
+  }
+  if (phone.kind === 'checking') return <p className="phone-status">Your phone: checking…</p>;
+  if (phone.kind === 'sip') return <p className="phone-status">Your phone: a SIP phone. Dialwell calls it when you press Listen or Whisper.</p>;
+  return <BrowserPhoneStatus phone={phone} loggedIn={false} idle="no call (Listen or Whisper rings this browser)" />;
+}

@@ -8,7 +8,7 @@ import { LineChart } from '../Chart';
 import { elapsed, useClock, useLive, type LiveAgent } from '../live';
 import { Btn, DataTable, Section, useLoad } from '../ui';
 import { CampaignProgress, ContactView } from './Progress';
-import { supervisionColumn } from './SupervisionButtons';
+import { supervisionColumn, SupervisorPhone } from './SupervisionButtons';
 import { DayCharts, MoveAgent, type CampaignRow } from './SupervisorTools';
 
 type Campaign = CampaignRow;
@@ -67,6 +67,7 @@ function Wall({ me }: { me: Me }) {
       <h1>Supervisor</h1>
       <p role="status" aria-live="polite" className="notice">{message}</p>
       <p className="hint">Live updates {live.connected ? 'on' : 'reconnecting…'}{live.at ? `, as of ${new Date(live.at).toLocaleTimeString()}` : ''}.</p>
+      {me.permissions.includes('calls.supervise') ? <SupervisorPhone me={me} /> : null}
       <Section title="Agents">
         <DataTable
           caption="Logged-in agents"
