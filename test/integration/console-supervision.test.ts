@@ -204,8 +204,10 @@ describe('the supervisor listens and whispers from the console with the browser 
     await setPassword(db, supervisor.id, pw);
     const viaBus = as(apiOnly!, (await issueToken(db, supervisor.id, 'test')).token);
     const quiet = await createUser(db, { name: `quiet-${tag}`, role: 'supervisor', agentId: (q.json() as { id: string }).id });
+    await setPassword(db, quiet.id, pw);
     const quietViaBus = as(apiOnly!, (await issueToken(db, quiet.id, 'test')).token);
     const phoneless = await createUser(db, { name: `nophone-${tag}`, role: 'supervisor', agentId: null });
+    await setPassword(db, phoneless.id, pw);
     const phonelessViaBus = as(apiOnly!, (await issueToken(db, phoneless.id, 'test')).token);
 
     // A supervisor reads only their own phone's credentials.
@@ -281,6 +283,40 @@ describe('the supervisor listens and whispers from the console with the browser 
     const unregistered = await quietViaBus('POST', `/api/v1/agents/${agentId}/call/listen`);
     expect(unregistered.statusCode, unregistered.body).toBe(409);
     expect(unregistered.json().error).toMatch(/browser phone sq-.* is not registered/);
+
+    // The same refusals in the console, in the agent's row: a supervisor with no phone linked
+    // (the page says so above the grid), and one whose browser phone fails to register (a stale
+    // password on its way to the page).
+    const refusedIn = async (user: { name: string }, name: string, setup?: (pg: Page) => Promise<void>) => {
+      const c = await chromium!.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const pg = await c.newPage();
+      pg.on('pageerror', (e) => pageErrors.push(e.message));
+      await setup?.(pg);
+      await signInByKeyboard(pg, base, user.name, pw);
+      await pg.getByRole('heading', { level: 1, name: 'Supervisor' }).waitFor();
+      const listen = pg.getByRole('button', { name: `Listen to ${agentName}` });
+      await listen.waitFor({ timeout: 10_000 });
+      await listen.click();
+      const alert = pg.getByRole('row').filter({ hasText: agentName }).getByRole('alert');
+      await alert.waitFor({ timeout: 10_000 });
+      findings.push(...(await checkPage(pg, name)));
+      const text = (await alert.textContent()) ?? '';
+      const phoneLine = (await pg.locator('.phone-status').first().textContent()) ?? '';
+      await c.close();
+      return { text, phoneLine };
+    };
+    const noPhoneShown = await refusedIn(phoneless, 'supervisor-no-phone');
+    expect(noPhoneShown.text).toMatch(/has no phone to listen on/);
+    expect(noPhoneShown.phoneLine).toMatch(/^Your phone: none linked/);
+    const staleShown = await refusedIn(quiet, 'supervisor-phone-not-registered', async (pg) => {
+      await pg.route('**/api/v1/agents/*/phone', async (route) => {
+        const res = await route.fetch();
+        const body = (await res.json()) as { webrtc: { password: string } };
+        await route.fulfill({ response: res, json: { ...body, webrtc: { ...body.webrtc, password: 'stale-password' } } });
+      });
+    });
+    expect(staleShown.text).toMatch(/browser phone sq-.* is not registered/);
+    expect(staleShown.phoneLine).toMatch(/not registered/);
 
     /**
      * Over windows of `ms` (up to 10 s, until every path that must carry audio does): the
