@@ -63,7 +63,7 @@ export function SupervisionButtons({ me, agent }: { me: Me; agent: LiveAgent }) 
       <Btn onPress={() => void act('listen')} isDisabled={busy || mine?.mode === 'listen'}>Listen to {agent.name}</Btn>
       <Btn onPress={() => void act('whisper')} isDisabled={busy || mine?.mode === 'whisper'}>Whisper to {agent.name}</Btn>
       {mine ? <Btn variant="danger" onPress={() => void act('stop')} isDisabled={busy}>Stop listening to {agent.name}</Btn> : null}
-      {problem ? <span role="alert">{problem}</span> : null}
+      {problem ? <span role="alert" className="notice error">{problem}</span> : null}
     </span>
   );
 }
