@@ -9,7 +9,7 @@
 // login) and take the next calls; nothing is dialed twice.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,6 +69,8 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
 
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // Each process's log, to read after a failure.
+    for (const [c, lines] of output) writeFileSync(path.join(tmpdir(), `dialwell-takeover-${tag}-${c.pid}.log`), lines.join('\n'));
     for (const s of sipps) await s.stop();
     await db?.destroy();
   });
