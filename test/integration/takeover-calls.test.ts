@@ -6,7 +6,9 @@
 // its agent's bridge), then end normally when the customers hang up, each with one CDR closed by
 // the new owner (ended_by customer, not reconciled from Asterisk's record) and its recording
 // stored whole; the agents keep their sessions (seen through the survivor's API without a new
-// login) and take the next calls; nothing is dialed twice.
+// login) and take the next calls; nothing is dialed twice. Customers ringing at the kill: one who
+// answers while no engine listens is hung up by Asterisk itself (its Stasis application is not
+// active) and counts as abandoned; one who answers after the takeover is joined to an agent.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,9 @@ const SIP_PORT = 5060 + 100 * (NODE - 1);
 const CEL_FILE = `/var/cache/dialwell/asterisk22-chroot/var/log/asterisk${NODE === 1 ? '' : `-node${NODE}`}/cel-custom/dialwell-cel.jsonl`;
 const CARRIER = 7700;
 const SOFTPHONE = 7701;
+/** Customers who answer late (customer-late-answer.xml): during the takeover, and after it. */
+const EARLY_ANSWER = 7702;
+const LATE_ANSWER = 7703;
 const PORTS = [7790, 7791];
 const AGENTS = 3;
 /** How long each customer talks before hanging up (sipp -d). */
@@ -59,6 +64,8 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
     db = createDb(cfg.DATABASE_URL, 4);
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 7710, pauseMs: TALK_MS }));
     sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 7720 }));
+    sipps.push(await Sipp.start({ scenario: 'customer-late-answer.xml', port: EARLY_ANSWER, mediaPort: 7730, pauseMs: 30_000, vars: { ringMs: '1500' } }));
+    sipps.push(await Sipp.start({ scenario: 'customer-late-answer.xml', port: LATE_ANSWER, mediaPort: 7740, pauseMs: 6000, vars: { ringMs: '14000' } }));
     const user = await createUser(db, { name: `tk-admin-${tag}`, role: 'admin', agentId: null });
     token = (await issueToken(db, user.id, 'takeover-calls')).token;
     await createNode(db, systemActor('system'), {
@@ -78,7 +85,7 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
   const ariAuth = () => `Basic ${Buffer.from(`${cfg.ARI_USER}:${cfg.ARI_PASSWORD}`).toString('base64')}`;
   const ariGet = async <T>(p: string): Promise<T> => (await (await fetch(`http://127.0.0.1:${ARI_PORT}/ari${p}`, { headers: { authorization: ariAuth() } })).json()) as T;
 
-  function serve(port: number): ChildProcess {
+  function serve(port: number, env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve'], {
       cwd: root,
       env: {
@@ -88,6 +95,7 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
         // One store for both processes: the survivor stores the recordings the dead owner started.
         RECORDINGS_DIR: recordingsDir, SHUTDOWN_CALL_LIMIT_MS: '1000',
         DIAL_JOB_LOCK_MS: '2000', CDR_RECONCILE_EVERY_MS: '2000', CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -214,6 +222,68 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
     } finally {
       if (wrapUp) clearInterval(wrapUp);
       await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
+      for (const c of [a, b]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+      await Promise.all([a, b].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
+    }
+  }, 240_000);
+  it('a customer who answers while no engine listens counts as abandoned (closed once); one who answers after the takeover is joined', async () => {
+    const id = randomUUID().slice(0, 8);
+    const policyName = `open-tk-${id}`;
+    await savePolicy(db, openAllHours(policyName), 'test');
+    const callerId = await createCallerId(db, randomCallerNumber());
+    // One campaign per customer, each with an agent of its own (ready through the takeover).
+    const setups: { which: string; camp: { id: string }; agent: { id: string } }[] = [];
+    for (const [which, port] of [['early', EARLY_ANSWER], ['late', LATE_ANSWER]] as const) {
+      const trunk = await createTrunk(db, { name: `tk-${which}-${id}`, host: '127.0.0.1', port });
+      const camp = await createCampaign(db, { name: `takeover ${which} ${id}`, trunkId: trunk.id, callerIdId: callerId.id, policyName, dialMode: 'progressive', recordCalls: false, state: 'draft' });
+      const agent = await createAgent(db, { name: `TK ${which} agent`, endpoint: `tk-${which}-${id}`, contactUri: `sip:127.0.0.1:${SOFTPHONE}` });
+      await db.insertInto('campaign_agents').values({ campaign_id: camp.id, agent_id: agent.id }).execute();
+      const phone = `+1305557${String(1000 + Math.floor(Math.random() * 8999))}`;
+      const c = await addContact(db, { campaignId: camp.id, phone });
+      await createAttempt(db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() });
+      setups.push({ which, camp, agent });
+    }
+    const callOf = (campaignId: string) => db.selectFrom('calls').where('campaign_id', '=', campaignId)
+      .select(['id', 'channel_id', 'agent_id', 'answered_at', 'bridged_at', 'ended_at', 'ended_by', 'outcome', 'reconciled_from']).executeTakeFirst();
+    // A longer lease than the first case's: the early customer (1.5 s of ringing) surely
+    // answers while no engine listens.
+    const env = { LEASE_TTL_MS: '6000' };
+    const [a, b] = [serve(PORTS[0]!, env), serve(PORTS[1]!, env)];
+    try {
+      await until(async () => (await healthy(PORTS[0]!)) && (await healthy(PORTS[1]!)), 90_000, 'both processes to serve');
+      await until(async () => [a.pid, b.pid].map(String).includes((await holder()).split(':')[1] ?? ''), 30_000, 'an owner for the node');
+      const ownerPid = Number((await holder()).split(':')[1]);
+      const owner = ownerPid === a.pid ? a : b;
+      const standby = owner === a ? b : a;
+      const standbyPort = owner === a ? PORTS[1]! : PORTS[0]!;
+      for (const s of setups) expect((await http(standbyPort, 'POST', `/api/v1/agents/${s.agent.id}/login`)).status).toBe(200);
+      for (const s of setups) await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', s.camp.id).execute();
+      // Killed while both customers ring (their channels are in Asterisk, neither answered).
+      await until(async () => {
+        const calls = await Promise.all(setups.map((s) => callOf(s.camp.id)));
+        if (calls.some((c) => !c)) return false;
+        const live = await Promise.all(calls.map((c) => fetch(`http://127.0.0.1:${ARI_PORT}/ari/channels/${c!.channel_id}`, { headers: { authorization: ariAuth() } })));
+        return live.every((r) => r.ok);
+      }, 60_000, 'both customers to ring');
+      owner.kill('SIGKILL');
+      await until(async () => (await holder()).split(':')[1] === String(standby.pid), 15_000, 'the standby to take the node');
+      const [early, late] = setups;
+      // Answered while no engine held the application's websocket: Asterisk's Stasis() fails
+      // ("Stasis app ... not active", measured on 22.10) and hangs the customer up at once, so
+      // they hear no information message. The new owner closes the call once, from Asterisk's
+      // record, counted as abandoned (answered, never joined); its agent was not given it.
+      await until(async () => !!(await callOf(early!.camp.id))?.ended_at, 40_000, 'the early customer\'s call to end');
+      expect(await callOf(early!.camp.id)).toMatchObject({ outcome: 'abandoned', agent_id: null, reconciled_from: 'asterisk-cel' });
+      expect((await callOf(early!.camp.id))!.answered_at).not.toBeNull();
+      // Answered after the takeover: its StasisStart reached the new owner, joined to the agent.
+      await until(async () => !!(await callOf(late!.camp.id))?.bridged_at, 30_000, 'the late customer to be joined to an agent');
+      expect(await callOf(late!.camp.id)).toMatchObject({ agent_id: late!.agent.id });
+      await until(async () => !!(await callOf(late!.camp.id))?.ended_at, 30_000, 'the late customer\'s call to end');
+      expect(await callOf(late!.camp.id)).toMatchObject({ outcome: 'answered', ended_by: 'customer', reconciled_from: null });
+      // The early campaign's agent was kept, and is still ready for the next call.
+      expect((await agentState(standbyPort, early!.agent.id)).state).toBe('ready');
+    } finally {
+      for (const s of setups) await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', s.camp.id).execute();
       for (const c of [a, b]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
       await Promise.all([a, b].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     }
