@@ -30,6 +30,7 @@ import type { Fence } from '../cluster/leases.repository.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
 import { runSupervision } from '../dialer/supervision.js';
 import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
+import { takeOverNode } from '../dialer/takeover.js';
 
 export interface Engine {
   ari: AriGateway;
@@ -120,8 +121,15 @@ export async function startEngine(
   let unhandle = () => {};
   const bus = opts.agentBus;
   const node = opts.node;
+  if (bus && node) dialer.agents.on('state', (s) => bus.publish(node.name, leases.owner, s));
+  // A node driven under a lease may have been taken over from an engine that died: what it left up
+  // in Asterisk (agents' phones, calls with agents, answered customers) is rebuilt before
+  // anything is dialed or any agent command runs here (src/dialer/takeover.ts).
+  if (node) {
+    await takeOverNode(dialer, { db, ari, log, lastSessions: bus ? () => bus.lastSessions(node.name) : null, celFile: cfg.ASTERISK_CEL_FILE || null })
+      .catch((err: unknown) => log.error({ err }, 'rebuilding what the previous engine left in Asterisk failed: its calls are closed from Asterisk\'s record'));
+  }
   if (bus && node) {
-    dialer.agents.on('state', (s) => bus.publish(node.name, leases.owner, s));
     unhandle = bus.handle(node.name, leases.owner, async (agentId, command) => {
       const a = await db.selectFrom('agents').where('id', '=', agentId).select(['id', 'name', 'endpoint']).executeTakeFirst();
       if (!a) throw new AgentCommandError(`agent ${agentId} does not exist`, 409);

@@ -164,6 +164,19 @@ export class AgentBus {
   }
 
   /**
+   * The sessions last published for a node, whatever engine published them (a takeover reads the
+   * dead owner's: src/dialer/takeover.ts), by agent id; logged-out ones left out.
+   */
+  async lastSessions(node: string): Promise<Map<string, AgentView>> {
+    const out = new Map<string, AgentView>();
+    for (const [agentId, raw] of Object.entries(await this.pub.hgetall(this.boardKey))) {
+      const e = JSON.parse(raw) as BoardEntry;
+      if (e.node === node && e.state !== 'logged-out') out.set(agentId, strip(e));
+    }
+    return out;
+  }
+
+  /**
    * Sends the command to the engine driving the agent's node (a login: the first node with an
    * engine) and answers its result; an AgentCommandError as the engine raised it, or 503 when no
    * engine drives the node or none answered by the deadline.

@@ -334,6 +334,40 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     return r;
   }
 
+  /**
+   * Keeps the session of an agent whose softphone channel this engine found in Asterisk when it
+   * took the node over (src/dialer/takeover.ts): same channel, same bridge, the state the previous
+   * engine last published (its timer going on from then); the phone does not ring again. A
+   * reservation of the previous engine is void (ready again).
+   */
+  restore(
+    agent: { id: string; name: string; endpoint: string; phoneType: PhoneType },
+    phone: { channelId: string; bridgeId: string },
+    was: { state: AgentState; since: number; callId: string | null; lastCallId: string | null; pauseReason: string | null },
+  ): AgentSession {
+    const existing = this.sessions.get(agent.id);
+    if (existing && existing.state !== 'logged-out') return existing;
+    const state = was.state === 'reserved' || was.state === 'logging-in' || was.state === 'logged-out' ? 'ready' : was.state;
+    const s: AgentSession = {
+      agentId: agent.id, name: agent.name, endpoint: agent.endpoint, channelId: phone.channelId, bridgeId: phone.bridgeId,
+      state, stateSince: state === was.state ? was.since : Date.now(), callId: state === 'on-call' ? was.callId : null,
+      lastCallId: was.lastCallId, pauseReason: state === 'paused' ? was.pauseReason : null, logoutReason: null, phoneType: agent.phoneType,
+    };
+    this.sessions.set(agent.id, s);
+    const log = this.log.child({ agentId: agent.id, endpoint: agent.endpoint });
+    this.watchPhone(s, log);
+    log.info({ state }, 'agent session kept from the previous engine');
+    this.emit('state', s);
+    if (state === 'ready') this.serveWaiter(s);
+    const after = this.opts.autoReadyAfterMs;
+    if (state === 'wrap-up' && after !== null) {
+      setTimeout(() => {
+        if (s.state === 'wrap-up') this.setState(s, 'ready');
+      }, Math.max(0, s.stateSince + after - Date.now()));
+    }
+    return s;
+  }
+
   private isLoggingIn(channelId: string): boolean {
     for (const s of this.sessions.values()) if (s.channelId === channelId && s.state === 'logging-in') return true;
     return false;
@@ -506,3 +540,8 @@ function agentBridgeName(agentId: string): string {
   return `${AGENT_BRIDGE_PREFIX}${agentId}`;
 }
 
+
+/** The agent whose bridge this is, by its name (null for any other bridge). */
+export function agentOfBridgeName(name: string | undefined): string | null {
+  return name?.startsWith(AGENT_BRIDGE_PREFIX) ? name.slice(AGENT_BRIDGE_PREFIX.length) || null : null;
+}

@@ -560,6 +560,43 @@ export class CallSession {
     return this.events;
   }
 
+  /**
+   * The call was up with an agent when this engine took its node over from one that died
+   * (src/dialer/takeover.ts): the session starts bridged (or on hold), listening to the channel,
+   * with the recording Asterisk is still writing adopted, so the call ends as any other (either
+   * side hangs up, the API) with its one CDR and its recording whole. A recorded call whose
+   * recording had not started yet is recorded from now on, into the same file.
+   */
+  async resumeBridged(p: {
+    answeredAt: Date; bridgedAt: Date; agent: AgentSession; recording: { name: string; startedAt: Date } | null; held: boolean;
+    /** The previous engine died before writing the join on the call row: written now. */
+    writeJoin: boolean;
+  }): Promise<void> {
+    this.answeredAt = p.answeredAt;
+    this.bridgedAt = p.bridgedAt;
+    this.agent = p.agent;
+    if (p.held) {
+      this.held = true;
+      this.holds.hold(new Date());
+    }
+    this.listen();
+    this.armMaxDuration(p.answeredAt);
+    if (p.writeJoin) await this.deps.calls.bridged({ callId: this.callId, answeredAt: p.answeredAt, agentId: p.agent.agentId, bridgeId: p.agent.bridgeId, bridgedAt: p.bridgedAt });
+    if (p.recording) {
+      const rec = p.recording;
+      let report!: (r: 'finished' | 'failed') => void;
+      const reported = new Promise<'finished' | 'failed'>((r) => (report = r));
+      this.deps.router.onRecording(rec.name, (e) => {
+        if (e.type === 'RecordingFinished') report('finished');
+        else if (e.type === 'RecordingFailed') report('failed');
+      });
+      this.recording = { name: rec.name, startedAt: rec.startedAt, stopped: false, reported };
+    } else if (this.ctx.campaign.recordCalls) {
+      this.recording = { name: `call-${this.callId}`, startedAt: p.bridgedAt, stopped: true, reported: new Promise(() => {}) };
+      await this.startRecording(p.agent.bridgeId, true);
+    }
+  }
+
   /** Asterisk no longer has the channel (it restarted, or the channel ended while the event
    * websocket was down): close the call out with what is known. */
   async closeOutLost(reason: string): Promise<void> {

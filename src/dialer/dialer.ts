@@ -336,6 +336,35 @@ export class Dialer {
     }
   }
 
+  /**
+   * A call that was up with an agent when this engine took the node over (src/dialer/takeover.ts):
+   * its session is rebuilt bridged, its live recording adopted, so it ends as any other call, its
+   * CDR closed once, by this engine (fenced by its lease), never by the CDR reconciler.
+   */
+  async resumeCall(
+    call: { callId: string; attempt: DialContext['attempt']; callerId: string; createdAt: Date; channelId: string },
+    state: Parameters<CallSession['resumeBridged']>[0],
+  ): Promise<CallSession> {
+    const ctx = await this.withPolicyLimit({ ...(await this.contexts.load(call.attempt)), callerId: call.callerId });
+    const session = new CallSession(
+      {
+        db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
+        connectTimeoutMs: this.opts.connectTimeoutMs, abandonMedia: this.opts.abandonMedia, closingMedia: this.opts.closingMedia,
+        maxCallSeconds: this.opts.maxCallSeconds, ...(this.opts.recordingSettle ? { recordingSettle: this.opts.recordingSettle } : {}),
+      },
+      ctx,
+      call.callId,
+      call.channelId,
+      null,
+      call.callerId,
+    );
+    this.sessions.set(call.attempt.id, session);
+    this.adopted.set(call.attempt.id, call.createdAt);
+    this.track(session);
+    await session.resumeBridged(state);
+    return session;
+  }
+
   get activeCalls(): number {
     return this.sessions.size;
   }

@@ -21,3 +21,9 @@ export function isCustomerInStasis(c: AriChannel, app: string): boolean {
   const kind = stasisArgs(c, app)?.[0];
   return kind === 'customer' || kind === 'customer-amd';
 }
+
+/** What a channel in this application's Stasis is there for (its first Stasis argument:
+ * customer, customer-amd, agent, supervisor, snoop), or null when it is not in it. */
+export function roleOfChannel(c: AriChannel, app: string): string | null {
+  return stasisArgs(c, app)?.[0] ?? null;
+}
