@@ -12,7 +12,7 @@ import { HttpError } from '../errors.js';
 import type { ApiDeps } from '../server.js';
 
 const agentParams = z.object({ id: z.uuid('must be an agent id (a UUID)') });
-const supervise_ = { access: { perm: 'calls.supervise' } } satisfies { access: Access };
+const superviseAccess = { access: { perm: 'calls.supervise' } } satisfies { access: Access };
 
 const supervisionView = z.object({
   id: z.string(),
@@ -47,21 +47,21 @@ export function supervisionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/agents/:id/call/listen',
-      { schema: { params: agentParams, response: { 200: supervisionView } }, config: supervise_ },
+      { schema: { params: agentParams, response: { 200: supervisionView } }, config: superviseAccess },
       async (req) => supervise(req, req.params.id, 'listen'),
     );
     app.post(
       '/agents/:id/call/whisper',
-      { schema: { params: agentParams, response: { 200: supervisionView } }, config: supervise_ },
+      { schema: { params: agentParams, response: { 200: supervisionView } }, config: superviseAccess },
       async (req) => supervise(req, req.params.id, 'whisper'),
     );
     app.delete(
       '/agents/:id/call/supervision',
-      { schema: { params: agentParams, response: { 200: supervisionView } }, config: supervise_ },
+      { schema: { params: agentParams, response: { 200: supervisionView } }, config: superviseAccess },
       async (req) => supervise(req, req.params.id, 'stop'),
     );
     // This process's own (current at once) and every engine's, from the shared hash.
-    app.get('/supervisions', { schema: { response: { 200: z.object({ supervisions: z.array(supervisionView) }) } }, config: supervise_ }, async () => {
+    app.get('/supervisions', { schema: { response: { 200: z.object({ supervisions: z.array(supervisionView) }) } }, config: superviseAccess }, async () => {
       const here = deps.dialer?.supervision.list() ?? [];
       const shared = deps.agentBus ? await deps.agentBus.supervisions() : [];
       if (!deps.dialer && !deps.agentBus) throw new HttpError(503, 'the dialer engine does not run in this process; live calls are supervised there');
