@@ -71,6 +71,9 @@ export interface DrainReport {
   drainMs: number;
 }
 
+/** How long before its websocket closed a stopping Asterisk may have hung the softphones up. */
+const NODE_STOP_HANGUPS_MS = 5_000;
+
 export interface EngineOptions {
   dialer?: Partial<DialerOptions>;
   tickMs?: number;
@@ -140,7 +143,8 @@ export async function startEngine(
   // Periodic work waits while PostgreSQL is away (the outage is logged once, not per timer).
   const dbHealth = healthOf(db);
   const reconcileCdrs = async (includeLocal = false, asteriskDown = false) => {
-    if (!dbHealth.up) return;
+    // While ARI is away nothing can be told about live channels (the node-down pass says none are).
+    if (!dbHealth.up || (!ari.connected && !asteriskDown)) return;
     await cdr.reconcile({ includeLocal, asteriskDown, ...(includeLocal ? { exclude: (channelId: string) => dialer.isSettling(channelId) } : {}) }).catch((err: unknown) => {
       if (!dbHealth.failed(err)) log.error({ err }, 'reconciling CDRs with Asterisk failed');
     });
@@ -164,9 +168,13 @@ export async function startEngine(
   if (opts.node) {
     ari.on('disconnected', () => {
       if (nodeDown) return;
+      const lostAt = Date.now();
       nodeDown = setTimeout(() => {
         if (ari.connected || closing) return;
-        log.warn({ afterMs: cfg.NODE_DOWN_AFTER_MS, agents: dialer.agents.list().length }, 'node down: Asterisk unreachable; its agents are logged out and its calls closed from its record');
+        // A stopping Asterisk hangs the softphones up just before its websocket closes: those
+        // logouts were the node's going down too.
+        const relabelled = dialer.agents.relabelLogouts(lostAt - NODE_STOP_HANGUPS_MS, 'node-down');
+        log.warn({ afterMs: cfg.NODE_DOWN_AFTER_MS, agents: dialer.agents.list().filter((a) => a.state !== 'logged-out').length + relabelled }, 'node down: Asterisk unreachable; its agents are logged out and its calls closed from its record');
         void dialer.agents.logoutAll('node-down').then(() => reconcileCdrs(true, true), (err: unknown) => log.error({ err }, 'logging the agents of a node down out failed'));
       }, cfg.NODE_DOWN_AFTER_MS);
     });

@@ -495,6 +495,22 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     }
   }
 
+  /**
+   * Sessions whose softphone hang-up ended them since `since` were in fact ended by their node
+   * going down (a stopping Asterisk hangs every channel up before its websocket closes): their
+   * reason becomes `reason`, reported again (board, state history). Returns how many.
+   */
+  relabelLogouts(since: number, reason: LogoutReason): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (s.state !== 'logged-out' || s.stateSince < since || (s.logoutReason !== 'softphone-hung-up' && s.logoutReason !== 'lost')) continue;
+      s.logoutReason = reason;
+      this.emit('state', s);
+      n++;
+    }
+    return n;
+  }
+
   async logoutAll(reason: LogoutReason = 'requested'): Promise<void> {
     await Promise.all([...this.sessions.keys()].map((id) => this.logout(id, reason)));
     for (const w of this.waiters.splice(0)) w.take(null);
