@@ -47,6 +47,9 @@ interface CampaignPacing {
   abandonCap: number;
 }
 
+/** Which runner of a process does each leased work (the node engines of one process share its keeper). */
+const claims = new WeakMap<LeaseKeeper, Map<string, CampaignRunner>>();
+
 /** How long a handed-over attempt counts as on its way without hearing back from the dialer. */
 const HANDED_TTL_MS = 10_000;
 
@@ -142,7 +145,16 @@ export class CampaignRunner {
   /** Another engine may pace these campaigns now. */
   private releasePacers(): void {
     const l = this.opts.leases;
-    if (l) for (const name of l.keeper.wishes()) if (name.startsWith(`${l.scope}/pacer:`) || name === `${l.scope}/due-callbacks`) void l.keeper.unwant(name);
+    if (!l) return;
+    const claimed = claims.get(l.keeper);
+    for (const name of l.keeper.wishes()) {
+      if (!name.startsWith(`${l.scope}/pacer:`) && name !== `${l.scope}/due-callbacks`) continue;
+      // Another runner of this process (another node's engine) paces it: it keeps the lease.
+      const holder = claimed?.get(name);
+      if (holder && holder !== this) continue;
+      claimed?.delete(name);
+      void l.keeper.unwant(name);
+    }
   }
 
   /**
@@ -221,7 +233,14 @@ export class CampaignRunner {
     if (!l) return true;
     const name = `${l.scope}/${work}`;
     l.keeper.want(name);
-    return l.keeper.holds(name);
+    if (!l.keeper.holds(name)) return false;
+    // The node engines of one process share its lease keeper: the first runner to claim the work paces it.
+    let claimed = claims.get(l.keeper);
+    if (!claimed) claims.set(l.keeper, (claimed = new Map()));
+    const holder = claimed.get(name);
+    if (holder && holder !== this) return false;
+    claimed.set(name, this);
+    return true;
   }
 
   /** Asks for the pacer leases of the running campaigns and gives up those of the others. */
