@@ -51,24 +51,29 @@ export type BoardReader = () => Promise<NodeAgent[]>;
 const RECENT_MS = 60_000;
 
 export async function readClusterView(db: Db, board: BoardReader, local: string, campaignIds: readonly string[]): Promise<ClusterView> {
-  const [nodes, agents, calls, recent] = await Promise.all([
-    db
-      .selectFrom('nodes as n')
-      // The lease named as nodeLease() names it.
-      .innerJoin('leases as l', (j) => j.on(sql<boolean>`l.name = 'node:' || n.name`))
-      .where('n.enabled', '=', true)
-      .where('l.expires_at', '>', sql<Date>`now()`)
-      .select('n.name')
-      .orderBy('n.name')
-      .execute(),
+  const nodes = await db
+    .selectFrom('nodes as n')
+    // The lease named as nodeLease() names it.
+    .innerJoin('leases as l', (j) => j.on(sql<boolean>`l.name = 'node:' || n.name`))
+    .where('n.enabled', '=', true)
+    .where('l.expires_at', '>', sql<Date>`now()`)
+    .select('n.name')
+    .orderBy('n.name')
+    .execute();
+  // One node (this one): nothing more to read, the pacer paces as a single node does.
+  if (nodes.length === 1 && nodes[0]!.name === local) return { nodes: [local], agents: [], calls: [], placed: [], ended: [] };
+  const [agents, calls, recent] = await Promise.all([
     board(),
     sql<{ id: string; campaign_id: string; node: string; state: string; enqueued_at: Date | null; dialed_at: Date | null; answered_at: Date | null }>`
+      select a.id, a.campaign_id, n.name as node, a.state, a.enqueued_at, a.dialed_at, null::timestamptz as answered_at
+      from attempts a join nodes n on n.id = a.node_id
+      where a.state = 'queued' and a.enqueued_at is not null and a.scheduled_at <= now()
+      union all
       select a.id, a.campaign_id, n.name as node, a.state, a.enqueued_at, a.dialed_at, c.answered_at
       from attempts a
       left join calls c on c.attempt_id = a.id
       join nodes n on n.id = coalesce(c.node_id, a.node_id)
-      where (a.state = 'queued' and a.enqueued_at is not null and a.node_id is not null and a.scheduled_at <= now())
-         or (a.state = 'dialing' and n.name <> ${local} and c.ended_at is null and c.bridged_at is null)`.execute(db),
+      where a.state = 'dialing' and n.name <> ${local} and c.ended_at is null and c.bridged_at is null`.execute(db),
     campaignIds.length === 0
       ? Promise.resolve({ rows: [] })
       : sql<{ id: string; campaign_id: string; created_at: Date; answered_at: Date | null; bridged_at: Date | null; ended_at: Date | null; hangup_cause: number | null; outcome: string | null }>`
