@@ -229,7 +229,9 @@ node_up() {
   if ss -ltn "sport = :$NODE_ARI_PORT" | grep -q LISTEN; then die "node $n: port $NODE_ARI_PORT is taken by another program"; fi
   local etc="$CHROOT/etc/asterisk-node$n" rtpstart=$((40000 + 2000 * (n - 2)))
   rm -rf "$etc"
-  ARI_PORT=$NODE_ARI_PORT AMI_PORT=$NODE_AMI_PORT SIP_PORT=$NODE_SIP_PORT sh "$ROOT/asterisk-config/render.sh" "$ROOT/asterisk-config" "$etc"
+  # The node's name in Dialwell (its dialplan reaches <ARI_APP>-<name>): node<N> unless NODE<N>_NAME says otherwise.
+  local name_var="NODE${n}_NAME"; local node_name="${!name_var:-node$n}"
+  NODE_NAME=$node_name ARI_PORT=$NODE_ARI_PORT AMI_PORT=$NODE_AMI_PORT SIP_PORT=$NODE_SIP_PORT sh "$ROOT/asterisk-config/render.sh" "$ROOT/asterisk-config" "$etc"
   sed -i -e "s|^astetcdir => .*|astetcdir => /etc/asterisk-node$n|" \
     -e "s|^astvarlibdir => .*|astvarlibdir => /var/lib/asterisk-node$n|" -e "s|^astdbdir => .*|astdbdir => /var/lib/asterisk-node$n|" \
     -e "s|^astkeydir => .*|astkeydir => /var/lib/asterisk-node$n|" -e "s|^astspooldir => .*|astspooldir => /var/spool/asterisk-node$n|" \
@@ -238,7 +240,7 @@ node_up() {
   if [ -n "$extra" ]; then
     # Rendered like asterisk-config/ (@AMI_PORT@ etc. are the node's); certificates and keys beside
     # them, so that e.g. http.conf's tlscertfile can name /etc/asterisk-node$n/<file> in the chroot.
-    ARI_PORT=$NODE_ARI_PORT AMI_PORT=$NODE_AMI_PORT SIP_PORT=$NODE_SIP_PORT sh "$ROOT/asterisk-config/render.sh" "$extra" "$etc"
+    NODE_NAME=$node_name ARI_PORT=$NODE_ARI_PORT AMI_PORT=$NODE_AMI_PORT SIP_PORT=$NODE_SIP_PORT sh "$ROOT/asterisk-config/render.sh" "$extra" "$etc"
     for f in "$extra"/*.pem "$extra"/*.crt "$extra"/*.key; do if [ -e "$f" ]; then install -m 600 "$f" "$etc/"; fi; done
   fi
   rm -rf "$CHROOT/var/lib/asterisk-node$n" "$CHROOT/var/spool/asterisk-node$n" "$CHROOT/var/log/asterisk-node$n"

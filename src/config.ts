@@ -82,6 +82,9 @@ export const configSchema = z.object({
     .string()
     .default('')
     .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)),
+  /** A driven node whose Asterisk (ARI) stays unreachable this long is down: its agents are logged out
+   * (reason node-down) and its calls closed from its record; the campaigns go on on the other nodes. */
+  NODE_DOWN_AFTER_MS: z.coerce.number().int().min(1000).max(3_600_000).default(10_000),
   /** How long a lease (node owner, campaign pacer, singleton) lasts unrenewed: a dead engine's work moves after about this. */
   LEASE_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(3000),
   /** How often an engine renews its leases and asks for free ones (at most half LEASE_TTL_MS). */

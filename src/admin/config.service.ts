@@ -84,12 +84,15 @@ export const agentInputSchema = z.strictObject({
   contactUri: z.string().regex(/^sips?:[^\s<>"]{1,250}$/, 'must be a SIP URI such as "sip:10.0.0.7:5060"').nullable().default(null),
   /** 'sip': a SIP softphone or desk phone; 'webrtc': the browser itself (registers with sipPassword). */
   phoneType: z.enum(['sip', 'webrtc']).default('sip'),
+  /** The node whose Asterisk calls the agent's softphone; null: the default node (the first enabled one). */
+  nodeId: z.uuid('must be a node id (a UUID) from GET /api/v1/nodes').nullable().default(null),
 });
 export const agentPatchSchema = z.strictObject({
   name: z.string().trim().min(1, 'must not be empty').max(200).optional(),
   sipPassword: secret.nullable().optional(),
   contactUri: z.string().regex(/^sips?:[^\s<>"]{1,250}$/, 'must be a SIP URI such as "sip:10.0.0.7:5060"').nullable().optional(),
   phoneType: z.enum(['sip', 'webrtc']).optional(),
+  nodeId: z.uuid('must be a node id (a UUID) from GET /api/v1/nodes').nullable().optional(),
 });
 
 type TrunkRow = { id: string; name: string; host: string; port: number; transport: 'udp' | 'tcp' | 'tls'; username: string | null; password: string | null; codecs: string[]; max_channels: number; max_cps: number; enabled: boolean; created_at: Date; updated_at: Date };
@@ -278,10 +281,18 @@ export async function deleteCallerId(deps: ConfigDeps, actor: Actor, id: string)
 
 // Agents.
 
-type AgentRow = { id: string; name: string; endpoint: string; sip_password: string | null; contact_uri: string | null; phone_type: PhoneType; created_at: Date };
+type AgentRow = { id: string; name: string; endpoint: string; sip_password: string | null; contact_uri: string | null; phone_type: PhoneType; node_id: string | null; created_at: Date };
 export const agentView = (a: AgentRow) => ({
-  id: a.id, name: a.name, endpoint: a.endpoint, phoneType: a.phone_type, hasSipPassword: a.sip_password !== null, contactUri: a.contact_uri, createdAt: a.created_at,
+  id: a.id, name: a.name, endpoint: a.endpoint, phoneType: a.phone_type, hasSipPassword: a.sip_password !== null, contactUri: a.contact_uri, nodeId: a.node_id, createdAt: a.created_at,
 });
+
+/** An agent's node must exist; a disabled one is refused (their logins would go to the default node). */
+async function checkNode(db: Db, nodeId: string | null | undefined): Promise<void> {
+  if (!nodeId) return;
+  const n = await db.selectFrom('nodes').select(['name', 'enabled']).where('id', '=', nodeId).executeTakeFirst();
+  if (!n) throw new ConfigError(`node ${nodeId} does not exist (see GET /api/v1/nodes)`, 400, 'nodeId');
+  if (!n.enabled) throw new ConfigError(`node "${n.name}" is disabled: enable it first, or choose another node`, 400, 'nodeId');
+}
 const agentSpec = (a: AgentRow) => ({ endpoint: a.endpoint, password: a.sip_password, contactUri: a.contact_uri, phoneType: a.phone_type });
 
 /** A browser phone registers with a password and has no fixed contact (the browser is not reachable but by its registration). */
@@ -300,10 +311,11 @@ export async function getAgent(db: Db, id: string): Promise<AgentRow> {
 export async function createAgentFrom(deps: ConfigDeps, actor: Actor, input: z.infer<typeof agentInputSchema>) {
   if (!input.sipPassword && !input.contactUri) throw new ConfigError('an agent needs a sipPassword (a softphone that registers) or a contactUri (one that does not)', 400, 'sipPassword');
   checkPhone(input.phoneType, input.sipPassword, input.contactUri);
+  await checkNode(deps.db, input.nodeId);
   const row = await withPush(deps, async (trx) => {
     const a = await trx
       .insertInto('agents')
-      .values({ name: input.name, endpoint: input.endpoint, sip_password: input.sipPassword, contact_uri: input.contactUri, phone_type: input.phoneType })
+      .values({ name: input.name, endpoint: input.endpoint, sip_password: input.sipPassword, contact_uri: input.contactUri, phone_type: input.phoneType, node_id: input.nodeId })
       .returningAll()
       .executeTakeFirstOrThrow();
     await writeAudit(trx, actor, { action: 'agent.created', resource: 'agent', resourceId: a.id, after: agentView(a) });
@@ -319,8 +331,9 @@ export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, pa
   if (!sip && !contact) throw new ConfigError('an agent needs a sipPassword or a contactUri; this change would leave neither', 400, 'sipPassword');
   const phoneType = patch.phoneType ?? before.phone_type;
   checkPhone(phoneType, sip, contact);
+  await checkNode(deps.db, patch.nodeId);
   const row = await withPush(deps, async (trx) => {
-    const a = await trx.updateTable('agents').set({ name: patch.name, sip_password: sip, contact_uri: contact, phone_type: phoneType }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    const a = await trx.updateTable('agents').set({ name: patch.name, sip_password: sip, contact_uri: contact, phone_type: phoneType, node_id: patch.nodeId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     await writeAudit(trx, actor, {
       action: 'agent.updated', resource: 'agent', resourceId: id, before: agentView(before), after: agentView(a),
       details: patch.sipPassword !== undefined ? { sipPasswordChanged: true } : undefined,

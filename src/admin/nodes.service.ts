@@ -121,6 +121,21 @@ export async function deleteNode(db: Db, actor: Actor, id: string): Promise<void
 }
 
 /**
+ * The name of the node an agent is assigned to (`agents.node_id`), when that node is enabled;
+ * null: the default node (the first one created that an engine drives now; see AgentBus.command).
+ */
+export async function agentNode(db: Db, agentId: string): Promise<string | null> {
+  const own = await db
+    .selectFrom('agents as a')
+    .innerJoin('nodes as n', 'n.id', 'a.node_id')
+    .where('a.id', '=', agentId)
+    .where('n.enabled', '=', true)
+    .select('n.name')
+    .executeTakeFirst();
+  return own?.name ?? null;
+}
+
+/**
  * A fresh install has no node: the one the environment describes (ARI_*, AMI_*, SIP, CEL file) is
  * created as NODE_NAME, so `dialwell serve` on one box works as before. Several processes may race
  * here: the name is unique, the loser finds the winner's row.

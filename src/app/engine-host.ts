@@ -16,10 +16,9 @@ import type { PolicyResolver } from '../compliance/store/policies.repository.js'
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LeasedTask } from '../cluster/leased-task.js';
-import { createDialQueue, dialQueueAddress, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
+import { dialQueueAddress, NodeQueues, pingRedis, redisConnection, redisOutage, watchRedis } from '../dialer/queue.js';
 import { LocalRecordingStore } from '../recordings/store.js';
 import { startEngine, type DrainReport, type Engine, type EngineOptions } from './engine.js';
 import { installationTasks } from './singletons.js';
@@ -57,7 +56,7 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
   private closed = false;
   private closing: Promise<void> | null = null;
   /** The installation-wide singletons, run once for every node this process drives. */
-  private singletons: { tasks: LeasedTask[]; detach: () => void; queue: Queue<DialJob>; redis: Redis } | null = null;
+  private singletons: { tasks: LeasedTask[]; detach: () => void; queue: NodeQueues; redis: Redis } | null = null;
 
   constructor(
     private readonly cfg: Config,
@@ -84,9 +83,11 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
     if (created) this.log.info({ node: created.name }, 'default node created from the environment');
     await this.refresh();
     const redis = redisConnection(this.cfg.REDIS_URL);
-    const queue = createDialQueue(await dialQueueAddress(this.db, this.cfg.DIAL_QUEUE), redis);
-    // Its errors go to the process's one Redis outage (logged once), never to stderr.
-    watchRedis([redis], { queues: [queue], workers: [] }, this.log, redisOutage(this.cfg.REDIS_URL, this.log));
+    // Every node's dial queue (the queue reconciler puts attempts back on their node's); their
+    // errors go to the process's one Redis outage (logged once), never to stderr.
+    const outage = redisOutage(this.cfg.REDIS_URL, this.log);
+    const queue = new NodeQueues(await dialQueueAddress(this.db, this.cfg.DIAL_QUEUE), redis, (q) => q.on('error', (err) => outage.fail(err)));
+    watchRedis([redis], { queues: [], workers: [] }, this.log, outage);
     const { tasks, detach } = installationTasks({
       cfg: this.cfg, db: this.db, log: this.log, keeper: this.keeper, queue, store: new LocalRecordingStore(this.cfg.RECORDINGS_DIR),
       ...(this.opts.reconcileEveryMs ? { reconcileEveryMs: this.opts.reconcileEveryMs } : {}),

@@ -22,7 +22,8 @@ import { AriGateway, ariOptions } from '../pbx/ari.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from '../dialer/campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
-import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, NodeQueues, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
+import { syncAgent } from '../admin/pbx-sync.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { LeasedTask } from '../cluster/leased-task.js';
 import { installationTasks } from './singletons.js';
@@ -72,6 +73,9 @@ export interface DrainReport {
   drainMs: number;
 }
 
+/** How long before its websocket closed a stopping Asterisk may have hung the softphones up. */
+const NODE_STOP_HANGUPS_MS = 5_000;
+
 export interface EngineOptions {
   dialer?: Partial<DialerOptions>;
   tickMs?: number;
@@ -108,7 +112,8 @@ export async function startEngine(
   const { ami, ready } = AmiGateway.start(amiOptions(cfg, log));
   await ready.catch((err: unknown) => log.error({ err: (err as Error).message }, 'AMI unavailable at start: retrying; CDRs are reconciled from the CEL record until then'));
   const cdr = new CdrReconciler(db, ari, ami, log, {
-    celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, recordingStore: store, ...opts.cdr,
+    celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, recordingStore: store,
+    ...(opts.node ? { nodeId: opts.node.id } : {}), ...opts.cdr,
   });
   // The dialer settles timed-out originates from Asterisk's record through the reconciler.
   const dialer = new Dialer(db, ari, policies, store, log, {
@@ -133,6 +138,8 @@ export async function startEngine(
     unhandle = bus.handle(node.name, leases.owner, async (agentId, command) => {
       const a = await db.selectFrom('agents').where('id', '=', agentId).select(['id', 'name', 'endpoint']).executeTakeFirst();
       if (!a) throw new AgentCommandError(`agent ${agentId} does not exist`, 409);
+      // The softphone is called from this node: its endpoint here is as stored now (a node change included).
+      if (command.kind === 'login') await syncAgent(db, ari, agentId).catch((err: unknown) => log.warn({ err, agentId }, 'pushing the agent endpoint failed'));
       return runAgentCommand(dialer, a, command);
     }, (agentId, command) => runSupervision(dialer.supervision, agentId, command));
     // Live supervisions, for GET /supervisions in every process.
@@ -148,9 +155,10 @@ export async function startEngine(
   // the reconciler itself once Asterisk has worked off what it queued.
   // Periodic work waits while PostgreSQL is away (the outage is logged once, not per timer).
   const dbHealth = healthOf(db);
-  const reconcileCdrs = async (includeLocal = false) => {
-    if (!dbHealth.up) return;
-    await cdr.reconcile({ includeLocal, ...(includeLocal ? { exclude: (channelId: string) => dialer.isSettling(channelId) } : {}) }).catch((err: unknown) => {
+  const reconcileCdrs = async (includeLocal = false, asteriskDown = false) => {
+    // While ARI is away nothing can be told about live channels (the node-down pass says none are).
+    if (!dbHealth.up || (!ari.connected && !asteriskDown)) return;
+    await cdr.reconcile({ includeLocal, asteriskDown, ...(includeLocal ? { exclude: (channelId: string) => dialer.isSettling(channelId) } : {}) }).catch((err: unknown) => {
       if (!dbHealth.failed(err)) log.error({ err }, 'reconciling CDRs with Asterisk failed');
     });
   };
@@ -166,9 +174,33 @@ export async function startEngine(
     if (amiEverUp) void reconcileCdrs();
     amiEverUp = true;
   });
+  // A node whose Asterisk stays away (stopped, not a blip): its agents are logged out with reason
+  // node-down and its calls closed from its record, so the pacer (here or in another engine) places
+  // calls on the other nodes only; ARI back, the node rejoins (endpoints pushed, agents log in again).
+  let nodeDown: NodeJS.Timeout | null = null;
+  if (opts.node) {
+    ari.on('disconnected', () => {
+      if (nodeDown) return;
+      const lostAt = Date.now();
+      nodeDown = setTimeout(() => {
+        if (ari.connected || closing) return;
+        // A stopping Asterisk hangs the softphones up just before its websocket closes: those
+        // logouts were the node's going down too.
+        const relabelled = dialer.agents.relabelLogouts(lostAt - NODE_STOP_HANGUPS_MS, 'node-down');
+        log.warn({ afterMs: cfg.NODE_DOWN_AFTER_MS, agents: dialer.agents.list().filter((a) => a.state !== 'logged-out').length + relabelled }, 'node down: Asterisk unreachable; its agents are logged out and its calls closed from its record');
+        void dialer.agents.logoutAll('node-down').then(() => reconcileCdrs(true, true), (err: unknown) => log.error({ err }, 'logging the agents of a node down out failed'));
+      }, cfg.NODE_DOWN_AFTER_MS);
+    });
+    ari.on('reconnected', () => {
+      if (nodeDown) clearTimeout(nodeDown);
+      nodeDown = null;
+    });
+  }
   const stopWatchingDb = dbHealth.watch();
   const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
-  const address = await dialQueueAddress(db, cfg.DIAL_QUEUE);
+  // A node's engine takes only its node's dial jobs; the pacer hands attempts to any node's queue.
+  const installation = await dialQueueAddress(db, cfg.DIAL_QUEUE);
+  const address = node ? await dialQueueAddress(db, cfg.DIAL_QUEUE, node.name) : installation;
   const queue = createDialQueue(address, connections[0]!);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
   const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
@@ -197,7 +229,12 @@ export async function startEngine(
     dbHealth.outage.off('down', onDbDown);
     dbHealth.outage.off('up', onDbUp);
   };
-  const runner = new CampaignRunner(db, queue, dialer, log, { tickMs: opts.tickMs ?? 1000, leases: { keeper: leases, scope } });
+  const nodeQueues = node ? new NodeQueues(installation, connections[0]!, (q) => q.on('error', (err) => redis.fail(err))) : null;
+  const runner = new CampaignRunner(db, queue, dialer, log, {
+    tickMs: opts.tickMs ?? 1000,
+    leases: { keeper: leases, scope },
+    ...(node && nodeQueues && bus ? { cluster: { node: node.name, queues: nodeQueues, board: () => bus.sessions() } } : {}),
+  });
   // The installation-wide singletons, unless an engine host runs them once for all its nodes.
   const singletons = opts.singletons === false
     ? { tasks: [], startUp: [], detach: () => {} }
@@ -224,6 +261,7 @@ export async function startEngine(
   };
   const closeAll = async (): Promise<void> => {
     closing = true;
+    if (nodeDown) clearTimeout(nodeDown);
     unhandle();
     unwatchDb();
     stopSingletons();
@@ -236,6 +274,7 @@ export async function startEngine(
     await bounded(agentStates.flush(), 10_000, 'writing the agent state history');
     await bounded(worker.close(), 10_000, 'closing the dial worker');
     await bounded(queue.close(), 5_000, 'closing the dial queue');
+    if (nodeQueues) await bounded(nodeQueues.close(), 5_000, 'closing the other nodes\' dial queues');
     if (ownKeeper) await leases.stop();
     for (const c of connections) c.disconnect();
     ami.close();
@@ -286,6 +325,7 @@ export async function startEngine(
     },
     async abandon() {
       closing = true;
+      if (nodeDown) clearTimeout(nodeDown);
       unhandle();
       stopWatchingDb();
       stopSingletons();
@@ -297,6 +337,7 @@ export async function startEngine(
       // Jobs under way fail their fenced writes; BullMQ hands unfinished ones to another worker.
       await worker.close(true).catch(() => undefined);
       await queue.close().catch(() => undefined);
+      await nodeQueues?.close().catch(() => undefined);
       await agentStates.flush().catch(() => undefined);
       if (ownKeeper) await leases.stop();
       for (const c of connections) c.disconnect();

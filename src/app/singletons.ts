@@ -9,7 +9,7 @@ import { LeasedTask } from '../cluster/leased-task.js';
 import type { Config } from '../config.js';
 import { reclaimContacts } from '../contacts/reclaim.js';
 import { healthOf, type Db } from '../db/database.js';
-import type { DialJob } from '../dialer/queue.js';
+import type { DialJob, NodeQueues } from '../dialer/queue.js';
 import { reconcileQueue } from '../dialer/reconciler.js';
 import type { Logger } from '../log.js';
 import { purgeExpiredRecordings } from '../recordings/retention.js';
@@ -20,7 +20,8 @@ export interface SingletonDeps {
   db: Db;
   log: Logger;
   keeper: LeaseKeeper;
-  queue: Queue<DialJob>;
+  /** The dial queue (a standalone engine's), or every node's (an engine host's). */
+  queue: Queue<DialJob> | NodeQueues;
   store: RecordingStore;
   reconcileEveryMs?: number;
   purgeEveryMs?: number;

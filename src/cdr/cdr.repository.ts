@@ -16,7 +16,7 @@ export interface OpenCall {
 }
 
 /** Calls with no end, created before `before` (scoped to some campaigns when given). */
-export async function openCalls(db: Db, before: Date, campaignIds?: string[]): Promise<OpenCall[]> {
+export async function openCalls(db: Db, before: Date, campaignIds?: string[], nodeId?: string): Promise<OpenCall[]> {
   let q = db
     .selectFrom('calls')
     .where('ended_at', 'is', null)
@@ -24,6 +24,8 @@ export async function openCalls(db: Db, before: Date, campaignIds?: string[]): P
     .select(['id', 'attempt_id', 'channel_id', 'created_at', 'ringing_at', 'answered_at', 'bridged_at'])
     .orderBy('created_at');
   if (campaignIds) q = q.where('campaign_id', 'in', campaignIds.length ? campaignIds : ['00000000-0000-0000-0000-000000000000']);
+  // A node's calls only (and those placed before nodes existed).
+  if (nodeId) q = q.where((w) => w.or([w('node_id', '=', nodeId), w('node_id', 'is', null)]));
   const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id, attemptId: r.attempt_id, channelId: r.channel_id, createdAt: r.created_at,

@@ -41,6 +41,9 @@ export interface CdrReconcilerOptions {
   orphanLookbackMs: number;
   /** Only these campaigns' calls (tests share one database); all when absent. */
   campaignIds?: string[];
+  /** Only the calls this node placed (and those placed before nodes existed): another node's calls
+   * are not in this Asterisk, and must not be closed as gone from it. */
+  nodeId?: string;
   /** Where recordings left in Asterisk's spool by a call nobody settled are stored; without it
    * recording reconciliation is off. */
   recordingStore?: RecordingStore;
@@ -165,9 +168,9 @@ export class CdrReconciler {
    * `includeLocal` also takes calls this process's sessions hold (after the ARI websocket came back,
    * their events may be lost). Passes never overlap.
    */
-  reconcile(opts: { includeLocal?: boolean; channelIds?: string[]; exclude?: (channelId: string) => boolean } = {}): Promise<CdrReconcileReport> {
+  reconcile(opts: { includeLocal?: boolean; channelIds?: string[]; exclude?: (channelId: string) => boolean; asteriskDown?: boolean } = {}): Promise<CdrReconcileReport> {
     if (this.running) return this.running.then(() => this.reconcile(opts));
-    this.running = this.pass(opts.includeLocal ?? false, opts.channelIds ?? null, opts.exclude ?? null).finally(() => (this.running = null));
+    this.running = this.pass(opts.includeLocal ?? false, opts.channelIds ?? null, opts.exclude ?? null, opts.asteriskDown ?? false).finally(() => (this.running = null));
     return this.running;
   }
 
@@ -181,11 +184,12 @@ export class CdrReconciler {
     return r.live > 0 ? 'live' : 'closed';
   }
 
-  private async pass(includeLocal: boolean, channelIds: string[] | null, exclude: ((channelId: string) => boolean) | null): Promise<CdrReconcileReport> {
+  /** `asteriskDown`: the node's Asterisk is gone (stopped): none of its channels is live. */
+  private async pass(includeLocal: boolean, channelIds: string[] | null, exclude: ((channelId: string) => boolean) | null, asteriskDown = false): Promise<CdrReconcileReport> {
     const report: CdrReconcileReport = { open: 0, live: 0, closedFromCel: 0, closedFromCdr: 0, closedNoRecord: 0, settling: 0, orphans: 0, celBytesRead: 0, recordings: null };
     const now = Date.now();
     const only = channelIds && new Set(channelIds);
-    const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds))
+    const candidates = (await openCalls(this.db, new Date(now), this.opts.campaignIds, this.opts.nodeId))
       .filter((c) => (includeLocal || !this.isLocal(c.channelId)) && (!only || only.has(c.channelId)) && !exclude?.(c.channelId));
     // A row younger than the grace period may belong to an originate still on its way: it is
     // closed only from a record of its channel's end, never as "no record" (unless the caller
@@ -194,7 +198,7 @@ export class CdrReconciler {
     report.open = candidates.length;
     let gone: OpenCall[] = [];
     if (candidates.length) {
-      const live = new Set(await this.ari.channelIds());
+      const live = new Set(asteriskDown ? [] : await this.ari.channelIds());
       gone = candidates.filter((c) => !live.has(c.channelId));
       report.live = candidates.length - gone.length;
     }

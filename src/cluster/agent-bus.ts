@@ -16,6 +16,7 @@ import { SupervisionError, type SupervisionCommand, type SupervisionView } from 
 import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redisOutage, watchRedis } from '../dialer/queue.js';
+import { agentNode } from '../admin/nodes.service.js';
 
 interface BoardEntry extends AgentView {
   node: string;
@@ -134,6 +135,8 @@ export class AgentBus {
       .where('n.enabled', '=', true)
       .where('l.expires_at', '>', sql<Date>`now()`)
       .select(['n.name', 'l.owner'])
+      // The first is the default node (the first created), where agents with no node log in.
+      .orderBy('n.created_at')
       .orderBy('n.name')
       .execute();
     return new Map(rows.map((r) => [r.name, r.owner]));
@@ -150,6 +153,18 @@ export class AgentBus {
     if (!e) return loggedOut;
     const owners = await this.owners();
     return owners.get(e.node) === e.engine ? strip(e) : loggedOut;
+  }
+
+  /** Every logged-in session on the board with its node, for a pacer splitting calls across nodes (engines gone left out). */
+  async sessions(): Promise<{ agentId: string; node: string; state: AgentView['state']; sinceMs: number }[]> {
+    const [all, owners] = await Promise.all([this.pub.hgetall(this.boardKey), this.owners()]);
+    const out: { agentId: string; node: string; state: AgentView['state']; sinceMs: number }[] = [];
+    for (const [agentId, raw] of Object.entries(all)) {
+      const e = JSON.parse(raw) as BoardEntry;
+      if (owners.get(e.node) !== e.engine || e.state === 'logged-out') continue;
+      out.push({ agentId, node: e.node, state: e.state, sinceMs: e.since ? Date.parse(e.since) : Date.now() });
+    }
+    return out;
   }
 
   /** Every session on the board, by agent id (sessions of engines gone are left out). */
@@ -177,16 +192,19 @@ export class AgentBus {
   }
 
   /**
-   * Sends the command to the engine driving the agent's node (a login: the first node with an
-   * engine) and answers its result; an AgentCommandError as the engine raised it, or 503 when no
+   * Sends the command to the engine driving the agent's node (a login: the agent's node,
+   * `agents.node_id`, else the default node, the first created that an engine drives) and answers its result; an AgentCommandError as the engine raised it, or 503 when no
    * engine drives the node or none answered by the deadline.
    */
   async command(agentId: string, command: AgentCommand): Promise<AgentView> {
-    const [e, owners] = await Promise.all([this.entry(agentId), this.owners()]);
+    const [e, owners, home] = await Promise.all([this.entry(agentId), this.owners(), agentNode(this.db, agentId)]);
     const live = e && owners.get(e.node) === e.engine && e.state !== 'logged-out' ? e : null;
-    const node = live?.node ?? [...owners.keys()][0];
+    // A login goes to the agent's own node (their softphone is called from it).
+    const node = live?.node ?? home ?? [...owners.keys()][0];
     const engine = node ? owners.get(node) : undefined;
-    if (!node || !engine) throw new AgentCommandError('no engine drives a node now: agent sessions are held until one takes over', 503);
+    if (!node || !engine) {
+      throw new AgentCommandError(node ? `no engine drives node ${node} (the agent's) now: try again once one takes it over` : 'no engine drives a node now: agent sessions are held until one takes over', 503);
+    }
     if (!live && command.kind !== 'login') {
       if (command.kind === 'logout' || command.kind === 'wrapped-up') return loggedOut;
       throw new AgentCommandError(`agent ${agentId} is not logged in`, 409);

@@ -40,6 +40,8 @@ export interface AgentTable {
   contact_uri: string | null;
   /** 'sip': a softphone or desk phone; 'webrtc': the browser (JsSIP over Asterisk's websocket). */
   phone_type: Generated<PhoneType>;
+  /** The node whose Asterisk calls this agent's softphone; null = the default node (the first enabled one). */
+  node_id: string | null;
   created_at: Generated<Date>;
 }
 
@@ -106,6 +108,8 @@ export interface AttemptTable {
   decision_id: string | null;
   /** When the pacer handed the attempt to the dial queue; null while it waits for the pacer. */
   enqueued_at: NullableTimestamp;
+  /** The node whose dial queue the attempt was handed to (its customer is originated there). */
+  node_id: string | null;
   /** The agent this attempt is for (a preview taken, a callback scheduled for them); null = any. */
   agent_id: string | null;
   is_callback: Generated<boolean>;

@@ -32,7 +32,8 @@ export interface AgentSession {
 
 /** Why an agent was logged out: their own request (or a supervisor's), the softphone hung up or
  * never answered the login call, Asterisk lost the channel, or the engine stopped. */
-export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown';
+/** 'node-down': the node's Asterisk stopped answering (its softphone channels went with it). */
+export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown' | 'node-down';
 
 export type PhoneType = 'sip' | 'webrtc';
 
@@ -381,7 +382,10 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
     // A logout's own hang-up is not a browser phone going away.
     this.recalling.delete(agentId);
     this.router.offChannel(s.channelId);
-    await this.ari.hangup(s.channelId);
+    // With the node down there is no channel left to hang up.
+    await this.ari.hangup(s.channelId).catch((err: unknown) => {
+      if (reason !== 'node-down') throw err;
+    });
     this.ended(s, this.log.child({ agentId }), reason);
   }
 
@@ -523,6 +527,22 @@ export class AgentPool extends EventEmitter<AgentPoolEvents> {
       s.pauseReason = reason;
       this.setState(s, 'paused');
     }
+  }
+
+  /**
+   * Sessions whose softphone hang-up ended them since `since` were in fact ended by their node
+   * going down (a stopping Asterisk hangs every channel up before its websocket closes): their
+   * reason becomes `reason`, reported again (board, state history). Returns how many.
+   */
+  relabelLogouts(since: number, reason: LogoutReason): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (s.state !== 'logged-out' || s.stateSince < since || (s.logoutReason !== 'softphone-hung-up' && s.logoutReason !== 'lost')) continue;
+      s.logoutReason = reason;
+      this.emit('state', s);
+      n++;
+    }
+    return n;
   }
 
   async logoutAll(reason: LogoutReason = 'requested'): Promise<void> {

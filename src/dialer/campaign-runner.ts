@@ -3,6 +3,11 @@
 // abandonment rate as regulators count it), asks the campaign's pacer how many calls to place,
 // and hands that many due attempts to the dial queue. The same pacers run in the simulator
 // (bench/pacing.ts). Every handed attempt still passes the dial-time compliance gate.
+// With several nodes (`cluster`), the pacer sees every node's agents and calls (its own node from
+// the live dialer, the others from the shared board and PostgreSQL: cluster-view.ts), decides
+// how many calls to place for the whole campaign, and splits them across nodes by the ready
+// agents each node can still cover; each goes to its node's queue, so the customer is
+// originated on the node of the agents who will take them.
 import { sql } from 'kysely';
 import type { Queue } from 'bullmq';
 import { healthOf, type Db } from '../db/database.js';
@@ -21,7 +26,8 @@ import {
   type Pacer,
   type PacingSnapshot,
 } from './pacing/index.js';
-import { enqueueAttempt, type DialJob } from './queue.js';
+import { enqueueAttempt, type DialJob, type NodeQueues } from './queue.js';
+import { readClusterView, type BoardReader, type ClusterView } from './cluster-view.js';
 import { scheduleRetry } from './retries.js';
 import { offerDueCallbacks } from './callbacks.js';
 import { completeIfIdle } from '../admin/campaigns.service.js';
@@ -30,6 +36,8 @@ interface CampaignPacing {
   mode: DialMode;
   /** Attempts handed to the queue and not yet dialed (or refused): they count as calls being placed. */
   handed: Map<string, number>;
+  /** The node each handed attempt went to (cluster pacing only). */
+  handedTo: Map<string, string>;
   pacer: Pacer;
   statistics: CallStatisticsCollector;
   abandonment: AbandonmentMeter;
@@ -38,6 +46,9 @@ interface CampaignPacing {
   maxCps: number;
   abandonCap: number;
 }
+
+/** Which runner of a process does each leased work (the node engines of one process share its keeper). */
+const claims = new WeakMap<LeaseKeeper, Map<string, CampaignRunner>>();
 
 /** How long a handed-over attempt counts as on its way without hearing back from the dialer. */
 const HANDED_TTL_MS = 10_000;
@@ -52,6 +63,19 @@ export interface CampaignRunnerOptions {
    * `<scope>/due-callbacks`. Without: this runner paces every running campaign.
    */
   leases?: { keeper: LeaseKeeper; scope: string };
+  /**
+   * Pacing across nodes: this engine's node, every node's dial queue, and the shared board of
+   * agent sessions. Without it, the runner paces with its own dialer alone into `queue`.
+   */
+  cluster?: { node: string; queues: NodeQueues; board: BoardReader };
+}
+
+/** A logged-in agent as a pacer counts them: here, or on another node. */
+interface PacedAgent {
+  agentId: string;
+  node: string | undefined;
+  state: string;
+  stateSince: number;
 }
 
 export class CampaignRunner {
@@ -60,6 +84,10 @@ export class CampaignRunner {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private round = 0;
+  /** The other nodes as last read (cluster pacing), and their calls already fed to the statistics. */
+  private view: ClusterView | null = null;
+  private readonly seenPlaced = new Map<string, number>();
+  private readonly seenEnded = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -75,7 +103,10 @@ export class CampaignRunner {
       c.abandonment.recordPlaced(at.getTime());
     });
     dialer.dialFinished.push((attemptId) => {
-      for (const c of this.campaigns.values()) c.handed.delete(attemptId);
+      for (const c of this.campaigns.values()) {
+        c.handed.delete(attemptId);
+        c.handedTo.delete(attemptId);
+      }
     });
     dialer.callEnded.push((s) => {
       this.record(s);
@@ -87,7 +118,7 @@ export class CampaignRunner {
   }
 
   /** Feeds a finished call into its campaign's statistics and abandonment meter. */
-  private record(s: CallSummary): void {
+  private record(s: Pick<CallSummary, 'campaignId' | 'startedAt' | 'answeredAt' | 'bridgedAt' | 'endedAt' | 'hangupCause' | 'outcome'>): void {
     const c = this.campaigns.get(s.campaignId);
     if (!c) return;
     // An answering machine needs no agent and is not a live answer to regulators either.
@@ -108,9 +139,22 @@ export class CampaignRunner {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    // Another engine may pace these campaigns now.
+    this.releasePacers();
+  }
+
+  /** Another engine may pace these campaigns now. */
+  private releasePacers(): void {
     const l = this.opts.leases;
-    if (l) for (const name of l.keeper.wishes()) if (name.startsWith(`${l.scope}/pacer:`) || name === `${l.scope}/due-callbacks`) void l.keeper.unwant(name);
+    if (!l) return;
+    const claimed = claims.get(l.keeper);
+    for (const name of l.keeper.wishes()) {
+      if (!name.startsWith(`${l.scope}/pacer:`) && name !== `${l.scope}/due-callbacks`) continue;
+      // Another runner of this process (another node's engine) paces it: it keeps the lease.
+      const holder = claimed?.get(name);
+      if (holder && holder !== this) continue;
+      claimed?.delete(name);
+      void l.keeper.unwant(name);
+    }
   }
 
   /**
@@ -136,7 +180,8 @@ export class CampaignRunner {
 
   /** One pacing round over every running campaign; returns how many attempts were handed over. */
   async tick(now = new Date()): Promise<number> {
-    // Nothing is handed over while Asterisk is away.
+    // Nothing is handed over while Asterisk is away; with several nodes another engine paces meanwhile.
+    if (!this.ticking && !this.dialer.available && this.opts.cluster) this.releasePacers();
     if (this.ticking || !this.dialer.available) return 0;
     this.ticking = true;
     try {
@@ -152,6 +197,7 @@ export class CampaignRunner {
       let handed = 0;
       this.wantPacers(running.map((r) => r.id));
       const paced = running.filter((r) => this.mayRun(`pacer:${r.id}`)).map((row) => ({ row, c: this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap) }));
+      await this.readCluster(paced.map((p) => p.row.id), now.getTime());
       for (const { c } of paced) this.forgetStaleHanded(c, now.getTime());
       const coverage = this.coverage(running.map((r) => r.id));
       // Campaigns sharing agents take turns at going first.
@@ -159,6 +205,10 @@ export class CampaignRunner {
       for (const { row, c } of [...paced.slice(start), ...paced.slice(0, start)]) {
         const n = c.pacer.decide(this.snapshot(row.id, c, now.getTime(), coverage));
         if (n <= 0) continue;
+        if (this.view && coverage) {
+          for (const [node, k] of this.split(row.id, n, coverage)) handed += await this.handOver(row.id, c, k, now, node);
+          continue;
+        }
         const placed = await this.handOver(row.id, c, n, now);
         for (let i = 0; i < placed; i++) coverage?.add(row.id);
         handed += placed;
@@ -183,7 +233,14 @@ export class CampaignRunner {
     if (!l) return true;
     const name = `${l.scope}/${work}`;
     l.keeper.want(name);
-    return l.keeper.holds(name);
+    if (!l.keeper.holds(name)) return false;
+    // The node engines of one process share its lease keeper: the first runner to claim the work paces it.
+    let claimed = claims.get(l.keeper);
+    if (!claimed) claims.set(l.keeper, (claimed = new Map()));
+    const holder = claimed.get(name);
+    if (holder && holder !== this) return false;
+    claimed.set(name, this);
+    return true;
   }
 
   /** Asks for the pacer leases of the running campaigns and gives up those of the others. */
@@ -203,6 +260,7 @@ export class CampaignRunner {
         mode,
         pacer: mode === 'predictive' ? new PredictivePacer() : new ProgressivePacer(),
         handed: c?.handed ?? new Map(),
+        handedTo: c?.handedTo ?? new Map(),
         statistics: c?.statistics ?? new CallStatisticsCollector(),
         abandonment: c?.abandonment ?? new AbandonmentMeter(ROLLING_30_DAYS),
         placed: c?.placed ?? [],
@@ -232,7 +290,107 @@ export class CampaignRunner {
 
   /** A job taken by another process never reports back here: forget it after a while. */
   private forgetStaleHanded(c: CampaignPacing, nowMs: number): void {
-    for (const [id, at] of c.handed) if (at < nowMs - HANDED_TTL_MS) c.handed.delete(id);
+    for (const [id, at] of c.handed) {
+      if (at >= nowMs - HANDED_TTL_MS) continue;
+      c.handed.delete(id);
+      c.handedTo.delete(id);
+    }
+  }
+
+  /**
+   * Cluster pacing: reads the other nodes (nodes driven now, their agents and calls, every node's
+   * handed attempts), feeds the calls they placed and ended into the campaigns' statistics, and
+   * forgets this pacer's handed attempts another node has taken (PostgreSQL counts them now).
+   * The view is null (pace alone, as a single node) with one node, or when it cannot be read.
+   */
+  private async readCluster(campaignIds: string[], nowMs: number): Promise<void> {
+    const cl = this.opts.cluster;
+    this.view = null;
+    if (!cl || campaignIds.length === 0) return;
+    let view: ClusterView;
+    try {
+      view = await readClusterView(this.db, cl.board, cl.node, campaignIds);
+    } catch (err) {
+      this.log.warn({ err }, 'reading the other nodes failed: pacing with this node alone');
+      return;
+    }
+    for (const p of view.placed) {
+      if (this.seenPlaced.has(p.callId)) continue;
+      this.seenPlaced.set(p.callId, nowMs);
+      const c = this.campaigns.get(p.campaignId);
+      if (!c) continue;
+      c.placed.push(p.at.getTime());
+      c.abandonment.recordPlaced(p.at.getTime());
+    }
+    for (const e of view.ended) {
+      if (this.seenEnded.has(e.callId)) continue;
+      this.seenEnded.set(e.callId, nowMs);
+      this.record(e);
+    }
+    for (const seen of [this.seenPlaced, this.seenEnded]) for (const [id, at] of seen) if (at < nowMs - 120_000) seen.delete(id);
+    const queued = new Set(view.calls.filter((x) => x.phase === 'queued').map((x) => x.attemptId));
+    for (const c of this.campaigns.values()) {
+      for (const [id, node] of c.handedTo) {
+        if (node === cl.node || queued.has(id)) continue;
+        c.handed.delete(id);
+        c.handedTo.delete(id);
+      }
+    }
+    // One node only (this one): pace exactly as a single node does.
+    if (view.nodes.length <= 1 && view.nodes.every((n) => n === cl.node) && view.agents.length === 0 && view.calls.every((x) => x.node === cl.node)) return;
+    this.view = view;
+  }
+
+  /** The agents serving the campaign, on this node and (cluster pacing) on the others. */
+  private agentsOf(campaignId: string | null): PacedAgent[] {
+    const pool = this.dialer.agents;
+    const local: PacedAgent[] = pool.list().map((a) => ({ agentId: a.agentId, node: this.opts.cluster?.node, state: a.state, stateSince: a.stateSince }));
+    const remote: PacedAgent[] = (this.view?.agents ?? []).map((a) => ({ agentId: a.agentId, node: a.node, state: a.state, stateSince: a.sinceMs }));
+    return [...local, ...remote].filter((a) => campaignId === null || pool.serves(a.agentId, campaignId));
+  }
+
+  /** Other nodes' calls that need an agent, and attempts handed to a node by another pacer (cluster pacing). */
+  private otherCalls(): ClusterView['calls'] {
+    if (!this.view) return [];
+    const mine = new Set([...this.campaigns.values()].flatMap((c) => [...c.handed.keys()]));
+    return this.view.calls.filter((x) => !mine.has(x.attemptId));
+  }
+
+  /**
+   * Splits n calls of a campaign across nodes: first, one by one, to the node whose ready agents
+   * can still cover one more of its calls (the most uncovered first); the rest (a predictive
+   * pacer dialing ahead) in proportion to the agents working the campaign on each node. Each
+   * call is added to the coverage on its node.
+   */
+  private split(campaignId: string, n: number, coverage: AgentCoverage): Map<string, number> {
+    const nodes = this.view?.nodes.length ? this.view.nodes : [this.opts.cluster!.node];
+    const out = new Map<string, number>();
+    const working = new Map<string, number>();
+    for (const a of this.agentsOf(campaignId)) {
+      if (a.node && a.state !== 'paused' && a.state !== 'logging-in' && a.state !== 'logged-out') working.set(a.node, (working.get(a.node) ?? 0) + 1);
+    }
+    // Nodes hold disjoint agents: each node's room is its own.
+    const room = new Map(nodes.map((node) => [node, coverage.headroom(campaignId, n, node)]));
+    for (let i = 0; i < n; i++) {
+      let best: string | null = null;
+      let bestRoom = 0;
+      for (const [node, r] of room) if (r > bestRoom) [best, bestRoom] = [node, r];
+      if (best) room.set(best, bestRoom - 1);
+      else {
+        // Nobody left to cover a call: ahead of the agents, by their share of the campaign.
+        let ratio = Infinity;
+        for (const node of nodes) {
+          const w = working.get(node) ?? 0;
+          if (w === 0) continue;
+          const r = (out.get(node) ?? 0) / w;
+          if (r < ratio) [best, ratio] = [node, r];
+        }
+      }
+      if (!best) break;
+      coverage.add(campaignId, best);
+      out.set(best, (out.get(best) ?? 0) + 1);
+    }
+    return out;
   }
 
   /**
@@ -244,25 +402,40 @@ export class CampaignRunner {
     const live = this.dialer.liveCalls().filter((x) => x.needsAgent);
     const campaigns = new Set([...running, ...live.map((x) => x.campaignId)]);
     for (const [id, c] of this.campaigns) if (c.handed.size > 0) campaigns.add(id);
-    if (campaigns.size <= 1) return null;
+    // With several nodes a call needs an agent on its own node: always matched, node by node.
+    if (campaigns.size <= 1 && !this.view) return null;
     const pool = this.dialer.agents;
-    const ready = pool.list().filter((a) => a.state === 'ready').map((a) => a.agentId);
-    const coverage = new AgentCoverage(ready, (a, campaignId) => pool.serves(a, campaignId));
+    const here = this.opts.cluster?.node;
+    const ready = this.agentsOf(null).filter((a) => a.state === 'ready');
+    const nodeOf = new Map(ready.map((a) => [a.agentId, a.node]));
+    const coverage = new AgentCoverage(ready.map((a) => a.agentId), (a, campaignId, node) => pool.serves(a, campaignId) && (node === undefined || nodeOf.get(a) === node));
+    const others = this.otherCalls();
     // Oldest first: calls already answered, then those ringing, then those still in the queue.
-    for (const x of live.filter((l) => l.phase === 'waiting')) coverage.add(x.campaignId);
-    for (const x of live.filter((l) => l.phase === 'dialing').sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime())) coverage.add(x.campaignId);
-    for (const [id, c] of this.campaigns) for (let i = 0; i < c.handed.size; i++) coverage.add(id);
+    for (const x of live.filter((l) => l.phase === 'waiting')) coverage.add(x.campaignId, here);
+    for (const x of others.filter((l) => l.phase === 'waiting')) coverage.add(x.campaignId, x.node);
+    const dialing = [
+      ...live.filter((l) => l.phase === 'dialing').map((l) => ({ campaignId: l.campaignId, node: here, since: l.startedAt.getTime() })),
+      ...others.filter((l) => l.phase === 'dialing').map((l) => ({ campaignId: l.campaignId, node: l.node as string | undefined, since: l.sinceMs })),
+    ];
+    for (const x of dialing.sort((a, b) => a.since - b.since)) coverage.add(x.campaignId, x.node);
+    for (const [id, c] of this.campaigns) for (const a of c.handed.keys()) coverage.add(id, this.view ? (c.handedTo.get(a) ?? here) : undefined);
+    for (const x of others.filter((l) => l.phase === 'queued')) coverage.add(x.campaignId, x.node);
     return coverage;
   }
 
   /** What the live dialer looks like to this campaign's pacer right now: its own agents only. */
   snapshot(campaignId: string, c: CampaignPacing, nowMs: number, coverage: AgentCoverage | null = null): PacingSnapshot {
-    const agents = this.dialer.agents.list().filter((a) => this.dialer.agents.serves(a.agentId, campaignId));
-    const calls = this.dialer.liveCalls().filter((x) => x.campaignId === campaignId);
+    const agents = this.agentsOf(campaignId);
+    const others = this.otherCalls().filter((x) => x.campaignId === campaignId);
+    const calls = [
+      ...this.dialer.liveCalls().filter((x) => x.campaignId === campaignId),
+      ...others.filter((x) => x.phase !== 'queued').map((x) => ({ phase: x.phase, startedAt: new Date(x.sinceMs) })),
+    ];
+    c.placed.sort((a, b) => a - b);
     while (c.placed.length > 0 && c.placed[0]! < nowMs - 1000) c.placed.shift();
     this.forgetStaleHanded(c, nowMs);
     const ready = agents.filter((a) => a.state === 'ready').length;
-    const onTheirWay = [...c.handed.values()].map((at) => (nowMs - at) / 1000);
+    const onTheirWay = [...c.handed.values(), ...others.filter((x) => x.phase === 'queued').map((x) => x.sinceMs)].map((at) => (nowMs - at) / 1000);
     return {
       nowMs,
       limits: { abandonCap: c.abandonCap, maxConcurrentCalls: c.maxConcurrent, maxCallsPerSecond: c.maxCps },
@@ -284,10 +457,15 @@ export class CampaignRunner {
     };
   }
 
-  /** Marks up to n due attempts as handed to the queue (skipping rows another runner holds) and enqueues them. */
-  private async handOver(campaignId: string, c: CampaignPacing, n: number, now: Date): Promise<number> {
+  /**
+   * Marks up to n due attempts as handed to the queue (skipping rows another runner holds) and
+   * enqueues them; with cluster pacing, to the named node's queue (the attempt records the node).
+   */
+  private async handOver(campaignId: string, c: CampaignPacing, n: number, now: Date, node?: string): Promise<number> {
+    const cl = this.opts.cluster;
+    const to = node ?? cl?.node ?? null;
     const rows = await sql<{ id: string; scheduled_at: Date }>`
-      update attempts a set enqueued_at = ${now}
+      update attempts a set enqueued_at = ${now}, node_id = (select id from nodes where name = ${to})
       where a.id in (
         select a2.id from attempts a2 join contacts ct on ct.id = a2.contact_id
         where a2.campaign_id = ${campaignId} and a2.state = 'queued' and a2.enqueued_at is null and a2.scheduled_at <= ${now}
@@ -296,9 +474,11 @@ export class CampaignRunner {
         limit ${n}
         for update of a2 skip locked)
       returning a.id, a.scheduled_at`.execute(this.db);
+    const queue = cl && to && to !== cl.node ? cl.queues.of(to) : this.queue;
     for (const r of rows.rows) {
       c.handed.set(r.id, now.getTime());
-      await enqueueAttempt(this.queue, r.id, r.scheduled_at);
+      if (to && cl) c.handedTo.set(r.id, to);
+      await enqueueAttempt(queue, r.id, r.scheduled_at);
     }
     return rows.rows.length;
   }

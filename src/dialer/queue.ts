@@ -26,8 +26,44 @@ export interface DialQueueAddress {
   prefix: string;
 }
 
-export async function dialQueueAddress(db: Db, name: string): Promise<DialQueueAddress> {
-  return { name, prefix: `dialwell:${await installationId(db)}` };
+/**
+ * With `node`, the queue of that node alone (`<prefix>:node:<name>`): its engine's worker takes
+ * only its node's jobs, so a customer is originated on the node the pacer chose for them (where
+ * the agents who will take them are). BullMQ refuses ':' in a queue name, so the node goes in the prefix.
+ */
+export async function dialQueueAddress(db: Db, name: string, node?: string): Promise<DialQueueAddress> {
+  const prefix = `dialwell:${await installationId(db)}`;
+  return { name, prefix: node ? nodeQueuePrefix(prefix, node) : prefix };
+}
+
+export function nodeQueuePrefix(installationPrefix: string, node: string): string {
+  return `${installationPrefix}:node:${node}`;
+}
+
+/** The dial queues of every node, opened on first use on one connection (the pacer hands attempts to any node's). */
+export class NodeQueues {
+  private readonly queues = new Map<string, Queue<DialJob>>();
+
+  constructor(
+    private readonly installation: DialQueueAddress,
+    private readonly connection: Redis,
+    private readonly onOpen: (q: Queue<DialJob>) => void = () => {},
+  ) {}
+
+  of(node: string): Queue<DialJob> {
+    let q = this.queues.get(node);
+    if (!q) {
+      q = createDialQueue({ name: this.installation.name, prefix: nodeQueuePrefix(this.installation.prefix, node) }, this.connection);
+      this.onOpen(q);
+      this.queues.set(node, q);
+    }
+    return q;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
 }
 
 export function createDialQueue(address: DialQueueAddress, connection: Redis): Queue<DialJob> {

@@ -1375,6 +1375,11 @@ export interface paths {
                          * @enum {string}
                          */
                         phoneType?: "sip" | "webrtc";
+                        /**
+                         * Format: uuid
+                         * @default null
+                         */
+                        nodeId?: string | null;
                     };
                 };
             };
@@ -2925,6 +2930,8 @@ export interface paths {
                         contactUri?: string | null;
                         /** @enum {string} */
                         phoneType?: "sip" | "webrtc";
+                        /** Format: uuid */
+                        nodeId?: string | null;
                     };
                 };
             };

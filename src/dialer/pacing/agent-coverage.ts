@@ -4,12 +4,15 @@
 // that no such call needs. That is a bipartite matching (calls × ready agents): this keeps a
 // maximum one, grown call by call with augmenting paths (Kuhn), so "may campaign K place one
 // more call that is sure to find an agent?" is "does the matching grow by one?". Pure: no I/O.
+// With several nodes a call can only be taken by an agent on the node that placed it (media never
+// crosses nodes): a call added with its node is matched only to agents `serves` puts on that node.
 
-export type Serves = (agentId: string, campaignId: string) => boolean;
+/** Whether the agent can take a call of the campaign (placed on `node`, when one is named). */
+export type Serves = (agentId: string, campaignId: string, node?: string) => boolean;
 
 export class AgentCoverage {
   /** Calls added so far, by index: their campaign and the agent matched to them (or null). */
-  private readonly calls: { campaignId: string; agent: number | null }[] = [];
+  private readonly calls: { campaignId: string; node: string | undefined; agent: number | null }[] = [];
   /** For each ready agent (by index), the call matched to it, or null. */
   private readonly agentCall: (number | null)[];
 
@@ -29,18 +32,18 @@ export class AgentCoverage {
    * Adds a call that will need an agent of its campaign; returns whether it is covered (the
    * matching grew). An uncovered call stays counted as demand but holds no agent.
    */
-  add(campaignId: string): boolean {
+  add(campaignId: string, node?: string): boolean {
     const i = this.calls.length;
-    this.calls.push({ campaignId, agent: null });
+    this.calls.push({ campaignId, node, agent: null });
     return this.augment(i, new Set(), -1);
   }
 
-  /** How many more calls of this campaign could be covered now (at most `max`), without adding them. */
-  headroom(campaignId: string, max: number): number {
+  /** How many more calls of this campaign (placed on `node`, or any) could be covered now (at most `max`), without adding them. */
+  headroom(campaignId: string, max: number, node?: string): number {
     if (max <= 0) return 0;
     const copy = this.clone();
     let n = 0;
-    while (n < max && copy.add(campaignId)) n++;
+    while (n < max && copy.add(campaignId, node)) n++;
     return n;
   }
 
@@ -70,7 +73,7 @@ export class AgentCoverage {
   private augment(i: number, seen: Set<number>, banned: number): boolean {
     const call = this.calls[i]!;
     for (let a = 0; a < this.agents.length; a++) {
-      if (a === banned || seen.has(a) || !this.serves(this.agents[a]!, call.campaignId)) continue;
+      if (a === banned || seen.has(a) || !this.serves(this.agents[a]!, call.campaignId, call.node)) continue;
       seen.add(a);
       const holder = this.agentCall[a];
       if (holder === null || holder === undefined || this.augment(holder, seen, banned)) {

@@ -39,7 +39,8 @@ export async function sessionOf(deps: ApiDeps, agentId: string): Promise<AgentVi
 /** Runs an agent command on the engine holding the session: here when it is here, else through the bus. */
 export async function commandAgent(deps: ApiDeps, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentView> {
   const local = deps.dialer?.agents.get(agent.id);
-  if (deps.dialer && (!deps.agentBus || (local && local.state !== 'logged-out') || cmd.kind === 'login')) return runAgentCommand(deps.dialer, agent, cmd);
+  // A login goes to the engine of the agent's node (through the bus, which reaches this process too).
+  if (deps.dialer && (!deps.agentBus || (local && local.state !== 'logged-out'))) return runAgentCommand(deps.dialer, agent, cmd);
   if (deps.agentBus) return deps.agentBus.command(agent.id, cmd);
   if (cmd.kind === 'logout' || cmd.kind === 'wrapped-up') return loggedOut;
   throw new HttpError(503, 'the dialer engine does not run in this process; agent sessions live there');
@@ -57,7 +58,7 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   };
   return async (app) => {
     app.get('/agents', { config: { access: { perm: ['config.read', 'live.read'] } } }, async () => {
-      const rows = await deps.db.selectFrom('agents').select(['id', 'name', 'endpoint']).orderBy('name').execute();
+      const rows = await deps.db.selectFrom('agents').select(['id', 'name', 'endpoint', 'node_id as nodeId']).orderBy('name').execute();
       const shared = deps.agentBus ? await deps.agentBus.views() : new Map<string, AgentView>();
       const of = (id: string) => {
         const local = deps.dialer?.agents.get(id);

@@ -41,6 +41,19 @@ describe('AgentCoverage', () => {
     expect(d.spare('x')).toBe(true);
   });
 
+  it('matches a call placed on a node only to agents on that node (media never crosses nodes)', () => {
+    const nodeOf: Record<string, string> = { x: 'n1', y: 'n2' };
+    const c = new AgentCoverage(['x', 'y'], (a, _campaign, node) => node === undefined || nodeOf[a] === node);
+    expect(c.headroom('A', 5, 'n1')).toBe(1);
+    expect(c.add('A', 'n1')).toBe(true);
+    // n1's one agent is taken: another n1 call is not covered, though y (on n2) is ready.
+    expect(c.headroom('A', 5, 'n1')).toBe(0);
+    expect(c.add('A', 'n1')).toBe(false);
+    expect(c.headroom('A', 5, 'n2')).toBe(1);
+    // Anywhere: what the nodes can take together.
+    expect(c.headroom('A', 5)).toBe(1);
+  });
+
   it('the progressive pacer places what the coverage leaves, not ready minus its own calls', () => {
     const pacer = new ProgressivePacer();
     expect(pacer.decide(snapshot({ agents: { ready: 1, uncoveredReady: 0 } }))).toBe(0);
