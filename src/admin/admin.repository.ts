@@ -72,24 +72,5 @@ export async function addContact(
     .executeTakeFirstOrThrow();
 }
 
-/** A queued attempt; the idempotency key makes creating the same attempt twice a no-op. */
-export async function createAttempt(
-  db: Db,
-  a: { campaignId: string; contactId: string; phone: string; idempotencyKey: string; scheduledAt?: Date },
-): Promise<{ id: string; created: boolean }> {
-  const inserted = await db
-    .insertInto('attempts')
-    .values({
-      campaign_id: a.campaignId,
-      contact_id: a.contactId,
-      phone: a.phone,
-      idempotency_key: a.idempotencyKey,
-      scheduled_at: a.scheduledAt ?? new Date(),
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return { id: inserted.id, created: true };
-  const existing = await db.selectFrom('attempts').where('idempotency_key', '=', a.idempotencyKey).select('id').executeTakeFirstOrThrow();
-  return { id: existing.id, created: false };
-}
+// Attempts are the dialer's (src/dialer/attempts.repository.ts).
+export { createAttempt } from '../dialer/attempts.repository.js';

@@ -22,7 +22,6 @@ import {
   type PacingSnapshot,
 } from './pacing/index.js';
 import { enqueueAttempt, type DialJob } from './queue.js';
-import { scheduleRetry } from './retries.js';
 import { offerDueCallbacks } from './callbacks.js';
 import { completeIfIdle } from '../admin/campaigns.service.js';
 
@@ -77,13 +76,8 @@ export class CampaignRunner {
     dialer.dialFinished.push((attemptId) => {
       for (const c of this.campaigns.values()) c.handed.delete(attemptId);
     });
-    dialer.callEnded.push((s) => {
-      this.record(s);
-      scheduleRetry(db, s).then(
-        (r) => r && log.info({ attemptId: s.attemptId, retry: r.attemptId, at: r.at, outcome: s.outcome }, 'retry scheduled'),
-        (err: unknown) => log.error({ err, attemptId: s.attemptId }, 'scheduling the retry failed'),
-      );
-    });
+    // The retry its rules ask for is scheduled by the call's close (src/cdr/cdr.repository.ts).
+    dialer.callEnded.push((s) => this.record(s));
   }
 
   /** Feeds a finished call into its campaign's statistics and abandonment meter. */

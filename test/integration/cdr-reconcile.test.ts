@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { CdrReconciler } from '../../src/cdr/reconciler.js';
-import { insertCall } from '../../src/dialer/dial.repository.js';
+import { insertCall } from '../../src/cdr/cdr.repository.js';
 import { createDialQueue, dialQueueAddress, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
 import { AmiGateway, type AmiCdr } from '../../src/pbx/ami.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { insertCall } from '../../src/dialer/dial.repository.js';
+import { insertCall } from '../../src/cdr/cdr.repository.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { fileComplaint } from '../../src/qa/complaints.js';

@@ -20,7 +20,7 @@ import { createDb, type Db } from '../../src/db/database.js';
 import { startEngine, type Engine } from '../../src/app/engine.js';
 import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
-import { insertCall } from '../../src/dialer/dial.repository.js';
+import { insertCall } from '../../src/cdr/cdr.repository.js';
 import { AmiGateway, type AmiCdr } from '../../src/pbx/ami.js';
 import { AriGateway } from '../../src/pbx/ari.js';
 import { trunkDialString, trunkNameOfChannel } from '../../src/pbx/pjsip-config.js';

@@ -9,7 +9,7 @@ import { recordDisposition } from '../../src/compliance/store/disposition.reposi
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { parseCsv } from '../../src/contacts/csv.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { closeCall, insertCall, updateCall } from '../../src/dialer/dial.repository.js';
+import { closeCall, insertCall, updateCall } from '../../src/cdr/cdr.repository.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { summarize } from '../../src/reports/figures.js';
