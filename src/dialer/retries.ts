@@ -36,6 +36,8 @@ export function retryRulesOf(settings: Record<string, unknown>): { rules: RetryR
  * left. Called by the close of the call (src/cdr/cdr.repository.ts), whoever closed it.
  */
 export async function scheduleRetry(db: Db, s: { attemptId: string; outcome: string; endedAt: Date }): Promise<{ attemptId: string; at: Date } | null> {
+  // No rule can name this outcome (an answered call): no query on the close's path.
+  if (!(s.outcome in retryRulesSchema.unwrap().shape)) return null;
   const row = await db
     .selectFrom('attempts as a')
     .innerJoin('campaigns as c', 'c.id', 'a.campaign_id')
