@@ -14,7 +14,7 @@ import { createReadStream, mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse';
-import { createCallerId, createCampaign, createTrunk } from '../src/admin/admin.repository.js';
+import { createCallerId, createCampaign, createTrunk } from '../src/admin/provision.js';
 import { loadConfig } from '../src/config.js';
 import { importContacts } from '../src/contacts/import.js';
 import { readCsv } from '../src/contacts/csv.js';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   try {
     await migrateToLatest(db);
     const trunk = await createTrunk(db, { name: 'bench', host: '127.0.0.1', port: 5060 });
-    const cid = await createCallerId(db, '+15550000001');
+    const cid = await createCallerId(db, '+13055550001');
     for (let r = 0; r < RUNS; r++) {
       const camp = await createCampaign(db, { name: `bench csv ${r}`, trunkId: trunk.id, callerIdId: cid.id });
       const cpu0 = process.cpuUsage();

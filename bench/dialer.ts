@@ -23,7 +23,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/provision.js';
 import { syncAgent, syncTrunk } from '../src/admin/pbx-sync.js';
 import type { PolicyInput } from '../src/compliance/policy.js';
 import { profileNumber } from '../src/compliance/store/dial-gate.js';
@@ -568,7 +568,7 @@ async function main(): Promise<void> {
     const trunk = await createTrunk(db, { name: `bench-carrier-${tag}`, host: '127.0.0.1', port: CARRIER_PORT });
     trunkName = trunk.name;
     await syncTrunk(db, ari, trunk.id);
-    const callerId = await createCallerId(db, '+15550100001', 'bench line');
+    const callerId = await createCallerId(db, '+13055550101', 'bench line');
     const campaign = await createCampaign(db, {
       name: `bench ${tag}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName, recordCalls: false,
     });

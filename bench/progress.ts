@@ -5,7 +5,7 @@
 // retry a month out, or none yet. Each route is timed three times through the real HTTP stack
 // (fastify inject, auth and masking included); the median is printed.
 import { sql } from 'kysely';
-import { createCallerId, createCampaign, createTrunk } from '../src/admin/admin.repository.js';
+import { createCallerId, createCampaign, createTrunk } from '../src/admin/provision.js';
 import { createUser, issueToken } from '../src/auth/users.repository.js';
 import { PolicyResolver } from '../src/compliance/store/policies.repository.js';
 import { loadConfig } from '../src/config.js';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const db = createDb(url.toString(), 8);
   await migrateToLatest(db);
   const trunk = await createTrunk(db, { name: 'bench', host: '127.0.0.1', port: 5060 });
-  const cid = await createCallerId(db, '+15550000001');
+  const cid = await createCallerId(db, '+13055550001');
   const campaign = (await createCampaign(db, { name: 'bench', trunkId: trunk.id, callerIdId: cid.id, state: 'running' })).id;
   const t = performance.now();
   await sql`insert into contacts (campaign_id, phone, attributes, time_zone)

@@ -4,7 +4,7 @@
 // Each route is timed three times through the real HTTP stack (fastify inject, auth included);
 // the per-call path (summarize() over every row) runs beside it for comparison.
 import { sql } from 'kysely';
-import { createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/admin.repository.js';
+import { createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/provision.js';
 import { createUser, issueToken } from '../src/auth/users.repository.js';
 import { PolicyResolver } from '../src/compliance/store/policies.repository.js';
 import { loadConfig } from '../src/config.js';
@@ -24,11 +24,11 @@ async function main(): Promise<void> {
   const db = createDb(url.toString(), 8);
   await migrateToLatest(db);
   const trunk = await createTrunk(db, { name: 'bench', host: '127.0.0.1', port: 5060 });
-  const cid = await createCallerId(db, '+15550000001');
+  const cid = await createCallerId(db, '+13055550001');
   const campaigns: string[] = [];
   for (let i = 0; i < 10; i++) campaigns.push((await createCampaign(db, { name: `bench ${i}`, trunkId: trunk.id, callerIdId: cid.id, state: 'running' })).id);
   const agents: string[] = [];
-  for (let i = 0; i < 50; i++) agents.push((await createAgent(db, { name: `agent ${i}`, endpoint: `bench-${i}` })).id);
+  for (let i = 0; i < 50; i++) agents.push((await createAgent(db, { name: `agent ${i}`, endpoint: `bench-${i}`, sipPassword: 'bench-sip-secret' })).id);
   let t = performance.now();
   // Contacts, attempts with dispositions, and calls over the last 30 days, in SQL.
   await sql`insert into contacts (campaign_id, phone, attributes)
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   await sql`insert into attempts (campaign_id, contact_id, phone, idempotency_key, state, dialed_at)
     select campaign_id, id, phone, phone, 'completed', now() - random() * interval '30 days' from contacts`.execute(db);
   await sql`insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, agent_id, channel_id, created_at, answered_at, bridged_at, ended_at, outcome)
-    select a.id, a.campaign_id, a.contact_id, a.phone, '+15550000001', ${trunk.id}::uuid,
+    select a.id, a.campaign_id, a.contact_id, a.phone, '+13055550001', ${trunk.id}::uuid,
       case when o = 'answered' then (${sql.val(agents)}::uuid[])[1 + floor(random() * 50)::int] end,
       a.id::text, a.dialed_at,
       case when o in ('answered', 'abandoned', 'machine') then a.dialed_at + interval '8 s' end,

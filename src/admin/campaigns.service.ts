@@ -10,6 +10,7 @@ import { writeAudit, systemActor } from '../auth/audit.repository.js';
 import type { Db } from '../db/database.js';
 import type { Campaign, CampaignState } from '../db/schema.js';
 import { retryRulesSchema } from '../dialer/retries.js';
+import { cancelQueuedAttempts } from '../dialer/attempts.repository.js';
 
 export class CampaignError extends ClientError {
   override readonly name = 'CampaignError';
@@ -238,12 +239,6 @@ export async function updateCampaign(db: Db, id: string, patch: Partial<Campaign
     .returningAll()
     .executeTakeFirstOrThrow();
   return campaignView(row);
-}
-
-/** A completed campaign dials nothing more: what was still queued is cancelled. Returns how many. */
-async function cancelQueuedAttempts(trx: Db, campaignId: string, at: Date): Promise<number> {
-  const r = await trx.updateTable('attempts').set({ state: 'cancelled', updated_at: at }).where('campaign_id', '=', campaignId).where('state', '=', 'queued').executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 const TRANSITIONS: Record<'start' | 'pause' | 'complete', { from: CampaignState[]; to: CampaignState }> = {

@@ -113,7 +113,7 @@ export async function startEngine(
   await ready.catch((err: unknown) => log.error({ err: (err as Error).message }, 'AMI unavailable at start: retrying; CDRs are reconciled from the CEL record until then'));
   const cdr = new CdrReconciler(db, ari, ami, log, {
     celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, recordingStore: store,
-    ...(opts.node ? { nodeId: opts.node.id } : {}), ...opts.cdr,
+    ...(opts.node ? { nodeId: opts.node.id, fence: opts.node.fence } : {}), ...opts.cdr,
   });
   // The dialer settles timed-out originates from Asterisk's record through the reconciler.
   const dialer = new Dialer(db, ari, policies, store, log, {

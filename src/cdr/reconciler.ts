@@ -12,18 +12,18 @@
 // Each pass then settles the recordings of calls closed without theirs (src/recordings/recovery.ts).
 import { healthOf, type Db } from '../db/database.js';
 import { isConnectionError } from '../db/health.js';
+import type { Fence } from '../cluster/leases.repository.js';
 import type { Logger } from '../log.js';
 import type { AmiCdr, AmiGateway } from '../pbx/ami.js';
 import type { AriGateway } from '../pbx/ari.js';
 import { CelFileUnavailableError, scanCelFile, type CelChannelRecord } from '../pbx/cel-records.js';
 import { trunkNameOfChannel } from '../pbx/pjsip-config.js';
-import { closeCall } from '../dialer/dial.repository.js';
 import { outcomeOf } from '../dialer/outcome.js';
 import { defaultRecordingRecoveryOptions, recoverRecordings, type RecordingRecoveryOptions, type RecordingRecoveryReport } from '../recordings/recovery.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { callDurations } from './durations.js';
 import {
-  callChannels, celWatermark, insertOrphans, noteAsteriskRecords, openCalls, setCelWatermark, trunkIdsByName,
+  callChannels, celWatermark, closeCall, insertOrphans, noteAsteriskRecords, openCalls, setCelWatermark, trunkIdsByName,
   type OpenCall, type OrphanCall,
 } from './cdr.repository.js';
 
@@ -44,6 +44,8 @@ export interface CdrReconcilerOptions {
   /** Only the calls this node placed (and those placed before nodes existed): another node's calls
    * are not in this Asterisk, and must not be closed as gone from it. */
   nodeId?: string;
+  /** The lease the node's engine holds it by: a close is written only while it holds (fencing). */
+  fence?: () => Fence;
   /** Where recordings left in Asterisk's spool by a call nobody settled are stored; without it
    * recording reconciliation is off. */
   recordingStore?: RecordingStore;
@@ -294,7 +296,7 @@ export class CdrReconciler {
       ended_at: end.endedAt, answered_at: answeredAt, hangup_cause: end.cause, hangup_cause_text: end.causeText, outcome,
       ring_ms: d.ringMs, talk_ms: d.talkMs, hold_ms: null,
       reconciled_from: from, reconciled_at: new Date(), asterisk_uniqueid: c.channelId, asterisk_linkedid: end.linkedId, asterisk_disposition: end.disposition,
-    }, { state: 'completed', outcome });
+    }, { state: 'completed', outcome }, this.opts.fence?.() ?? null);
     if (closed) this.log.info({ callId: c.id, attemptId: c.attemptId, from, outcome, cause: end.cause }, 'call closed from Asterisk\'s record');
     return closed;
   }
@@ -328,7 +330,7 @@ export class CdrReconciler {
     const closed = await closeCall(this.db, c.id, c.attemptId, {
       ended_at: new Date(), answered_at: answeredAt, hangup_cause_text: text, outcome, reconciled_from: 'no-record', reconciled_at: new Date(), hold_ms: null,
       asterisk_uniqueid: started ? c.channelId : null, asterisk_linkedid: r?.linkedId || null,
-    }, { state: answeredAt ? 'completed' : 'failed', outcome });
+    }, { state: answeredAt ? 'completed' : 'failed', outcome }, this.opts.fence?.() ?? null);
     if (closed) this.log.warn({ callId: c.id, attemptId: c.attemptId, neverReached, started }, 'call closed with no record of its end from Asterisk');
     return closed;
   }

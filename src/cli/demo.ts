@@ -3,7 +3,9 @@
 // Asterisk, then a summary of what happened: calls placed, outcomes, CDRs and recordings.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk, createAgent } from '../admin/admin.repository.js';
+import { updateAgent, updateTrunk } from '../admin/config.service.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../admin/provision.js';
+import { systemActor } from '../auth/audit.repository.js';
 import { syncAgent, syncTrunk } from '../admin/pbx-sync.js';
 import { addDncEntry } from '../compliance/store/dnc.repository.js';
 import { PolicyResolver, savePolicy } from '../compliance/store/policies.repository.js';
@@ -21,25 +23,23 @@ import { Sipp } from '../sim/sipp.js';
 
 const CARRIER_PORT = 5070;
 const AGENT_BASE_PORT = 5080;
+/** The demo's outbound line (a fictional 555-01xx number of a real area code: a valid number). */
+const DEMO_CALLER_ID = '+13055550100';
+const demo = { actor: systemActor('cli') };
 
+// Through the API's own services (validated, audited); pushed to Asterisk by syncTrunk/syncAgent.
 async function upsertTrunk(db: Db, name: string, port: number): Promise<string> {
   const found = await db.selectFrom('trunks').where('name', '=', name).select('id').executeTakeFirst();
-  if (found) {
-    await db.updateTable('trunks').set({ host: '127.0.0.1', port, enabled: true }).where('id', '=', found.id).execute();
-    return found.id;
-  }
-  return (await createTrunk(db, { name, host: '127.0.0.1', port })).id;
+  if (found) return (await updateTrunk({ db }, demo.actor, found.id, { host: '127.0.0.1', port, enabled: true })).id;
+  return (await createTrunk(db, { name, host: '127.0.0.1', port }, demo)).id;
 }
 
 async function upsertAgent(db: Db, i: number): Promise<{ id: string; name: string; endpoint: string }> {
   const endpoint = `demo-agent-${i}`;
   const contactUri = `sip:127.0.0.1:${AGENT_BASE_PORT + i}`;
-  const found = await db.selectFrom('agents').where('endpoint', '=', endpoint).select(['id', 'name', 'endpoint']).executeTakeFirst();
-  if (found) {
-    await db.updateTable('agents').set({ contact_uri: contactUri }).where('id', '=', found.id).execute();
-    return found;
-  }
-  return createAgent(db, { name: `Demo Agent ${i}`, endpoint, contactUri });
+  const found = await db.selectFrom('agents').where('endpoint', '=', endpoint).select(['id', 'name', 'endpoint', 'contact_uri']).executeTakeFirst();
+  if (found) return found.contact_uri === contactUri ? found : updateAgent({ db }, demo.actor, found.id, { contactUri });
+  return createAgent(db, { name: `Demo Agent ${i}`, endpoint, contactUri }, demo);
 }
 
 export async function runDemo(args: string[]): Promise<number> {
@@ -82,8 +82,8 @@ export async function runDemo(args: string[]): Promise<number> {
     const trunkId = await upsertTrunk(db, 'demo-carrier', CARRIER_PORT);
     await syncTrunk(db, ari, trunkId);
     const callerId =
-      (await db.selectFrom('caller_ids').where('number', '=', '+15550100000').select(['id', 'number']).executeTakeFirst()) ??
-      (await createCallerId(db, '+15550100000', 'Demo outbound line'));
+      (await db.selectFrom('caller_ids').where('number', '=', DEMO_CALLER_ID).select(['id', 'number']).executeTakeFirst()) ??
+      (await createCallerId(db, DEMO_CALLER_ID, 'Demo outbound line', demo));
     // The demo runs at any hour, so its policy opens every hour; DNC, protected numbers and a cap
     // of 3 calls per number per 24 h still apply, and every dial is decided and recorded.
     const policy = await savePolicy(db, {
@@ -116,8 +116,9 @@ export async function runDemo(args: string[]): Promise<number> {
     const base = 100 + (Date.now() % 700);
     for (let i = 0; i <= calls; i++) {
       const phone = i === calls ? dncPhone : `+1305555${String(base + i).padStart(4, '0')}`;
-      const contact = await addContact(db, { campaignId: campaign.id, phone, name: `Customer ${i + 1}` });
-      const attempt = await createAttempt(db, { campaignId: campaign.id, contactId: contact.id, phone, idempotencyKey: `${campaign.id}:${contact.id}:1` });
+      // As the API adds a contact: checked, with its initial attempt.
+      const contact = await addContact(db, { campaignId: campaign.id, phone, name: `Customer ${i + 1}`, initialAttempt: true });
+      const attempt = await db.selectFrom('attempts').where('contact_id', '=', contact.id).select('id').executeTakeFirstOrThrow();
       attempts.push(attempt.id);
     }
 

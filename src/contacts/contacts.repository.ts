@@ -96,32 +96,6 @@ export async function upsertContacts(db: Db, campaignId: string, contacts: reado
   };
 }
 
-/** Gives each contact with one of these phones its initial queued attempt, unless it has it already; returns how many were created. */
-export async function createInitialAttempts(db: Db, campaignId: string, phones: readonly string[]): Promise<number> {
-  if (phones.length === 0) return 0;
-  const created = await db
-    .insertInto('attempts')
-    .columns(['campaign_id', 'contact_id', 'phone', 'idempotency_key'])
-    .expression(
-      db
-        .selectFrom('contacts')
-        .where('campaign_id', '=', campaignId)
-        .where('phone', '=', sql<string>`any(${sql.val([...phones])}::text[])`)
-        .orderBy('phone')
-        .select([
-          'campaign_id',
-          'id',
-          'phone',
-          // Kept in step with initialAttemptKey().
-          sql<string>`campaign_id::text || ':' || id::text || ':initial'`.as('idempotency_key'),
-        ]),
-    )
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returning('id')
-    .execute();
-  return created.length;
-}
-
 export interface ContactView {
   id: string;
   phone: string;

@@ -3,7 +3,8 @@
 // 1,000 at a time by (campaign, phone) and each contact gets one initial queued attempt with a
 // deterministic key, so importing the same file again adds neither contacts nor attempts.
 import type { Db } from '../db/database.js';
-import { createInitialAttempts, findCampaign, upsertContacts, type UpdateScope } from './contacts.repository.js';
+import { createInitialAttempts } from '../dialer/attempts.repository.js';
+import { findCampaign, upsertContacts, type UpdateScope } from './contacts.repository.js';
 import { CsvFormatError, readCsv } from './csv.js';
 import { checkContact, HeaderError, isCountryCode, mapHeader, rawFromRow, shown, type ContactValues, type FieldProblem, type HeaderMap, type UpdatableField } from './validate.js';
 

@@ -17,8 +17,8 @@ import { defaultSettleOptions, settleRecording, type RecordingSettleOptions } fr
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
 import { callDurations, HoldTracker } from '../cdr/durations.js';
-import { settleCallRecording } from '../cdr/cdr.repository.js';
-import { updateCall, type CallWriter, type DialContext } from './dial.repository.js';
+import { settleCallRecording, type CallWriter } from '../cdr/cdr.repository.js';
+import type { DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
 /** The longest a join waits for the recording announcement to report its end. */
@@ -210,7 +210,7 @@ export class CallSession {
     if (status === 'MACHINE') {
       this.machine = true;
       this.endRequested ??= 'machine';
-      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      await this.deps.calls.update(this.callId, { answered_at: at });
       await this.deps.ari.hangup(this.channelId);
       return;
     }
@@ -231,7 +231,7 @@ export class CallSession {
     const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs, this.ctx.campaign.id, this.callId);
     if (!agent) {
       if (announcement) await this.stopAnnouncement(announcement);
-      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      await this.deps.calls.update(this.callId, { answered_at: at });
       return this.abandon();
     }
     if (announcement) {
@@ -242,7 +242,7 @@ export class CallSession {
     if (this.endRequested) {
       // Ended meanwhile (a stop, the limit): the customer is not joined to anyone.
       this.deps.agents.release(agent.agentId);
-      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      await this.deps.calls.update(this.callId, { answered_at: at });
       return;
     }
     // Join first, write after: the customer is waiting; the database is not.
@@ -252,7 +252,7 @@ export class CallSession {
       // Most often the customer hung up meanwhile (their ChannelDestroyed is next in line).
       this.deps.agents.release(agent.agentId);
       this.log.warn({ err: (err as Error).message, agentId: agent.agentId }, 'joining the customer to the agent failed');
-      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      await this.deps.calls.update(this.callId, { answered_at: at });
       return;
     }
     this.agent = agent;
@@ -554,7 +554,7 @@ export class CallSession {
       if (this.answeredAt || this.endedAt) return;
       if (canJoin) return this.answered(at);
       this.answeredAt = at;
-      await updateCall(this.deps.db, this.callId, { answered_at: at });
+      await this.deps.calls.update(this.callId, { answered_at: at });
       return this.abandon();
     }).catch((err: unknown) => this.log.error({ err }, 'taking over the answered call failed'));
     return this.events;

@@ -3,7 +3,7 @@
 // when its agent has not been ready for a grace period); a preview hands the next contact to an
 // agent who then dials or skips it. Either way the dial passes the compliance gate like any other.
 import { sql } from 'kysely';
-import { createAttempt } from '../admin/admin.repository.js';
+import { createAttempt, markCallback } from './attempts.repository.js';
 import { assignContact } from '../contacts/contacts.repository.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
@@ -35,7 +35,7 @@ export async function scheduleCallback(
     idempotencyKey: `${c.fromAttemptId}:callback`, scheduledAt: c.at,
   });
   if (made.created) {
-    await db.updateTable('attempts').set({ is_callback: true, agent_id: c.agentId, note: c.note }).where('id', '=', made.id).execute();
+    await markCallback(db, made.id, { agentId: c.agentId, note: c.note });
   }
   return { attemptId: made.id, created: made.created };
 }

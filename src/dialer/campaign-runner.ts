@@ -28,7 +28,6 @@ import {
 } from './pacing/index.js';
 import { enqueueAttempt, type DialJob, type NodeQueues } from './queue.js';
 import { readClusterView, type BoardReader, type ClusterView } from './cluster-view.js';
-import { scheduleRetry } from './retries.js';
 import { offerDueCallbacks } from './callbacks.js';
 import { completeIfIdle } from '../admin/campaigns.service.js';
 
@@ -108,13 +107,8 @@ export class CampaignRunner {
         c.handedTo.delete(attemptId);
       }
     });
-    dialer.callEnded.push((s) => {
-      this.record(s);
-      scheduleRetry(db, s).then(
-        (r) => r && log.info({ attemptId: s.attemptId, retry: r.attemptId, at: r.at, outcome: s.outcome }, 'retry scheduled'),
-        (err: unknown) => log.error({ err, attemptId: s.attemptId }, 'scheduling the retry failed'),
-      );
-    });
+    // The retry its rules ask for is scheduled by the call's close (src/cdr/cdr.repository.ts).
+    dialer.callEnded.push((s) => this.record(s));
   }
 
   /** Feeds a finished call into its campaign's statistics and abandonment meter. */

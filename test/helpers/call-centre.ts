@@ -2,7 +2,8 @@
 // agents whose softphone is one sipp UAS, a caller id, a campaign (draft) and its contacts with
 // one attempt each. For tests that run a campaign against a whole engine.
 import { randomUUID } from 'node:crypto';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import type { Db } from '../../src/db/database.js';
 import { openAllHours } from './harness.js';

@@ -4,7 +4,8 @@
 // in wrap-up.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { PolicyResolver, savePolicy } from '../../src/compliance/store/policies.repository.js';
 import type { Db } from '../../src/db/database.js';
 import type { Engine } from '../../src/app/engine.js';
@@ -87,7 +88,7 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     expect(firstCall.wrapup_ms).toBe(firstCall.disposition_at!.getTime() - firstCall.ended_at!.getTime());
     expect(firstCall.wrapup_ms).toBeGreaterThan(1400);
     // Nobody else's call: another agent user is refused.
-    const other = await apiAs(h.app, db, 'agent', { agentId: (await createAgent(db, { name: 'Other', endpoint: `other-${tag}` })).id });
+    const other = await apiAs(h.app, db, 'agent', { agentId: (await createAgent(db, { name: 'Other', endpoint: `other-${tag}`, sipPassword: 'test-sip-secret' })).id });
     expect((await other.inject({ method: 'POST', url: `/api/v1/attempts/${firstId}/disposition`, payload: { result: 'x' } })).statusCode).toBe(403);
     await until(() => ended(secondId), 20_000, 'the second call to end');
     const second = await db.selectFrom('calls').where('attempt_id', '=', secondId).selectAll().executeTakeFirstOrThrow();
@@ -107,7 +108,7 @@ describe('agents API with the dialer engine (Asterisk, PostgreSQL, Redis, sipp)'
     const apiOnly = await apiAs(await buildServer({ db, policies: new PolicyResolver(db), log: createLogger('silent') }), db, 'admin');
     // An unknown agent is a 404 wherever the dialer runs; a known one needs the dialer's process.
     expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${randomUUID()}/ready` })).statusCode).toBe(404);
-    const agent = await createAgent(db, { name: 'Nowhere', endpoint: `nw-${tag}` });
+    const agent = await createAgent(db, { name: 'Nowhere', endpoint: `nw-${tag}`, sipPassword: 'test-sip-secret' });
     expect((await apiOnly.inject({ method: 'POST', url: `/api/v1/agents/${agent.id}/login` })).statusCode).toBe(503);
     await apiOnly.app.close();
   });

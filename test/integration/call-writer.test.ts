@@ -4,9 +4,10 @@
 // calls still open.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { CallWriter, closeCall, type CallEnd } from '../../src/dialer/dial.repository.js';
+import { CallWriter, closeCall, type CallEnd } from '../../src/cdr/cdr.repository.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 
 describe('CallWriter: batched call rows (PostgreSQL)', () => {

@@ -2,7 +2,8 @@
 // called in on, the default, and daily caps. The CDR records the number presented.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { saveOpenPolicy, startHarness, type Harness } from '../helpers/harness.js';

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAttempt, createCallerId, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { decideAndReserve } from '../../src/compliance/store/dial-gate.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';

@@ -3,7 +3,8 @@
 // twice; an attempt reserved by a worker that died before originating is decided again.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { DialGate } from '../../src/compliance/store/dial-gate.js';
 import { CampaignRunner } from '../../src/dialer/campaign-runner.js';

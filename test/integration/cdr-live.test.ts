@@ -3,7 +3,8 @@
 // ChannelHold/ChannelUnhold and the CDR's hold time is their interval, inside the talk time.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';

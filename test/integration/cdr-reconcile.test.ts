@@ -2,8 +2,9 @@
 // with nobody listening; a fresh dialer process reconciles at start. Asterisk's own record (the
 // Cdr events this test hears over AMI the whole time) is the reference: every call Asterisk saw
 // on the campaign's trunk has exactly one CDR row, closed, with Asterisk's hangup cause and end
-// time. Also: a call placed on the trunk behind Dialwell's back is kept as an orphan, and a call
-// row whose originate never happened is closed as such.
+// time. Also: a call placed on the trunk behind Dialwell's back is kept as an orphan, a call
+// row whose originate never happened is closed as such, and a call the reconciler closes gets
+// the retry its campaign's rules ask for, as one closed live does.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,11 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { CdrReconciler } from '../../src/cdr/reconciler.js';
-import { insertCall } from '../../src/dialer/dial.repository.js';
+import { CallWriter, closeCall, insertCall } from '../../src/cdr/cdr.repository.js';
 import { createDialQueue, dialQueueAddress, enqueueAttempt, redisConnection } from '../../src/dialer/queue.js';
 import { createLogger } from '../../src/log.js';
 import { AmiGateway, type AmiCdr } from '../../src/pbx/ami.js';
@@ -272,5 +274,63 @@ describe('CDRs after a dialer process is killed with calls up', () => {
     expect(second.get(c2)?.hangup_cause_text).toMatch(/^lost: Asterisk had the channel but kept no record of its end/);
     expect(second.get(c2)?.asterisk_uniqueid).toBe(c2);
     expect(second.get(g2)?.hangup_cause_text).toMatch(/^never reached Asterisk/);
+  });
+
+  it('a call closed from Asterisk\'s record gets its retry, as one closed live does; a late live close adds none', async () => {
+    const { db, ari } = h;
+    const trunk = await createTrunk(db, { name: `cdr4-${h.app}`.slice(0, 40), host: '127.0.0.1', port: CARRIER });
+    const cid = await createCallerId(db, randomCallerNumber());
+    const camp = await createCampaign(db, {
+      name: `cdr4 ${h.app}`, trunkId: trunk.id, callerIdId: cid.id, state: 'running', retry: { busy: { afterMinutes: 10, maxAttempts: 2 } },
+    });
+    const phone = '+13055584000';
+    const contact = await addContact(db, { campaignId: camp.id, phone });
+    const dialed = async (attemptId: string) => {
+      await db.updateTable('attempts').set({ state: 'dialing', dialed_at: new Date() }).where('id', '=', attemptId).execute();
+      const channelId = randomUUID();
+      const callId = await insertCall(db, { attemptId, campaignId: camp.id, contactId: contact.id, phone, callerId: cid.number, trunkId: trunk.id, channelId });
+      return { callId, channelId };
+    };
+    const first = await createAttempt(db, { campaignId: camp.id, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    const call = await dialed(first.id);
+    // Asterisk's record: the customer was busy (cause 17), and nobody listened to the channel's end.
+    const celFile = path.join(mkdtempSync(path.join(tmpdir(), 'cel-')), 'dialwell-cel.jsonl');
+    const now = Date.now() / 1000;
+    const line = (eventtype: string, eventtime: number, extra: object) =>
+      JSON.stringify({ eventtype, eventtime, uniqueid: call.channelId, linkedid: call.channelId, channame: `PJSIP/${trunk.name}-00000001`, eventextra: JSON.stringify(extra) });
+    writeFileSync(celFile, [line('CHAN_START', now - 2, {}), line('HANGUP', now - 1, { hangupcause: 17, hangupsource: '', dialstatus: 'BUSY' })].join('\n') + '\n');
+    const reconciler = new CdrReconciler(db, ari, null, createLogger('silent'), { celFile, graceMs: 0, settleMs: 0, campaignIds: [camp.id] });
+    expect(await reconciler.reconcile()).toMatchObject({ open: 1, closedFromCel: 1 });
+    const row = await db.selectFrom('calls').where('id', '=', call.callId).selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ outcome: 'busy', hangup_cause: 17, reconciled_from: 'asterisk-cel' });
+    const attemptsOf = () => db.selectFrom('attempts').where('contact_id', '=', contact.id).select(['id', 'state', 'outcome', 'scheduled_at', 'idempotency_key']).orderBy('created_at').execute();
+    let attempts = await attemptsOf();
+    // The attempt's outcome, as a live close writes it, and the retry the busy rule asks for, 10 minutes after Asterisk's end.
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]).toMatchObject({ id: first.id, state: 'completed', outcome: 'busy' });
+    expect(attempts[1]).toMatchObject({ state: 'queued', outcome: null, idempotency_key: `${camp.id}:${contact.id}:retry:2` });
+    expect(attempts[1]!.scheduled_at.getTime() - row.ended_at!.getTime()).toBe(10 * 60_000);
+
+    // The live session's close, arriving after the reconciler's: that close stands, and no second retry is made.
+    const late = await new CallWriter(db).close({
+      callId: call.callId, attemptId: first.id, endedAt: new Date(), ringingAt: null, hangupCause: 17, hangupCauseText: 'late', outcome: 'busy',
+      attemptState: 'completed', ringMs: null, talkMs: null, holdMs: null, endedBy: 'customer', recordingStatus: null,
+    });
+    expect(late).toBe(false);
+    expect(await attemptsOf()).toHaveLength(2);
+
+    // The retry is dialed and is busy again: closed live this time; at the rule's 2 attempts there is no third.
+    const retry = await dialed(attempts[1]!.id);
+    // A closer that no longer holds the lease it works under writes nothing (fencing).
+    const set = { ended_at: new Date(), hangup_cause: 17, outcome: 'busy' };
+    expect(await closeCall(db, retry.callId, attempts[1]!.id, set, { state: 'completed', outcome: 'busy' }, { lease: `not-held-${randomUUID()}`, owner: 'nobody', epoch: 1 })).toBe(false);
+    expect((await db.selectFrom('calls').where('id', '=', retry.callId).select('ended_at').executeTakeFirstOrThrow()).ended_at).toBeNull();
+    const closed = await new CallWriter(db).close({
+      callId: retry.callId, attemptId: attempts[1]!.id, endedAt: new Date(), ringingAt: null, hangupCause: 17, hangupCauseText: 'busy', outcome: 'busy',
+      attemptState: 'completed', ringMs: null, talkMs: null, holdMs: null, endedBy: 'customer', recordingStatus: null,
+    });
+    expect(closed).toBe(true);
+    attempts = await attemptsOf();
+    expect(attempts.map((a) => [a.state, a.outcome])).toEqual([['completed', 'busy'], ['completed', 'busy']]);
   });
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { assignContact } from '../../src/contacts/contacts.repository.js';
 import { reclaimContacts } from '../../src/contacts/reclaim.js';
@@ -234,7 +234,7 @@ describe('contact import (real PostgreSQL)', () => {
 
   it('takes contact data back from agents after the period (default 10 months)', async () => {
     const campaignId = await newCampaign('reclaim');
-    const agent = await createAgent(db, { name: 'Reclaim Agent', endpoint: `ra-${tag}` });
+    const agent = await createAgent(db, { name: 'Reclaim Agent', endpoint: `ra-${tag}`, sipPassword: 'test-sip-secret' });
     const lines = ['phone', ...Array.from({ length: 4 }, (_, i) => `+1305555020${i}`)];
     expect((await importCsv(campaignId, lines.join('\n'))).json()).toMatchObject({ inserted: 4 });
     const ids = new Map((await db.selectFrom('contacts').where('campaign_id', '=', campaignId).select(['id', 'phone']).execute()).map((c) => [c.phone, c.id]));

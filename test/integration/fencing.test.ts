@@ -4,7 +4,8 @@
 // owns those rows now.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { createNode } from '../../src/admin/nodes.service.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { systemActor } from '../../src/auth/audit.repository.js';

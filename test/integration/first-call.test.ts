@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { enqueueAttempt } from '../../src/dialer/queue.js';
 import { pcm16Rms, readWavInfo } from '../../src/recordings/wav.js';
@@ -40,7 +41,7 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
     const shared = `same-${app}`.slice(0, 40);
     const trunk = await createTrunk(db, { name: shared, host: '127.0.0.1', port: CUSTOMER_PORT });
     await syncTrunk(db, ari, trunk.id);
-    const callerId = await createCallerId(db, '+15550100001', 'test line');
+    const callerId = await createCallerId(db, '+13055550101', 'test line');
     const agent = await createAgent(db, { name: 'Ada Agent', endpoint: shared, contactUri: `sip:127.0.0.1:${AGENT_PORT}` });
     await syncAgent(db, ari, agent.id);
     const campaign = await createCampaign(db, { name: `first call ${app}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName });
@@ -72,7 +73,7 @@ describe('first real call end to end (Asterisk 22, PostgreSQL, Redis, sipp)', ()
     const call = calls[0]!;
     expect(call.attempt_id).toBe(attempt.id);
     expect(call.trunk_id).toBe(trunk.id);
-    expect(call.caller_id).toBe('+15550100001');
+    expect(call.caller_id).toBe('+13055550101');
     expect(call.agent_id).toBe(agent.id);
     expect(call.phone).toBe('+13055550123');
     expect(call.outcome).toBe('answered');

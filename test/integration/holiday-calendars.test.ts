@@ -4,10 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { insertCall } from '../../src/dialer/dial.repository.js';
+import { insertCall } from '../../src/cdr/cdr.repository.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { fileComplaint } from '../../src/qa/complaints.js';

@@ -3,7 +3,7 @@
 // when they change; an agent follows only their own agent; a session cookie works as a token does.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
 import { syncAgent } from '../../src/admin/pbx-sync.js';
 import { createUser } from '../../src/auth/users.repository.js';
 import { setPassword } from '../../src/auth/sessions.repository.js';

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Worker, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncTrunk } from '../../src/admin/pbx-sync.js';
 import { installationId } from '../../src/cluster/installation.js';
 import { createDb, recreateDatabase } from '../../src/db/database.js';

@@ -4,12 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { recordDisposition } from '../../src/compliance/store/disposition.repository.js';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
 import { parseCsv } from '../../src/contacts/csv.js';
 import { createDb, type Db } from '../../src/db/database.js';
-import { closeCall, insertCall, updateCall } from '../../src/dialer/dial.repository.js';
+import { closeCall, insertCall, updateCall } from '../../src/cdr/cdr.repository.js';
 import { buildServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { summarize } from '../../src/reports/figures.js';
@@ -81,8 +82,8 @@ describe('reports API over the real database', () => {
     campA = (await createCampaign(db, { name: `Reports A ${tag} +13055550199`, trunkId, callerIdId: cid.id })).id;
     campB = (await createCampaign(db, { name: `Reports B ${tag}`, trunkId, callerIdId: cid.id })).id;
     campLive = (await createCampaign(db, { name: `Reports live ${tag}`, trunkId, callerIdId: cid.id })).id;
-    agentX = (await createAgent(db, { name: `Xavier ${tag}`, endpoint: `rx-${tag}` })).id;
-    agentY = (await createAgent(db, { name: `Yvonne ${tag}`, endpoint: `ry-${tag}` })).id;
+    agentX = (await createAgent(db, { name: `Xavier ${tag}`, endpoint: `rx-${tag}`, sipPassword: 'test-sip-secret' })).id;
+    agentY = (await createAgent(db, { name: `Yvonne ${tag}`, endpoint: `ry-${tag}`, sipPassword: 'test-sip-secret' })).id;
 
     const t = (s: number) => at(FROM, s);
     // Campaign A in the period: 5 attempts, 3 live answers (1 abandoned), 2 connected, 1 effective, 1 sale.

@@ -4,7 +4,8 @@
 // the agent's logged-in time comes from the state changes the pool wrote.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addContact, createAgent, createAttempt, createCallerId, createCampaign, createTrunk } from '../../src/admin/admin.repository.js';
+import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
+import { createAttempt } from '../../src/dialer/attempts.repository.js';
 import { syncAgent, syncTrunk } from '../../src/admin/pbx-sync.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';

@@ -3,6 +3,7 @@
 // complaint, which puts the number on the do-not-call list before the transaction commits.
 import type { Db } from '../../db/database.js';
 import { recordCallDisposition } from '../../cdr/cdr.repository.js';
+import { setAttemptDisposition } from '../../dialer/attempts.repository.js';
 import { addDncEntryIn } from './dnc.repository.js';
 
 export interface Disposition {
@@ -35,11 +36,7 @@ export async function recordDisposition(db: Db, d: Disposition): Promise<{ phone
     if (!a) throw new DispositionError(`attempt ${d.attemptId} does not exist`, 404);
     if (!a.dialed_at) throw new DispositionError(`attempt ${d.attemptId} was never dialed (state ${a.state}); only dialed calls take a disposition`, 409);
     const at = d.at ?? new Date();
-    const update: { refused: boolean; updated_at: Date; disposition_result: string; disposed_at: Date; product?: string } = {
-      refused: d.refused, updated_at: new Date(), disposition_result: d.result, disposed_at: at,
-    };
-    if (d.product) update.product = d.product;
-    await trx.updateTable('attempts').set(update).where('id', '=', a.id).execute();
+    await setAttemptDisposition(trx, a.id, { refused: d.refused, result: d.result, at, product: d.product ?? null });
     // The CDR keeps the result and the wrap-up time (call end → this disposition).
     await recordCallDisposition(trx, a.id, d.result, at);
     let addedToDnc = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryRulesOf } from '../../../src/dialer/retries.js';
+import { retryRulesOf, scheduleRetry } from '../../../src/dialer/retries.js';
 
 describe('campaign retry rules', () => {
   it('reads rules per outcome', () => {
@@ -16,5 +16,10 @@ describe('campaign retry rules', () => {
     expect(r.rules).toEqual({});
     expect(r.error).toMatch(/retry.busy.afterMinutes: must be 0 or more minutes/);
     expect(r.error).toMatch(/answered/);
+  });
+  it('an outcome no rule can name (answered) is not looked up at all: the close of an answered call costs no query', async () => {
+    const noDb = new Proxy({}, { get: () => { throw new Error('the database was used'); } }) as never;
+    await expect(scheduleRetry(noDb, { attemptId: 'a', outcome: 'answered', endedAt: new Date() })).resolves.toBeNull();
+    await expect(scheduleRetry(noDb, { attemptId: 'a', outcome: 'busy', endedAt: new Date() })).rejects.toThrow(/database was used/);
   });
 });
