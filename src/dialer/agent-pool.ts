@@ -32,7 +32,7 @@ export interface AgentSession {
 
 /** Why an agent was logged out: their own request (or a supervisor's), the softphone hung up or
  * never answered the login call, Asterisk lost the channel, or the engine stopped. */
-export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown';
+export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown' | 'drain';
 
 export type PhoneType = 'sip' | 'webrtc';
 
