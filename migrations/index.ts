@@ -19,6 +19,7 @@ import * as m0015 from './20261207_0015_sessions.js';
 import * as m0017 from './20261207_0017_agent_state_reason.js';
 import * as m0018 from './20261207_0018_agent_phone_type.js';
 import * as m0019 from './20261207_0019_agent_nodes.js';
+import * as m0020 from './20261207_0020_node_sync_drain.js';
 
 export const migrations: Record<string, Migration> = {
   '20261122_0001_initial': m0001,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '20261207_0017_agent_state_reason': m0017,
   '20261207_0018_agent_phone_type': m0018,
   '20261207_0019_agent_nodes': m0019,
+  '20261207_0020_node_sync_drain': m0020,
 };

@@ -1,23 +1,31 @@
 // Trunks, caller ids and agents as admins configure them: validated, audited (before and after,
-// never a secret), and pushed to Asterisk's live PJSIP configuration inside the same
-// transaction, so a change Asterisk refuses is not stored either.
+// never a secret), and pushed to every node's live PJSIP configuration inside the same
+// transaction (src/admin/pbx-sync.ts): a change a node refuses is not stored (and the nodes that
+// took it are set back); a node that cannot be reached is marked pending and gets it from its engine.
 import { z } from 'zod';
 import { ClientError } from '../errors.js';
 import { writeAudit, type Actor } from '../auth/audit.repository.js';
 import { parsePhone } from '../compliance/phone.js';
 import type { Db } from '../db/database.js';
-import type { PhoneType } from '../db/schema.js';
+import type { PendingRemoval, PhoneType } from '../db/schema.js';
+import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
-import { pushAgentEndpoint, pushTrunk, removeAgentEndpoint, removeTrunk, TRUNK_PREFIX } from '../pbx/pjsip-config.js';
+import { pushAgentEndpoint, pushTrunk, removeAgentEndpoint, removeTrunk, TRUNK_PREFIX, type PjsipConfigClient } from '../pbx/pjsip-config.js';
+import { oneGateway, pushToNodes, type NodePush, type PbxTargets } from './pbx-sync.js';
 
 export class ConfigError extends ClientError {
   override readonly name = 'ConfigError';
 }
 
-/** Asterisk is where trunks and agents live; without it (an API-only process) they are pushed at the engine's start. */
+/**
+ * Where trunks and agents live: every node (`pbx`, an API process's PbxFleet), or one gateway
+ * (`ari`, a test's engine). Without either, the engines push them at their start.
+ */
 export interface ConfigDeps {
   db: Db;
+  pbx?: PbxTargets;
   ari?: AriGateway;
+  log?: Logger;
 }
 
 const hostname = z
@@ -115,20 +123,30 @@ async function inTransaction<T>(db: Db, change: (trx: Db) => Promise<T>): Promis
   }
 }
 
-/** Runs a change in a transaction, pushing to Asterisk before commit: a push that fails rolls the change back. */
-function withPush<T>(deps: ConfigDeps, change: (trx: Db) => Promise<T>, push: (ari: AriGateway, result: T) => Promise<void>): Promise<T> {
-  return inTransaction(deps.db, async (trx) => {
-    const result = await change(trx);
-    if (deps.ari) {
-      try {
-        await push(deps.ari, result);
-      } catch (err) {
-        throw new ConfigError(`Asterisk did not take the change, so it was not saved: ${(err as Error).message}`, 502);
-      }
-    }
-    return result;
+/**
+ * Runs a change in a transaction, pushing it to every node before commit: a node that refuses it
+ * rolls the change back (pushToNodes sets the others back first); `undo` brings a node back to
+ * the state before the change. The result carries what became of the change on each node.
+ */
+async function withPush<T>(
+  deps: ConfigDeps,
+  change: (trx: Db) => Promise<T>,
+  push: (c: PjsipConfigClient, result: T) => Promise<void>,
+  undo: (c: PjsipConfigClient, result: T) => Promise<void>,
+  removal?: PendingRemoval,
+): Promise<{ result: T; pbx: NodePush[] }> {
+  const fleet = deps.pbx ?? (deps.ari ? oneGateway(deps.ari) : null);
+  let pbx: NodePush[] = [];
+  const result = await inTransaction(deps.db, async (trx) => {
+    const r = await change(trx);
+    if (fleet) pbx = await pushToNodes(deps.db, trx, fleet, deps.log, (c) => push(c, r), (c) => undo(c, r), removal);
+    return r;
   });
+  return { result, pbx };
 }
+
+/** A trunk as a node must hold it: pushed when enabled, absent otherwise. */
+const applyTrunk = (c: PjsipConfigClient, t: TrunkRow | null, name: string): Promise<void> => (t?.enabled ? pushTrunk(c, trunkSpec(t)) : removeTrunk(c, name));
 
 const trunkSpec = (t: TrunkRow) => ({ name: t.name, host: t.host, port: t.port, transport: t.transport, username: t.username, password: t.password, codecs: t.codecs });
 
@@ -140,7 +158,7 @@ export async function getTrunk(db: Db, id: string): Promise<TrunkRow> {
 
 export async function createTrunkFrom(deps: ConfigDeps, actor: Actor, input: z.infer<typeof trunkInputSchema>) {
   if ((input.username === null) !== (input.password === null)) throw new ConfigError('username and password go together: give both or neither', 400, input.username === null ? 'username' : 'password');
-  const row = await withPush(deps, async (trx) => {
+  const { result: row, pbx } = await withPush(deps, async (trx) => {
     const t = await trx
       .insertInto('trunks')
       .values({
@@ -151,8 +169,8 @@ export async function createTrunkFrom(deps: ConfigDeps, actor: Actor, input: z.i
       .executeTakeFirstOrThrow();
     await writeAudit(trx, actor, { action: 'trunk.created', resource: 'trunk', resourceId: t.id, after: trunkView(t) });
     return t;
-  }, (ari, t) => (t.enabled ? pushTrunk(ari, trunkSpec(t)) : Promise.resolve()));
-  return trunkView(row);
+  }, (c, t) => (t.enabled ? pushTrunk(c, trunkSpec(t)) : Promise.resolve()), (c, t) => removeTrunk(c, t.name));
+  return { ...trunkView(row), pbx };
 }
 
 export async function updateTrunk(deps: ConfigDeps, actor: Actor, id: string, patch: z.infer<typeof trunkPatchSchema>) {
@@ -170,7 +188,7 @@ export async function updateTrunk(deps: ConfigDeps, actor: Actor, id: string, pa
     .where((eb) => eb.or([eb('max_concurrent', '>', limits.maxChannels), eb('max_cps', '>', limits.maxCps)]))
     .executeTakeFirst();
   if (over) throw new ConfigError(`campaign "${over.name}" dials this trunk with more than the new limits allow; lower the campaign's limits first`, 409, over.max_cps > limits.maxCps ? 'maxCps' : 'maxChannels');
-  const row = await withPush(deps, async (trx) => {
+  const { result: row, pbx } = await withPush(deps, async (trx) => {
     const t = await trx
       .updateTable('trunks')
       .set({
@@ -185,8 +203,8 @@ export async function updateTrunk(deps: ConfigDeps, actor: Actor, id: string, pa
       details: patch.password !== undefined ? { passwordChanged: true } : undefined,
     });
     return t;
-  }, (ari, t) => (t.enabled ? pushTrunk(ari, trunkSpec(t)) : removeTrunk(ari, t.name)));
-  return trunkView(row);
+  }, (c, t) => applyTrunk(c, t, t.name), (c) => applyTrunk(c, before, before.name));
+  return { ...trunkView(row), pbx };
 }
 
 export async function deleteTrunk(deps: ConfigDeps, actor: Actor, id: string): Promise<void> {
@@ -198,7 +216,7 @@ export async function deleteTrunk(deps: ConfigDeps, actor: Actor, id: string): P
   await withPush(deps, async (trx) => {
     await trx.deleteFrom('trunks').where('id', '=', id).execute();
     await writeAudit(trx, actor, { action: 'trunk.deleted', resource: 'trunk', resourceId: id, before: trunkView(before) });
-  }, (ari) => removeTrunk(ari, before.name));
+  }, (c) => removeTrunk(c, before.name), (c) => applyTrunk(c, before, before.name), { kind: 'trunk', name: before.name });
 }
 
 // Caller ids.
@@ -302,6 +320,14 @@ function checkPhone(phoneType: PhoneType, sipPassword: string | null, contactUri
   if (contactUri) throw new ConfigError('a webrtc phone registers from the browser: it has no contactUri (set it to null)', 400, 'contactUri');
 }
 
+/** An agent's endpoint as a node must hold it, coming from `from` (the state the node may have now). */
+async function applyAgent(c: PjsipConfigClient, a: AgentRow, from: AgentRow): Promise<void> {
+  // A removed password must not linger as an auth object Asterisk still accepts.
+  if (!a.sip_password) await c.deleteConfigObject('res_pjsip', 'auth', a.endpoint);
+  // A phone type change moves the endpoint to another transport: drop its old registration too.
+  await pushAgentEndpoint(c, agentSpec(a), { contactChanged: a.contact_uri !== from.contact_uri || a.phone_type !== from.phone_type });
+}
+
 export async function getAgent(db: Db, id: string): Promise<AgentRow> {
   const a = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
   if (!a) throw new ConfigError(`agent ${id} does not exist`, 404);
@@ -312,7 +338,7 @@ export async function createAgentFrom(deps: ConfigDeps, actor: Actor, input: z.i
   if (!input.sipPassword && !input.contactUri) throw new ConfigError('an agent needs a sipPassword (a softphone that registers) or a contactUri (one that does not)', 400, 'sipPassword');
   checkPhone(input.phoneType, input.sipPassword, input.contactUri);
   await checkNode(deps.db, input.nodeId);
-  const row = await withPush(deps, async (trx) => {
+  const { result: row, pbx } = await withPush(deps, async (trx) => {
     const a = await trx
       .insertInto('agents')
       .values({ name: input.name, endpoint: input.endpoint, sip_password: input.sipPassword, contact_uri: input.contactUri, phone_type: input.phoneType, node_id: input.nodeId })
@@ -320,8 +346,8 @@ export async function createAgentFrom(deps: ConfigDeps, actor: Actor, input: z.i
       .executeTakeFirstOrThrow();
     await writeAudit(trx, actor, { action: 'agent.created', resource: 'agent', resourceId: a.id, after: agentView(a) });
     return a;
-  }, (ari, a) => pushAgentEndpoint(ari, agentSpec(a)));
-  return agentView(row);
+  }, (c, a) => pushAgentEndpoint(c, agentSpec(a)), (c, a) => removeAgentEndpoint(c, a.endpoint));
+  return { ...agentView(row), pbx };
 }
 
 export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, patch: z.infer<typeof agentPatchSchema>) {
@@ -332,20 +358,15 @@ export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, pa
   const phoneType = patch.phoneType ?? before.phone_type;
   checkPhone(phoneType, sip, contact);
   await checkNode(deps.db, patch.nodeId);
-  const row = await withPush(deps, async (trx) => {
+  const { result: row, pbx } = await withPush(deps, async (trx) => {
     const a = await trx.updateTable('agents').set({ name: patch.name, sip_password: sip, contact_uri: contact, phone_type: phoneType, node_id: patch.nodeId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     await writeAudit(trx, actor, {
       action: 'agent.updated', resource: 'agent', resourceId: id, before: agentView(before), after: agentView(a),
       details: patch.sipPassword !== undefined ? { sipPasswordChanged: true } : undefined,
     });
     return a;
-  }, async (ari, a) => {
-    // A removed password must not linger as an auth object Asterisk still accepts.
-    if (!a.sip_password) await ari.deleteConfigObject('res_pjsip', 'auth', a.endpoint);
-    // A phone type change moves the endpoint to another transport: drop its old registration too.
-    await pushAgentEndpoint(ari, agentSpec(a), { contactChanged: a.contact_uri !== before.contact_uri || a.phone_type !== before.phone_type });
-  });
-  return agentView(row);
+  }, (c, a) => applyAgent(c, a, before), (c, a) => applyAgent(c, before, a));
+  return { ...agentView(row), pbx };
 }
 
 export async function deleteAgent(deps: ConfigDeps, actor: Actor, id: string, loggedIn: boolean): Promise<void> {
@@ -356,5 +377,5 @@ export async function deleteAgent(deps: ConfigDeps, actor: Actor, id: string, lo
   await withPush(deps, async (trx) => {
     await trx.deleteFrom('agents').where('id', '=', id).execute();
     await writeAudit(trx, actor, { action: 'agent.deleted', resource: 'agent', resourceId: id, before: agentView(before) });
-  }, (ari) => removeAgentEndpoint(ari, before.endpoint));
+  }, (c) => removeAgentEndpoint(c, before.endpoint), (c) => pushAgentEndpoint(c, agentSpec(before)), { kind: 'agent', name: before.endpoint });
 }

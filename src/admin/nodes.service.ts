@@ -53,6 +53,10 @@ export const nodeView = (n: NodeRow) => ({
   id: n.id, name: n.name, ariUrl: n.ari_url, ariUser: n.ari_user, hasAriPassword: n.ari_password.length > 0,
   amiHost: n.ami_host, amiPort: n.ami_port, amiUser: n.ami_user, hasAmiPassword: n.ami_password.length > 0,
   sipAddress: n.sip_address, celFile: n.cel_file, enabled: n.enabled, createdAt: n.created_at, updatedAt: n.updated_at,
+  /** null: in service; 'draining': its owner is finishing its calls; 'drained': no engine takes it until undrained (src/cluster/drain.ts). */
+  drainState: n.drain_state, drainRequestedAt: n.drain_requested_at, drainedAt: n.drained_at,
+  /** A trunk or agent change the node could not take yet (it was unreachable): its engine pushes it (src/admin/pbx-sync.ts). */
+  configPending: n.config_pending_at ? { since: n.config_pending_at, reason: n.config_pending_reason } : null,
 });
 
 const pgCode = (err: unknown): string | undefined => (err as { code?: string }).code;
@@ -99,6 +103,8 @@ export async function updateNode(db: Db, actor: Actor, id: string, patch: z.infe
       .set({
         ari_url: patch.ariUrl, ari_user: patch.ariUser, ari_password: patch.ariPassword, ami_host: patch.amiHost, ami_port: patch.amiPort,
         ami_user: patch.amiUser, ami_password: patch.amiPassword, sip_address: patch.sipAddress, cel_file: patch.celFile, enabled: patch.enabled,
+        // Enabling a node puts it in service: a drain ends there too.
+        ...(patch.enabled === true ? { drain_state: null, drain_requested_at: null, drained_at: null, drain_call_limit_ms: null } : {}),
         updated_at: new Date(),
       })
       .where('id', '=', id)

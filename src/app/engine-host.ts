@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { ensureDefaultNode, listNodes, type NodeRow } from '../admin/nodes.service.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { leaseHolder, nodeLease } from '../cluster/leases.repository.js';
+import { DEFAULT_DRAIN_CALL_LIMIT_MS, markDrained } from '../cluster/drain.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
 import { AgentCommandError } from '../dialer/agent-commands.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
@@ -47,6 +48,8 @@ interface Owned {
   starting: Promise<void> | null;
   /** Set while the lease is in doubt (not renewed, the database unreachable): dialing is held. */
   suspended: NodeJS.Timeout | null;
+  /** Set while the node is being drained here (src/cluster/drain.ts). */
+  draining?: Promise<void>;
 }
 
 export class EngineHost extends EventEmitter<EngineHostEvents> {
@@ -139,9 +142,13 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
   /** Follows the nodes table: asks for the leases of enabled nodes it may drive, gives up the others. */
   private async refresh(): Promise<void> {
     const pinned = this.cfg.ENGINE_NODES;
-    const nodes = (await listNodes(this.db)).filter((n) => n.enabled && (pinned.length === 0 || pinned.includes(n.name)));
+    const nodes = (await listNodes(this.db)).filter((n) => n.enabled && n.drain_state !== 'drained' && (pinned.length === 0 || pinned.includes(n.name)));
     for (const n of nodes) {
       const o = this.owned.get(n.id);
+      if (n.drain_state === 'draining') {
+        await this.drainNode(n, o);
+        continue;
+      }
       if (o) o.node = n;
       else this.owned.set(n.id, { node: n, epoch: 0, engine: null, starting: null, suspended: null });
       this.keeper.want(nodeLease(n.name));
@@ -152,6 +159,40 @@ export class EngineHost extends EventEmitter<EngineHostEvents> {
       await this.letGo(o, 'node disabled or removed', true);
       await this.keeper.unwant(nodeLease(o.node.name));
     }
+  }
+
+  /**
+   * A node asked to drain: its owner (here) finishes its calls, logs its agents out (reason
+   * "drain"), marks it drained and releases its lease; a standby (here) stops asking for it; with
+   * no owner anywhere (the owner died mid-drain), it is drained as it stands.
+   */
+  private async drainNode(n: NodeRow, o: Owned | undefined): Promise<void> {
+    const lease = nodeLease(n.name);
+    if (o?.engine || o?.draining) {
+      o.node = n;
+      o.draining ??= (async () => {
+        const engine = o.engine!;
+        const callLimitMs = n.drain_call_limit_ms ?? DEFAULT_DRAIN_CALL_LIMIT_MS;
+        this.log.warn({ node: n.name, callLimitMs }, 'draining the node: no new calls, live calls finish, agents are logged out');
+        try {
+          const report = await engine.drain({ callLimitMs, reason: 'drain' });
+          await markDrained(this.db, n.id);
+          this.log.warn({ node: n.name, ...report }, 'node drained: lease released');
+        } finally {
+          o.engine = null;
+          this.emit('engine', n.name, null);
+          this.owned.delete(n.id);
+          await this.keeper.unwant(lease);
+        }
+      })().catch((err: unknown) => this.log.error({ err, node: n.name }, 'draining the node failed'));
+      return;
+    }
+    if (o) {
+      if (o.starting) return; // its engine is coming up: drained at the next look
+      this.owned.delete(n.id);
+      await this.keeper.unwant(lease);
+    }
+    if (!(await leaseHolder(this.db, lease))) await markDrained(this.db, n.id);
   }
 
   /**

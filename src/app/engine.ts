@@ -6,8 +6,8 @@
 // a time, and moves when that engine dies. Leases are named under the dial queue's name, the
 // deployment's shared identity (test engines on their own queues keep out of each other's way).
 import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { syncAll } from '../admin/pbx-sync.js';
+import { Redis } from 'ioredis';
+import { syncNode, watchPendingConfig } from '../admin/pbx-sync.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import { healthOf, type Db } from '../db/database.js';
@@ -32,6 +32,9 @@ import type { AgentBus } from '../cluster/agent-bus.js';
 import { runSupervision } from '../dialer/supervision.js';
 import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
 import { takeOverNode } from '../dialer/takeover.js';
+import type { LogoutReason } from '../dialer/agent-pool.js';
+import { TrunkLimiter } from '../dialer/trunk-limiter.js';
+import { publishNodeLive } from '../cluster/live-board.js';
 
 export interface Engine {
   ari: AriGateway;
@@ -50,7 +53,7 @@ export interface Engine {
    * The clean stop (SIGTERM): no new dials, the calls up finish within `callLimitMs` (then each
    * is ended), agents are logged out with reason "shutdown", pending writes are flushed.
    */
-  drain(opts: { callLimitMs: number }): Promise<DrainReport>;
+  drain(opts: { callLimitMs: number; reason?: LogoutReason }): Promise<DrainReport>;
   close(): Promise<void>;
   /**
    * Stops at once without touching Asterisk or the calls (no hang-ups, no logouts): this engine
@@ -84,6 +87,8 @@ export interface EngineOptions {
   cdr?: Partial<CdrReconcilerOptions>;
   /** false: the installation-wide singletons run elsewhere (an engine host runs them once). */
   singletons?: boolean;
+  /** false: trunk limits are not held (default: held across every engine, on Redis). */
+  trunkLimits?: boolean;
 }
 
 export async function startEngine(
@@ -105,7 +110,8 @@ export async function startEngine(
   const ownKeeper = !opts.keeper;
   const leases = opts.keeper ?? new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
   const ari = await AriGateway.connect(ariOptions(cfg, log));
-  const pushed = await syncAll(db, ari);
+  // Every trunk and agent, and what changed while the node was unreachable (its pending mark).
+  const pushed = await syncNode(db, ari, opts.node?.id ?? null);
   log.info(pushed, 'PJSIP trunks and agent endpoints pushed to Asterisk');
   const store = new LocalRecordingStore(cfg.RECORDINGS_DIR);
   // AMI carries Asterisk's Cdr events; the dialer works without it (the CEL record covers CDRs).
@@ -115,9 +121,15 @@ export async function startEngine(
     celFile: cfg.ASTERISK_CEL_FILE || null, graceMs: cfg.CDR_RECONCILE_GRACE_MS, settleMs: cfg.CDR_RECONCILE_SETTLE_MS, recordingStore: store,
     ...(opts.node ? { nodeId: opts.node.id, fence: opts.node.fence } : {}), ...opts.cdr,
   });
+  // Trunk limits and the node's live state are shared with every process over Redis, under the installation's prefix.
+  const installation = await dialQueueAddress(db, cfg.DIAL_QUEUE);
+  // Commands on the dial path fail fast while Redis is away (the dial is held and retried), never queue.
+  const shared = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2000 });
+  const trunkLimiter = opts.trunkLimits === false ? undefined : new TrunkLimiter(shared, installation.prefix);
   // The dialer settles timed-out originates from Asterisk's record through the reconciler.
   const dialer = new Dialer(db, ari, policies, store, log, {
     ...defaultDialerOptions,
+    ...(trunkLimiter ? { trunkLimiter } : {}),
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },
     ...(opts.node ? { node: { id: opts.node.id, fence: opts.node.fence, ...(opts.node.holds ? { holds: opts.node.holds } : {}) } } : {}),
@@ -147,6 +159,10 @@ export async function startEngine(
     dialer.supervision.on('changed', (v) => bus.publishSupervision(node.name, leases.owner, v.id, v));
     dialer.supervision.on('ended', (v) => bus.publishSupervision(node.name, leases.owner, v.id, null));
   }
+  // The node's agents and calls on the shared live board (every process's /live, stream and /metrics).
+  const unpublish = node ? publishNodeLive(shared, installation.prefix, node.name, leases.owner, dialer, log) : async () => {};
+  // Trunk or agent changes this node missed (unreachable when they were made) are pushed from here.
+  const unwatchConfig = node ? watchPendingConfig(db, ari, node.id, log) : () => {};
   // Agents' state history, for logged-in time in the agent reports (wherever the engine runs).
   const agentStates = recordAgentStates(dialer.agents, db, log);
   cdr.isLocal = (channelId) => dialer.hasChannel(channelId);
@@ -163,7 +179,7 @@ export async function startEngine(
     });
   };
   dialer.onPbxReconnected = async () => {
-    await syncAll(db, ari);
+    await syncNode(db, ari, opts.node?.id ?? null);
     // Before the dialer closes out its sessions whose channels are gone: Asterisk's record of
     // how they ended is better than "lost".
     await reconcileCdrs(true);
@@ -197,9 +213,8 @@ export async function startEngine(
     });
   }
   const stopWatchingDb = dbHealth.watch();
-  const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL)];
+  const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL), shared];
   // A node's engine takes only its node's dial jobs; the pacer hands attempts to any node's queue.
-  const installation = await dialQueueAddress(db, cfg.DIAL_QUEUE);
   const address = node ? await dialQueueAddress(db, cfg.DIAL_QUEUE, node.name) : installation;
   const queue = createDialQueue(address, connections[0]!);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
@@ -259,16 +274,19 @@ export async function startEngine(
     clearTimeout(t);
     if (result === 'late') log.warn({ waitedMs: ms }, `${what} took too long: going on with the stop`);
   };
-  const closeAll = async (): Promise<void> => {
+  const closeAll = async (reason: LogoutReason = 'shutdown'): Promise<void> => {
     closing = true;
     if (nodeDown) clearTimeout(nodeDown);
     unhandle();
+    unwatchConfig();
     unwatchDb();
     stopSingletons();
     cdr.stop();
     runner.stop();
     await Promise.all(tasks.map((t) => t.close()));
-    await dialer.close('shutdown').catch(() => undefined);
+    await dialer.close(reason).catch(() => undefined);
+    await unpublish();
+    trunkLimiter?.close();
     // The logouts of close() are history too: written before the caller closes the database
     // (a flush waiting on an unreachable database is bounded: the stop must end).
     await bounded(agentStates.flush(), 10_000, 'writing the agent state history');
@@ -284,7 +302,7 @@ export async function startEngine(
   const engine: Engine = {
     ari, dialer, queue, runner, store, ami, cdr, leases,
     health: { db: dbHealth, redis, redisPing },
-    async drain({ callLimitMs }) {
+    async drain({ callLimitMs, reason }) {
       const started = Date.now();
       // No new dials: the pacer stops handing attempts over, the dialer refuses, and the worker
       // finishes the jobs it holds (each ends at the originate) and takes no more.
@@ -300,7 +318,8 @@ export async function startEngine(
         // Each ended call closes through its session (CDR, recording): give that a bounded while.
         await dialer.waitForCalls(15_000);
       }
-      await engine.close();
+      closed ??= closeAll(reason);
+      await closed;
       const report = { callsAtStop, callsEnded, callsLeft: dialer.activeCalls, drainMs: Date.now() - started };
       log.info(report, 'stopped');
       return report;
@@ -327,6 +346,10 @@ export async function startEngine(
       closing = true;
       if (nodeDown) clearTimeout(nodeDown);
       unhandle();
+      unwatchConfig();
+      trunkLimiter?.close();
+      // The node's live snapshot is the new owner's to write now: left in place.
+      await unpublish(false);
       stopWatchingDb();
       stopSingletons();
       cdr.stop();

@@ -25,6 +25,9 @@ commands:
   recordings verify [--campaign ID] [--json] | recordings purge [--campaign ID] [--dry-run] [--json]
                                 re-hash the recordings store (exit 1 when a file changed or is missing);
                                 delete recordings past their campaign's retention (audited)
+  drain <node> [--call-limit-seconds N] [--no-wait] | undrain <node>
+                                drain a node (no new calls, live calls finish, agents logged out with reason
+                                "drain", lease released; it stays drained until undrained); waits until drained
   scrub <file|-> [--campaign ID] [--country CC] [--details]
                                 sort a list into invalid, protected, DNC, over caps, unknown zone, eligible
 `;
@@ -66,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./scrub.js')).runScrub(rest);
     case 'token':
       return (await import('./token.js')).runToken(rest);
+    case 'drain':
+      return (await import('./drain.js')).runDrain(rest);
+    case 'undrain':
+      return (await import('./drain.js')).runDrain(rest, true);
     case 'recordings':
       return (await import('./recordings.js')).runRecordings(rest);
     case undefined:

@@ -18,7 +18,8 @@ import { databaseProbes, engineHostProbes, Readiness } from '../health/readiness
 import { buildServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { LocalRecordingStore } from '../recordings/store.js';
-import { InProcessLiveSource } from '../reports/live-source.js';
+import { PbxFleet } from '../admin/pbx-sync.js';
+import { SharedLiveSource } from '../cluster/live-board.js';
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'no-dialer': { type: 'boolean', default: false }, role: { type: 'string', default: 'all' } } });
@@ -44,25 +45,24 @@ export async function runServe(args: string[]): Promise<number> {
   await migrateToLatest(db);
   const policies = new PolicyResolver(db);
   // Agent sessions are shared and commanded across processes through Redis, under this installation's prefix.
-  const agentBus = new AgentBus(cfg.REDIS_URL, (await dialQueueAddress(db, cfg.DIAL_QUEUE)).prefix, db, log);
+  const prefix = (await dialQueueAddress(db, cfg.DIAL_QUEUE)).prefix;
+  const agentBus = new AgentBus(cfg.REDIS_URL, prefix, db, log);
   await agentBus.start();
   const host = role === 'api' ? null : new EngineHost(cfg, db, policies, log, { agentBus });
   await host?.start();
   const settings = { effectiveTalkSeconds: cfg.REPORT_EFFECTIVE_TALK_SECONDS, successResults: cfg.REPORT_SUCCESS_RESULTS };
-  // This process's live state, following the engine as it comes and goes with the node's lease;
-  // the shared one (every node) replaces it behind the same interface.
-  const live = new InProcessLiveSource(db, host?.engine?.dialer, settings, log);
-  host?.on('engine', () => live.setDialer(host.engine?.dialer));
+  // Every node's live state (each engine writes its node's to Redis), whichever process answers.
+  const live = new SharedLiveSource(cfg.REDIS_URL, prefix, db, settings, log);
+  await live.start();
+  // Trunk and agent changes go to every enabled node from whichever process takes them.
+  const pbx = new PbxFleet(db, cfg, log);
   const readiness = new Readiness([...databaseProbes(db), ...(host ? engineHostProbes(host) : [])]);
   const recordings = new LocalRecordingStore(cfg.RECORDINGS_DIR);
   const app = role === 'engine' ? null : await buildServer({
-    db, policies, log, recordings, agentBus, readiness, live,
+    db, policies, log, recordings, agentBus, readiness, live, pbx,
     // Read per request: the engine comes and goes with the node's lease.
     get dialer() {
       return host?.engine?.dialer;
-    },
-    get ari() {
-      return host?.engine?.ari;
     },
     webrtcWsUrl: cfg.WEBRTC_WS_URL,
     reports: {
@@ -83,6 +83,7 @@ export async function runServe(args: string[]): Promise<number> {
   await host?.drain({ callLimitMs: cfg.SHUTDOWN_CALL_LIMIT_MS });
   await app?.close();
   live.close();
+  pbx.close();
   await agentBus.close();
   await db.destroy();
   return 0;

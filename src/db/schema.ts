@@ -464,6 +464,21 @@ export interface NodeTable {
   enabled: Generated<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** The latest trunk or agent change this node did not take (it was unreachable); its engine syncs it. */
+  config_pending_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  config_pending_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Trunks and agents deleted while the node was unreachable: removed from it at its next sync. */
+  config_pending_removals: ColumnType<PendingRemoval[], string | undefined, string>;
+  drain_state: ColumnType<'draining' | 'drained' | null, 'draining' | 'drained' | null | undefined, 'draining' | 'drained' | null>;
+  drain_requested_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  drained_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** How long a drain lets live calls run before ending them. */
+  drain_call_limit_ms: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export interface PendingRemoval {
+  kind: 'trunk' | 'agent';
+  name: string;
 }
 
 export interface Database {

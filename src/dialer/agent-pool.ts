@@ -32,8 +32,8 @@ export interface AgentSession {
 
 /** Why an agent was logged out: their own request (or a supervisor's), the softphone hung up or
  * never answered the login call, Asterisk lost the channel, or the engine stopped. */
-/** 'node-down': the node's Asterisk stopped answering (its softphone channels went with it). */
-export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown' | 'node-down';
+/** 'node-down': the node's Asterisk stopped answering (its softphone channels went with it); 'drain': the node is being drained. */
+export type LogoutReason = 'requested' | 'softphone-hung-up' | 'login-failed' | 'lost' | 'shutdown' | 'node-down' | 'drain';
 
 export type PhoneType = 'sip' | 'webrtc';
 

@@ -21,7 +21,8 @@ export interface DialContext {
     closingMessage?: string[] | null;
   };
   contact: { id: string; name: string | null };
-  trunk: { id: string; name: string; enabled: boolean };
+  /** maxCps and maxChannels: the trunk's limits, held across every node (TrunkLimiter). */
+  trunk: { id: string; name: string; enabled: boolean; maxCps: number; maxChannels: number };
   /** null when every number of the pool is at its daily cap. */
   callerId: string | null;
   callerIdRule: CallerIdChoice['rule'];
@@ -61,7 +62,8 @@ export class DialContextLoader {
       .where('c.id', '=', campaignId)
       .select([
         'c.id as campaign_id', 'c.name as campaign_name', 'c.record_calls', 'c.state as campaign_state', 'c.policy_name',
-        't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 'ci.number as caller_id', 'c.settings',
+        't.id as trunk_id', 't.name as trunk_name', 't.enabled as trunk_enabled', 't.max_cps as trunk_max_cps', 't.max_channels as trunk_max_channels',
+        'ci.number as caller_id', 'c.settings',
         'c.policy_name',
       ])
       .executeTakeFirst();
@@ -90,7 +92,7 @@ export class DialContextLoader {
         maxCallSeconds: typeof row.settings.maxCallSeconds === 'number' ? row.settings.maxCallSeconds : null,
         closingMessage: Array.isArray(row.settings.closingMessage) ? (row.settings.closingMessage as string[]) : null,
       },
-      trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false },
+      trunk: { id: row.trunk_id, name: row.trunk_name, enabled: row.trunk_enabled ?? false, maxCps: row.trunk_max_cps ?? 1, maxChannels: row.trunk_max_channels ?? 1 },
       defaultCallerId: row.caller_id,
       localPresence: (row.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
       pool: pool.map((p) => ({ number: p.number, isHotline: p.is_hotline, dailyCap: p.daily_cap })),
@@ -160,6 +162,18 @@ export async function releaseReservation(db: Db, attemptId: string, at: Date): P
   await db
     .updateTable('attempts')
     .set({ state: 'queued', dialed_at: null, enqueued_at: null, scheduled_at: at, updated_at: new Date() })
+    .where('id', '=', attemptId)
+    .where('state', '=', 'dialing')
+    .execute();
+}
+
+/** A reservation its trunk could not take now (at its limits across the nodes): queued again for
+ * `at`, still handed to the queue (the dialer adds the delayed job; the pacer does not hand it
+ * over twice), and decided again then. */
+export async function putBackForTrunk(db: Db, attemptId: string, at: Date): Promise<void> {
+  await db
+    .updateTable('attempts')
+    .set({ state: 'queued', dialed_at: null, decision_id: null, scheduled_at: at, updated_at: new Date() })
     .where('id', '=', attemptId)
     .where('state', '=', 'dialing')
     .execute();

@@ -17,13 +17,14 @@ import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import { minRingSecondsOf } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
-import { callOfChannel, DialContextLoader, DialSetupError, finishAttempt, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
+import { callOfChannel, DialContextLoader, DialSetupError, finishAttempt, putBackForTrunk, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { CallWriter } from '../cdr/cdr.repository.js';
 import { EventRouter } from './event-router.js';
 import { isCustomerInStasis } from './stasis-channels.js';
 import { defaultSupervisionOptions, Supervision, type SupervisionOptions } from './supervision.js';
 import type { DialJob } from './queue.js';
 import { UnavailableError } from '../errors.js';
+import type { TrunkLimiter } from './trunk-limiter.js';
 
 export interface DialerOptions {
   connectTimeoutMs: number;
@@ -43,6 +44,8 @@ export interface DialerOptions {
    * rows are fenced by that lease (a stale owner writes nothing), and call rows name the node.
    */
   node?: { id: string; fence: () => Fence; holds?: () => boolean };
+  /** Holds each trunk's calls per second and concurrent calls across every engine (Redis); none: unlimited here. */
+  trunkLimiter?: TrunkLimiter;
 }
 
 export const defaultDialerOptions: DialerOptions = {
@@ -85,6 +88,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 /** PostgreSQL is not reachable: the job is retried later (the worker is paused meanwhile). */
 export class DatabaseUnavailableError extends UnavailableError {
   override readonly name = 'DatabaseUnavailableError';
+}
+
+/** The trunk limiter (Redis) did not answer: nothing was dialed; the job is retried. */
+export class TrunkLimiterUnavailableError extends UnavailableError {
+  override readonly name = 'TrunkLimiterUnavailableError';
 }
 
 /** The engine is stopping: no new call is placed. */
@@ -409,7 +417,7 @@ export class Dialer {
     try {
       return await this.dialAttempt(job.data.attemptId);
     } catch (err) {
-      if (err instanceof PbxUnavailableError && token) return this.putOff(job, token);
+      if ((err instanceof PbxUnavailableError || err instanceof TrunkLimiterUnavailableError) && token) return this.putOff(job, token);
       // A connection lost mid-dial starts the outage at once (the worker pauses on it).
       this.dbHealth.noteError(err);
       throw err;
@@ -486,6 +494,8 @@ export class Dialer {
     const callerId = ctx.callerId;
     ctx = await this.withPolicyLimit(ctx);
     const channelId = randomUUID();
+    const busy = await this.trunkSlot(ctx, attempt.id, channelId);
+    if (busy) return busy;
     let callId: string;
     try {
       callId = await this.calls.insert({
@@ -504,6 +514,7 @@ export class Dialer {
         this.dbHealth.noteError(err);
         void releaseUndialed(this.db, attempt.id).catch((e: unknown) => this.log.error({ attemptId, err: e }, 'releasing an undialed reservation failed'));
       }
+      void this.opts.trunkLimiter?.release(ctx.trunk.id, channelId).catch(() => undefined);
       throw err;
     }
     const session = new CallSession(
@@ -604,8 +615,40 @@ export class Dialer {
     }
   }
 
+  /**
+   * A slot on the campaign's trunk for the call (its limits hold across every node), waited for a
+   * moment; null when taken. Without one in time the reservation is undone and the attempt is
+   * queued again a moment later (not a failure: a delayed job of its own, decided again then).
+   */
+  private async trunkSlot(ctx: DialContext, attemptId: string, channelId: string): Promise<DialResult | null> {
+    const limiter = this.opts.trunkLimiter;
+    if (!limiter) return null;
+    let slot;
+    try {
+      slot = await limiter.acquire(ctx.trunk, channelId);
+    } catch (err) {
+      await releaseUndialed(this.db, attemptId);
+      throw new TrunkLimiterUnavailableError(`the trunk limiter (Redis) did not answer: dialing is held (${(err as Error).message})`);
+    }
+    if (slot.ok) return null;
+    const reason = slot.limit === 'cps'
+      ? `trunk "${ctx.trunk.name}" is at its ${ctx.trunk.maxCps} calls per second across all nodes`
+      : `trunk "${ctx.trunk.name}" has its ${ctx.trunk.maxChannels} concurrent calls up across all nodes`;
+    const at = new Date(Date.now() + 1000 + Math.floor(Math.random() * 500));
+    await putBackForTrunk(this.db, attemptId, at);
+    await this.onRescheduled(attemptId, at);
+    this.log.info({ attemptId, trunk: ctx.trunk.name, limit: slot.limit, inUse: slot.inUse }, 'trunk at its limit: attempt put back for a moment');
+    return { status: 'not-dialed', reason };
+  }
+
   /** Follows a session to its close (CDR written) and its end (recording stored or flagged). */
   private track(session: CallSession): void {
+    const limiter = this.opts.trunkLimiter;
+    if (limiter) {
+      // A call taken over from another engine keeps its trunk slot: renewed from here on.
+      limiter.hold(session.ctx.trunk.id, session.channelId);
+      void session.closed.then(() => limiter.release(session.ctx.trunk.id, session.channelId)).catch(() => undefined);
+    }
     this.finishing.add(session.channelId);
     void session.closed.then((summary) => this.ended(summary));
     const done = session.done.then((summary) => this.settle(summary));

@@ -10,6 +10,7 @@ import type { AgentBus } from '../cluster/agent-bus.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
+import type { PbxTargets } from '../admin/pbx-sync.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { databaseProbes, Readiness } from '../health/readiness.js';
 import type { LiveSource } from '../reports/live-source.js';
@@ -47,7 +48,9 @@ export interface ApiDeps {
   dialer?: Dialer;
   /** Agent sessions of every engine, and commands to them (when sessions may live in another process). */
   agentBus?: AgentBus;
-  /** Asterisk, when this process speaks to it: trunk and agent changes are pushed at once. */
+  /** Every node's Asterisk (PbxFleet): trunk and agent changes are pushed to each at once. */
+  pbx?: PbxTargets;
+  /** One Asterisk (a test's engine), when `pbx` is not given: changes are pushed there. */
   ari?: AriGateway;
   auth?: Partial<AuthOptions>;
   /** Report definitions (effective talk, success results) and the /metrics token. */

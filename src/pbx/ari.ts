@@ -127,6 +127,14 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return gw;
   }
 
+  /**
+   * A gateway for requests only, with no event websocket: an API process pushing live
+   * configuration to a node it does not drive (the node's engine alone listens to its application).
+   */
+  static requestsOnly(opts: AriOptions): AriGateway {
+    return new AriGateway(opts);
+  }
+
   /** Opens the event websocket for the application; resolves once it is open. */
   private openSocket(): Promise<void> {
     const u = new URL('/ari/events', this.base);

@@ -25,6 +25,9 @@ export interface AgentEndpointSpec {
 
 const CLASS = 'res_pjsip';
 
+/** What pushing live PJSIP configuration needs of an ARI client (an engine's gateway, or a requests-only one). */
+export type PjsipConfigClient = Pick<AriGateway, 'putConfigObject' | 'deleteConfigObject'>;
+
 /** Settings every Dialwell leg needs: media through Asterisk (the recorder and the dialer need it). */
 function mediaFields(codecs: string[]): Record<string, string> {
   return {
@@ -55,7 +58,7 @@ export function trunkNameOfChannel(channel: string): string | null {
   return m ? m[1]! : null;
 }
 
-export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
+export async function pushTrunk(ari: PjsipConfigClient, t: TrunkSpec): Promise<void> {
   const transport = `transport-${t.transport}`;
   const id = trunkObjectId(t.name);
   const authId = `${id}-auth`;
@@ -73,14 +76,14 @@ export async function pushTrunk(ari: AriGateway, t: TrunkSpec): Promise<void> {
   await ari.putConfigObject(CLASS, 'endpoint', id, fields);
 }
 
-export async function removeTrunk(ari: AriGateway, name: string): Promise<void> {
+export async function removeTrunk(ari: PjsipConfigClient, name: string): Promise<void> {
   const id = trunkObjectId(name);
   await ari.deleteConfigObject(CLASS, 'endpoint', id);
   await ari.deleteConfigObject(CLASS, 'aor', id);
   await ari.deleteConfigObject(CLASS, 'auth', `${id}-auth`);
 }
 
-export async function pushAgentEndpoint(ari: AriGateway, a: AgentEndpointSpec, opts: { contactChanged?: boolean } = {}): Promise<void> {
+export async function pushAgentEndpoint(ari: PjsipConfigClient, a: AgentEndpointSpec, opts: { contactChanged?: boolean } = {}): Promise<void> {
   if (a.endpoint.startsWith(TRUNK_PREFIX)) throw new Error(`agent endpoint "${a.endpoint}": names starting with "${TRUNK_PREFIX}" are kept for trunks`);
   if (a.password) {
     await ari.putConfigObject(CLASS, 'auth', a.endpoint, { auth_type: 'userpass', username: a.endpoint, password: a.password });
@@ -115,7 +118,7 @@ export const webrtcEndpointFields = {
 } as const;
 export const WEBRTC_CODECS = ['opus', 'ulaw'];
 
-export async function removeAgentEndpoint(ari: AriGateway, endpoint: string): Promise<void> {
+export async function removeAgentEndpoint(ari: PjsipConfigClient, endpoint: string): Promise<void> {
   await ari.deleteConfigObject(CLASS, 'endpoint', endpoint);
   await ari.deleteConfigObject(CLASS, 'aor', endpoint);
   await ari.deleteConfigObject(CLASS, 'auth', endpoint);

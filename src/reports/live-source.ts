@@ -1,14 +1,14 @@
 // Where the live stream (GET /api/v1/live/stream) reads from: agent state changes as they happen
 // and campaign tiles when they change. This process's implementation reads the dialer's agent pool
-// and the live view; a shared one (Redis / PostgreSQL NOTIFY, every node) can replace it behind
-// the same small interface without touching the route or the console.
+// and the live view; the shared one (src/cluster/live-board.ts: every node, over Redis) replaces
+// it behind the same small interface in `dialwell serve`, without touching the route or the console.
 import { EventEmitter } from 'node:events';
 import type { Db } from '../db/database.js';
 import type { AgentSession } from '../dialer/agent-pool.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import type { ReportSettings } from './figures.js';
-import { liveView, type LiveView } from './reports.service.js';
+import { liveView, type LiveState, type LiveView } from './reports.service.js';
 
 export type LiveAgent = LiveView['agents']['list'][number];
 export interface LiveTiles {
@@ -27,6 +27,8 @@ export interface LiveSourceEvents {
 export interface LiveSource extends EventEmitter<LiveSourceEvents> {
   /** Everything now, for a client that has just connected. */
   snapshot(): Promise<LiveView>;
+  /** Every node's agents and calls (a shared source): what /metrics labels per node. */
+  state?(): Promise<LiveState>;
   /** A listener arrived or left: a source does work only while someone listens. */
   retain(): void;
   release(): void;

@@ -1,25 +1,28 @@
 // What GET /metrics exposes: the process's own metrics (prom-client's defaults) and Dialwell's:
 // calls by campaign and outcome since the start (counters), today's funnel, connect rate and
-// average handle time per campaign, the regulator's 30-day abandonment rate, and, where the dialer
-// runs in this process, agents by state and calls in progress, labelled with the Asterisk node.
+// average handle time per campaign, the regulator's 30-day abandonment rate, and agents by state
+// and calls in progress labelled with the Asterisk node: every node's, from the shared live state
+// (src/cluster/live-board.ts) in `dialwell serve`, with each node's owner, lease epoch and drain;
+// else those of the dialer running in this process.
 import { Registry } from 'prom-client';
 import type { Db } from '../db/database.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { family, processMetrics, type Labels } from './prometheus.js';
 import type { ReportSettings } from './figures.js';
 import { callsByOutcome, campaignsById } from './reports.repository.js';
-import { liveView, type LiveView } from './reports.service.js';
+import { liveView, liveViewOf, type LiveState, type LiveView } from './reports.service.js';
 
 /** What one scrape reads from the record and this process's dialer. */
 export interface MetricsSnapshot {
   callsByOutcome: { campaignId: string; outcome: string; n: number }[];
-  live: Pick<LiveView, 'dialer' | 'agents' | 'callsInProgress' | 'campaigns'>;
+  live: Pick<LiveView, 'dialer' | 'agents' | 'callsInProgress' | 'campaigns' | 'nodes'>;
   /** Campaign names by id, for the `campaign` label. */
   names: Map<string, string>;
 }
 
-export async function loadMetricsSnapshot(db: Db, dialer: Dialer | undefined, s: ReportSettings, now = new Date()): Promise<MetricsSnapshot> {
-  const [byOutcome, live] = await Promise.all([callsByOutcome(db), liveView(db, dialer, s, now)]);
+/** With `shared` (every node's live state), the per-node figures cover every node, whichever process is scraped. */
+export async function loadMetricsSnapshot(db: Db, dialer: Dialer | undefined, s: ReportSettings, now = new Date(), shared?: () => Promise<LiveState>): Promise<MetricsSnapshot> {
+  const [byOutcome, live] = await Promise.all([callsByOutcome(db), shared ? shared().then((st) => liveViewOf(db, st, s, now)) : liveView(db, dialer, s, now)]);
   const names = new Map((await campaignsById(db, [...new Set(byOutcome.map((r) => r.campaignId))])).map((c) => [c.id, c.name]));
   for (const c of live.campaigns) names.set(c.campaignId, c.campaign);
   return { callsByOutcome: byOutcome, live, names };
@@ -68,16 +71,37 @@ export class DialwellMetrics {
       type: 'gauge', name: 'dialwell_campaign_abandonment_cap', help: 'Running campaigns: the abandonment rate the predictive pacer holds under.', labelNames: CAMPAIGN,
       samples: (s) => s.live.campaigns.map((c) => ({ labels: camp(s, c.campaignId), value: c.abandonCap })),
     });
-    // Per node: only where this process runs the dialer (no samples otherwise).
+    // Per node: every node from the shared live state; else only where this process runs the dialer.
     family(own, snap, {
-      type: 'gauge', name: 'dialwell_agents', help: 'Logged-in agents by state (this process\'s dialer), per Asterisk node.', labelNames: ['node', 'state'],
-      samples: (s) => (s.live.dialer ? AGENT_STATES.map((st) => ({ labels: { node: nodeOf(), state: st }, value: s.live.agents.byState[st] ?? 0 })) : []),
+      type: 'gauge', name: 'dialwell_agents', help: 'Logged-in agents by state, per Asterisk node (every node when the shared live state is read).', labelNames: ['node', 'state'],
+      samples: (s) => (s.live.nodes
+        ? s.live.nodes.flatMap((n) => AGENT_STATES.map((st) => ({ labels: { node: n.node, state: st }, value: n.agents[st] ?? 0 })))
+        : s.live.dialer ? AGENT_STATES.map((st) => ({ labels: { node: nodeOf(), state: st }, value: s.live.agents.byState[st] ?? 0 })) : []),
     });
     family(own, snap, {
-      type: 'gauge', name: 'dialwell_calls_in_progress', help: 'Calls in progress by campaign and phase (this process\'s dialer), per Asterisk node.', labelNames: ['node', ...CAMPAIGN, 'phase'],
-      samples: (s) => (s.live.dialer
-        ? s.live.callsInProgress.byCampaign.flatMap((c) => Object.entries(c.phases).map(([phase, n]) => ({ labels: { node: nodeOf(), ...camp(s, c.campaignId), phase }, value: n })))
-        : []),
+      type: 'gauge', name: 'dialwell_calls_in_progress', help: 'Calls in progress by campaign and phase, per Asterisk node (every node when the shared live state is read).', labelNames: ['node', ...CAMPAIGN, 'phase'],
+      samples: (s) => {
+        const perNode = s.live.nodes
+          ? s.live.nodes.map((n) => ({ node: n.node, byCampaign: n.byCampaign }))
+          : s.live.dialer ? [{ node: nodeOf(), byCampaign: s.live.callsInProgress.byCampaign }] : [];
+        return perNode.flatMap((n) => n.byCampaign.flatMap((c) => Object.entries(c.phases).map(([phase, v]) => ({ labels: { node: n.node, ...camp(s, c.campaignId), phase }, value: v }))));
+      },
+    });
+    family(own, snap, {
+      type: 'gauge', name: 'dialwell_node_calls_in_progress', help: 'Calls in progress per Asterisk node, every node (shared live state).', labelNames: ['node'],
+      samples: (s) => (s.live.nodes ?? []).map((n) => ({ labels: { node: n.node }, value: n.callsInProgress })),
+    });
+    family(own, snap, {
+      type: 'gauge', name: 'dialwell_node_owner', help: 'The engine driving each node (1 for the lease holder; no sample while none does).', labelNames: ['node', 'engine'],
+      samples: (s) => (s.live.nodes ?? []).filter((n) => n.engine).map((n) => ({ labels: { node: n.node, engine: n.engine! }, value: 1 })),
+    });
+    family(own, snap, {
+      type: 'gauge', name: 'dialwell_node_lease_epoch', help: 'The epoch of each node\'s lease as held now (it grows by one at every takeover).', labelNames: ['node'],
+      samples: (s) => (s.live.nodes ?? []).filter((n) => n.epoch !== null).map((n) => ({ labels: { node: n.node }, value: n.epoch! })),
+    });
+    family(own, snap, {
+      type: 'gauge', name: 'dialwell_node_drain', help: 'Each node\'s drain: 1 for its state (in-service, draining or drained).', labelNames: ['node', 'state'],
+      samples: (s) => (s.live.nodes ?? []).map((n) => ({ labels: { node: n.node, state: n.drainState ?? 'in-service' }, value: 1 })),
     });
     this.registry = Registry.merge([processMetrics(), own]);
   }

@@ -85,9 +85,12 @@ export const startOfUtcDay = (now: Date): Date => new Date(Date.UTC(now.getUTCFu
 
 export interface LiveView {
   at: string;
-  /** Whether this process runs the dialer (agents and calls in progress live there). */
+  /** Whether a dialer is behind this view (this process's, or any node's engine for the shared view). */
   dialer: boolean;
-  agents: { byState: Record<string, number>; list: { agentId: string; name: string; state: string; since: string; callId: string | null; pauseReason: string | null }[] };
+  agents: {
+    byState: Record<string, number>;
+    list: { agentId: string; name: string; state: string; since: string; callId: string | null; pauseReason: string | null; node?: string }[];
+  };
   callsInProgress: { total: number; byCampaign: { campaignId: string; phases: Record<string, number> }[] };
   campaigns: (Figures & {
     campaignId: string; campaign: string; since: string; abandonmentRate30d: number | null; abandonCap: number;
@@ -96,11 +99,45 @@ export interface LiveView {
     /** Dial level as measured now: the campaign's calls in progress per working agent (null without one). */
     dialLevel: number | null;
   })[];
+  /** Every node (the shared view only): who drives it, its drain, its agents and calls in progress. */
+  nodes?: LiveNode[];
+}
+
+export interface LiveNode {
+  node: string;
+  /** The engine holding the node's lease (null: none drives it now) and the lease's epoch. */
+  engine: string | null;
+  epoch: number | null;
+  drainState: 'draining' | 'drained' | null;
+  agents: Record<string, number>;
+  callsInProgress: number;
+  byCampaign: { campaignId: string; phases: Record<string, number> }[];
+}
+
+/** The agents and calls a live view is made of: this process's dialer, or every node's (src/cluster/live-board.ts). */
+export interface LiveState {
+  /** Sessions (logged-out ones are left out of the view). */
+  agents: LiveView['agents']['list'];
+  calls: { campaignId: string; phase: string; node?: string }[];
+  /** Whether the agent takes calls of the campaign (campaign_agents, as the agent pool decides it). */
+  serves(agentId: string, campaignId: string): boolean;
+  nodes?: LiveNode[];
+}
+
+/** This process's dialer as a live state. */
+export function localLiveState(dialer: Dialer): LiveState {
+  return {
+    agents: dialer.agents.list().map((a) => ({
+      agentId: a.agentId, name: a.name, state: a.state, since: new Date(a.stateSince).toISOString(), callId: a.callId, pauseReason: a.pauseReason,
+    })),
+    calls: dialer.liveCalls(),
+    serves: (agentId, campaignId) => dialer.agents.serves(agentId, campaignId),
+  };
 }
 
 /** Per campaign: its ready and working (logged in, not paused) agents, and calls in progress per working agent. */
-function staffing(dialer: Dialer | undefined, campaignId: string, callsInProgress: number): { readyAgents: number; workingAgents: number; dialLevel: number | null } {
-  const mine = (dialer?.agents.list() ?? []).filter((a) => dialer?.agents.serves(a.agentId, campaignId));
+function staffing(state: LiveState | undefined, campaignId: string, callsInProgress: number): { readyAgents: number; workingAgents: number; dialLevel: number | null } {
+  const mine = (state?.agents ?? []).filter((a) => state?.serves(a.agentId, campaignId));
   const working = mine.filter((a) => a.state !== 'logged-out' && a.state !== 'logging-in' && a.state !== 'paused').length;
   return {
     readyAgents: mine.filter((a) => a.state === 'ready').length,
@@ -109,16 +146,20 @@ function staffing(dialer: Dialer | undefined, campaignId: string, callsInProgres
   };
 }
 
-export async function liveView(db: Db, dialer: Dialer | undefined, s: ReportSettings, now = new Date()): Promise<LiveView> {
+export function liveView(db: Db, dialer: Dialer | undefined, s: ReportSettings, now = new Date()): Promise<LiveView> {
+  return liveViewOf(db, dialer ? localLiveState(dialer) : undefined, s, now);
+}
+
+export async function liveViewOf(db: Db, state: LiveState | undefined, s: ReportSettings, now = new Date()): Promise<LiveView> {
   const byState: Record<string, number> = {};
   const list: LiveView['agents']['list'] = [];
-  for (const a of dialer?.agents.list() ?? []) {
+  for (const a of state?.agents ?? []) {
     if (a.state === 'logged-out') continue;
     byState[a.state] = (byState[a.state] ?? 0) + 1;
-    list.push({ agentId: a.agentId, name: a.name, state: a.state, since: new Date(a.stateSince).toISOString(), callId: a.callId, pauseReason: a.pauseReason });
+    list.push(a);
   }
   const phases = new Map<string, Record<string, number>>();
-  const live = dialer?.liveCalls() ?? [];
+  const live = state?.calls ?? [];
   for (const c of live) {
     const p = phases.get(c.campaignId) ?? {};
     p[c.phase] = (p[c.phase] ?? 0) + 1;
@@ -133,13 +174,14 @@ export async function liveView(db: Db, dialer: Dialer | undefined, s: ReportSett
   ]);
   return {
     at: now.toISOString(),
-    dialer: dialer !== undefined,
+    dialer: state !== undefined,
     agents: { byState, list },
     callsInProgress: { total: live.length, byCampaign: [...phases].map(([campaignId, p]) => ({ campaignId, phases: p })) },
     campaigns: campaigns.map((c) => ({
       campaignId: c.id, campaign: c.name, since: since.toISOString(), ...figuresOf(byCampaign.get(c.id) ?? emptyTotals()),
       abandonmentRate30d: rates.get(c.id) ?? null, abandonCap: c.abandon_cap,
-      ...staffing(dialer, c.id, Object.values(phases.get(c.id) ?? {}).reduce((a, b) => a + b, 0)),
+      ...staffing(state, c.id, Object.values(phases.get(c.id) ?? {}).reduce((a, b) => a + b, 0)),
     })),
+    ...(state?.nodes ? { nodes: state.nodes } : {}),
   };
 }

@@ -1,5 +1,5 @@
-// Trunks, caller ids and agents: create, read, change, delete; Asterisk follows at once (see
-// src/admin/config.service.ts). Secrets are write-only: responses say whether one is set.
+// Trunks, caller ids and agents: create, read, change, delete; every node's Asterisk follows at
+// once, or later for a node that cannot be reached (`pbx` in the answer; see src/admin/config.service.ts). Secrets are write-only: responses say whether one is set.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -14,7 +14,7 @@ const read = { access: { perm: 'config.read' } } as const;
 const write = { access: { perm: 'config.write' } } as const;
 
 export function configRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
-  const cfg = () => ({ db: deps.db, ari: deps.ari });
+  const cfg = () => ({ db: deps.db, ari: deps.ari, pbx: deps.pbx, log: deps.log });
   return async (app) => {
     app.get('/trunks', { config: read }, async () => ({ trunks: (await deps.db.selectFrom('trunks').selectAll().orderBy('name').execute()).map(trunkView) }));
     app.get('/trunks/:id', { config: read, schema: { params: id('a trunk') } }, async (req) => trunkView(await getTrunk(deps.db, req.params.id)));

@@ -107,13 +107,15 @@ export function reportRoutes(deps: ApiDeps, opts: ReportOptions): FastifyPluginA
       },
     );
 
-    app.get('/live', { config: { access: { perm: 'live.read' } } }, async () => liveView(deps.db, deps.dialer, opts.settings));
+    // Every node's, whichever process answers, when the shared live state is wired (serve); else this process's dialer.
+    app.get('/live', { config: { access: { perm: 'live.read' } } }, async () => (deps.live ? deps.live.snapshot() : liveView(deps.db, deps.dialer, opts.settings)));
   };
 }
 
 /** GET /metrics (outside /api/v1: Prometheus scrapes without user tokens). */
 export function metricsRoute(deps: ApiDeps, opts: ReportOptions): FastifyPluginAsyncZod {
-  const metrics = new DialwellMetrics(() => loadMetricsSnapshot(deps.db, deps.dialer, opts.settings), opts.node ?? 'default');
+  const shared = deps.live?.state ? () => deps.live!.state!() : undefined;
+  const metrics = new DialwellMetrics(() => loadMetricsSnapshot(deps.db, deps.dialer, opts.settings, new Date(), shared), opts.node ?? 'default');
   return async (app) => {
     app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (req, reply) => {
       if (opts.metricsToken) {
