@@ -204,7 +204,7 @@ export async function takeOverNode(dialer: Dialer, deps: TakeoverDeps): Promise<
  * The state an agent kept had: on the call they are still on; else as the previous engine last
  * published it (a call that ended meanwhile: wrap-up); else as last recorded; else paused.
  */
-function previousState(
+export function previousState(
   published: AgentView | undefined,
   recorded: { state: string; at: Date; reason: string | null } | undefined,
   call: CallOnChannel | null,
