@@ -10,7 +10,7 @@ import { fenceParams, type Fence } from '../../cluster/leases.repository.js';
 import { poolOf, type Db } from '../../db/database.js';
 import { decide, historyHorizonHours, type AttemptRecord, type Decision, type DecisionFacts, type Reason } from '../decide.js';
 import { Lru } from '../lru.js';
-import { parsePhone } from '../phone.js';
+import { numberTypeOf } from '../phone.js';
 import type { CallOutcome, NumberTypeName, Policy } from '../policy.js';
 import { resolveRegion } from '../regions.js';
 import { resolveTimeZones } from '../time-zones.js';
@@ -44,8 +44,7 @@ export async function profileNumber(
 ): Promise<NumberProfile> {
   let numberType = typeCache.get(phone);
   if (numberType === undefined) {
-    const parsed = parsePhone(phone);
-    numberType = parsed.ok ? parsed.type : null;
+    numberType = numberTypeOf(phone);
     typeCache.set(phone, numberType);
   }
   const [timeZones, region] = await Promise.all([resolveTimeZones(phone, contact), resolveRegion(phone, contact)]);
