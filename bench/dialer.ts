@@ -1052,7 +1052,17 @@ async function main(): Promise<void> {
       `Number profile (libphonenumber-geo-carrier zones + region), before the runs, one at a time: a cold exchange ${fmt(percentile(profileMs, 50), 1)} ms p50 / ${fmt(percentile(profileMs, 99), 1)} ms p99 ` +
         `(${WARM_EXCHANGES} exchanges, ${fmt(profileCpuMs / WARM_EXCHANGES, 1)} ms CPU each, mostly synchronous BSON decoding that blocks the event loop); a cached one ${fmt(warmProfileMs, 2)} ms.`,
     );
-    out.push(`Targets: Dialwell ≥ 80% of the raw rate; connect p99 ≤ 250 ms at 100 concurrent calls. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
+    out.push(`Targets (issue 10): this process + PostgreSQL ≤ 20% of Asterisk's CPU per call; ≥ 90% of the raw + bridge rate at c=50 and c=100; connect p99 within 10% of the raw + bridge client's. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
+    const rawb = new Map(rows.filter((r) => r.run === RAWB).map((r) => [r.c, r]));
+    for (const r of rows.filter((x) => x.run === DIAL)) {
+      const ast = (r.asteriskPct * 10) / r.overall;
+      const pgMs = (r.postgresPct * 10) / r.overall;
+      const b = rawb.get(r.c);
+      out.push(
+        `- c=${r.c}: this process ${fmt(r.nodeCpuMsPerCall, 2)} + PostgreSQL ${fmt(pgMs, 2)} ms = ${fmt((100 * (r.nodeCpuMsPerCall + pgMs)) / ast)}% of Asterisk's ${fmt(ast, 1)} ms per call; ` +
+          `rate ${fmt((100 * (r.ratioBridge ?? NaN)))}% of raw + bridge; connect p99 ${fmt(r.connectP99 ?? NaN)} ms against raw + bridge's ${fmt(b?.connectP99 ?? NaN)} ms.`,
+      );
+    }
     for (const n of new Set(notes)) out.push(`- ${n}`);
     for (const p of profiles) {
       out.push('');
