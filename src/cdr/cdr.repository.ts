@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { fenceHolds, fenceParams, type Fence } from '../cluster/leases.repository.js';
 import { Coalescer } from '../db/coalescer.js';
 import { healthOf, poolOf, type Db } from '../db/database.js';
-import { retryWhileUnreachable } from '../db/health.js';
+import { retryWhileUnreachable, type DatabaseHealth } from '../db/health.js';
 import type { CallUpdate, RecordingStatus } from '../db/schema.js';
 import { scheduleRetry } from '../dialer/retries.js';
 
@@ -240,42 +240,55 @@ export interface CallEnd {
 const fenced = (a: number, b: number, c: number) =>
   `($${a}::text is null or exists (select 1 from leases f where f.name = $${a} and f.owner = $${b} and f.epoch >= $${c}))`;
 
-const INSERT_CALLS_SQL = `
-  insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, channel_id, node_id)
-  select t.*, $8::uuid from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[]) as t
-  where ${fenced(9, 10, 11)}
-  returning id, attempt_id`;
-
-const BRIDGED_SQL = `
-  update calls c set answered_at = d.answered_at, agent_id = d.agent_id, bridge_id = d.bridge_id, bridged_at = d.bridged_at
-  from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::timestamptz[]) as d(id, answered_at, agent_id, bridge_id, bridged_at)
-  where c.id = d.id and ${fenced(6, 7, 8)}`;
-
-// The call's end and its attempt's outcome, in one statement for the whole batch. Only a call
-// still open is closed, and only its attempt updated: the CDR reconciler may have closed it from
-// Asterisk's record first, and that close stands (as closeCall below). Returns the closed calls.
-const CLOSE_SQL = `
-  with d as (
-    select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::text[], $8::text[],
-      $9::int[], $10::int[], $11::int[], $13::text[], $14::text[])
+// Every call-row write of a batch in one statement (one round trip, one commit): new rows (before
+// their originates), joins to agents, and ends with their attempts' outcomes. A call never has two
+// writes in one batch (its join is merged into its end by the writer), so no row is updated twice.
+//  - ins: the rows before the originate; fenced by the node lease.
+//  - br: the customer is with an agent.
+//  - cl/a: the end; only a call still open is closed, and only its attempt updated: the CDR
+//    reconciler may have closed it from Asterisk's record first, and that close stands (as
+//    closeCall below). A join merged into its end is written with it (coalesce: a join written
+//    before stays).
+// Returns the new rows ('i', id, attempt id) and the closed calls ('c', id).
+const CALL_WRITES_SQL = `
+  with ins as (
+    insert into calls (attempt_id, campaign_id, contact_id, phone, caller_id, trunk_id, channel_id, node_id)
+    select t.*, $8::uuid from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[]) as t
+    where ${fenced(9, 10, 11)}
+    returning id, attempt_id),
+  br as (
+    update calls c set answered_at = d.answered_at, agent_id = d.agent_id, bridge_id = d.bridge_id, bridged_at = d.bridged_at
+    from unnest($12::uuid[], $13::timestamptz[], $14::uuid[], $15::text[], $16::timestamptz[]) as d(id, answered_at, agent_id, bridge_id, bridged_at)
+    where c.id = d.id and ${fenced(9, 10, 11)}),
+  d as (
+    select * from unnest($17::uuid[], $18::uuid[], $19::timestamptz[], $20::timestamptz[], $21::int[], $22::text[], $23::text[], $24::text[],
+      $25::int[], $26::int[], $27::int[], $28::text[], $29::text[], $30::timestamptz[], $31::uuid[], $32::text[], $33::timestamptz[])
       as t(call_id, attempt_id, ended_at, ringing_at, hangup_cause, hangup_cause_text, outcome, attempt_state, ring_ms, talk_ms, hold_ms,
-        ended_by, recording_status)),
-  c as (
+        ended_by, recording_status, answered_at, agent_id, bridge_id, bridged_at)),
+  cl as (
     update calls c set ended_at = d.ended_at, ringing_at = d.ringing_at, hangup_cause = d.hangup_cause,
       hangup_cause_text = d.hangup_cause_text, outcome = d.outcome, ring_ms = d.ring_ms, talk_ms = d.talk_ms, hold_ms = d.hold_ms,
-      ended_by = d.ended_by, recording_status = coalesce(d.recording_status, c.recording_status)
-    from d where c.id = d.call_id and c.ended_at is null and ${fenced(15, 16, 17)}
+      ended_by = d.ended_by, recording_status = coalesce(d.recording_status, c.recording_status),
+      answered_at = coalesce(d.answered_at, c.answered_at), agent_id = coalesce(d.agent_id, c.agent_id),
+      bridge_id = coalesce(d.bridge_id, c.bridge_id), bridged_at = coalesce(d.bridged_at, c.bridged_at)
+    from d where c.id = d.call_id and c.ended_at is null and ${fenced(9, 10, 11)}
     returning c.id),
   a as (
-    update attempts a set state = d.attempt_state, outcome = d.outcome, updated_at = $12
-    from d join c on c.id = d.call_id where a.id = d.attempt_id)
-  select id from c`;
+    update attempts a set state = d.attempt_state, outcome = d.outcome, updated_at = $34
+    from d join cl on cl.id = d.call_id where a.id = d.attempt_id)
+  select 'i' as k, id, attempt_id from ins
+  union all
+  select 'c', id, null from cl`;
+
+type CallWrite = { kind: 'insert'; call: NewCall } | { kind: 'bridged'; join: CallBridged } | { kind: 'close'; end: CallEnd };
 
 /**
- * The call (CDR) row's three writes on the hot path, each coalesced across concurrent calls into
- * one prepared statement per batch: the row before the originate, the join to an agent, the end.
- * One statement per call each cost PostgreSQL ~0.2-0.3 ms of CPU (its own transaction and commit,
- * parse and plan); in batches of ~10 it is a tenth of that (bench/dialer.ts).
+ * The call (CDR) row's three writes on the hot path: the row before the originate, the join to an
+ * agent, the end. Concurrent calls' writes of all three kinds are coalesced into one prepared
+ * statement per batch. PostgreSQL's CPU for such a statement is mostly fixed (its transaction and
+ * commit, ~0.7 ms on this project's machine) plus ~0.1 ms per row (scratch measure in
+ * docs/performance.md): one statement per call and write cost ~1 ms each; three kinds each in its
+ * own batches cost three times the fixed part of one.
  *
  * The join and the end of a call that is up wait out a database outage and are written when it
  * is back (both are safe to repeat: the end closes only a call still open). The row before the
@@ -284,9 +297,8 @@ const CLOSE_SQL = `
  */
 export class CallWriter {
   private readonly pool: pg.Pool;
-  private readonly inserts: Coalescer<NewCall, string>;
-  private readonly bridges: Coalescer<CallBridged, void>;
-  private readonly ends: Coalescer<CallEnd, boolean>;
+  private readonly health: DatabaseHealth;
+  private readonly writes: Coalescer<CallWrite, string | boolean | Error | undefined>;
 
   constructor(
     private readonly db: Db,
@@ -294,62 +306,70 @@ export class CallWriter {
     private readonly node: { id: string; fence: () => Fence } | null = null,
   ) {
     this.pool = poolOf(db);
-    const health = healthOf(db);
-    this.inserts = new Coalescer((cs) => this.insertMany(cs));
-    this.bridges = new Coalescer<CallBridged, void>((bs) => retryWhileUnreachable(health, () => this.bridgeMany(bs)));
-    this.ends = new Coalescer<CallEnd, boolean>((es) => retryWhileUnreachable(health, () => this.closeMany(es)));
-  }
-
-  private async bridgeMany(bs: CallBridged[]): Promise<void[]> {
-    await this.pool.query({
-      name: 'dialwell_calls_bridged', text: BRIDGED_SQL,
-      values: [bs.map((b) => b.callId), bs.map((b) => b.answeredAt), bs.map((b) => b.agentId), bs.map((b) => b.bridgeId), bs.map((b) => b.bridgedAt), ...this.fence()],
-    });
-    return bs.map(() => undefined);
-  }
-
-  private async closeMany(es: CallEnd[]): Promise<boolean[]> {
-    const { rows } = await this.pool.query<{ id: string }>({
-      name: 'dialwell_calls_close', text: CLOSE_SQL,
-      values: [
-        es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
-        es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
-        es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), new Date(),
-        es.map((e) => e.endedBy), es.map((e) => e.recordingStatus), ...this.fence(),
-      ],
-    });
-    const closed = new Set(rows.map((r) => r.id));
-    return es.map((e) => closed.has(e.callId));
+    this.health = healthOf(db);
+    // A batch with a new row fails at once when the database is away (the coalescer then writes
+    // each item alone: the joins and ends of it wait, as below); joins and ends alone wait.
+    this.writes = new Coalescer((ws) => (ws.some((w) => w.kind === 'insert') ? this.writeMany(ws) : retryWhileUnreachable(this.health, () => this.writeMany(ws))));
   }
 
   private fence(): [string | null, string | null, number | null] {
     return fenceParams(this.node?.fence() ?? null);
   }
 
-  private async insertMany(cs: NewCall[]): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string; attempt_id: string }>({
-      name: 'dialwell_calls_insert', text: INSERT_CALLS_SQL,
+  /** One result per write: the new row's id (or the Error saying why there is none), whether the
+   * end closed the call, nothing for a join. No write's result fails the batch: the others were
+   * committed with it and must not be written again. */
+  private async writeMany(ws: CallWrite[]): Promise<(string | boolean | Error | undefined)[]> {
+    const inserts: NewCall[] = [];
+    const ends = new Map<string, CallEnd & { join: CallBridged | null }>();
+    for (const w of ws) if (w.kind === 'close') ends.set(w.end.callId, { ...w.end, join: null });
+    const joins: CallBridged[] = [];
+    for (const w of ws) {
+      if (w.kind === 'insert') inserts.push(w.call);
+      else if (w.kind === 'bridged') {
+        // Its end is in the same batch: the row is updated once, with both.
+        const end = ends.get(w.join.callId);
+        if (end) end.join = w.join;
+        else joins.push(w.join);
+      }
+    }
+    const es = [...ends.values()];
+    const { rows } = await this.pool.query<{ k: 'i' | 'c'; id: string; attempt_id: string | null }>({
+      name: 'dialwell_call_writes', text: CALL_WRITES_SQL,
       values: [
-        cs.map((c) => c.attemptId), cs.map((c) => c.campaignId), cs.map((c) => c.contactId), cs.map((c) => c.phone),
-        cs.map((c) => c.callerId), cs.map((c) => c.trunkId), cs.map((c) => c.channelId), this.node?.id ?? null, ...this.fence(),
+        inserts.map((c) => c.attemptId), inserts.map((c) => c.campaignId), inserts.map((c) => c.contactId), inserts.map((c) => c.phone),
+        inserts.map((c) => c.callerId), inserts.map((c) => c.trunkId), inserts.map((c) => c.channelId), this.node?.id ?? null, ...this.fence(),
+        joins.map((b) => b.callId), joins.map((b) => b.answeredAt), joins.map((b) => b.agentId), joins.map((b) => b.bridgeId), joins.map((b) => b.bridgedAt),
+        es.map((e) => e.callId), es.map((e) => e.attemptId), es.map((e) => e.endedAt), es.map((e) => e.ringingAt), es.map((e) => e.hangupCause),
+        es.map((e) => e.hangupCauseText), es.map((e) => e.outcome), es.map((e) => e.attemptState),
+        es.map((e) => e.ringMs), es.map((e) => e.talkMs), es.map((e) => e.holdMs), es.map((e) => e.endedBy), es.map((e) => e.recordingStatus),
+        es.map((e) => e.join?.answeredAt ?? null), es.map((e) => e.join?.agentId ?? null), es.map((e) => e.join?.bridgeId ?? null), es.map((e) => e.join?.bridgedAt ?? null),
+        new Date(),
       ],
     });
-    const ids = new Map(rows.map((r) => [r.attempt_id, r.id]));
-    return cs.map((c) => {
-      const id = ids.get(c.attemptId);
-      if (!id) throw new Error(`no call row was written for attempt ${c.attemptId}${this.node ? ' (this engine may no longer own the node)' : ''}`);
-      return id;
+    const newIds = new Map<string, string>();
+    const closed = new Set<string>();
+    for (const r of rows) {
+      if (r.k === 'i') newIds.set(r.attempt_id!, r.id);
+      else closed.add(r.id);
+    }
+    return ws.map((w) => {
+      if (w.kind === 'bridged') return undefined;
+      if (w.kind === 'close') return closed.has(w.end.callId);
+      return newIds.get(w.call.attemptId) ?? new Error(`no call row was written for attempt ${w.call.attemptId}${this.node ? ' (this engine may no longer own the node)' : ''}`);
     });
   }
 
   /** Writes the call row (before the originate: a call that was dialed always has its CDR). */
-  insert(c: NewCall): Promise<string> {
-    return this.inserts.push(c);
+  async insert(c: NewCall): Promise<string> {
+    const id = await this.writes.push({ kind: 'insert', call: c });
+    if (id instanceof Error) throw id;
+    return id as string;
   }
 
   /** The customer is with an agent. */
-  bridged(b: CallBridged): Promise<void> {
-    return this.bridges.push(b);
+  async bridged(b: CallBridged): Promise<void> {
+    await this.writes.push({ kind: 'bridged', join: b });
   }
 
   /** Sets other columns of the call row (fenced as the writer's other writes; waits out a database outage). */
@@ -363,9 +383,9 @@ export class CallWriter {
    * already been closed (whoever closed it scheduled the retry).
    */
   async close(e: CallEnd): Promise<boolean> {
-    const closed = await this.ends.push(e);
+    const closed = (await this.writes.push({ kind: 'close', end: e })) as boolean;
     if (closed) {
-      await retryWhileUnreachable(healthOf(this.db), () => afterClose(this.db, { attemptId: e.attemptId, outcome: e.outcome, endedAt: e.endedAt })).catch((err: unknown) => {
+      await retryWhileUnreachable(this.health, () => afterClose(this.db, { attemptId: e.attemptId, outcome: e.outcome, endedAt: e.endedAt })).catch((err: unknown) => {
         throw new Error(`the call was closed, but scheduling its retry failed: ${(err as Error).message}`, { cause: err });
       });
     }

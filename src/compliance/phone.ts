@@ -39,6 +39,17 @@ export function parsePhone(input: string, defaultCountry?: string): ParsePhoneRe
 }
 
 /**
+ * The type of a number already in E.164 (the dial path's numbers were validated at import): null
+ * when libphonenumber finds it invalid or of no known type, as parsePhone's `type` would be for it.
+ * One pattern match (getType) where parsePhone runs two (isValid, then getType): the decision
+ * profiles every number it dials.
+ */
+export function numberTypeOf(e164: string): NumberTypeName | null {
+  if (DEFAULT_EMERGENCY_NUMBERS.includes(e164.replace(/[\s()+-]/g, ''))) return null;
+  return (parsePhoneNumberFromString(e164)?.getType() as NumberTypeName | undefined) ?? null;
+}
+
+/**
  * Hides the middle four digits of the national number (A.9: +86 13812345678 → +86 138****5678),
  * keeping the country code so staff still see where the callee is.
  */

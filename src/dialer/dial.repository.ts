@@ -43,18 +43,29 @@ interface CampaignDialSetup {
 /**
  * What a campaign dials with (trunk, caller ids, settings), cached for a second: it is the same
  * for every call of the campaign, and reading it per call cost three queries on the hot path.
+ * Concurrent dials that find it expired share one read.
  */
 export class DialContextLoader {
-  private readonly cache = new Map<string, { at: number; setup: CampaignDialSetup }>();
+  private readonly cache = new Map<string, { at: number; setup: Promise<CampaignDialSetup> }>();
 
   constructor(
     private readonly db: Db,
     private readonly ttlMs = 1000,
   ) {}
 
-  private async setup(campaignId: string): Promise<CampaignDialSetup> {
+  private setup(campaignId: string): Promise<CampaignDialSetup> {
     const hit = this.cache.get(campaignId);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.setup;
+    const entry = { at: Date.now(), setup: this.read(campaignId) };
+    this.cache.set(campaignId, entry);
+    // A failed read is not kept: the next dial reads again.
+    entry.setup.catch(() => {
+      if (this.cache.get(campaignId) === entry) this.cache.delete(campaignId);
+    });
+    return entry.setup;
+  }
+
+  private async read(campaignId: string): Promise<CampaignDialSetup> {
     const row = await this.db
       .selectFrom('campaigns as c')
       .leftJoin('trunks as t', 't.id', 'c.trunk_id')
@@ -97,7 +108,6 @@ export class DialContextLoader {
       localPresence: (row.settings.callerId as { localPresence?: unknown } | undefined)?.localPresence === true,
       pool: pool.map((p) => ({ number: p.number, isHotline: p.is_hotline, dailyCap: p.daily_cap })),
     };
-    this.cache.set(campaignId, { at: Date.now(), setup });
     return setup;
   }
 

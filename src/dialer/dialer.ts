@@ -15,7 +15,7 @@ import { AgentPool, type AgentPoolOptions, type LogoutReason, type PendingCall }
 import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
-import { minRingSecondsOf } from '../compliance/policy.js';
+import { minRingSecondsOf, type Policy } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { callOfChannel, DialContextLoader, DialSetupError, finishAttempt, putBackForTrunk, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { CallWriter } from '../cdr/cdr.repository.js';
@@ -354,7 +354,10 @@ export class Dialer {
     call: { callId: string; attempt: DialContext['attempt']; callerId: string; createdAt: Date; channelId: string },
     state: Parameters<CallSession['resumeBridged']>[0],
   ): Promise<CallSession> {
-    const ctx = await this.withPolicyLimit({ ...(await this.contexts.load(call.attempt)), callerId: call.callerId });
+    const loaded: DialContext = { ...(await this.contexts.load(call.attempt)), callerId: call.callerId };
+    // The policies the call was allowed under, as the dial asked them (unreadable: the campaign's own limit).
+    const policies = await this.policies.forCampaign(loaded.campaign.policyName ?? null).catch(() => []);
+    const ctx = this.withPolicyLimit(loaded, policies);
     const session = new CallSession(
       {
         db: this.db, calls: this.calls, ari: this.ari, router: this.router, agents: this.agents, store: this.store, log: this.log,
@@ -392,11 +395,12 @@ export class Dialer {
 
   /**
    * The campaign's ring timeout (else the default), never below the minimum ring time of the
-   * policies in force now: a policy may have been tightened after the campaign was saved.
+   * policies the attempt was just allowed under: a policy may have been tightened after the
+   * campaign was saved.
    */
-  private async ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null; policyName?: string | null }): Promise<number> {
+  private ringTimeoutFor(campaign: { ringTimeoutSeconds?: number | null }, policies: readonly Policy[]): number {
     const wanted = campaign.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds;
-    const min = minRingSecondsOf(await this.policies.forCampaign(campaign.policyName ?? null).catch(() => []));
+    const min = minRingSecondsOf(policies);
     return min !== null && wanted < min ? Math.ceil(min) : wanted;
   }
 
@@ -492,7 +496,7 @@ export class Dialer {
       return { status: 'not-dialed', reason: 'every caller id of the campaign is at its daily cap' };
     }
     const callerId = ctx.callerId;
-    ctx = await this.withPolicyLimit(ctx);
+    ctx = this.withPolicyLimit(ctx, gate.policies);
     const channelId = randomUUID();
     const busy = await this.trunkSlot(ctx, attempt.id, channelId);
     if (busy) return busy;
@@ -539,7 +543,7 @@ export class Dialer {
         app: this.ari.app,
         appArgs: `customer,${callId}`,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
-        timeout: await this.ringTimeoutFor(ctx.campaign),
+        timeout: this.ringTimeoutFor(ctx.campaign, gate.policies),
         // For answering-machine detection the answered call runs AMD() in the dialplan and
         // comes back to this application with the verdict.
         ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),
@@ -672,16 +676,10 @@ export class Dialer {
   }
 
   /**
-   * The call's maximum duration: the campaign's, or the applicable policies' dialing.maxCallSeconds
-   * when lower or when the campaign sets none (the policies are cached; the gate just read them).
+   * The call's maximum duration: the campaign's, or the dialing.maxCallSeconds of the policies the
+   * attempt was allowed under when lower or when the campaign sets none.
    */
-  private async withPolicyLimit(ctx: DialContext): Promise<DialContext> {
-    let policies;
-    try {
-      policies = await this.policies.forCampaign(ctx.campaign.policyName ?? null);
-    } catch {
-      return ctx;
-    }
+  private withPolicyLimit(ctx: DialContext, policies: readonly Policy[]): DialContext {
     const limits = policies.map((p) => p.dialing?.maxCallSeconds).filter((n): n is number => n !== undefined);
     if (ctx.campaign.maxCallSeconds) limits.push(ctx.campaign.maxCallSeconds);
     if (limits.length === 0) return ctx;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
 import { createAttempt } from '../../src/dialer/attempts.repository.js';
-import { createDb, type Db } from '../../src/db/database.js';
+import { createDb, poolOf, type Db } from '../../src/db/database.js';
 import { CallWriter, closeCall, type CallEnd } from '../../src/cdr/cdr.repository.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 
@@ -74,5 +74,54 @@ describe('CallWriter: batched call rows (PostgreSQL)', () => {
     expect(await calls.close({ ...end(open[0]!, new Date(at.getTime() + 60_000), 1), outcome: 'failed', attemptState: 'failed' })).toBe(false);
     expect(await db.selectFrom('calls').where('id', '=', open[0]!.callId).select(['ended_at', 'outcome', 'ring_ms']).executeTakeFirstOrThrow()).toEqual({ ended_at: at, outcome: 'answered', ring_ms: 100 });
     expect(await db.selectFrom('attempts').where('id', '=', open[0]!.attemptId).select(['state', 'outcome']).executeTakeFirstOrThrow()).toEqual({ state: 'completed', outcome: 'answered' });
+  });
+
+  it('writes new rows, joins and ends of different calls in one batch, and a join with its own end', async () => {
+    const [a, b, c] = await Promise.all([openCall(), openCall(), openCall()]);
+    const agent = await db.insertInto('agents').values({ name: `cw agent ${randomUUID().slice(0, 8)}`, endpoint: `cw-${randomUUID().slice(0, 8)}` }).returning('id').executeTakeFirstOrThrow();
+    const join = (x: { callId: string }, ms: number) => ({ callId: x.callId, answeredAt: new Date(Date.UTC(2026, 0, 5, 10, 0, 0, ms)), agentId: agent.id, bridgeId: `bridge-${ms}`, bridgedAt: new Date(Date.UTC(2026, 0, 5, 10, 0, 1, ms)) });
+    const phone = `+1305557${String(1000 + n++).padStart(4, '0')}`;
+    const contact = await addContact(db, { campaignId, phone });
+    const attempt = await createAttempt(db, { campaignId, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    const at = new Date();
+    // All pushed in the same tick: b's join first (it starts a statement alone), then the rest
+    // gather into the next one: a new row, a join alone (c), a join and its end (a), b's end,
+    // which must keep the join written before it.
+    const pool = poolOf(db);
+    const query = pool.query.bind(pool);
+    let statements = 0;
+    pool.query = ((...args: Parameters<typeof pool.query>) => {
+      if ((args[0] as { name?: string }).name === 'dialwell_call_writes') statements++;
+      return query(...args);
+    }) as typeof pool.query;
+    const [, newId, , , closedA, closedB] = await Promise.all([
+      calls.bridged(join(b!, 2)),
+      calls.insert({ attemptId: attempt.id, campaignId, contactId: contact.id, phone, callerId, trunkId, channelId: randomUUID() }),
+      calls.bridged(join(c!, 3)),
+      calls.bridged(join(a!, 1)),
+      calls.close(end(a!, at, 10)),
+      calls.close(end(b!, at, 20)),
+    ]);
+    pool.query = query;
+    expect(statements).toBe(2);
+    expect(closedA).toBe(true);
+    expect(closedB).toBe(true);
+    const row = (id: string) => db.selectFrom('calls').where('id', '=', id).select(['attempt_id', 'agent_id', 'bridge_id', 'answered_at', 'bridged_at', 'ended_at', 'ring_ms']).executeTakeFirstOrThrow();
+    expect(await row(newId)).toMatchObject({ attempt_id: attempt.id, agent_id: null, ended_at: null });
+    expect(await row(a!.callId)).toEqual({ attempt_id: a!.attemptId, agent_id: agent.id, bridge_id: 'bridge-1', answered_at: join(a!, 1).answeredAt, bridged_at: join(a!, 1).bridgedAt, ended_at: at, ring_ms: 10 });
+    expect(await row(b!.callId)).toEqual({ attempt_id: b!.attemptId, agent_id: agent.id, bridge_id: 'bridge-2', answered_at: join(b!, 2).answeredAt, bridged_at: join(b!, 2).bridgedAt, ended_at: at, ring_ms: 20 });
+    expect(await row(c!.callId)).toEqual({ attempt_id: c!.attemptId, agent_id: agent.id, bridge_id: 'bridge-3', answered_at: join(c!, 3).answeredAt, bridged_at: join(c!, 3).bridgedAt, ended_at: null, ring_ms: null });
+    expect(await db.selectFrom('attempts').where('id', 'in', [a!.attemptId, b!.attemptId, c!.attemptId]).select(['id', 'state']).orderBy('id').execute())
+      .toEqual([a!, b!, c!].map((x) => ({ id: x.attemptId, state: x === c ? 'dialing' : 'completed' })).sort((x, y) => x.id.localeCompare(y.id)));
+  });
+
+  it('a new row that a stale node owner may not write fails its own caller only', async () => {
+    // Fenced by a lease nobody holds (a stale owner's): the row is not written, and the caller is told.
+    const fencedWriter = new CallWriter(db, { id: randomUUID(), fence: () => ({ lease: `node:none-${randomUUID()}`, owner: 'nobody', epoch: 1 }) });
+    const phone = `+1305558${String(1000 + n++).padStart(4, '0')}`;
+    const contact = await addContact(db, { campaignId, phone });
+    const attempt = await createAttempt(db, { campaignId, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    await expect(fencedWriter.insert({ attemptId: attempt.id, campaignId, contactId: contact.id, phone, callerId, trunkId, channelId: randomUUID() })).rejects.toThrow(/no call row was written/);
+    expect(await db.selectFrom('calls').where('attempt_id', '=', attempt.id).select('id').execute()).toEqual([]);
   });
 });

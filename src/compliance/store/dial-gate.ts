@@ -10,7 +10,7 @@ import { fenceParams, type Fence } from '../../cluster/leases.repository.js';
 import { poolOf, type Db } from '../../db/database.js';
 import { decide, historyHorizonHours, type AttemptRecord, type Decision, type DecisionFacts, type Reason } from '../decide.js';
 import { Lru } from '../lru.js';
-import { parsePhone } from '../phone.js';
+import { numberTypeOf } from '../phone.js';
 import type { CallOutcome, NumberTypeName, Policy } from '../policy.js';
 import { resolveRegion } from '../regions.js';
 import { resolveTimeZones } from '../time-zones.js';
@@ -44,8 +44,7 @@ export async function profileNumber(
 ): Promise<NumberProfile> {
   let numberType = typeCache.get(phone);
   if (numberType === undefined) {
-    const parsed = parsePhone(phone);
-    numberType = parsed.ok ? parsed.type : null;
+    numberType = numberTypeOf(phone);
     typeCache.set(phone, numberType);
   }
   const [timeZones, region] = await Promise.all([resolveTimeZones(phone, contact), resolveRegion(phone, contact)]);
@@ -159,7 +158,11 @@ export interface GateDeps {
 }
 
 export type GateResult =
-  | { status: 'allowed'; decisionId: string; decision: Decision; attempt: ReservedAttempt }
+  | {
+      status: 'allowed'; decisionId: string; decision: Decision; attempt: ReservedAttempt;
+      /** The policies the attempt was allowed under (their limits on the call: ring time, duration). */
+      policies: readonly Policy[];
+    }
   | { status: 'denied'; decisionId: string; decision: Decision; rescheduledTo: Date | null }
   | { status: 'not-queued' };
 
@@ -322,9 +325,9 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
   // One facts query per campaign in the batch (the campaign's DNC list and policy differ).
   const groups = new Map<string, AttemptInfo[]>();
   for (const a of chosen) groups.set(a.campaign_id, [...(groups.get(a.campaign_id) ?? []), a]);
-  const decided: { a: AttemptInfo; decision: Decision }[] = [];
+  const decided: { a: AttemptInfo; decision: Decision; policies: readonly Policy[] }[] = [];
   for (const group of groups.values()) {
-    const decisions = await decideMany(client, deps.policies, group.map((a) => ({
+    const { decisions, policies } = await decideWithPolicies(client, deps.policies, group.map((a) => ({
       phone: a.phone, campaignId: a.campaign_id, campaignPolicy: a.policy_name, product: a.product,
       contact: {
         segment: a.segment,
@@ -333,7 +336,7 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
         region: typeof a.attributes.region === 'string' ? a.attributes.region : null,
       },
     })), now);
-    group.forEach((a, k) => decided.push({ a, decision: decisions[k]! }));
+    group.forEach((a, k) => decided.push({ a, decision: decisions[k]!, policies }));
   }
 
   const ids = decided.map(() => randomUUID());
@@ -353,12 +356,12 @@ async function gateBatch(client: pg.PoolClient, deps: GateDeps, attemptIds: stri
     ...fenceParams(deps.fence?.() ?? null),
   ]);
   const done = new Set(written.map((w) => w.attempt_id));
-  decided.forEach(({ a, decision }, k) => {
+  decided.forEach(({ a, decision, policies }, k) => {
     // Another worker claimed it between our read and the lock: nothing was written for it.
     if (!done.has(a.id)) results.set(a.id, { status: 'not-queued' });
     else if (decision.allowed) {
       const attempt = { id: a.id, phone: a.phone, campaignId: a.campaign_id, contactId: a.contact_id, contactName: a.contact_name, calledHotline: a.called_hotline };
-      results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, attempt });
+      results.set(a.id, { status: 'allowed', decisionId: ids[k]!, decision, attempt, policies });
     }
     else results.set(a.id, { status: 'denied', decisionId: ids[k]!, decision, rescheduledTo: decision.nextAllowedAt });
   });
@@ -378,25 +381,30 @@ export interface DecideInput {
  * and list scrubbing. Inputs must share campaignId and campaignPolicy.
  */
 export async function decideMany(q: Queryable, resolver: PolicyResolver, inputs: DecideInput[], now: Date): Promise<Decision[]> {
+  return (await decideWithPolicies(q, resolver, inputs, now)).decisions;
+}
+
+/** decideMany, with the policies it decided under (none when it could not resolve them). */
+async function decideWithPolicies(q: Queryable, resolver: PolicyResolver, inputs: DecideInput[], now: Date): Promise<{ decisions: Decision[]; policies: readonly Policy[] }> {
   const first = inputs[0];
-  if (!first) return [];
+  if (!first) return { decisions: [], policies: [] };
   let policies: Policy[];
   try {
     policies = await resolver.forCampaign(first.campaignPolicy);
   } catch (err) {
-    if (err instanceof PolicyError) return inputs.map(() => deniedDecision(engineReason('policy', false, err.message), [], []));
+    if (err instanceof PolicyError) return { decisions: inputs.map(() => deniedDecision(engineReason('policy', false, err.message), [], [])), policies: [] };
     throw err;
   }
   if (policies.length === 0) {
     const none = engineReason('policy', false, 'no policy applies: attach one to the campaign or set a global policy');
-    return inputs.map(() => deniedDecision(none, [], []));
+    return { decisions: inputs.map(() => deniedDecision(none, [], [])), policies: [] };
   }
   const since = new Date(now.getTime() - historyHorizonHours(policies) * 3_600_000);
   const [profiles, facts] = await Promise.all([
     Promise.all(inputs.map((i) => profileNumber(i.phone, i.contact))),
     loadFacts(q, { phones: [...new Set(inputs.map((i) => i.phone))], campaignId: first.campaignId, since, now }),
   ]);
-  return inputs.map((input, k) => {
+  const decisions = inputs.map((input, k) => {
     const profile = profiles[k]!;
     const f = facts.get(input.phone)!;
     const decision = decide(
@@ -419,4 +427,5 @@ export async function decideMany(q: Queryable, resolver: PolicyResolver, inputs:
     }
     return decision;
   });
+  return { decisions, policies };
 }

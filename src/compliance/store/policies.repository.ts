@@ -87,11 +87,12 @@ export async function getGlobalPolicyName(db: Db): Promise<string | null> {
 /**
  * The policies that apply to a dial: the global one and the campaign's, latest versions, cached
  * for a short time (the dial path reads them on every decision). A change takes effect within
- * ttlMs; invalidate() makes it immediate in this process.
+ * ttlMs; invalidate() makes it immediate in this process. Concurrent readers of an expired entry
+ * share one load (at 100 dials in flight, each used to send its own queries when the entry expired).
  */
 export class PolicyResolver {
-  private cache = new Map<string, { at: number; policy: Policy | null }>();
-  private global: { at: number; name: string | null } | null = null;
+  private cache = new Map<string, { at: number; policy: Promise<Policy | null> }>();
+  private global: { at: number; name: Promise<string | null> } | null = null;
 
   constructor(
     private readonly db: Db,
@@ -103,21 +104,34 @@ export class PolicyResolver {
     this.global = null;
   }
 
-  private async byName(name: string): Promise<Policy | null> {
+  private byName(name: string): Promise<Policy | null> {
     const hit = this.cache.get(name);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.policy;
-    const policy = await loadPolicy(this.db, name);
-    this.cache.set(name, { at: Date.now(), policy });
-    return policy;
+    const entry = { at: Date.now(), policy: loadPolicy(this.db, name) };
+    this.cache.set(name, entry);
+    // A failed load is not kept: the next reader asks again.
+    entry.policy.catch(() => {
+      if (this.cache.get(name) === entry) this.cache.delete(name);
+    });
+    return entry.policy;
+  }
+
+  private globalName(): Promise<string | null> {
+    const g = this.global;
+    if (g && Date.now() - g.at < this.ttlMs) return g.name;
+    const entry = { at: Date.now(), name: getGlobalPolicyName(this.db) };
+    this.global = entry;
+    entry.name.catch(() => {
+      if (this.global === entry) this.global = null;
+    });
+    return entry.name;
   }
 
   /** Global then campaign policy. Throws when a named policy does not exist (fail closed). */
   async forCampaign(campaignPolicyName: string | null): Promise<Policy[]> {
-    if (!this.global || Date.now() - this.global.at >= this.ttlMs) {
-      this.global = { at: Date.now(), name: await getGlobalPolicyName(this.db) };
-    }
+    const globalName = await this.globalName();
     const out: Policy[] = [];
-    for (const name of [this.global.name, campaignPolicyName]) {
+    for (const name of [globalName, campaignPolicyName]) {
       if (name === null) continue;
       const p = await this.byName(name);
       if (!p) throw new PolicyError(`policy "${name}" does not exist`);
