@@ -114,10 +114,13 @@ export async function recordCallDisposition(db: Db, attemptId: string, result: s
     .execute();
 }
 
+/** What call_events notes: holds, transfers, consultations (each step: details.step), hang-ups asked for. */
+export type CallEventKind = 'hold' | 'resume' | 'transfer' | 'consult' | 'hangup';
+
 /** One thing that happened during a call, kept beside its CDR (holds, transfers, hang-ups asked for). */
 export async function recordCallEvent(
   db: Db,
-  e: { callId: string; kind: 'hold' | 'resume' | 'transfer' | 'hangup'; actor: string; agentId: string | null; details?: unknown },
+  e: { callId: string; kind: CallEventKind; actor: string; agentId: string | null; details?: unknown },
 ): Promise<void> {
   await db
     .insertInto('call_events')
@@ -184,4 +187,26 @@ export async function settleCallRecording(db: Db, callId: string, set: { recordi
   }
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Who disposes the call: the agent who ended with the customer. After a transfer to another agent
+ * (blind or attended) that is the agent it went to; after a transfer to an outside number, the
+ * agent who made it (no agent is left with the customer); otherwise the agent who took it.
+ * `transferredTo` is the last transfer's target (an agent id or a number), null without one.
+ */
+export async function dispositionOwner(db: Db, callId: string): Promise<{ agentId: string | null; takenBy: string | null; transferredTo: { agentId: string } | { number: string } | null } | null> {
+  const row = await db
+    .selectFrom('calls as c')
+    .where('c.id', '=', callId)
+    .select((eb) => [
+      'c.agent_id',
+      eb.selectFrom('call_events as e').whereRef('e.call_id', '=', 'c.id').where('e.kind', '=', 'transfer').orderBy('e.id', 'desc').limit(1).select('e.details').as('last'),
+    ])
+    .executeTakeFirst();
+  if (!row) return null;
+  const last = row.last as { from?: string; to?: string; target?: 'agent' | 'number' } | null;
+  if (!last?.to) return { agentId: row.agent_id, takenBy: row.agent_id, transferredTo: null };
+  if (last.target === 'number') return { agentId: last.from ?? row.agent_id, takenBy: row.agent_id, transferredTo: { number: last.to } };
+  return { agentId: last.to, takenBy: row.agent_id, transferredTo: { agentId: last.to } };
 }

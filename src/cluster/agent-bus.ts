@@ -9,7 +9,8 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AgentSession } from '../dialer/agent-pool.js';
-import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentView } from '../dialer/agent-commands.js';
+import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentCommandResult, type AgentView } from '../dialer/agent-commands.js';
+import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redisOutage, watchRedis } from '../dialer/queue.js';
 
@@ -27,10 +28,10 @@ interface CommandRequest {
   replyTo: string;
 }
 
-type CommandReply = { id: string; ok: true; view: AgentView } | { id: string; ok: false; status: number; message: string };
+type CommandReply = { id: string; ok: true; view: AgentCommandResult } | { id: string; ok: false; status: ClientError['status']; message: string; field?: string };
 
 /** Carries a command out on the engine driving the node. */
-export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentView>;
+export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentCommandResult>;
 
 export class AgentBus {
   private readonly pub: Redis;
@@ -101,8 +102,9 @@ export class AgentBus {
     try {
       reply = { id: req.id, ok: true, view: await h.handle(req.agentId, req.command) };
     } catch (err) {
-      reply = err instanceof AgentCommandError
-        ? { id: req.id, ok: false, status: err.status, message: err.message }
+      // Any client error (a call-control one too) goes back as the engine raised it.
+      reply = err instanceof ClientError
+        ? { id: req.id, ok: false, status: err.status, message: err.message, ...(err.field ? { field: err.field } : {}) }
         : { id: req.id, ok: false, status: 502, message: `the engine failed: ${(err as Error).message}` };
     }
     await this.pub.publish(req.replyTo, JSON.stringify(reply));
@@ -153,7 +155,7 @@ export class AgentBus {
    * engine) and answers its result; an AgentCommandError as the engine raised it, or 503 when no
    * engine drives the node or none answered by the deadline.
    */
-  async command(agentId: string, command: AgentCommand): Promise<AgentView> {
+  async command(agentId: string, command: AgentCommand): Promise<AgentCommandResult> {
     const [e, owners] = await Promise.all([this.entry(agentId), this.owners()]);
     const live = e && owners.get(e.node) === e.engine && e.state !== 'logged-out' ? e : null;
     const node = live?.node ?? [...owners.keys()][0];
@@ -177,7 +179,7 @@ export class AgentBus {
     const req: CommandRequest = { id, agentId, node, engine, command, replyTo: this.replyChannel };
     await this.pub.publish(this.commandChannel, JSON.stringify(req));
     const r = await reply;
-    if (!r.ok) throw new AgentCommandError(r.message, r.status === 409 || r.status === 502 ? r.status : 503);
+    if (!r.ok) throw new AgentCommandError(r.message, r.status < 500 || r.status === 502 ? r.status : 503, r.field);
     return r.view;
   }
 
