@@ -64,7 +64,11 @@ export interface OrphanCall {
 }
 
 /** Records calls Asterisk saw with no call row; a call already recorded is left as it is. */
-export async function insertOrphans(db: Db, orphans: OrphanCall[]): Promise<number> {
+export async function insertOrphans(db: Db, all: OrphanCall[]): Promise<number> {
+  if (all.length === 0) return 0;
+  // A transfer to an outside number is a leg of its call (call_events details.leg), not an orphan.
+  const legs = new Set((await db.selectFrom('call_events').where(sql<boolean>`details->>'leg' = any(${all.map((o) => o.uniqueId)}::text[])`).select(sql<string>`details->>'leg'`.as('leg')).execute()).map((r) => r.leg));
+  const orphans = all.filter((o) => !legs.has(o.uniqueId));
   if (orphans.length === 0) return 0;
   const r = await db
     .insertInto('asterisk_orphan_calls')

@@ -110,13 +110,14 @@ export async function runCallCommand(dialer: Dialer, actor: Actor, agentId: stri
         return { callId: call.callId, agentId: to, action: 'transfer', onHold: false, transferredTo: to };
       }
       const { call } = await viaAsterisk(() => dialer.transferToNumber(agentId, target.number, 'blind'));
-      await trace(db, actor, call, agentId, 'transfer', 'transfer', { from: agentId, to: target.number, kind: 'blind', target: 'number' });
+      // `leg`: the number's channel, so the CDR reconciler knows it as this call's (not an orphan).
+      await trace(db, actor, call, agentId, 'transfer', 'transfer', { from: agentId, to: target.number, kind: 'blind', target: 'number', leg: call.transferLegChannelId });
       return { callId: call.callId, agentId: null, action: 'transfer', onHold: false, transferredTo: target.number };
     }
     case 'consult': {
       const target = await targetOf(dialer, agentsCall(dialer, agentId), a);
       const { call, consult } = await viaAsterisk(() => ('agentId' in target ? dialer.consultAgent(agentId, target.agentId) : dialer.transferToNumber(agentId, target.number, 'attended')));
-      await trace(db, actor, call, agentId, 'consult', 'consult', { step: 'started', to: consult.to, target: consult.target, kind: 'attended' });
+      await trace(db, actor, call, agentId, 'consult', 'consult', { step: 'started', to: consult.to, target: consult.target, kind: 'attended', ...(consult.target === 'number' ? { leg: call.transferLegChannelId } : {}) });
       return { callId: call.callId, agentId, action: 'consult', onHold: call.onHold, consult };
     }
     case 'consult-accept': {

@@ -591,6 +591,12 @@ export class CallSession {
     return t?.kind === 'agent' ? t.agent.agentId : null;
   }
 
+  /** The channel of the outside number being consulted or transferred to (a leg of this call). */
+  get transferLegChannelId(): string | null {
+    const t = this.consultation?.target;
+    return t?.kind === 'number' ? t.channelId : (this.outside?.channelId ?? null);
+  }
+
   /** The outside number the call was transferred to (the customer is with it, no agent is). */
   get transferredOutTo(): string | null {
     return this.outside?.number ?? null;

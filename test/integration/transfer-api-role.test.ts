@@ -152,7 +152,8 @@ describe('call control through an API process that runs no engine (serve --role 
       expect((await api('POST', `/api/v1/agents/${b.id}/call/resume`)).status).toBe(200);
       const end = await api('POST', `/api/v1/agents/${b.id}/call/hangup`);
       expect(end.status, JSON.stringify(end.body)).toBe(200);
-      expect(end.body).toMatchObject({ callId, action: 'hangup', ended: { endedBy: 'agent' } });
+      // An admin (not the agent themselves) hung up: the CDR says supervisor.
+      expect(end.body).toMatchObject({ callId, action: 'hangup', ended: { endedBy: 'supervisor' } });
 
       const events = await db.selectFrom('call_events').where('call_id', '=', callId).orderBy('id').select(['kind', 'details']).execute();
       expect(events.map((e) => e.kind)).toEqual(['consult', 'consult', 'transfer', 'hold', 'resume', 'hangup']);

@@ -297,7 +297,8 @@ describe('attended transfers and transfers to outside numbers (Asterisk 22, Post
     const s = await screen(aUser, a.id);
     expect(s.current).toMatchObject({ callId, disposesHere: true, transferredTo: maskPhone(outside) });
     expect((await post(aUser, `/api/v1/attempts/${attemptId}/disposition`, { result: 'transferred' })).statusCode).toBe(200);
-    expect((await events(callId)).map((e) => e.details)).toEqual([{ from: a.id, to: outside, kind: 'blind', target: 'number' }]);
+    // The number's channel noted as the call's leg (the CDR reconciler leaves it out of the orphans).
+    expect((await events(callId)).map((e) => e.details)).toEqual([{ from: a.id, to: outside, kind: 'blind', target: 'number', leg: outsideChannel }]);
     const seen = await supervisor.inject({ method: 'GET', url: `/api/v1/calls/${callId}` });
     expect(seen.json()).toMatchObject({ endedBy: 'transfer-party', events: [{ kind: 'transfer', details: { to: maskPhone(outside) } }] });
   }, 90_000);
