@@ -41,8 +41,9 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
 
   beforeAll(async () => {
     h = await startEngineHarness([
-      // The customer would talk for a minute: the agent hangs up first, with the button.
-      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9500, pauseMs: 60_000 },
+      // The customer would talk for three minutes: the agent hangs up first, with the button (a
+      // loaded machine took over a minute from the answer to the consultation's end).
+      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9500, pauseMs: 180_000 },
       { scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 9600 },
       // A second agent's phone: the first agent transfers the customer to them.
       { scenario: 'agent-softphone.xml', port: SOFTPHONE2, mediaPort: 9700 },
