@@ -75,7 +75,11 @@ export interface OrphanCall {
 }
 
 /** Records calls Asterisk saw with no call row; a call already recorded is left as it is. */
-export async function insertOrphans(db: Db, orphans: OrphanCall[]): Promise<number> {
+export async function insertOrphans(db: Db, all: OrphanCall[]): Promise<number> {
+  if (all.length === 0) return 0;
+  // A transfer to an outside number is a leg of its call (call_events details.leg), not an orphan.
+  const legs = new Set((await db.selectFrom('call_events').where(sql<boolean>`details->>'leg' = any(${all.map((o) => o.uniqueId)}::text[])`).select(sql<string>`details->>'leg'`.as('leg')).execute()).map((r) => r.leg));
+  const orphans = all.filter((o) => !legs.has(o.uniqueId));
   if (orphans.length === 0) return 0;
   const r = await db
     .insertInto('asterisk_orphan_calls')
@@ -125,10 +129,13 @@ export async function recordCallDisposition(db: Db, attemptId: string, result: s
     .execute();
 }
 
+/** What call_events notes: holds, transfers, consultations (each step: details.step), hang-ups asked for. */
+export type CallEventKind = 'hold' | 'resume' | 'transfer' | 'consult' | 'hangup';
+
 /** One thing that happened during a call, kept beside its CDR (holds, transfers, hang-ups asked for). */
 export async function recordCallEvent(
   db: Db,
-  e: { callId: string; kind: 'hold' | 'resume' | 'transfer' | 'hangup'; actor: string; agentId: string | null; details?: unknown },
+  e: { callId: string; kind: CallEventKind; actor: string; agentId: string | null; details?: unknown },
 ): Promise<void> {
   await db
     .insertInto('call_events')
@@ -446,4 +453,26 @@ export async function closeCall(
     await afterClose(trx, { attemptId, outcome: attempt.outcome, endedAt: set.ended_at });
     return true;
   });
+}
+
+/**
+ * Who disposes the call: the agent who ended with the customer. After a transfer to another agent
+ * (blind or attended) that is the agent it went to; after a transfer to an outside number, the
+ * agent who made it (no agent is left with the customer); otherwise the agent who took it.
+ * `transferredTo` is the last transfer's target (an agent id or a number), null without one.
+ */
+export async function dispositionOwner(db: Db, callId: string): Promise<{ agentId: string | null; takenBy: string | null; transferredTo: { agentId: string } | { number: string } | null } | null> {
+  const row = await db
+    .selectFrom('calls as c')
+    .where('c.id', '=', callId)
+    .select((eb) => [
+      'c.agent_id',
+      eb.selectFrom('call_events as e').whereRef('e.call_id', '=', 'c.id').where('e.kind', '=', 'transfer').orderBy('e.id', 'desc').limit(1).select('e.details').as('last'),
+    ])
+    .executeTakeFirst();
+  if (!row) return null;
+  const last = row.last as { from?: string; to?: string; target?: 'agent' | 'number' } | null;
+  if (!last?.to) return { agentId: row.agent_id, takenBy: row.agent_id, transferredTo: null };
+  if (last.target === 'number') return { agentId: last.from ?? row.agent_id, takenBy: row.agent_id, transferredTo: { number: last.to } };
+  return { agentId: last.to, takenBy: row.agent_id, transferredTo: { agentId: last.to } };
 }

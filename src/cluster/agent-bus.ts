@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AgentSession } from '../dialer/agent-pool.js';
-import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentView } from '../dialer/agent-commands.js';
+import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentCommandResult, type AgentView } from '../dialer/agent-commands.js';
 import { SupervisionError, type SupervisionCommand, type SupervisionView } from '../dialer/supervision.js';
 import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -32,10 +32,10 @@ interface CommandRequest {
   replyTo: string;
 }
 
-type CommandReply = { id: string; ok: true; view: AgentView | SupervisionView } | { id: string; ok: false; status: number; message: string };
+type CommandReply = { id: string; ok: true; view: AgentCommandResult | SupervisionView } | { id: string; ok: false; status: ClientError['status']; message: string; field?: string };
 
 /** Carries a command out on the engine driving the node. */
-export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentView>;
+export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentCommandResult>;
 /** Carries a supervision request out on the engine driving the node. */
 export type SupervisionHandler = (agentId: string, command: SupervisionCommand) => Promise<SupervisionView>;
 
@@ -117,8 +117,9 @@ export class AgentBus {
       else throw new SupervisionError(`the engine driving node ${req.node} cannot supervise calls now; try again in a moment`, 503);
       reply = { id: req.id, ok: true, view };
     } catch (err) {
+      // Any client error (a call-control one too) goes back as the engine raised it.
       reply = err instanceof ClientError
-        ? { id: req.id, ok: false, status: err.status, message: err.message }
+        ? { id: req.id, ok: false, status: err.status, message: err.message, ...(err.field ? { field: err.field } : {}) }
         : { id: req.id, ok: false, status: 502, message: `the engine failed: ${(err as Error).message}` };
     }
     await this.pub.publish(req.replyTo, JSON.stringify(reply));
@@ -196,7 +197,7 @@ export class AgentBus {
    * `agents.node_id`, else the default node, the first created that an engine drives) and answers its result; an AgentCommandError as the engine raised it, or 503 when no
    * engine drives the node or none answered by the deadline.
    */
-  async command(agentId: string, command: AgentCommand): Promise<AgentView> {
+  async command(agentId: string, command: AgentCommand): Promise<AgentCommandResult> {
     const [e, owners, home] = await Promise.all([this.entry(agentId), this.owners(), agentNode(this.db, agentId)]);
     const live = e && owners.get(e.node) === e.engine && e.state !== 'logged-out' ? e : null;
     // A login goes to the agent's own node (their softphone is called from it).
@@ -210,8 +211,8 @@ export class AgentBus {
       throw new AgentCommandError(`agent ${agentId} is not logged in`, 409);
     }
     const r = await this.send(agentId, node, engine, command);
-    if (!r.ok) throw new AgentCommandError(r.message, r.status === 409 || r.status === 502 ? r.status : 503);
-    return r.view as AgentView;
+    if (!r.ok) throw new AgentCommandError(r.message, r.status < 500 || r.status === 502 ? r.status : 503, r.field);
+    return r.view as AgentCommandResult;
   }
 
   /**

@@ -173,7 +173,7 @@ export interface CallEventTable {
   id: Generated<string>;
   call_id: string;
   at: Timestamp;
-  kind: 'hold' | 'resume' | 'transfer' | 'hangup' | 'closing-message';
+  kind: 'hold' | 'resume' | 'transfer' | 'consult' | 'hangup' | 'closing-message';
   actor: string;
   agent_id: string | null;
   details: ColumnType<unknown, string | null, never>;

@@ -5,8 +5,13 @@
 import { ClientError } from '../errors.js';
 import { AgentLoginError, type AgentSession, type AgentState } from './agent-pool.js';
 import type { Dialer } from './dialer.js';
+import type { Actor } from '../auth/audit.repository.js';
+import { runCallCommand, type CallAction, type CallControlResult, type CallScreen } from './call-control.js';
 
-export type AgentCommand = { kind: 'login' } | { kind: 'logout' } | { kind: 'ready' } | { kind: 'pause'; reason: string } | { kind: 'wrapped-up' };
+export type AgentCommand =
+  | { kind: 'login' } | { kind: 'logout' } | { kind: 'ready' } | { kind: 'pause'; reason: string } | { kind: 'wrapped-up' }
+  /** Call control of the agent's current call (src/dialer/call-control.ts), audited as `actor`. */
+  | { kind: 'call'; action: CallAction; actor: Actor };
 
 /** An agent's session as every process may see it. */
 export interface AgentView {
@@ -16,6 +21,9 @@ export interface AgentView {
   lastCallId: string | null;
   pauseReason: string | null;
 }
+
+/** A command's answer: the session after it, and for a call-control command its result. */
+export type AgentCommandResult = AgentView & { call?: CallControlResult | CallScreen };
 
 export const loggedOut: AgentView = { state: 'logged-out', since: null, callId: null, lastCallId: null, pauseReason: null };
 
@@ -29,7 +37,7 @@ export class AgentCommandError extends ClientError {
 }
 
 /** Carries the command out on this dialer; answers the session as it is after it. */
-export async function runAgentCommand(dialer: Dialer, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentView> {
+export async function runAgentCommand(dialer: Dialer, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentCommandResult> {
   const pool = dialer.agents;
   const s = pool.get(agent.id);
   const loggedIn = !!s && s.state !== 'logged-out';
@@ -59,5 +67,10 @@ export async function runAgentCommand(dialer: Dialer, agent: { id: string; name:
       // The disposition ends the wrap-up: ready for the next customer.
       if (s?.state === 'wrap-up') pool.setReady(agent.id);
       return agentView(pool.get(agent.id));
+    case 'call': {
+      if (!loggedIn) throw new AgentCommandError(`agent ${agent.name} is not logged in`, 409);
+      const call = await runCallCommand(dialer, cmd.actor, agent.id, cmd.action);
+      return { ...agentView(pool.get(agent.id)), call };
+    }
   }
 }

@@ -17,7 +17,8 @@ import { defaultSettleOptions, settleRecording, type RecordingSettleOptions } fr
 import type { AgentPool, AgentSession } from './agent-pool.js';
 import type { EventRouter } from './event-router.js';
 import { callDurations, HoldTracker } from '../cdr/durations.js';
-import { settleCallRecording, type CallWriter } from '../cdr/cdr.repository.js';
+import { recordCallEvent, settleCallRecording, type CallWriter } from '../cdr/cdr.repository.js';
+import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
 
@@ -37,7 +38,37 @@ export type CallEndReason = 'agent' | 'supervisor' | 'logout' | 'max-duration' |
  * originate's ring timeout ran out; `abandoned` (no agent: the information message), `machine`
  * (answering machine), `lost` (Asterisk no longer had the channel), `originate-failed`.
  */
-export type CallEndedBy = CallEndReason | 'customer' | 'ring-timeout' | 'abandoned' | 'machine' | 'lost' | 'originate-failed';
+export type CallEndedBy = CallEndReason | 'customer' | 'ring-timeout' | 'abandoned' | 'machine' | 'lost' | 'originate-failed' | 'transfer-party';
+
+/** Why a consultation ended without a transfer. */
+export type ConsultEnd = 'cancelled' | 'refused' | 'no-answer' | 'target-lost' | 'failed';
+
+/** A consultation as the agents' screens and the API show it. */
+export interface ConsultView {
+  from: string;
+  fromName: string;
+  target: 'agent' | 'number';
+  /** The target agent's id, or the number. */
+  to: string;
+  toName: string;
+  /** offered: the target agent has not accepted yet, or the number rings; talking: they talk. */
+  phase: 'offered' | 'talking';
+  mode: 'attended' | 'blind';
+  since: string;
+}
+
+interface Consultation {
+  from: AgentSession;
+  target: { kind: 'agent'; agent: AgentSession } | { kind: 'number'; number: string; channelId: string; inBridge: boolean };
+  phase: 'offered' | 'talking';
+  mode: 'attended' | 'blind';
+  since: Date;
+  wasHeld: boolean;
+  timer: NodeJS.Timeout;
+  unwatch: () => void;
+  decided: Promise<'talking' | ConsultEnd>;
+  decide: (r: 'talking' | ConsultEnd) => void;
+}
 
 /** A call-control request that does not fit the call's state (no agent yet, already on hold...). */
 export class CallControlError extends ClientError {
@@ -114,6 +145,9 @@ export class CallSession {
   private endRequested: CallEndedBy | null = null;
   private closing = false;
   private held = false;
+  private consultation: Consultation | null = null;
+  /** Set once the call was transferred to an outside number: its channel and bridge. */
+  private outside: { number: string; channelId: string; bridgeId: string } | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private resolveClosed!: (s: CallSummary) => void;
   /** The CDR is closed (or its close was tried) and the call is over: the live view drops it. */
@@ -452,6 +486,7 @@ export class CallSession {
     if (this.endedAt) throw new CallControlError(`call ${this.callId} has already ended`, 409);
     if (this.closing || this.endRequested) throw new CallControlError(`call ${this.callId} is ending; cannot ${action}`, 409);
     if (!this.agent || !this.bridgedAt) throw new CallControlError(`call ${this.callId} is not with an agent yet; cannot ${action}`, 409);
+    if (this.outside) throw new CallControlError(`call ${this.callId} was transferred to ${this.outside.number}; cannot ${action}`, 409);
     return this.agent;
   }
 
@@ -468,10 +503,7 @@ export class CallSession {
     return this.serially(async () => {
       const agent = this.requireAgent('hold');
       if (this.held) throw new CallControlError(`call ${this.callId} is already on hold`, 409);
-      await this.deps.ari.removeFromBridge(agent.bridgeId, this.channelId);
-      this.held = true;
-      this.holds.hold(new Date());
-      await this.deps.ari.startMoh(this.channelId);
+      await this.putOnHold(agent);
     });
   }
 
@@ -480,6 +512,7 @@ export class CallSession {
     return this.serially(async () => {
       const agent = this.requireAgent('resume');
       if (!this.held) throw new CallControlError(`call ${this.callId} is not on hold`, 409);
+      if (this.consultation) throw new CallControlError(`call ${this.callId} has a consultation in progress; complete or cancel it`, 409);
       await this.deps.ari.stopMoh(this.channelId);
       await this.deps.ari.addToBridge(agent.bridgeId, this.channelId);
       this.held = false;
@@ -495,35 +528,332 @@ export class CallSession {
   transfer(to: AgentSession): Promise<{ from: string; to: string }> {
     return this.serially(async () => {
       const from = this.requireAgent('transfer');
+      if (this.consultation) throw new CallControlError(`call ${this.callId} has a consultation in progress; complete or cancel it first`, 409);
       if (from.agentId === to.agentId) throw new CallControlError(`call ${this.callId} is already with agent ${to.name}`, 409);
-      const rec = this.recording;
+      await this.moveCustomerTo(from, to);
+      return { from: from.agentId, to: to.agentId };
+    });
+  }
+
+  /** The customer (held or in `from`'s bridge) joins `to`'s bridge; the recording follows (append). */
+  private async moveCustomerTo(from: AgentSession, to: AgentSession): Promise<void> {
+    const rec = this.recording;
+    if (rec && !rec.stopped) {
+      await this.stopRecording();
+      await this.segmentWritten(rec);
+    }
+    if (this.held) await this.deps.ari.stopMoh(this.channelId);
+    else await this.deps.ari.removeFromBridge(from.bridgeId, this.channelId);
+    try {
+      await this.deps.ari.addToBridge(to.bridgeId, this.channelId);
+    } catch (err) {
+      // The customer goes back to the first agent (held or not, as before), recorded again.
+      await this.deps.ari.addToBridge(from.bridgeId, this.channelId).catch(() => undefined);
+      if (rec) await this.startRecording(from.bridgeId, true);
+      this.held = false;
+      this.holds.unhold(new Date());
+      throw new CallControlError(`transferring call ${this.callId} to agent ${to.name} failed: ${(err as Error).message}`, 502);
+    }
+    if (this.held) {
+      this.held = false;
+      this.holds.unhold(new Date());
+    }
+    this.agent = to;
+    this.deps.agents.callEnded(from.agentId);
+    this.deps.agents.connected(to.agentId, this.callId);
+    if (rec) await this.startRecording(to.bridgeId, true);
+    this.log.info({ from: from.agentId, to: to.agentId }, 'call transferred');
+  }
+
+  // ── Attended transfer (consultation) and transfer to an outside number ─────────────────────
+  // The customer waits on hold (music) while the agent consults the target: another agent (their
+  // softphone, nailed up in their own bridge, joins this agent's bridge once they accept) or an
+  // outside number (a channel originated over the call's trunk, joined once it answers). Then
+  // complete (the customer goes to the target; the recording follows) or cancel (the target goes
+  // back, the customer resumes with the agent). A target that refuses, does not answer within the
+  // deadline or goes away ends the consultation the same way as a cancel. Every step runs in the
+  // call-control queue (serially), events and deadlines too.
+
+  /** The consultation in progress, as the agents' screens show it. */
+  get consultView(): ConsultView | null {
+    const c = this.consultation;
+    if (!c) return null;
+    const t = c.target;
+    return {
+      from: c.from.agentId, fromName: c.from.name, target: t.kind, to: t.kind === 'agent' ? t.agent.agentId : t.number,
+      toName: t.kind === 'agent' ? t.agent.name : t.number, phase: c.phase, mode: c.mode, since: c.since.toISOString(),
+    };
+  }
+
+  /** The agent a consultation of this call waits on or talks with, if any. */
+  get consultTargetAgentId(): string | null {
+    const t = this.consultation?.target;
+    return t?.kind === 'agent' ? t.agent.agentId : null;
+  }
+
+  /** The channel of the outside number being consulted or transferred to (a leg of this call). */
+  get transferLegChannelId(): string | null {
+    const t = this.consultation?.target;
+    return t?.kind === 'number' ? t.channelId : (this.outside?.channelId ?? null);
+  }
+
+  /** The outside number the call was transferred to (the customer is with it, no agent is). */
+  get transferredOutTo(): string | null {
+    return this.outside?.number ?? null;
+  }
+
+  /**
+   * Starts a consultation: the customer on hold, the target offered the call (an agent reserved
+   * by the caller must accept within `answerMs`; a number rings for as long). `blind` (numbers
+   * only): once the number answers the customer is joined to it at once, without the agent.
+   */
+  startConsult(target: { kind: 'agent'; agent: AgentSession } | { kind: 'number'; number: string; trunkName: string }, mode: 'attended' | 'blind', answerMs: number): Promise<{ view: ConsultView; decided: Promise<'talking' | ConsultEnd> }> {
+    return this.serially(async () => {
+      const from = this.requireAgent('consult');
+      if (this.consultation) throw new CallControlError(`call ${this.callId} already has a consultation in progress`, 409);
+      if (target.kind === 'agent' && target.agent.agentId === from.agentId) throw new CallControlError('an agent cannot consult themselves', 409);
+      const wasHeld = this.held;
+      if (!this.held) await this.putOnHold(from);
+      let decide!: (r: 'talking' | ConsultEnd) => void;
+      const decided = new Promise<'talking' | ConsultEnd>((r) => (decide = r));
+      const c: Consultation = {
+        from, mode, phase: 'offered', since: new Date(), decided, decide, wasHeld, unwatch: () => {},
+        target: target.kind === 'agent' ? target : { kind: 'number', number: target.number, channelId: randomUUID(), inBridge: false },
+        timer: setTimeout(() => void this.serially(() => this.endConsult(c, 'no-answer', true)).catch(() => undefined), answerMs),
+      };
+      c.timer.unref();
+      this.consultation = c;
+      const t = c.target;
+      if (t.kind === 'agent') {
+        // The target stays reserved for the whole consultation; any other state (logged out, the
+        // browser phone gone and paused) ends it.
+        const watch = (s: AgentSession) => {
+          if (s.agentId === t.agent.agentId && s.state !== 'reserved' && this.consultation === c) void this.serially(() => this.endConsult(c, 'target-lost', true)).catch(() => undefined);
+        };
+        this.deps.agents.on('state', watch);
+        c.unwatch = () => this.deps.agents.off('state', watch);
+      } else {
+        this.deps.router.onChannel(t.channelId, (e) => this.outsideEvent(c, e));
+        c.unwatch = () => this.deps.router.offChannel(t.channelId);
+        try {
+          await this.deps.ari.originate({
+            endpoint: trunkDialString(t.number, target.kind === 'number' ? target.trunkName : ''),
+            channelId: t.channelId,
+            app: this.deps.ari.app,
+            appArgs: `transfer,${this.callId}`,
+            ...(this.callerIdShown ? { callerId: `"${this.ctx.campaign.name.replace(/["\\]/g, '')}" <${this.callerIdShown}>` } : {}),
+            timeout: Math.max(1, Math.round(answerMs / 1000)),
+          });
+        } catch (err) {
+          await this.endConsult(c, 'failed', false);
+          throw new CallControlError(`calling ${t.number} failed: ${(err as Error).message}`, 502);
+        }
+      }
+      this.log.info({ to: this.consultView?.to, mode }, 'consultation started');
+      return { view: this.consultView!, decided };
+    });
+  }
+
+  /** The target agent accepts: their softphone joins the consulting agent's bridge. */
+  acceptConsult(agentId: string): Promise<ConsultView> {
+    return this.serially(async () => {
+      const c = this.consultation;
+      if (!c || c.target.kind !== 'agent' || c.target.agent.agentId !== agentId) throw new CallControlError(`no consultation is offered to agent ${agentId} on call ${this.callId}`, 409);
+      if (c.phase !== 'offered') throw new CallControlError('the consultation was already accepted', 409);
+      const b = c.target.agent;
+      try {
+        await this.deps.ari.removeFromBridge(b.bridgeId, b.channelId);
+        await this.deps.ari.addToBridge(c.from.bridgeId, b.channelId);
+      } catch (err) {
+        await this.endConsult(c, 'failed', true);
+        throw new CallControlError(`joining agent ${b.name} to the consultation failed: ${(err as Error).message}`, 502);
+      }
+      this.talking(c);
+      return this.consultView!;
+    });
+  }
+
+  private talking(c: Consultation): void {
+    clearTimeout(c.timer);
+    c.phase = 'talking';
+    c.decide('talking');
+  }
+
+  /** Events of the outside number's channel: its answer, its end. */
+  private outsideEvent(c: Consultation, e: AriEvent): void {
+    if (c.target.kind !== 'number') return;
+    const t = c.target;
+    if (e.type === 'StasisStart') {
+      void this.serially(async () => {
+        if (this.consultation !== c || c.phase !== 'offered') return;
+        // Attended: the agent talks to the number first. Blind: straight on to the customer.
+        if (c.mode === 'attended') {
+          await this.deps.ari.addToBridge(c.from.bridgeId, t.channelId);
+          t.inBridge = true;
+        }
+        this.talking(c);
+      }).catch((err: unknown) => {
+        this.log.warn({ err: (err as Error).message }, 'joining the answered number failed');
+        void this.serially(() => this.endConsult(c, 'failed', true)).catch(() => undefined);
+      });
+    } else if (e.type === 'ChannelDestroyed') {
+      const reason: ConsultEnd = c.phase === 'talking' ? 'target-lost' : e.cause === 17 || e.cause === 21 ? 'refused' : e.cause === 19 || e.cause === 18 ? 'no-answer' : 'failed';
+      void this.serially(() => this.endConsult(c, reason, true, `${e.cause_txt} (cause ${e.cause})`)).catch(() => undefined);
+    }
+  }
+
+  /** Cancels the consultation (`refused`: the target agent declined); the customer resumes with the agent. */
+  cancelConsult(reason: 'cancelled' | 'refused'): Promise<{ to: string; reason: ConsultEnd }> {
+    return this.serially(async () => {
+      const c = this.consultation;
+      if (!c) throw new CallControlError(`call ${this.callId} has no consultation in progress`, 409);
+      const to = this.consultView!.to;
+      await this.endConsult(c, reason, false);
+      return { to, reason };
+    });
+  }
+
+  /**
+   * Ends a consultation without a transfer: the target agent goes back to their bridge and to
+   * ready, an outside number is hung up, the customer resumes with the agent. `auto`: not asked
+   * through the API (a deadline, a refusal by the far end, a target gone), noted on the CDR here.
+   */
+  private async endConsult(c: Consultation, reason: ConsultEnd, auto: boolean, detail?: string): Promise<void> {
+    if (this.consultation !== c) return;
+    this.consultation = null;
+    clearTimeout(c.timer);
+    c.unwatch();
+    const t = c.target;
+    if (t.kind === 'agent') {
+      if (c.phase === 'talking') await this.sendHome(c.from, t.agent);
+      this.deps.agents.release(t.agent.agentId);
+    } else {
+      await this.deps.ari.hangup(t.channelId).catch(() => undefined);
+    }
+    if (!this.endedAt && !this.endRequested) {
+      await this.deps.ari.stopMoh(this.channelId).catch(() => undefined);
+      try {
+        await this.deps.ari.addToBridge(c.from.bridgeId, this.channelId);
+        this.held = false;
+        this.holds.unhold(new Date());
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'resuming the customer after the consultation failed');
+      }
+    }
+    c.decide(reason);
+    this.log.info({ reason, detail }, 'consultation ended without a transfer');
+    if (auto) {
+      const to = t.kind === 'agent' ? t.agent.agentId : t.number;
+      await recordCallEvent(this.deps.db, { callId: this.callId, kind: 'consult', actor: 'system', agentId: c.from.agentId, details: { step: reason, to, target: t.kind, ...(detail ? { detail } : {}) } })
+        .catch((err: unknown) => this.log.warn({ err }, 'noting the consultation\'s end failed'));
+    }
+  }
+
+  /** A target agent's softphone back from the consultation into their own bridge. */
+  private async sendHome(from: AgentSession, b: AgentSession): Promise<void> {
+    await this.deps.ari.removeFromBridge(from.bridgeId, b.channelId).catch(() => undefined);
+    await this.deps.ari.addToBridge(b.bridgeId, b.channelId).catch((err: unknown) => this.log.warn({ err: (err as Error).message, agentId: b.agentId }, 'putting the consulted agent back into their bridge failed'));
+  }
+
+  /**
+   * Completes the consultation: the customer joins the target (an agent's bridge; for a number, a
+   * bridge of its own with the number's channel), the recording goes on in the same file there,
+   * and the consulting agent goes to wrap-up.
+   */
+  completeConsult(): Promise<{ from: string; to: string; target: 'agent' | 'number'; mode: 'attended' | 'blind' }> {
+    return this.serially(async () => {
+      const c = this.consultation;
+      if (!c) throw new CallControlError(`call ${this.callId} has no consultation in progress`, 409);
+      if (c.phase !== 'talking') throw new CallControlError(`${this.consultView!.toName} has not answered yet; wait or cancel`, 409);
+      const t = c.target;
+      this.consultation = null;
+      clearTimeout(c.timer);
+      c.unwatch();
+      if (t.kind === 'agent') {
+        await this.sendHome(c.from, t.agent);
+        try {
+          await this.moveCustomerTo(c.from, t.agent);
+        } catch (err) {
+          this.deps.agents.release(t.agent.agentId);
+          throw err;
+        }
+        return { from: c.from.agentId, to: t.agent.agentId, target: 'agent' as const, mode: c.mode };
+      }
+      await this.joinOutside(c.from, t);
+      return { from: c.from.agentId, to: t.number, target: 'number' as const, mode: c.mode };
+    });
+  }
+
+  /** The customer and the answered number in a bridge of their own; the agent leaves for wrap-up. */
+  private async joinOutside(from: AgentSession, t: { number: string; channelId: string; inBridge: boolean }): Promise<void> {
+    const bridgeId = randomUUID();
+    const rec = this.recording;
+    try {
+      await this.deps.ari.createBridge(bridgeId, 'mixing', `transfer-${this.callId}`);
       if (rec && !rec.stopped) {
         await this.stopRecording();
         await this.segmentWritten(rec);
       }
+      if (t.inBridge) await this.deps.ari.removeFromBridge(from.bridgeId, t.channelId);
       if (this.held) await this.deps.ari.stopMoh(this.channelId);
-      else await this.deps.ari.removeFromBridge(from.bridgeId, this.channelId);
-      try {
-        await this.deps.ari.addToBridge(to.bridgeId, this.channelId);
-      } catch (err) {
-        // The customer goes back to the first agent (held or not, as before), recorded again.
-        await this.deps.ari.addToBridge(from.bridgeId, this.channelId).catch(() => undefined);
-        if (rec) await this.startRecording(from.bridgeId, true);
-        this.held = false;
-        this.holds.unhold(new Date());
-        throw new CallControlError(`transferring call ${this.callId} to agent ${to.name} failed: ${(err as Error).message}`, 502);
-      }
-      if (this.held) {
-        this.held = false;
-        this.holds.unhold(new Date());
-      }
-      this.agent = to;
-      this.deps.agents.callEnded(from.agentId);
-      this.deps.agents.connected(to.agentId, this.callId);
-      if (rec) await this.startRecording(to.bridgeId, true);
-      this.log.info({ from: from.agentId, to: to.agentId }, 'call transferred');
-      return { from: from.agentId, to: to.agentId };
+      await this.deps.ari.addToBridge(bridgeId, this.channelId);
+      await this.deps.ari.addToBridge(bridgeId, t.channelId);
+    } catch (err) {
+      // The number is let go, the customer goes back to the agent, recorded again.
+      this.deps.router.offChannel(t.channelId);
+      await this.deps.ari.hangup(t.channelId).catch(() => undefined);
+      await this.deps.ari.destroyBridge(bridgeId).catch(() => undefined);
+      await this.deps.ari.addToBridge(from.bridgeId, this.channelId).catch(() => undefined);
+      if (rec) await this.startRecording(from.bridgeId, true);
+      this.held = false;
+      this.holds.unhold(new Date());
+      throw new CallControlError(`transferring call ${this.callId} to ${t.number} failed: ${(err as Error).message}`, 502);
+    }
+    this.outside = { number: t.number, channelId: t.channelId, bridgeId };
+    // From now on the number's hang-up ends the call (the customer is left with nobody).
+    this.deps.router.onChannel(t.channelId, (e) => {
+      if (e.type !== 'ChannelDestroyed') return;
+      this.endRequested ??= 'transfer-party';
+      void this.finishCall().catch((err: unknown) => this.log.warn({ err }, 'ending the call after the transferred-to party hung up failed'));
     });
+    if (this.held) {
+      this.held = false;
+      this.holds.unhold(new Date());
+    }
+    this.deps.agents.callEnded(from.agentId);
+    if (rec) await this.startRecording(bridgeId, true);
+    this.log.info({ from: from.agentId, to: t.number }, 'call transferred to an outside number');
+  }
+
+  /** Takes the customer out of the agent's bridge onto music on hold (HoldTracker counts it). */
+  private async putOnHold(agent: AgentSession): Promise<void> {
+    await this.deps.ari.removeFromBridge(agent.bridgeId, this.channelId);
+    this.held = true;
+    this.holds.hold(new Date());
+    await this.deps.ari.startMoh(this.channelId);
+  }
+
+  /** At the call's end: a consultation or an outside party still up is let go. */
+  private releaseTransferLegs(): void {
+    const c = this.consultation;
+    if (c) {
+      this.consultation = null;
+      clearTimeout(c.timer);
+      c.unwatch();
+      const t = c.target;
+      if (t.kind === 'agent') {
+        void (c.phase === 'talking' ? this.sendHome(c.from, t.agent) : Promise.resolve()).then(() => this.deps.agents.release(t.agent.agentId));
+      } else {
+        void this.deps.ari.hangup(t.channelId).catch(() => undefined);
+      }
+      c.decide('failed');
+    }
+    const o = this.outside;
+    if (o) {
+      this.deps.router.offChannel(o.channelId);
+      void this.deps.ari.hangup(o.channelId).catch(() => undefined);
+      void this.deps.ari.destroyBridge(o.bridgeId).catch(() => undefined);
+    }
   }
 
   /** Waits (up to 3 s) until Asterisk no longer writes a stopped segment, before appending to it. */
@@ -539,7 +869,7 @@ export class CallSession {
 
   /** The agent the customer is with; a call-control request needs one. */
   get currentAgentId(): string | null {
-    return this.endedAt || !this.bridgedAt ? null : (this.agent?.agentId ?? null);
+    return this.endedAt || !this.bridgedAt || this.outside ? null : (this.agent?.agentId ?? null);
   }
 
   /**
@@ -613,9 +943,11 @@ export class CallSession {
     const rec = this.recording;
     // Not awaited before the CDR: the close never waits on Asterisk.
     const stopping = this.stopRecording().catch((err: unknown) => this.log.warn({ err }, 'stopping the recording failed'));
+    this.releaseTransferLegs();
     if (this.agent) {
-      if (this.bridgedAt) this.deps.agents.callEnded(this.agent.agentId);
-      else this.deps.agents.release(this.agent.agentId);
+      // Transferred to a number: the agent went to wrap-up then.
+      if (this.bridgedAt && !this.outside) this.deps.agents.callEnded(this.agent.agentId);
+      else if (!this.bridgedAt) this.deps.agents.release(this.agent.agentId);
     } else if (this.assignedAgentId) {
       // Never answered: the agent held for it is free again.
       this.deps.agents.release(this.assignedAgentId);

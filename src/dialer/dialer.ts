@@ -12,7 +12,7 @@ import type { AriChannel, AriEvent } from '../pbx/ari-types.js';
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions, type LogoutReason, type PendingCall } from './agent-pool.js';
-import { CallControlError, CallSession, type CallEndReason, type CallSummary } from './call-session.js';
+import { CallControlError, CallSession, type CallEndReason, type CallSummary, type ConsultEnd, type ConsultView } from './call-session.js';
 import type { RecordingSettleOptions } from '../recordings/settle.js';
 import { DialGate } from '../compliance/store/dial-gate.js';
 import { minRingSecondsOf, type Policy } from '../compliance/policy.js';
@@ -46,7 +46,11 @@ export interface DialerOptions {
   node?: { id: string; fence: () => Fence; holds?: () => boolean };
   /** Holds each trunk's calls per second and concurrent calls across every engine (Redis); none: unlimited here. */
   trunkLimiter?: TrunkLimiter;
+  /** Attended transfers: how long a target agent has to accept, an outside number to answer (s). */
+  transfer?: { agentAnswerSeconds: number; numberRingSeconds: number };
 }
+
+const defaultTransferOptions = { agentAnswerSeconds: 20, numberRingSeconds: 25 };
 
 export const defaultDialerOptions: DialerOptions = {
   connectTimeoutMs: 2000,
@@ -140,7 +144,8 @@ export class Dialer {
   onRescheduled: (attemptId: string, at: Date) => void | Promise<void> = () => {};
 
   constructor(
-    private readonly db: Db,
+    /** Also what call control done through the agent bus writes its traces with. */
+    readonly db: Db,
     private readonly ari: AriGateway,
     private readonly policies: PolicyResolver,
     private readonly store: RecordingStore,
@@ -258,6 +263,10 @@ export class Dialer {
       // Back from answering-machine detection, the answer was earlier than this StasisStart and
       // is not known: the channel's creation bounds it.
       void this.adoptChannel(e.channel, kind === 'customer' ? new Date(e.timestamp) : null, 'entered Stasis with no session');
+    } else if (kind === 'transfer') {
+      // An outside number answering after its transfer was given up (cancelled, timed out).
+      this.log.warn({ channel: e.channel.id, args: e.args }, 'a transfer leg no call holds entered Stasis: hung up');
+      void this.ari.hangup(e.channel.id).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'hanging up the stale transfer leg failed'));
     } else if (kind === 'supervisor' || kind === 'snoop') {
       // A supervisor's phone answering after its supervision gave up, or one a dead process left.
       this.log.warn({ channel: e.channel.id, args: e.args }, 'a supervision channel no supervision holds entered Stasis: hung up');
@@ -752,6 +761,54 @@ export class Dialer {
     }
   }
 
+  /** The live call whose consultation offers or holds this agent (the target of an attended transfer). */
+  consultOfTarget(agentId: string): CallSession | undefined {
+    for (const s of this.sessions.values()) if (s.consultTargetAgentId === agentId && s.phase !== 'ended') return s;
+    return undefined;
+  }
+
+  private agentsCall(agentId: string, what: string): CallSession {
+    const call = this.callOfAgent(agentId);
+    if (!call) throw new CallControlError(`agent ${this.agents.get(agentId)?.name ?? agentId} has no call to ${what}`, 409);
+    return call;
+  }
+
+  /**
+   * Attended transfer, first step: the customer on hold, the target agent (ready, reserved for it)
+   * offered the consultation until they accept or the deadline passes.
+   */
+  async consultAgent(fromAgentId: string, toAgentId: string): Promise<{ call: CallSession; consult: ConsultView }> {
+    const call = this.agentsCall(fromAgentId, 'consult about');
+    if (toAgentId === fromAgentId) throw new CallControlError('an agent cannot consult themselves', 409);
+    const target = this.agents.get(toAgentId);
+    const to = this.agents.reserveAgent(toAgentId);
+    if (!to) throw new CallControlError(`agent ${target?.name ?? toAgentId} is ${target?.state ?? 'not logged in on this node'}; a consultation goes to a ready agent`, 409);
+    try {
+      const t = { ...defaultTransferOptions, ...this.opts.transfer };
+      return { call, consult: (await call.startConsult({ kind: 'agent', agent: to }, 'attended', t.agentAnswerSeconds * 1000)).view };
+    } catch (err) {
+      this.agents.release(toAgentId);
+      throw err;
+    }
+  }
+
+  /**
+   * A transfer to an outside number (E.164, checked by the caller), over the call's own trunk with
+   * the caller id the customer was shown. Attended: a consultation that rings the number (answers
+   * at once). Blind: answers once the number has answered and the customer is joined to it, or
+   * with a 409 saying why not (busy, no answer: the customer is back with the agent).
+   */
+  async transferToNumber(fromAgentId: string, number: string, mode: 'attended' | 'blind'): Promise<{ call: CallSession; consult: ConsultView; done?: { from: string; to: string } }> {
+    const call = this.agentsCall(fromAgentId, 'transfer');
+    const t = { ...defaultTransferOptions, ...this.opts.transfer };
+    const { view: consult, decided } = await call.startConsult({ kind: 'number', number, trunkName: call.ctx.trunk.name }, mode, t.numberRingSeconds * 1000);
+    if (mode === 'attended') return { call, consult };
+    const outcome = await decided;
+    if (outcome !== 'talking') throw new CallControlError(`${number} ${consultEndText(outcome)}: the customer is back with the agent`, 409);
+    const done = await call.completeConsult();
+    return { call, consult, done };
+  }
+
   /**
    * Ends every live call for `reason` (a stop, a drain): with `closingMessage`, the answered
    * customers hear it first (CallSession.endWithClosingMessage). Resolves when every CDR is closed;
@@ -781,4 +838,9 @@ export class Dialer {
     await this.agents.logoutAll(reason);
     await Promise.all([...this.settling]);
   }
+}
+
+/** A consultation's end in words, for the client's error. */
+export function consultEndText(r: ConsultEnd): string {
+  return { cancelled: 'was cancelled', refused: 'refused or was busy', 'no-answer': 'did not answer in time', 'target-lost': 'went away', failed: 'could not be reached' }[r];
 }

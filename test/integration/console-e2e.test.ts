@@ -2,8 +2,10 @@
 // Redis and sipp: an admin signs in and sets up a trunk, a caller id, an agent and their user, a
 // campaign (with its call settings) with imported contacts, and the complaint calendar; an agent
 // signs in, logs in (a sipp softphone is the phone), skips a preview contact, receives a bridged
-// customer, holds and resumes them, transfers them to a second agent who hangs up with the button
-// (ended_by agent), and enters a disposition with a callback; a supervisor sees the agent's state
+// customer, holds and resumes them, consults a second agent (who accepts on their screen) and
+// cancels, is refused a bad outside number with the server's sentence, transfers the customer to
+// the second agent who hangs up with the button (ended_by agent) and enters the disposition with a
+// callback (the first agent's wrap-up has no form); a supervisor sees the agent's state
 // change within a second, starts the campaign, reads the tiles' dial level and the day's charts,
 // moves the agent to another campaign, and follows a campaign's progress to a contact's page; QA
 // finds the recording, plays it, seeks and scores it, and reads the per-agent summary; an admin
@@ -39,8 +41,9 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
 
   beforeAll(async () => {
     h = await startEngineHarness([
-      // The customer would talk for a minute: the agent hangs up first, with the button.
-      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9500, pauseMs: 60_000 },
+      // The customer would talk for three minutes: the agent hangs up first, with the button (a
+      // loaded machine took over a minute from the answer to the consultation's end).
+      { scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 9500, pauseMs: 180_000 },
       { scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 9600 },
       // A second agent's phone: the first agent transfers the customer to them.
       { scenario: 'agent-softphone.xml', port: SOFTPHONE2, mediaPort: 9700 },
@@ -344,6 +347,25 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     const callOf = () => h.db.selectFrom('calls').innerJoin('campaigns', 'campaigns.id', 'calls.campaign_id')
       .select(['calls.answered_at', 'calls.ended_by', 'calls.ended_at', 'calls.hold_ms']).where('campaigns.name', '=', campaignName).executeTakeFirstOrThrow();
     const answeredAt = (await callOf()).answered_at!;
+    // An attended transfer first, cancelled: the second agent is offered the consultation on their
+    // screen, accepts, the two talk, the first agent cancels (the customer resumes with them).
+    await controls.getByLabel('Transfer to', { exact: true }).selectOption({ label: `Second ${tag}` });
+    await controls.getByRole('button', { name: 'Consult first' }).click();
+    await controls.getByText(`Consult Second ${tag}: done.`).waitFor({ timeout: 10_000 });
+    const offer = agent2Page.getByRole('group', { name: 'Consultation' });
+    await offer.getByText(/asks to consult you/).waitFor({ timeout: 10_000 });
+    findings.push(...(await checkPage(agent2Page, 'agent-consult-offered')));
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await offer.getByText('Accept: done.').waitFor({ timeout: 10_000 });
+    await agentPage.getByText(`Talking with Second ${tag}. The customer is on hold.`).waitFor({ timeout: 10_000 });
+    findings.push(...(await checkPage(agentPage, 'agent-consulting')));
+    await controls.getByRole('button', { name: 'Cancel consultation' }).click();
+    await controls.getByText('Cancel the consultation: done.').waitFor({ timeout: 10_000 });
+    await expect.poll(() => status2.textContent(), { timeout: 10_000 }).toMatch(/^Ready/);
+    // A bad outside number: the server's sentence is shown.
+    await controls.getByLabel('Outside number', { exact: true }).fill('12345');
+    await controls.getByRole('button', { name: 'Transfer to number' }).click();
+    await controls.getByRole('alert').filter({ hasText: /Transfer to 12345: .*E\.164/ }).waitFor({ timeout: 10_000 });
     await new Promise((r) => setTimeout(r, Math.max(0, answeredAt.getTime() + 7_000 - Date.now())));
     await controls.getByLabel('Transfer to', { exact: true }).selectOption({ label: `Second ${tag}` });
     await controls.getByRole('button', { name: 'Transfer (blind)' }).click();
@@ -360,20 +382,25 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
     expect(ended.ended_by).toBe('agent');
     const events = await h.db.selectFrom('call_events').innerJoin('calls', 'calls.id', 'call_events.call_id').innerJoin('campaigns', 'campaigns.id', 'calls.campaign_id')
       .select(['call_events.kind', 'call_events.agent_id']).where('campaigns.name', '=', campaignName).orderBy('call_events.at').execute();
-    expect(events.map((e) => e.kind)).toEqual(['hold', 'resume', 'transfer', 'hangup']);
+    expect(events.map((e) => e.kind)).toEqual(['hold', 'resume', 'consult', 'consult', 'consult', 'transfer', 'hangup']);
     expect(events.at(-1)?.agent_id).toBe(agent2Id);
     expect(ended.ended_at).not.toBeNull();
     expect(ended.hold_ms).toBeGreaterThan(0);
-    // Wrap-up, then the disposition (Alt+D jumps to it).
+    // The first agent transferred the call: wrap-up without the form. The second agent, who ended
+    // with the customer, disposes (Alt+D jumps to the form).
     await agentPage.getByRole('region', { name: 'Your state' }).getByText('Wrap-up').waitFor();
-    await agentPage.keyboard.press('Alt+D');
-    await agentPage.keyboard.type('callback-requested');
-    const form = agentPage.getByRole('form', { name: 'Disposition' });
+    await agentPage.getByText(`You transferred this call to Second ${tag}, who disposes it.`).waitFor({ timeout: 10_000 });
+    expect(await agentPage.getByRole('form', { name: 'Disposition' }).count()).toBe(0);
+    await agent2Page.getByRole('region', { name: 'Your state' }).getByText('Wrap-up').waitFor();
+    await agent2Page.getByRole('form', { name: 'Disposition' }).waitFor({ timeout: 10_000 });
+    await agent2Page.keyboard.press('Alt+D');
+    await agent2Page.keyboard.type('callback-requested');
+    const form = agent2Page.getByRole('form', { name: 'Disposition' });
     const at = new Date(Date.now() + 86_400_000);
     const local = new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
     await form.getByLabel('Call back at', { exact: true }).fill(local);
     await form.getByLabel('Note for the callback', { exact: true }).fill('Prefers mornings');
-    findings.push(...(await checkPage(agentPage, 'agent-wrap-up')));
+    findings.push(...(await checkPage(agent2Page, 'agent-wrap-up')));
     await form.getByRole('button', { name: 'Save disposition' }).click();
     await expect.poll(async () => {
       const call = await h.db.selectFrom('calls').innerJoin('campaigns', 'campaigns.id', 'calls.campaign_id').select('calls.disposition').where('campaigns.name', '=', campaignName).executeTakeFirst();
@@ -385,7 +412,9 @@ describe('web console end to end (Chromium, Asterisk, PostgreSQL, Redis, sipp)',
       .where('campaigns.name', '=', campaignName).where('attempts.is_callback', '=', true).execute();
     await expect.poll(async () => (await callbacksOf()).length, { timeout: 5_000 }).toBe(1);
     const callbacks = await callbacksOf();
-    expect(callbacks).toMatchObject([{ agent_id: agentId, note: 'Prefers mornings' }]);
+    expect(callbacks).toMatchObject([{ agent_id: agent2Id, note: 'Prefers mornings' }]);
+    // The second agent leaves (ready after the disposition, they would take the later calls).
+    expect((await h.api.inject({ method: 'POST', url: `/api/v1/agents/${agent2Id}/logout` })).statusCode).toBe(200);
     expect(Math.abs(callbacks[0]!.scheduled_at.getTime() - at.getTime())).toBeLessThan(60_000);
     await supPage.getByRole('button', { name: `Complete ${campaignName}` }).click();
     await supPage.getByText(`complete ${campaignName}: done.`).waitFor();

@@ -4,10 +4,15 @@
 // commanded through the agent bus (src/cluster/agent-bus.ts), with the same answers.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { agentView, loggedOut, runAgentCommand, type AgentCommand, type AgentView } from '../../dialer/agent-commands.js';
+import { agentView, loggedOut, runAgentCommand, type AgentCommand, type AgentCommandResult, type AgentView } from '../../dialer/agent-commands.js';
 import { maskPhone } from '../../compliance/phone.js';
 import { CallbackError, dialPreview, skipPreview, takePreview } from '../../dialer/callbacks.js';
 import type { Access } from '../auth.js';
+import { actorOf } from '../auth.js';
+import { dispositionOwner } from '../../cdr/cdr.repository.js';
+import type { CallScreen } from '../../dialer/call-control.js';
+
+const noScreen: CallScreen = { onHold: false, consult: null, transferTargets: [] };
 import { HttpError } from '../errors.js';
 
 async function callbackRun<T>(f: () => Promise<T>): Promise<T> {
@@ -37,7 +42,7 @@ export async function sessionOf(deps: ApiDeps, agentId: string): Promise<AgentVi
 }
 
 /** Runs an agent command on the engine holding the session: here when it is here, else through the bus. */
-export async function commandAgent(deps: ApiDeps, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentView> {
+export async function commandAgent(deps: ApiDeps, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentCommandResult> {
   const local = deps.dialer?.agents.get(agent.id);
   // A login goes to the engine of the agent's node (through the bus, which reaches this process too).
   if (deps.dialer && (!deps.agentBus || (local && local.state !== 'logged-out'))) return runAgentCommand(deps.dialer, agent, cmd);
@@ -80,20 +85,30 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           .select(['k.id as callId', 'k.attempt_id as attemptId', 'c.id as contactId', 'c.name', 'c.phone', 'c.segment', 'c.attributes', 'p.name as campaign', 'p.settings'])
           .executeTakeFirst()
         : undefined;
+      // Hold, the consultation and whom the call can be handed to (ready agents of the engine
+      // holding the call: a transfer stays on the node), from that engine, here or over the bus.
+      const screen: CallScreen = s.state === 'on-call' || s.state === 'reserved'
+        ? ((await commandAgent(deps, a, { kind: 'call', action: { do: 'screen' }, actor: actorOf(req) }).catch(() => null))?.call as CallScreen | undefined) ?? noScreen
+        : noScreen;
+      // Who disposes: the agent who ended with the customer (after a transfer to another agent, not
+      // the one who transferred); the one who transferred sees to whom, and no form.
+      const owner = current ? await dispositionOwner(deps.db, current.callId) : null;
+      const toName = owner?.transferredTo && 'agentId' in owner.transferredTo
+        ? (await deps.db.selectFrom('agents').where('id', '=', owner.transferredTo.agentId).select('name').executeTakeFirst())?.name ?? owner.transferredTo.agentId
+        : owner?.transferredTo && 'number' in owner.transferredTo ? owner.transferredTo.number : null;
       return {
         agentId: a.id,
         ...view(s),
         // Whether the customer of the current call is on hold (call control).
-        onHold: deps.dialer?.callOfAgent(a.id)?.onHold ?? false,
-        // Whom the call can be handed to (blind transfer takes ready agents of the engine holding
-        // the call only); an agent cannot read the live grid.
-        transferTargets: s?.state === 'on-call' && deps.dialer
-          ? deps.dialer.agents.list().filter((o) => o.state === 'ready' && o.agentId !== a.id).map((o) => ({ agentId: o.agentId, name: o.name }))
-          : [],
+        onHold: screen.onHold,
+        consult: screen.consult,
+        transferTargets: screen.transferTargets,
         current: current
           ? {
             callId: current.callId, attemptId: current.attemptId, campaign: current.campaign, script: current.settings.script ?? null,
             contact: { id: current.contactId, name: current.name, phone: current.phone, segment: current.segment, attributes: current.attributes },
+            disposesHere: owner?.agentId === a.id,
+            transferredTo: toName,
           }
           : null,
       };

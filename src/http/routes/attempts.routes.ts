@@ -8,6 +8,7 @@ import { CallbackError, scheduleCallback } from '../../dialer/callbacks.js';
 import { principalOf } from '../auth.js';
 import { HttpError } from '../errors.js';
 import { commandAgent } from './agents.routes.js';
+import { dispositionOwner } from '../../cdr/cdr.repository.js';
 import type { ApiDeps } from '../server.js';
 
 export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
@@ -41,11 +42,17 @@ export function attemptRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         if (callback && new Date(callback.at) <= new Date()) throw new HttpError(400, 'body.callback.at: must be in the future', [{ field: 'body.callback.at', problem: 'must be in the future' }]);
         if (callback && b.doNotCall) throw new HttpError(400, 'a do-not-call request and a callback contradict each other', [{ field: 'body.callback', problem: 'not with doNotCall' }]);
         const me = principalOf(req);
-        const call = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select(['agent_id', 'contact_id']).executeTakeFirst();
-        // An agent closes only the calls they took.
+        const row = await deps.db.selectFrom('calls').where('attempt_id', '=', req.params.id).select(['id', 'contact_id']).executeTakeFirst();
+        // The agent who ended with the customer disposes (after a transfer to another agent, that
+        // agent; the one who transferred went to wrap-up without the form).
+        const owner = row ? await dispositionOwner(deps.db, row.id) : null;
+        const call = row ? { contact_id: row.contact_id, agent_id: owner?.agentId ?? null } : undefined;
+        // An agent closes only the calls they ended with.
         if (!me.permissions.has('agents.control')) {
           if (!call) throw new HttpError(404, `attempt ${req.params.id} has no call`);
-          if (call.agent_id !== me.agentId) throw new HttpError(403, `attempt ${req.params.id} was not your call`);
+          if (call.agent_id !== me.agentId) {
+            throw new HttpError(403, owner?.takenBy === me.agentId && owner.transferredTo ? `attempt ${req.params.id} was transferred to another agent, who disposes it` : `attempt ${req.params.id} was not your call`);
+          }
         }
         try {
           const r = await recordDisposition(deps.db, { attemptId: req.params.id, ...b, actor: me.name });

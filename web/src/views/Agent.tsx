@@ -7,7 +7,7 @@ import { api, ok, type Me } from '../api';
 import { elapsed, useClock, useLive } from '../live';
 import { ApiForm, Btn, CheckField, Field, Section, SelectField, bodyOf } from '../ui';
 import { BrowserPhoneStatus, useAgentPhone } from './BrowserPhone';
-import { CallControls, type TransferTarget } from './CallControls';
+import { CallControls, ConsultOffer, type Consult, type TransferTarget } from './CallControls';
 import { Preview } from './Preview';
 
 interface Script { opening?: string; needs?: string; response?: string; proposal?: string; close?: string; farewell?: string; questionnaire?: string[] }
@@ -19,8 +19,13 @@ interface AgentScreen {
   pauseReason: string | null;
   onHold?: boolean;
   transferTargets?: TransferTarget[];
+  consult?: Consult | null;
   current: null | {
     callId: string; attemptId: string; campaign: string; script: Script | null;
+    /** Whether this agent disposes the call (after a transfer to another agent, that agent does). */
+    disposesHere?: boolean;
+    /** The agent's name or the number the call was transferred to. */
+    transferredTo?: string | null;
     contact: { id: string; name: string | null; phone: string; segment: string | null; attributes: Record<string, unknown> | null };
   };
 }
@@ -54,6 +59,14 @@ export default function AgentView({ me }: { me: Me }) {
   const mine = live.agents.get(agentId);
   // Re-read the screen when the pushed state or call changes (and once at start).
   useEffect(() => void refresh(), [refresh, mine?.state, mine?.callId]);
+  // A consultation's answer (accepted, refused, the number answering) changes no agent state of
+  // this agent's own: re-read the screen while one is in progress (bounded by its deadline).
+  const consulting = !!screen?.consult;
+  useEffect(() => {
+    if (!consulting) return;
+    const t = setInterval(() => void refresh(), 1500);
+    return () => clearInterval(t);
+  }, [consulting, refresh]);
 
   const act = useCallback(async (what: 'login' | 'ready' | 'logout' | 'pause') => {
     try {
@@ -95,7 +108,7 @@ export default function AgentView({ me }: { me: Me }) {
       <h1>My calls</h1>
       <section aria-label="Your state" className={`state-bar state-${state}`}>
         <p className="state" role="status" aria-live="polite">
-          <strong>{state === 'reserved' && previewing ? 'Previewing a contact' : stateLabels[state] ?? state}</strong>
+          <strong>{state === 'reserved' && previewing ? 'Previewing a contact' : state === 'reserved' && screen?.consult ? 'Consultation' : stateLabels[state] ?? state}</strong>
           {state === 'paused' && (mine?.pauseReason ?? screen?.pauseReason) ? ` (${mine?.pauseReason ?? screen?.pauseReason})` : ''}
         </p>
         <p className="timer" aria-label="Time in this state">{elapsed(since, now)}</p>
@@ -128,7 +141,7 @@ export default function AgentView({ me }: { me: Me }) {
               <dt>Campaign</dt><dd>{current.campaign}</dd>
               {current.contact.segment ? <><dt>Segment</dt><dd>{current.contact.segment}</dd></> : null}
             </dl>
-            <CallControls agentId={agentId} state={state} onHold={screen?.onHold ?? false} targets={screen?.transferTargets ?? []} onChange={refresh} />
+            <CallControls agentId={agentId} state={state} onHold={screen?.onHold ?? false} targets={screen?.transferTargets ?? []} consult={screen?.consult ?? null} onChange={refresh} />
             <h3>Script</h3>
             {current.script ? (
               <ol className="script">
@@ -144,14 +157,24 @@ export default function AgentView({ me }: { me: Me }) {
           </Section>
           <div ref={dispositionRef}>
             <Section title="Disposition">
-              <Disposition attemptId={current.attemptId} onDone={refresh} />
+              {current.disposesHere === false ? (
+                <p className="notice">You transferred this call to {current.transferredTo ?? 'another agent'}, who disposes it. Press Ready (Alt+R) when you are done.</p>
+              ) : (
+                <>
+                  {current.transferredTo ? <p className="notice">Transferred to {current.transferredTo}: the disposition is yours.</p> : null}
+                  <Disposition attemptId={current.attemptId} onDone={refresh} />
+                </>
+              )}
             </Section>
           </div>
         </div>
       ) : (
         <>
+          {screen?.consult?.role === 'target' ? (
+            <Section title="Consultation"><ConsultOffer agentId={agentId} consult={screen.consult} onChange={refresh} /></Section>
+          ) : null}
           <Section title="Current call"><p>No call right now. {state === 'ready' ? 'The next customer comes to you.' : ''}</p></Section>
-          {state === 'ready' || state === 'reserved' ? <Preview agentId={agentId} onChange={refresh} onCard={setPreviewing} /> : null}
+          {(state === 'ready' || state === 'reserved') && !screen?.consult ? <Preview agentId={agentId} onChange={refresh} onCard={setPreviewing} /> : null}
         </>
       )}
     </>
