@@ -25,6 +25,9 @@ commands:
   recordings verify [--campaign ID] [--json] | recordings purge [--campaign ID] [--dry-run] [--json]
                                 re-hash the recordings store (exit 1 when a file changed or is missing);
                                 delete recordings past their campaign's retention (audited)
+  nodes list | nodes add --name N (--from-env | --ari-url URL ...) [--if-missing]
+                                the Asterisk nodes and their owners; add a node (validated and audited, as
+                                POST /api/v1/nodes); --from-env takes its ARI/AMI/SIP settings from the environment
   drain <node> [--call-limit-seconds N] [--no-wait] | undrain <node>
                                 drain a node (no new calls, live calls finish, agents logged out with reason
                                 "drain", lease released; it stays drained until undrained); waits until drained
@@ -69,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./scrub.js')).runScrub(rest);
     case 'token':
       return (await import('./token.js')).runToken(rest);
+    case 'nodes':
+      return (await import('./nodes.js')).runNodes(rest);
     case 'drain':
       return (await import('./drain.js')).runDrain(rest);
     case 'undrain':

@@ -1,7 +1,9 @@
 // Nodes over the API (PostgreSQL): admins add, read, change and remove Asterisk nodes; input is
 // validated with messages that name the field, passwords never come back, every change is
 // audited, and other roles may read but not change.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyResolver } from '../../src/compliance/store/policies.repository.js';
@@ -66,5 +68,42 @@ describe('/api/v1/nodes (PostgreSQL)', () => {
     expect(entries.map((e) => e.action).sort()).toEqual(['node.created', 'node.deleted', 'node.updated']);
     expect(JSON.stringify(entries)).not.toContain('secret');
     expect(entries.find((e) => e.action === 'node.updated')!.details).toEqual({ ariPasswordChanged: false, amiPasswordChanged: true });
+  });
+
+  it('dialwell nodes add registers a node through the same validated, audited service; --if-missing; clear errors', async () => {
+    const bin = path.resolve('bin/dialwell.js');
+    const env = { ...process.env, DATABASE_URL: testConfig().DATABASE_URL, LOG_LEVEL: 'warn', LOG_FILE: undefined };
+    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'nodes', ...args], { env, encoding: 'utf8', timeout: 60_000 });
+    const name = `cli-${randomUUID().slice(0, 8)}`;
+    // Disabled: no engine of another test on this database may try to drive it.
+    const flags = ['--ari-url', 'http://10.0.0.9:8088', '--ari-user', 'dialwell', '--ari-password', 'cli-secret-1', '--ami-host', '10.0.0.9',
+      '--ami-user', 'dialwell', '--ami-password', 'cli-secret-2', '--sip-address', '10.0.0.9:5060', '--disabled'];
+    const added = cli('add', '--name', name, ...flags);
+    expect(added.status, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`node ${name} added`);
+    const row = await db.selectFrom('nodes').where('name', '=', name).selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ ari_url: 'http://10.0.0.9:8088', ami_port: 5038, sip_address: '10.0.0.9:5060', enabled: false });
+    const audit = await db.selectFrom('audit_log').where('resource_id', '=', row.id).select(['action', 'actor']).execute();
+    expect(audit).toEqual([{ action: 'node.created', actor: 'cli' }]);
+
+    const again = cli('add', '--name', name, ...flags);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('already exists');
+    const kept = cli('add', '--name', name, ...flags, '--if-missing');
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain('left as it is');
+
+    const bad = cli('add', '--name', 'Bad Name', '--ari-url', 'ftp://x');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--name: must be lower-case/);
+    expect(bad.stderr).toMatch(/--ari-url: must be a URL/);
+    expect(bad.stderr).toMatch(/--sip-address: is required/);
+    expect(await db.selectFrom('nodes').where('name', '=', 'Bad Name').select('id').executeTakeFirst()).toBeUndefined();
+
+    const list = cli('list');
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${name}\tdisabled\thttp://10.0.0.9:8088`, 'm'));
+    expect(list.stdout).not.toContain('cli-secret');
+    await db.deleteFrom('nodes').where('id', '=', row.id).execute();
   });
 });
