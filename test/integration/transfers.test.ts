@@ -251,7 +251,9 @@ describe('attended transfers and transfers to outside numbers (Asterisk 22, Post
     const ev = await events(callId);
     expect(ev.at(-1)).toMatchObject({ kind: 'consult', actor: 'system', details: { step: 'no-answer', to: b.id } });
     expect((await post(aUser, `/api/v1/agents/${a.id}/call/hangup`)).statusCode).toBe(200);
-    await expectRecorded(attemptId, 'agent', 500);
+    // Stored, one file; its length is not asserted here: the customer's pcap (3 s) has ended by
+    // the time the deadline passes, and Asterisk writes little for a bridge with no media (seen: 40 ms).
+    await expectRecorded(attemptId, 'agent', 0);
     expect((await post(aUser, `/api/v1/attempts/${attemptId}/disposition`, { result: 'not-interested' })).statusCode).toBe(200);
   }, 90_000);
 
