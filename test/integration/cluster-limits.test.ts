@@ -7,8 +7,8 @@
 //   rows never show more than 3 calls up at once nor more than 2 placed within a second, across both;
 // - a drain of node B (API): its calls end at the drain's limit, its agent is logged out with
 //   reason "drain", its lease is released and no engine takes it (a standby waits) until
-//   `dialwell undrain` puts it back, when the standby takes it.
-import { execFile } from 'node:child_process';
+//   `dialwell undrain` puts it back, when an engine pinned to it takes it again.
+import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,12 @@ const RINGING = 7902;
 const SOFTPHONE = 7903;
 const NODE3 = { ari: 'http://127.0.0.1:8288', ami: 5238, sip: '127.0.0.1:5260' };
 const root = path.resolve(import.meta.dirname, '../..');
+
+/** Node 3 of the stack (scripts/stack.sh node-up 3): the test starts it and stops it. */
+function stack(...args: string[]): void {
+  const r = spawnSync('bash', [path.join(root, 'scripts/stack.sh'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`scripts/stack.sh ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+}
 
 describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sipp)', () => {
   const tag = randomUUID().slice(0, 8);
@@ -82,6 +88,7 @@ describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sip
   };
 
   beforeAll(async () => {
+    stack('node-up', '3');
     db = createDb(base.DATABASE_URL, 10);
     await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 7910, pauseMs: 20_000 }));
@@ -116,6 +123,7 @@ describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sip
     await db?.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
     for (const s of sipps) await s.stop();
     await db?.destroy();
+    stack('node-down', '3');
   }, 120_000);
 
   let trunkId = '';
@@ -187,27 +195,37 @@ describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sip
     await hostB!.engine!.dialer.agents.logout(agentIds[1]!);
   }, 60_000);
 
-  /** A running progressive campaign with no agents (the pacer places nothing) whose attempts are handed to the queue here. */
-  async function campaignOn(trunk: string, n: number) {
+  /**
+   * A running progressive campaign with no agents (the pacer places nothing) whose attempts are
+   * handed here to the nodes' own dial queues, alternately (as a pacer splitting them would).
+   */
+  async function campaignOn(trunk: { id: string; maxCps: number; maxChannels: number }, n: number) {
     const policyName = `open-lim-${randomUUID().slice(0, 8)}`;
     await savePolicy(db, openAllHours(policyName), 'test');
     const callerId = await createCallerId(db, randomCallerNumber());
-    const camp = await createCampaign(db, { name: `lim ${policyName}`, trunkId: trunk, callerIdId: callerId.id, policyName, dialMode: 'progressive', recordCalls: false, state: 'running' });
-    const queue = createDialQueue(await dialQueueAddress(db, `dial-l-${tag}`), new Redis(base.REDIS_URL, { maxRetriesPerRequest: null }));
-    const attempts: string[] = [];
+    // The campaign's own limits at the trunk's (a campaign may not ask for more than its trunk gives).
+    const camp = await createCampaign(db, {
+      name: `lim ${policyName}`, trunkId: trunk.id, callerIdId: callerId.id, policyName, dialMode: 'progressive', recordCalls: false, state: 'running',
+      maxCps: trunk.maxCps, maxConcurrent: trunk.maxChannels,
+    });
+    const redis = new Redis(base.REDIS_URL, { maxRetriesPerRequest: null });
+    const queues = [A, B].map(async (node) => createDialQueue(await dialQueueAddress(db, `dial-l-${tag}`, node), redis));
+    const [qA, qB] = await Promise.all(queues);
     for (let i = 0; i < n; i++) {
       const phone = `+1305558${String(1000 + Math.floor(Math.random() * 8999))}`;
       const c = await addContact(db, { campaignId: camp.id, phone });
-      attempts.push((await createAttempt(db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() })).id);
+      const a = (await createAttempt(db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() })).id;
+      const node = i % 2 === 0 ? A : B;
+      await db.updateTable('attempts').set({ enqueued_at: new Date(), node_id: ids[node]! }).where('id', '=', a).execute();
+      await enqueueAttempt(node === A ? qA! : qB!, a);
     }
-    await db.updateTable('attempts').set({ enqueued_at: new Date() }).where('id', 'in', attempts).execute();
-    await Promise.all(attempts.map((a) => enqueueAttempt(queue, a)));
+    const queue = { close: async () => { await Promise.all([qA!.close(), qB!.close()]); redis.disconnect(); } };
     return { camp, queue };
   }
 
   it('holds one trunk\'s limits (2 calls per second, 3 concurrent calls) across both engines', async () => {
     const N = 12;
-    const { camp, queue } = await campaignOn(trunkId, N);
+    const { camp, queue } = await campaignOn({ id: trunkId, maxCps: 2, maxChannels: 3 }, N);
     const seen = new Set<string>();
     const poll = setInterval(() => {
       void http('GET', '/api/v1/live').then((r) => {
@@ -246,8 +264,7 @@ describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sip
     // Customers who let it ring: calls stay up on both nodes until ended.
     const ring = await http('POST', '/api/v1/trunks', { name: `ring-${tag}`, host: '127.0.0.1', port: RINGING, maxChannels: 20, maxCps: 20 });
     expect(ring.status, ring.text).toBe(201);
-    const ringing = { id: ring.json().id as string };
-    const { camp, queue } = await campaignOn(ringing.id, 6);
+    const { camp, queue } = await campaignOn({ id: ring.json().id as string, maxCps: 20, maxChannels: 20 }, 6);
     try {
       const open = (node: string) => db.selectFrom('calls').where('campaign_id', '=', camp.id).where('node_id', '=', ids[node]!).where('ended_at', 'is', null).select('id').execute();
       await until(async () => (await open(A)).length > 0 && (await open(B)).length > 0, 30_000, 'calls ringing on both nodes');
@@ -270,13 +287,14 @@ describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sip
       expect(hostB!.engine).toBeUndefined();
       process.stdout.write(`cluster-limits: node B drained in ${drainMs} ms (call limit 2 s)\n`);
 
-      // A standby for node B does not take it while drained; `dialwell undrain` puts it back and the standby takes it.
+      // A standby for node B does not take it while drained; `dialwell undrain` puts it back in service.
       const standby = await startHost(B);
       await new Promise((r) => setTimeout(r, 3000));
       expect(await leaseHolder(db, nodeLease(B))).toBeNull();
       const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bin/dialwell.js'), 'undrain', B], { cwd: root, env: { ...process.env, DATABASE_URL: base.DATABASE_URL } });
       expect(stdout).toContain('in service');
-      await until(async () => (await leaseHolder(db, nodeLease(B)))?.owner === standby.keeper.owner, 15_000, 'the standby to take node B after the undrain');
+      // Back in service: an engine pinned to it takes it (the standby, or the engine that drained it: both ask again).
+      await until(async () => [standby.keeper.owner, hostB!.keeper.owner].includes((await leaseHolder(db, nodeLease(B)))?.owner ?? ''), 20_000, 'an engine to take node B after the undrain');
       expect(hostA!.engine).toBeDefined();
     } finally {
       await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
