@@ -114,6 +114,8 @@ const expected: Record<string, Role[]> = {
   'POST /api/v1/nodes': [A],
   'PATCH /api/v1/nodes/:id': [A],
   'DELETE /api/v1/nodes/:id': [A],
+  'POST /api/v1/nodes/:id/drain': [A],
+  'POST /api/v1/nodes/:id/undrain': [A],
   'GET /api/v1/users': [A],
   'GET /api/v1/users/:id': [A],
   'POST /api/v1/users': [A],
