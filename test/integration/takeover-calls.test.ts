@@ -69,9 +69,12 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
     sipps.push(await Sipp.start({ scenario: 'customer-late-answer.xml', port: LATE_ANSWER, mediaPort: 7740, pauseMs: 6000, vars: { ringMs: '14000' } }));
     const user = await createUser(db, { name: `tk-admin-${tag}`, role: 'admin', agentId: null });
     token = (await issueToken(db, user.id, 'takeover-calls')).token;
+    // The CEL file is named whenever its directory is there: cel_custom creates the file only at
+    // its first event, so on a node just started by node-up it does not exist yet (the reconciler
+    // reads a missing file in an existing directory as "no event yet", src/pbx/cel-records.ts).
     await createNode(db, systemActor('system'), {
       name: nodeName, ariUrl: ari, ariUser: cfg.ARI_USER, ariPassword: cfg.ARI_PASSWORD, amiHost: '127.0.0.1', amiPort: AMI_PORT,
-      amiUser: cfg.AMI_USER, amiPassword: cfg.AMI_PASSWORD, sipAddress: `127.0.0.1:${SIP_PORT}`, celFile: existsSync(CEL_FILE) ? CEL_FILE : null, enabled: true,
+      amiUser: cfg.AMI_USER, amiPassword: cfg.AMI_PASSWORD, sipAddress: `127.0.0.1:${SIP_PORT}`, celFile: existsSync(path.dirname(CEL_FILE)) ? CEL_FILE : null, enabled: true,
     });
   }, 120_000);
 
