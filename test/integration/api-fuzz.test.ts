@@ -99,7 +99,7 @@ describe('API fuzz: hostile input at every route (PostgreSQL)', () => {
 
   it('answers malformed input at every route with a 4xx and changes nothing', async () => {
     const before = await snapshot();
-    const viewedBefore = await db.selectFrom('audit_log').where('action', '=', 'numbers.viewed').select(['id', 'details']).execute();
+    const viewedBefore = await db.selectFrom('audit_log').where('action', '=', 'numbers.viewed').select(['id', 'details']).orderBy('id').execute();
     const failures: string[] = [];
     const getsAnswered2xx = new Set<string>();
     let sent = 0;
@@ -153,7 +153,7 @@ describe('API fuzz: hostile input at every route (PostgreSQL)', () => {
     expect(empty.json().issues[0].field).toMatch(/^query\.(offset|campaignId)$/);
     expect(await snapshot()).toEqual(before);
     // The only audit rows added are reads' numbers.viewed traces, each of a GET that answered 2xx.
-    const viewed = await db.selectFrom('audit_log').where('action', '=', 'numbers.viewed').select(['id', 'details']).execute();
+    const viewed = await db.selectFrom('audit_log').where('action', '=', 'numbers.viewed').select(['id', 'details']).orderBy('id').execute();
     expect(viewed.slice(0, viewedBefore.length)).toEqual(viewedBefore);
     for (const v of viewed.slice(viewedBefore.length)) expect(getsAnswered2xx.has((v.details as { url: string }).url), JSON.stringify(v.details)).toBe(true);
   }, 240_000);

@@ -58,6 +58,8 @@ describe('an owner and a standby (two serve processes)', () => {
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const s of sipps) await s.stop();
+    // Out of service: other test files' engines (not pinned to a node) must not drive it.
+    await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
     await db?.destroy();
   });
 

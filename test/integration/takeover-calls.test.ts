@@ -83,6 +83,8 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
     // Each process's log, to read after a failure.
     for (const [c, lines] of output) writeFileSync(path.join(tmpdir(), `dialwell-takeover-${tag}-${c.pid}.log`), lines.join('\n'));
     for (const s of sipps) await s.stop();
+    // Out of service: other test files' engines (not pinned to a node) must not drive it.
+    await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
     await db?.destroy();
   });
 

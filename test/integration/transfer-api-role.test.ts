@@ -64,6 +64,8 @@ describe('call control through an API process that runs no engine (serve --role 
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     }
     for (const s of sipps) await s.stop();
+    // Out of service: other test files' engines (not pinned to a node) must not drive it.
+    await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
     await db?.destroy();
   }, 60_000);
 
