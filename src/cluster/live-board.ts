@@ -7,7 +7,6 @@
 //   whose engine no longer holds the node's lease (a stale owner).
 // - Each agent change is also published on `<prefix>:live:events`, so a stream in any process
 //   shows it within milliseconds.
-import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
@@ -16,7 +15,7 @@ import type { Dialer } from '../dialer/dialer.js';
 import type { Logger } from '../log.js';
 import { redisOutage, watchRedis } from '../dialer/queue.js';
 import type { ReportSettings } from '../reports/figures.js';
-import { liveAgentOf, type LiveAgent, type LiveSource, type LiveSourceEvents } from '../reports/live-source.js';
+import { liveAgentOf, TiledLiveSource, type LiveAgent } from '../reports/live-source.js';
 import { liveViewOf, type LiveNode, type LiveState, type LiveView } from '../reports/reports.service.js';
 
 /** One node's live state as its engine last wrote it. */
@@ -134,25 +133,20 @@ export class LiveBoard {
  * agent changes from every engine as they are published, tiles recomputed every tilesEveryMs
  * while someone listens.
  */
-export class SharedLiveSource extends EventEmitter<LiveSourceEvents> implements LiveSource {
+export class SharedLiveSource extends TiledLiveSource {
   private readonly board: LiveBoard;
   private readonly redis: Redis;
   private readonly sub: Redis;
-  private retained = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private lastTiles = '';
-  private computing = false;
 
   constructor(
     redisUrl: string,
     private readonly prefix: string,
     private readonly db: Db,
     private readonly settings: ReportSettings,
-    private readonly log: Logger,
-    private readonly tilesEveryMs = 1000,
+    log: Logger,
+    tilesEveryMs = 1000,
   ) {
-    super();
-    this.setMaxListeners(0);
+    super(log, tilesEveryMs);
     this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     this.sub = new Redis(redisUrl, { maxRetriesPerRequest: null });
     watchRedis([this.redis, this.sub], { queues: [], workers: [] }, log, redisOutage(redisUrl, log));
@@ -180,40 +174,8 @@ export class SharedLiveSource extends EventEmitter<LiveSourceEvents> implements 
     return liveViewOf(this.db, await this.board.state(), this.settings);
   }
 
-  retain(): void {
-    if (this.retained++ === 0) this.timer = setInterval(() => void this.tick(), this.tilesEveryMs);
-  }
-
-  release(): void {
-    if (--this.retained === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
-      this.lastTiles = '';
-    }
-  }
-
-  private async tick(): Promise<void> {
-    if (this.computing) return;
-    this.computing = true;
-    try {
-      const v = await this.snapshot();
-      const tiles = { callsInProgress: v.callsInProgress, campaigns: v.campaigns };
-      const key = JSON.stringify(tiles);
-      if (key !== this.lastTiles) {
-        this.lastTiles = key;
-        this.emit('tiles', { at: v.at, ...tiles });
-      }
-    } catch (err) {
-      this.log.error({ err }, 'computing live campaign tiles failed (retried next tick)');
-    } finally {
-      this.computing = false;
-    }
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.removeAllListeners();
+  override close(): void {
+    super.close();
     this.sub.disconnect();
     this.redis.disconnect();
   }

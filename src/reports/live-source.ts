@@ -39,37 +39,25 @@ export const liveAgentOf = (s: AgentSession): LiveAgent => ({
   agentId: s.agentId, name: s.name, state: s.state, since: new Date(s.stateSince).toISOString(), callId: s.callId, pauseReason: s.pauseReason,
 });
 
-/** This process's live state: the dialer's agent pool (pushed at once) and tiles recomputed every tilesEveryMs while listened to. */
-export class InProcessLiveSource extends EventEmitter<LiveSourceEvents> implements LiveSource {
+/**
+ * What every live source shares: the campaign tiles, recomputed from its snapshot every
+ * tilesEveryMs while someone listens and sent only when they changed.
+ */
+export abstract class TiledLiveSource extends EventEmitter<LiveSourceEvents> implements LiveSource {
   private retained = 0;
   private timer: NodeJS.Timeout | null = null;
   private lastTiles = '';
   private computing = false;
-  private readonly onState = (s: AgentSession) => this.emit('agent', liveAgentOf(s));
 
   constructor(
-    private readonly db: Db,
-    private dialer: Dialer | undefined,
-    private readonly settings: ReportSettings,
-    private readonly log: Logger,
+    protected readonly log: Logger,
     private readonly tilesEveryMs = 1000,
   ) {
     super();
     this.setMaxListeners(0);
-    dialer?.agents.on('state', this.onState);
   }
 
-  /** The dialer whose agents this source follows from now on (an engine host's engine comes and goes with its node's lease). */
-  setDialer(dialer: Dialer | undefined): void {
-    if (dialer === this.dialer) return;
-    this.dialer?.agents.off('state', this.onState);
-    this.dialer = dialer;
-    dialer?.agents.on('state', this.onState);
-  }
-
-  snapshot(): Promise<LiveView> {
-    return liveView(this.db, this.dialer, this.settings);
-  }
+  abstract snapshot(): Promise<LiveView>;
 
   retain(): void {
     if (this.retained++ === 0) this.timer = setInterval(() => void this.tick(), this.tilesEveryMs);
@@ -102,10 +90,43 @@ export class InProcessLiveSource extends EventEmitter<LiveSourceEvents> implemen
     }
   }
 
+  /** Stops the tiles and drops the listeners (a subclass closes what it holds, then calls this). */
   close(): void {
-    this.dialer?.agents.off('state', this.onState);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.removeAllListeners();
+  }
+}
+
+/** This process's live state: the dialer's agent pool (pushed at once) and tiles recomputed every tilesEveryMs while listened to. */
+export class InProcessLiveSource extends TiledLiveSource {
+  private readonly onState = (s: AgentSession) => this.emit('agent', liveAgentOf(s));
+
+  constructor(
+    private readonly db: Db,
+    private dialer: Dialer | undefined,
+    private readonly settings: ReportSettings,
+    log: Logger,
+    tilesEveryMs = 1000,
+  ) {
+    super(log, tilesEveryMs);
+    dialer?.agents.on('state', this.onState);
+  }
+
+  /** The dialer whose agents this source follows from now on (an engine host's engine comes and goes with its node's lease). */
+  setDialer(dialer: Dialer | undefined): void {
+    if (dialer === this.dialer) return;
+    this.dialer?.agents.off('state', this.onState);
+    this.dialer = dialer;
+    dialer?.agents.on('state', this.onState);
+  }
+
+  snapshot(): Promise<LiveView> {
+    return liveView(this.db, this.dialer, this.settings);
+  }
+
+  override close(): void {
+    this.dialer?.agents.off('state', this.onState);
+    super.close();
   }
 }
