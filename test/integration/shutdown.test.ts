@@ -9,6 +9,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNode } from '../../src/admin/nodes.service.js';
+import { systemActor } from '../../src/auth/audit.repository.js';
 import { createUser, issueToken } from '../../src/auth/users.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
 import { createDialQueue, dialQueueAddress, redisConnection } from '../../src/dialer/queue.js';
@@ -31,6 +33,9 @@ describe.each(cases)('dialwell serve on SIGTERM with calls up: $name', ({ carrie
   const tag = randomUUID().slice(0, 8);
   const cfg = testConfig();
   const queueName = `dial-stop-${tag}`;
+  // Its own node (the stack's Asterisk) and the serve pinned to it: nodes other files left in the
+  // database are not its to drive.
+  const nodeName = `stop-${tag}`;
   let db: Db;
   let cc: CallCentre;
   let child: ChildProcess | null = null;
@@ -41,6 +46,10 @@ describe.each(cases)('dialwell serve on SIGTERM with calls up: $name', ({ carrie
     // The engine paces every running campaign in the database: other files' are finished.
     await db.updateTable('campaigns').set({ state: 'completed' }).where('state', '=', 'running').execute();
     cc = await seedCallCentre(db, { tag, carrierPort: CARRIER, agentPort: AGENTS, agents: 3, contacts: 20 });
+    await createNode(db, systemActor('system'), {
+      name: nodeName, ariUrl: cfg.ARI_URL, ariUser: cfg.ARI_USER, ariPassword: cfg.ARI_PASSWORD, amiHost: cfg.AMI_HOST, amiPort: cfg.AMI_PORT,
+      amiUser: cfg.AMI_USER, amiPassword: cfg.AMI_PASSWORD, sipAddress: '127.0.0.1:5060', celFile: cfg.ASTERISK_CEL_FILE || null, enabled: true,
+    });
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: media, pauseMs: talkMs }));
     sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: AGENTS, mediaPort: media + 200 }));
   });
@@ -48,10 +57,13 @@ describe.each(cases)('dialwell serve on SIGTERM with calls up: $name', ({ carrie
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await db?.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', cc?.campaign.id ?? randomUUID()).execute().catch(() => undefined);
     const conn = redisConnection(cfg.REDIS_URL);
-    const q = db ? createDialQueue(await dialQueueAddress(db, queueName), conn) : null;
-    await q?.obliterate({ force: true }).catch(() => undefined);
-    await q?.close();
+    for (const node of [undefined, nodeName]) {
+      const q = db ? createDialQueue(await dialQueueAddress(db, queueName, node), conn) : null;
+      await q?.obliterate({ force: true }).catch(() => undefined);
+      await q?.close();
+    }
     conn.disconnect();
+    await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute().catch(() => undefined);
     await db?.destroy();
     for (const s of sipps) await s.stop();
   });
@@ -65,7 +77,7 @@ describe.each(cases)('dialwell serve on SIGTERM with calls up: $name', ({ carrie
     child = spawn(process.execPath, [bin, 'serve'], {
       env: {
         // Its log on stdout, read below (not in the run's LOG_FILE).
-        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(HTTP_PORT), ARI_APP: `dialwell-stop-${tag}`, DIAL_QUEUE: queueName,
+        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(HTTP_PORT), ARI_APP: `dialwell-stop-${tag}`, DIAL_QUEUE: queueName, ENGINE_NODES: nodeName,
         SHUTDOWN_CALL_LIMIT_MS: String(LIMIT_MS), LOG_LEVEL: 'info', RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-stop-')),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
