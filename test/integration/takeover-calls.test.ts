@@ -56,12 +56,17 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
   const sipps: Sipp[] = [];
   const children: ChildProcess[] = [];
   const output = new Map<ChildProcess, string[]>();
+  /** The node was started here (stopped again at the end). */
+  let startedNode = false;
 
   beforeAll(async () => {
     // Node N of the stack (started here unless it answers already).
     const ari = `http://127.0.0.1:${ARI_PORT}`;
     const up = async () => (await fetch(`${ari}/ari/asterisk/info`, { headers: { authorization: ariAuth() } }).catch(() => null))?.ok === true;
-    if (NODE !== 1 && !(await up())) execFileSync('bash', [path.join(root, 'scripts/stack.sh'), 'node-up', String(NODE)], { stdio: 'ignore' });
+    if (NODE !== 1 && !(await up())) {
+      execFileSync('bash', [path.join(root, 'scripts/stack.sh'), 'node-up', String(NODE)], { stdio: 'ignore' });
+      startedNode = true;
+    }
     db = createDb(cfg.DATABASE_URL, 4);
     sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 7710, pauseMs: TALK_MS }));
     sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 7720 }));
@@ -86,6 +91,7 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
     // Out of service: other test files' engines (not pinned to a node) must not drive it.
     await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
     await db?.destroy();
+    if (startedNode) execFileSync('bash', [path.join(root, 'scripts/stack.sh'), 'node-down', String(NODE)], { stdio: 'ignore' });
   });
 
   const ariAuth = () => `Basic ${Buffer.from(`${cfg.ARI_USER}:${cfg.ARI_PASSWORD}`).toString('base64')}`;
