@@ -7,7 +7,7 @@
 // deployment's shared identity (test engines on their own queues keep out of each other's way).
 import type { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { syncNode, watchPendingConfig } from '../admin/pbx-sync.js';
+import { syncAgent, syncNode, watchPendingConfig } from '../admin/pbx-sync.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import type { Config } from '../config.js';
 import { healthOf, type Db } from '../db/database.js';
@@ -22,8 +22,7 @@ import { AriGateway, ariOptions } from '../pbx/ari.js';
 import { LocalRecordingStore, type RecordingStore } from '../recordings/store.js';
 import { CampaignRunner } from '../dialer/campaign-runner.js';
 import { Dialer, defaultDialerOptions, type DialerOptions } from '../dialer/dialer.js';
-import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, NodeQueues, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
-import { syncAgent } from '../admin/pbx-sync.js';
+import { createDialQueue, createDialWorker, dialQueueAddress, enqueueAttempt, nodeQueuePrefix, NodeQueues, pingRedis, redisConnection, redisOutage, watchRedis, type DialJob } from '../dialer/queue.js';
 import { defaultLeaseOptions, LeaseKeeper, newOwnerId, type LeaseKeeperOptions } from '../cluster/lease-keeper.js';
 import { LeasedTask } from '../cluster/leased-task.js';
 import { installationTasks } from './singletons.js';
@@ -215,7 +214,7 @@ export async function startEngine(
   const stopWatchingDb = dbHealth.watch();
   const connections: Redis[] = [redisConnection(cfg.REDIS_URL), redisConnection(cfg.REDIS_URL), shared];
   // A node's engine takes only its node's dial jobs; the pacer hands attempts to any node's queue.
-  const address = node ? await dialQueueAddress(db, cfg.DIAL_QUEUE, node.name) : installation;
+  const address = node ? { ...installation, prefix: nodeQueuePrefix(installation.prefix, node.name) } : installation;
   const queue = createDialQueue(address, connections[0]!);
   dialer.onRescheduled = (id, at) => enqueueAttempt(queue, id, at);
   const worker: Worker<DialJob> = createDialWorker(address, connections[1]!, cfg.DIAL_WORKER_CONCURRENCY, dialer.process, cfg.DIAL_JOB_LOCK_MS);
