@@ -112,3 +112,29 @@ export async function signInByKeyboard(page: Page, base: string, name: string, p
   await page.keyboard.press('Enter');
   await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
 }
+
+/** What the console shows of the user's browser phone: its status text and the phone's figures,
+ * which the page keeps in data attributes. */
+export interface PhoneShown {
+  registered: boolean;
+  connected: boolean;
+  flowing: boolean;
+  packetsReceived: number;
+  packetsSent: number;
+  energyReceived: number;
+  microphoneEnergy: number;
+  codec: string;
+  text: string;
+}
+
+export async function phoneShown(page: Page): Promise<PhoneShown | null> {
+  const el = page.getByTestId('browser-phone');
+  if ((await el.count()) === 0) return null;
+  const a = (n: string) => el.getAttribute(`data-${n}`).then((v) => v ?? '');
+  return {
+    registered: (await a('registered')) === 'true', connected: (await a('connected')) === 'true', flowing: (await a('flowing')) === 'true',
+    packetsReceived: Number(await a('packets-received')), packetsSent: Number(await a('packets-sent')),
+    energyReceived: Number(await a('energy-received')), microphoneEnergy: Number(await a('microphone-energy')),
+    codec: await a('codec'), text: (await el.textContent()) ?? '',
+  };
+}

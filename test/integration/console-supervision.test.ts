@@ -41,7 +41,7 @@ import { createLogger } from '../../src/log.js';
 import { defaultReportSettings } from '../../src/reports/figures.js';
 import { InProcessLiveSource } from '../../src/reports/live-source.js';
 import { Sipp } from '../../src/sim/sipp.js';
-import { checkPage, signInByKeyboard, type AxeFinding } from '../helpers/browser.js';
+import { checkPage, phoneShown, signInByKeyboard, type AxeFinding } from '../helpers/browser.js';
 import { launchChromiumInNetns, type BrowserInNetns } from '../helpers/browser-phone.js';
 import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
@@ -72,19 +72,6 @@ const NOT_HEARD = 150;
 const BROWSER_HEARD = 400;
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface PhoneShown { registered: boolean; connected: boolean; flowing: boolean; packetsReceived: number; energyReceived: number; packetsSent: number; codec: string; text: string }
-/** What the page shows of the user's browser phone (its text and figures in data attributes). */
-async function phoneShown(page: Page): Promise<PhoneShown | null> {
-  const el = page.getByTestId('browser-phone');
-  if ((await el.count()) === 0) return null;
-  const a = (n: string) => el.getAttribute(`data-${n}`).then((v) => v ?? '');
-  return {
-    registered: (await a('registered')) === 'true', connected: (await a('connected')) === 'true', flowing: (await a('flowing')) === 'true',
-    packetsReceived: Number(await a('packets-received')), energyReceived: Number(await a('energy-received')), packetsSent: Number(await a('packets-sent')),
-    codec: await a('codec'), text: (await el.textContent()) ?? '',
-  };
-}
 
 describe('the supervisor listens and whispers from the console with the browser as the phone (WebRTC in a network namespace)', () => {
   const tag = randomUUID().slice(0, 8);

@@ -23,7 +23,7 @@ import { createUser } from '../../src/auth/users.repository.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { readWavInfo } from '../../src/recordings/wav.js';
 import { Sipp } from '../../src/sim/sipp.js';
-import { checkPage, screenshotDir, signInByKeyboard, type AxeFinding } from '../helpers/browser.js';
+import { checkPage, phoneShown, screenshotDir, signInByKeyboard, type AxeFinding } from '../helpers/browser.js';
 import { launchChromiumInNetns, type BrowserInNetns } from '../helpers/browser-phone.js';
 import { startEngineHarness, until, type EngineHarness } from '../helpers/engine-harness.js';
 import { randomCallerNumber } from '../helpers/env.js';
@@ -43,20 +43,6 @@ const MIC_HZ = 660;
 /** The customer talks (a 440 Hz tone) this long, then is silent until CALL_MS and hangs up. */
 const CUSTOMER_TALK_MS = 3000;
 const CALL_MS = 8000;
-
-interface PhoneShown { registered: boolean; connected: boolean; flowing: boolean; packetsReceived: number; packetsSent: number; energyReceived: number; microphoneEnergy: number; codec: string; text: string }
-/** What the agent view's phone status shows (its text and the phone's figures in data attributes). */
-async function phoneShown(page: Page): Promise<PhoneShown | null> {
-  const el = page.getByTestId('browser-phone');
-  if ((await el.count()) === 0) return null;
-  const a = (n: string) => el.getAttribute(`data-${n}`).then((v) => v ?? '');
-  return {
-    registered: (await a('registered')) === 'true', connected: (await a('connected')) === 'true', flowing: (await a('flowing')) === 'true',
-    packetsReceived: Number(await a('packets-received')), packetsSent: Number(await a('packets-sent')),
-    energyReceived: Number(await a('energy-received')), microphoneEnergy: Number(await a('microphone-energy')),
-    codec: await a('codec'), text: (await el.textContent()) ?? '',
-  };
-}
 
 describe('the console\'s agent view with the browser as the phone (WebRTC in a network namespace)', () => {
   let ns: Netns;
