@@ -5,12 +5,11 @@
 // resumes through it, and no attempt is dialed twice (calls up at the kill: takeover-calls.test.ts).
 // A stale owner (SIGSTOP past its lease, then SIGCONT) stands down: it drives nothing more, dials nothing twice, and its API shows the new owner's sessions. An
 // owner whose lease lapsed with nobody to take it holds dialing, takes the lease back and goes on.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
 import { createAttempt } from '../../src/dialer/attempts.repository.js';
@@ -25,12 +24,12 @@ import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 import { openAllHours } from '../helpers/harness.js';
+import { apiWithToken, dispositionLoop, ServeProcesses } from '../helpers/serve-process.js';
 
 const CARRIER = 6710;
 const AGENT = 6711;
 const PORTS = [6750, 6751];
 const CONTACTS = 10;
-const root = path.resolve(import.meta.dirname, '../..');
 
 describe('an owner and a standby (two serve processes)', () => {
   const cfg = testConfig();
@@ -39,9 +38,7 @@ describe('an owner and a standby (two serve processes)', () => {
   let db: Db;
   let token: string;
   const sipps: Sipp[] = [];
-  const children: ChildProcess[] = [];
-  /** Each process's log lines (pino JSON on stdout). */
-  const output = new Map<ChildProcess, string[]>();
+  const procs = new ServeProcesses();
 
   beforeAll(async () => {
     db = createDb(cfg.DATABASE_URL, 4);
@@ -56,7 +53,7 @@ describe('an owner and a standby (two serve processes)', () => {
   });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    procs.killAll();
     for (const s of sipps) await s.stop();
     // Out of service: other test files' engines (not pinned to a node) must not drive it.
     await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
@@ -64,24 +61,13 @@ describe('an owner and a standby (two serve processes)', () => {
   });
 
   function serve(port: number): ChildProcess {
-    // node with tsx's loader (bin/dialwell.js), one process: kill -9 hits the server itself.
-    const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve'], {
-      cwd: root,
-      env: {
-        // Its log on stdout, read below (not in the run's LOG_FILE).
-        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), LOG_LEVEL: 'warn',
-        // This test's own node, queue and ARI application (other test files share the database).
-        ARI_APP: `dwha${tag}`, DIAL_QUEUE: `dial-ha-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
-        RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-ha-')),
-        DIAL_JOB_LOCK_MS: '2000', CDR_RECONCILE_EVERY_MS: '2000', CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    return procs.start('all', {
+      DATABASE_URL: cfg.DATABASE_URL, PORT: String(port),
+      // This test's own node, queue and ARI application (other test files share the database).
+      ARI_APP: `dwha${tag}`, DIAL_QUEUE: `dial-ha-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
+      RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-ha-')),
+      DIAL_JOB_LOCK_MS: '2000', CDR_RECONCILE_EVERY_MS: '2000', CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0',
     });
-    children.push(child);
-    const lines: string[] = [];
-    output.set(child, lines);
-    createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-    return child;
   }
 
   /** A progressive campaign of n contacts served by a new agent on the sipp softphone. */
@@ -102,30 +88,9 @@ describe('an owner and a standby (two serve processes)', () => {
     return { agent, camp };
   }
 
-  /** Gives a disposition for every call the agent took, through whichever process answers. */
-  function wrapUpLoop(campaignId: string, ports: number[]): NodeJS.Timeout {
-    const disposed = new Set<string>();
-    return setInterval(() => {
-      void (async () => {
-        const done = await db.selectFrom('calls').where('campaign_id', '=', campaignId).where('ended_at', 'is not', null).where('agent_id', 'is not', null).where('disposition', 'is', null).select('attempt_id').execute();
-        for (const c of done) {
-          if (disposed.has(c.attempt_id)) continue;
-          for (const port of ports) {
-            const r = await http(port, 'POST', `/api/v1/attempts/${c.attempt_id}/disposition`, { result: 'no-sale' }).catch(() => null);
-            if (r?.ok) {
-              disposed.add(c.attempt_id);
-              break;
-            }
-          }
-        }
-      })().catch(() => undefined);
-    }, 300);
-  }
+  const wrapUpLoop = (campaignId: string, ports: number[]) => dispositionLoop(db, http, [campaignId], ports);
 
-  const http = (port: number, method: string, url: string, body?: unknown) =>
-    fetch(`http://127.0.0.1:${port}${url}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null,
-    });
+  const http = apiWithToken(() => token);
   const healthy = async (port: number) => (await http(port, 'GET', '/healthz').catch(() => null))?.ok === true;
   const holder = async () => (await leaseHolder(db, nodeLease(nodeName)))?.owner ?? '';
 
@@ -212,7 +177,7 @@ describe('an owner and a standby (two serve processes)', () => {
 
       // The stale owner wakes up: its lease is gone, it lets the node go on its own.
       owner.kill('SIGCONT');
-      await until(() => output.get(owner)!.some((l) => l.includes('no longer driving the node')), 10_000, 'the stale owner to stand down');
+      await until(() => procs.linesOf(owner).some((l) => l.includes('no longer driving the node')), 10_000, 'the stale owner to stand down');
       await new Promise((r) => setTimeout(r, 3000));
       expect((await holder()).split(':')[1]).toBe(String(standby.pid));
       const calls = await callsOf();
@@ -243,7 +208,7 @@ describe('an owner and a standby (two serve processes)', () => {
       await until(async () => (await callsOf()).length >= 1, 30_000, 'the owner to dial');
       // The lease lapses (as when renewals could not reach PostgreSQL in time).
       await db.updateTable('leases').set({ expires_at: new Date(Date.now() - 1000) }).where('name', '=', nodeLease(nodeName)).execute();
-      const lines = output.get(only)!;
+      const lines = procs.linesOf(only);
       await until(() => lines.some((l) => l.includes('node lease taken back')), 10_000, 'the owner to take its lease back');
       expect(lines.some((l) => l.includes('dialing held'))).toBe(true);
       expect(lines.some((l) => l.includes('no longer driving the node'))).toBe(false);

@@ -8,12 +8,11 @@
 // on on node A; it starts again and rejoins (its agent logs in, calls are placed there) with no
 // process restarted. Nodes: DIALWELL_TWO_NODES="A,B" (stack.sh node numbers; default "1,2":
 // node 1 is the shared stack's, only node B is stopped and started).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../../src/admin/provision.js';
 import { createAttempt } from '../../src/dialer/attempts.repository.js';
@@ -28,6 +27,7 @@ import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 import { openAllHours } from '../helpers/harness.js';
+import { apiWithToken, dispositionLoop, ServeProcesses } from '../helpers/serve-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const stack = (env: Record<string, string>, ...args: string[]) =>
@@ -51,8 +51,7 @@ describe('two nodes, two engines, two API processes', () => {
   let db: Db;
   let token: string;
   const sipps: Sipp[] = [];
-  const children: ChildProcess[] = [];
-  const output = new Map<ChildProcess, string[]>();
+  const procs = new ServeProcesses();
   const startedNodes: number[] = [];
 
   const ports = (n: number) => ({ ari: 8088 + 100 * (n - 1), ami: 5038 + 100 * (n - 1), sip: 5060 + 100 * (n - 1) });
@@ -83,8 +82,8 @@ describe('two nodes, two engines, two API processes', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.TWO_NODES_LOG_DIR) for (const [c, lines] of output) writeFileSync(path.join(process.env.TWO_NODES_LOG_DIR, `two-nodes-${c.pid}.log`), lines.join('\n'));
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    if (process.env.TWO_NODES_LOG_DIR) for (const [c, lines] of procs.all()) writeFileSync(path.join(process.env.TWO_NODES_LOG_DIR, `two-nodes-${c.pid}.log`), lines.join('\n'));
+    procs.killAll();
     for (const s of sipps) await s.stop();
     for (const n of startedNodes) stack({}, 'node-down', String(n));
     // Other test files' engines must not see these nodes as ones to drive.
@@ -93,27 +92,14 @@ describe('two nodes, two engines, two API processes', () => {
   }, 60_000);
 
   function serve(role: 'api' | 'engine', env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve', '--role', role], {
-      cwd: root,
-      env: {
-        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, LOG_LEVEL: 'warn',
-        ARI_APP: app, DIAL_QUEUE: `dial-two-${tag}`, RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-two-')),
-        DIAL_JOB_LOCK_MS: '2000', CDR_RECONCILE_EVERY_MS: '2000', CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0', NODE_DOWN_AFTER_MS: '2000',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    return procs.start(role, {
+      DATABASE_URL: cfg.DATABASE_URL, ARI_APP: app, DIAL_QUEUE: `dial-two-${tag}`, RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-two-')),
+      DIAL_JOB_LOCK_MS: '2000', CDR_RECONCILE_EVERY_MS: '2000', CDR_RECONCILE_GRACE_MS: '0', CDR_RECONCILE_SETTLE_MS: '0', NODE_DOWN_AFTER_MS: '2000',
+      ...env,
     });
-    children.push(child);
-    const lines: string[] = [];
-    output.set(child, lines);
-    createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-    return child;
   }
 
-  const http = (port: number, method: string, url: string, body?: unknown) =>
-    fetch(`http://127.0.0.1:${port}${url}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null,
-    });
+  const http = apiWithToken(() => token);
   const stateVia = async (port: number, agentId: string) => ((await (await http(port, 'GET', `/api/v1/agents/${agentId}/state`)).json()) as { state: string }).state;
 
   async function campaign(mode: 'progressive' | 'predictive', trunkId: string, agentIds: string[]) {
@@ -131,26 +117,7 @@ describe('two nodes, two engines, two API processes', () => {
     return camp;
   }
 
-  /** Gives a disposition for every call an agent took, through either API process. */
-  function wrapUpLoop(campaignIds: string[]): NodeJS.Timeout {
-    const disposed = new Set<string>();
-    return setInterval(() => {
-      void (async () => {
-        const done = await db.selectFrom('calls').where('campaign_id', 'in', campaignIds).where('ended_at', 'is not', null).where('agent_id', 'is not', null)
-          .where('disposition', 'is', null).select('attempt_id').execute();
-        for (const c of done) {
-          if (disposed.has(c.attempt_id)) continue;
-          for (const port of API) {
-            const r = await http(port, 'POST', `/api/v1/attempts/${c.attempt_id}/disposition`, { result: 'no-sale' }).catch(() => null);
-            if (r?.ok) {
-              disposed.add(c.attempt_id);
-              break;
-            }
-          }
-        }
-      })().catch(() => undefined);
-    }, 300);
-  }
+  const wrapUpLoop = (campaignIds: string[]) => dispositionLoop(db, http, campaignIds, API);
 
   it('dials both campaigns on both nodes, each customer to an agent of the node that placed the call; node B stops and rejoins', async () => {
     // The rendered dialplan of node B hands inbound calls to its own application.
