@@ -108,7 +108,10 @@ export async function startEngine(
   const scope = cfg.DIAL_QUEUE;
   const ownKeeper = !opts.keeper;
   const leases = opts.keeper ?? new LeaseKeeper(db, newOwnerId(), log, { ...defaultLeaseOptions, ttlMs: cfg.LEASE_TTL_MS, beatMs: cfg.LEASE_BEAT_MS, ...opts.leases });
-  const ari = await AriGateway.connect(ariOptions(cfg, log));
+  // Only the node's owner (re)opens its application's websocket: one that lost the lease in a
+  // freeze would otherwise take its successor's events over when it wakes.
+  const nodeHolds = opts.node?.holds;
+  const ari = await AriGateway.connect({ ...ariOptions(cfg, log), ...(nodeHolds ? { mayConnect: nodeHolds } : {}) });
   // Every trunk and agent, and what changed while the node was unreachable (its pending mark).
   const pushed = await syncNode(db, ari, opts.node?.id ?? null);
   log.info(pushed, 'PJSIP trunks and agent endpoints pushed to Asterisk');

@@ -34,6 +34,11 @@ export interface AriOptions {
   /** With an https: url (requests over node:https, the websocket over wss:): a CA (PEM) to trust
    * besides Node's own, and whether to refuse a certificate that does not verify. */
   tls?: { ca?: string; rejectUnauthorized: boolean };
+  /** Whether this process may (re)open the application's websocket now. A second websocket with
+   * the application's name takes its events over (pbx-notes), so a node's application belongs to
+   * the holder of the node's lease: a stale owner woken from a freeze must not reconnect to it
+   * and steal its successor's events. Checked before every reconnect (default: always). */
+  mayConnect?: () => boolean;
 }
 
 /** The gateway's options from the configuration (ARI_*); `app` for a test's application of its own. */
@@ -308,6 +313,11 @@ export class AriGateway extends EventEmitter<AriEvents> {
       while (!this.closed && !this.up) {
         await new Promise((r) => setTimeout(r, delay));
         if (this.closed) return;
+        if (this.opts.mayConnect && !this.opts.mayConnect()) {
+          // Not ours to open now (the node's lease is not held): asked again shortly.
+          delay = Math.min(delay * 2, 1_000);
+          continue;
+        }
         try {
           await this.openSocket();
           // Asterisk may have restarted and forgotten the application's filter (which must let

@@ -171,6 +171,7 @@ describe('an owner and a standby (two serve processes)', () => {
 
       owner.kill('SIGSTOP');
       await until(async () => (await holder()).split(':')[1] === String(standby.pid), 10_000, 'the standby to take the node');
+      const takenAt = Date.now();
       await until(async () => (await http(standbyPort, 'POST', `/api/v1/agents/${agent.id}/login`)).status === 200, 20_000, 'the agent to log in on the new owner');
       const before = (await callsOf()).length;
       await until(async () => (await callsOf()).length > before, 30_000, 'the new owner to dial');
@@ -186,6 +187,14 @@ describe('an owner and a standby (two serve processes)', () => {
       expect(await healthy(ownerPort)).toBe(true);
       const seen = (await (await http(ownerPort, 'GET', `/api/v1/agents/${agent.id}/state`)).json()) as { state: string };
       expect(seen.state).not.toBe('logged-out');
+      // It did not reopen the node's ARI application: a second websocket would have taken the
+      // new owner's events, leaving its calls with no end (its stop then waited out the call limit).
+      const reopened = procs.linesOf(owner).filter((l) => l.includes('ARI connection back') && (JSON.parse(l) as { time: number }).time >= takenAt);
+      expect(reopened).toEqual([]);
+      const stopping = Date.now();
+      standby.kill('SIGTERM');
+      await new Promise((r) => (standby.exitCode !== null || standby.signalCode !== null ? r(null) : standby.once('exit', r)));
+      expect(Date.now() - stopping).toBeLessThan(20_000);
     } finally {
       clearInterval(wrapUp);
       await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', camp.id).execute();
