@@ -66,7 +66,7 @@ function serve(port: number): Proc {
       ENGINE_NODES: nodeName, NODE_NAME: nodeName, RECORDINGS_DIR: recordingsDir, ARI_URL: cfg.ARI_URL, AMI_PORT: String(cfg.AMI_PORT),
       DIAL_JOB_LOCK_MS: '2000',
     },
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const p: Proc = { child, port, driving: null };
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -113,7 +113,7 @@ const withCalls = { leaseMs: [] as number[], drivingMs: [] as number[], kept: 0,
 const sipps: Sipp[] = [];
 
 /** Kills the owner, waits for the standby to hold the lease and drive the node, starts a new standby. */
-async function killOwner(into: { leaseMs: number[]; drivingMs: number[] }, label: string): Promise<void> {
+async function killOwner(into: { leaseMs: number[]; drivingMs: number[] }, label: string, last: boolean): Promise<void> {
   const pid = await holderPid();
   const owner = procs.find((p) => p.child.pid === pid)!;
   const standby = procs.find((p) => p !== owner)!;
@@ -125,15 +125,19 @@ async function killOwner(into: { leaseMs: number[]; drivingMs: number[] }, label
   await until(() => standby.driving !== null, 15_000, 'the standby to drive the node');
   into.drivingMs.push(standby.driving! - t0);
   console.error(`${label}: lease after ${into.leaseMs.at(-1)} ms, driving after ${into.drivingMs.at(-1)} ms`);
-  // A new standby where the owner was.
-  procs[procs.indexOf(owner)] = serve(owner.port);
-  await until(() => healthy(owner.port), 60_000, 'the new standby');
+  if (last) return;
+  // A new standby where the owner was, for the next kill.
+  const next = serve(owner.port);
+  procs[procs.indexOf(owner)] = next;
+  await until(() => healthy(owner.port), 60_000, 'the new standby').catch((err: unknown) => {
+    throw new Error(`${(err as Error).message} (pid ${next.child.pid}, exit code ${next.child.exitCode}, signal ${next.child.signalCode})`);
+  });
 }
 
 try {
   await until(async () => (await healthy(PORTS[0]!)) && (await healthy(PORTS[1]!)), 60_000, 'both processes');
   await until(async () => procs.some((p) => p.driving !== null), 30_000, 'an owner');
-  for (let i = 0; i < kills; i++) await killOwner({ leaseMs, drivingMs }, `kill ${i + 1}`);
+  for (let i = 0; i < kills; i++) await killOwner({ leaseMs, drivingMs }, `kill ${i + 1}`, i === kills - 1 && !setup);
   if (setup) await takeoversWithCalls(setup.campaignId, setup.agents);
 } finally {
   for (const p of procs) p.child.kill('SIGTERM');
@@ -177,7 +181,7 @@ async function takeoversWithCalls(campaignId: string, agents: string[]): Promise
       // A moment into the calls (recordings running), then the kill.
       await sleep(1000);
       const up = (await calls()).filter((c) => c.bridged_at && !c.ended_at).map((c) => c.id);
-      await killOwner(withCalls, `kill ${i + 1} with ${up.length} calls up`);
+      await killOwner(withCalls, `kill ${i + 1} with ${up.length} calls up`, i === killsWithCalls - 1);
       await until(async () => (await calls()).filter((c) => up.includes(c.id)).every((c) => c.ended_at && c.recording_status !== 'pending'), CALL_TALK_MS + 60_000, 'the calls up at the kill to end');
       for (const c of (await calls()).filter((x) => up.includes(x.id))) {
         const kept = c.reconciled_from === null && c.ended_by === 'customer' && c.recording_status === 'stored';
