@@ -11,7 +11,7 @@ import type { PendingRemoval, PhoneType } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { AriGateway } from '../pbx/ari.js';
 import { pushAgentEndpoint, pushTrunk, removeAgentEndpoint, removeTrunk, TRUNK_PREFIX, type PjsipConfigClient } from '../pbx/pjsip-config.js';
-import { oneGateway, pushToNodes, type NodePush, type PbxTargets } from './pbx-sync.js';
+import { agentOnNode, oneGateway, pushToNodes, type NodePush, type PbxTarget, type PbxTargets } from './pbx-sync.js';
 
 export class ConfigError extends ClientError {
   override readonly name = 'ConfigError';
@@ -131,15 +131,15 @@ async function inTransaction<T>(db: Db, change: (trx: Db) => Promise<T>): Promis
 async function withPush<T>(
   deps: ConfigDeps,
   change: (trx: Db) => Promise<T>,
-  push: (c: PjsipConfigClient, result: T) => Promise<void>,
-  undo: (c: PjsipConfigClient, result: T) => Promise<void>,
+  push: (c: PjsipConfigClient, result: T, target: PbxTarget) => Promise<void>,
+  undo: (c: PjsipConfigClient, result: T, target: PbxTarget) => Promise<void>,
   removal?: PendingRemoval,
 ): Promise<{ result: T; pbx: NodePush[] }> {
   const fleet = deps.pbx ?? (deps.ari ? oneGateway(deps.ari) : null);
   let pbx: NodePush[] = [];
   const result = await inTransaction(deps.db, async (trx) => {
     const r = await change(trx);
-    if (fleet) pbx = await pushToNodes(deps.db, trx, fleet, deps.log, (c) => push(c, r), (c) => undo(c, r), removal);
+    if (fleet) pbx = await pushToNodes(deps.db, trx, fleet, deps.log, (c, t) => push(c, r, t), (c, t) => undo(c, r, t), removal);
     return r;
   });
   return { result, pbx };
@@ -328,6 +328,13 @@ async function applyAgent(c: PjsipConfigClient, a: AgentRow, from: AgentRow): Pr
   await pushAgentEndpoint(c, agentSpec(a), { contactChanged: a.contact_uri !== from.contact_uri || a.phone_type !== from.phone_type });
 }
 
+/** A node's side of an agent's change from `from` to `a`: pushed where the agent now lives,
+ * removed from a node they left, untouched elsewhere. */
+async function placeAgent(c: PjsipConfigClient, t: PbxTarget, a: AgentRow, from: AgentRow): Promise<void> {
+  if (agentOnNode(a.node_id, t.nodeId)) await applyAgent(c, a, from);
+  else if (agentOnNode(from.node_id, t.nodeId)) await removeAgentEndpoint(c, from.endpoint);
+}
+
 export async function getAgent(db: Db, id: string): Promise<AgentRow> {
   const a = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
   if (!a) throw new ConfigError(`agent ${id} does not exist`, 404);
@@ -346,7 +353,7 @@ export async function createAgentFrom(deps: ConfigDeps, actor: Actor, input: z.i
       .executeTakeFirstOrThrow();
     await writeAudit(trx, actor, { action: 'agent.created', resource: 'agent', resourceId: a.id, after: agentView(a) });
     return a;
-  }, (c, a) => pushAgentEndpoint(c, agentSpec(a)), (c, a) => removeAgentEndpoint(c, a.endpoint));
+  }, (c, a, t) => (agentOnNode(a.node_id, t.nodeId) ? pushAgentEndpoint(c, agentSpec(a)) : Promise.resolve()), (c, a) => removeAgentEndpoint(c, a.endpoint));
   return { ...agentView(row), pbx };
 }
 
@@ -365,7 +372,7 @@ export async function updateAgent(deps: ConfigDeps, actor: Actor, id: string, pa
       details: patch.sipPassword !== undefined ? { sipPasswordChanged: true } : undefined,
     });
     return a;
-  }, (c, a) => applyAgent(c, a, before), (c, a) => applyAgent(c, before, a));
+  }, (c, a, t) => placeAgent(c, t, a, before), (c, a, t) => placeAgent(c, t, before, a));
   return { ...agentView(row), pbx };
 }
 

@@ -23,13 +23,29 @@ export async function syncAgent(db: Db, ari: PjsipConfigClient, agentId: string)
   await pushAgentEndpoint(ari, { endpoint: a.endpoint, password: a.sip_password, contactUri: a.contact_uri, phoneType: a.phone_type });
 }
 
-/** Pushes every trunk and agent: at start-up, and after Asterisk restarts. */
-export async function syncAll(db: Db, ari: PjsipConfigClient): Promise<{ trunks: number; agents: number }> {
+/**
+ * Whether a node's Asterisk holds an agent's endpoint: their own node's does (their softphone
+ * registers and is called there, nowhere else); an agent placed on no node is known to every node,
+ * and a target that is no node row (one gateway) holds every agent.
+ */
+export function agentOnNode(agentNodeId: string | null, nodeId: string | null): boolean {
+  return agentNodeId === null || nodeId === null || agentNodeId === nodeId;
+}
+
+/** Pushes every trunk, and every agent of the node (`nodeId`; null: every agent): at start-up,
+ * and after Asterisk restarts. Agents of other nodes are removed (moved while it was away). */
+export async function syncAll(db: Db, ari: PjsipConfigClient, nodeId: string | null = null): Promise<{ trunks: number; agents: number }> {
   const trunks = await db.selectFrom('trunks').select('id').execute();
   for (const t of trunks) await syncTrunk(db, ari, t.id);
-  const agents = await db.selectFrom('agents').select('id').execute();
-  for (const a of agents) await syncAgent(db, ari, a.id);
-  return { trunks: trunks.length, agents: agents.length };
+  const agents = await db.selectFrom('agents').select(['id', 'endpoint', 'node_id']).execute();
+  let pushed = 0;
+  for (const a of agents) {
+    if (agentOnNode(a.node_id, nodeId)) {
+      await syncAgent(db, ari, a.id);
+      pushed++;
+    } else await removeAgentEndpoint(ari, a.endpoint);
+  }
+  return { trunks: trunks.length, agents: pushed };
 }
 
 /**
@@ -41,7 +57,7 @@ export async function syncNode(db: Db, ari: PjsipConfigClient, nodeId: string | 
   const mark = nodeId
     ? await db.selectFrom('nodes').select(['config_pending_at', 'config_pending_removals']).where('id', '=', nodeId).executeTakeFirst()
     : undefined;
-  const pushed = await syncAll(db, ari);
+  const pushed = await syncAll(db, ari, nodeId);
   let removed = 0;
   for (const r of mark?.config_pending_removals ?? []) {
     // Created again since (same name): pushed above, not removed.
@@ -165,14 +181,14 @@ export async function pushToNodes(
   trx: Db,
   fleet: PbxTargets,
   log: Logger | undefined,
-  apply: (c: PjsipConfigClient) => Promise<void>,
-  undo: (c: PjsipConfigClient) => Promise<void>,
+  apply: (c: PjsipConfigClient, target: PbxTarget) => Promise<void>,
+  undo: (c: PjsipConfigClient, target: PbxTarget) => Promise<void>,
   removal?: PendingRemoval,
 ): Promise<NodePush[]> {
   const targets = await fleet.targets();
   const results = await Promise.all(targets.map(async (t) => {
     try {
-      await apply(t.client);
+      await apply(t.client, t);
       return { t, ok: true as const };
     } catch (err) {
       return { t, ok: false as const, err };
@@ -183,7 +199,7 @@ export async function pushToNodes(
     const touched = results.filter((r) => r.ok || !unreachable(r.err));
     await Promise.all(touched.map(async (r) => {
       try {
-        await undo(r.t.client);
+        await undo(r.t.client, r.t);
       } catch (err) {
         log?.error({ node: r.t.node, err: (err as Error).message }, 'setting a node back after a refused change failed: marked pending for its engine');
         if (r.t.nodeId) await markPending(db, r.t.nodeId, `setting back a refused change failed: ${(err as Error).message}`);

@@ -149,6 +149,12 @@ describe('two nodes, two engines, two API processes', () => {
       const r = await http(API[key === 'a1' || key === 'a2' ? 0 : 1], 'PATCH', `/api/v1/agents/${a.id}`, { nodeId: key.startsWith('a') ? nodeIds.a : nodeIds.b });
       expect(r.status, await r.text()).toBe(200);
     }
+    // Each agent's endpoint lives on their own node's Asterisk only (it was on both while they had no node).
+    const endpointOn = async (n: number, endpoint: string) => (await fetch(`http://127.0.0.1:${ports(n).ari}/ari/asterisk/config/dynamic/res_pjsip/endpoint/${endpoint}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${cfg.ARI_USER}:${cfg.ARI_PASSWORD}`).toString('base64')}` },
+    })).status;
+    expect([await endpointOn(NODE_A, agents.a1.endpoint), await endpointOn(NODE_B, agents.a1.endpoint)]).toEqual([200, 404]);
+    expect([await endpointOn(NODE_A, agents.b2.endpoint), await endpointOn(NODE_B, agents.b2.endpoint)]).toEqual([404, 200]);
     const listed = (await (await http(API[1], 'GET', '/api/v1/agents')).json()) as { agents: { id: string; nodeId: string | null }[] };
     expect(listed.agents.find((x) => x.id === agents.b2.id)?.nodeId).toBe(nodeIds.b);
     const audited = await db.selectFrom('audit_log').where('resource_id', '=', agents.b1.id).where('action', '=', 'agent.updated').select('after').executeTakeFirst();
