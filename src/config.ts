@@ -67,6 +67,9 @@ export const configSchema = z.object({
   PORT: port.default(8080),
   RECORDINGS_DIR: z.string().min(1).default('/var/lib/dialwell/recordings'),
   DIAL_QUEUE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('dialwell-dial'),
+  /** How long the dialer's batch of call-row joins and ends alone may wait for more writes (one
+   * statement for several calls at any rate); new rows are never held. 0: sent at once. */
+  CALL_WRITE_GATHER_MS: z.coerce.number().int().min(0).max(1000).default(15),
   DIAL_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long a worker holds a job's lock: a dead worker's jobs are taken over after about this. */
   DIAL_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),

@@ -131,6 +131,7 @@ export async function startEngine(
   // The dialer settles timed-out originates from Asterisk's record through the reconciler.
   const dialer = new Dialer(db, ari, policies, store, log, {
     ...defaultDialerOptions,
+    callWrites: { gatherMs: cfg.CALL_WRITE_GATHER_MS },
     ...(trunkLimiter ? { trunkLimiter } : {}),
     ...opts.dialer,
     agents: { ...defaultDialerOptions.agents, ...opts.dialer?.agents },

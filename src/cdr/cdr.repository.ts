@@ -287,6 +287,18 @@ const CALL_WRITES_SQL = `
   union all
   select 'c', id, null from cl`;
 
+export interface CallWriterOptions {
+  /**
+   * How long a batch of joins and ends only (nobody waits on them: the customer is already with
+   * the agent, or gone) may wait for more writes before it is sent, in ms; 0 sends it at once. At a
+   * low rate such a batch would otherwise hold one write and pay a statement's fixed cost alone.
+   * A new row is never held (its originate waits on it).
+   */
+  gatherMs: number;
+}
+
+export const defaultCallWriterOptions: CallWriterOptions = { gatherMs: 15 };
+
 type CallWrite = { kind: 'insert'; call: NewCall } | { kind: 'bridged'; join: CallBridged } | { kind: 'close'; end: CallEnd };
 
 /**
@@ -296,6 +308,10 @@ type CallWrite = { kind: 'insert'; call: NewCall } | { kind: 'bridged'; join: Ca
  * commit, ~0.7 ms on this project's machine) plus ~0.1 ms per row (scratch measure in
  * docs/performance.md): one statement per call and write cost ~1 ms each; three kinds each in its
  * own batches cost three times the fixed part of one.
+ *
+ * Joins and ends alone (nobody waits on them) may wait a short gather window for more writes
+ * (CallWriterOptions.gatherMs), so that a statement carries several calls at any rate; a new row
+ * is never held, and takes whatever was gathered with it.
  *
  * The join and the end of a call that is up wait out a database outage and are written when it
  * is back (both are safe to repeat: the end closes only a call still open). The row before the
@@ -311,12 +327,18 @@ export class CallWriter {
     private readonly db: Db,
     /** The node the calls are placed on and the lease its owner holds it by (null: one engine, no fencing). */
     private readonly node: { id: string; fence: () => Fence } | null = null,
+    opts: CallWriterOptions = defaultCallWriterOptions,
   ) {
     this.pool = poolOf(db);
     this.health = healthOf(db);
     // A batch with a new row fails at once when the database is away (the coalescer then writes
     // each item alone: the joins and ends of it wait, as below); joins and ends alone wait.
-    this.writes = new Coalescer((ws) => (ws.some((w) => w.kind === 'insert') ? this.writeMany(ws) : retryWhileUnreachable(this.health, () => this.writeMany(ws))));
+    // A new row is awaited by its originate and is written at once, with whatever was gathered;
+    // joins and ends alone wait up to the gather window for company.
+    this.writes = new Coalescer(
+      (ws) => (ws.some((w) => w.kind === 'insert') ? this.writeMany(ws) : retryWhileUnreachable(this.health, () => this.writeMany(ws))),
+      { maxBatch: 64, maxParallel: 1, gatherMs: opts.gatherMs, urgent: (w) => w.kind === 'insert' },
+    );
   }
 
   private fence(): [string | null, string | null, number | null] {

@@ -68,6 +68,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const queue = createDialQueue(address, redis);
   const dialer = new Dialer(db, ari, new PolicyResolver(db), new LocalRecordingStore(cfg.RECORDINGS_DIR), log, {
     ...defaultDialerOptions,
+    callWrites: { gatherMs: cfg.CALL_WRITE_GATHER_MS },
     agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 300 },
   });
   const worker = createDialWorker(address, workerRedis, agentCount, dialer.process);

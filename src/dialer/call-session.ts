@@ -293,7 +293,12 @@ export class CallSession {
     this.bridgedAt = new Date();
     this.deps.agents.connected(agent.agentId, this.callId);
     this.log.info({ agentId: agent.agentId, connectMs: this.bridgedAt.getTime() - at.getTime() }, 'customer joined to agent');
-    await this.deps.calls.bridged({ callId: this.callId, answeredAt: at, agentId: agent.agentId, bridgeId: agent.bridgeId, bridgedAt: this.bridgedAt });
+    // The join's write may wait the call writer's gather window (CallWriter): nothing the customer
+    // or the agent notices waits on it. The recording starts meanwhile, and the channel's next
+    // events (its end above all) are not held behind it; the end, written after the join (one
+    // batch at a time, in order), carries it if it has not gone yet.
+    void this.deps.calls.bridged({ callId: this.callId, answeredAt: at, agentId: agent.agentId, bridgeId: agent.bridgeId, bridgedAt: this.bridgedAt })
+      .catch((err: unknown) => this.log.error({ err }, 'writing the join to the agent on the call row failed'));
     if (this.ctx.campaign.recordCalls) await this.startRecording(agent.bridgeId);
   }
 

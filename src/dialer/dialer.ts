@@ -18,7 +18,7 @@ import { DialGate } from '../compliance/store/dial-gate.js';
 import { minRingSecondsOf, type Policy } from '../compliance/policy.js';
 import type { PolicyResolver } from '../compliance/store/policies.repository.js';
 import { callOfChannel, DialContextLoader, DialSetupError, finishAttempt, putBackForTrunk, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
-import { CallWriter } from '../cdr/cdr.repository.js';
+import { CallWriter, defaultCallWriterOptions, type CallWriterOptions } from '../cdr/cdr.repository.js';
 import { EventRouter } from './event-router.js';
 import { isCustomerInStasis } from './stasis-channels.js';
 import { defaultSupervisionOptions, Supervision, type SupervisionOptions } from './supervision.js';
@@ -48,6 +48,8 @@ export interface DialerOptions {
   trunkLimiter?: TrunkLimiter;
   /** Attended transfers: how long a target agent has to accept, an outside number to answer (s). */
   transfer?: { agentAnswerSeconds: number; numberRingSeconds: number };
+  /** The call-row writer's batching (its gather window for joins and ends). */
+  callWrites?: CallWriterOptions;
 }
 
 const defaultTransferOptions = { agentAnswerSeconds: 20, numberRingSeconds: 25 };
@@ -158,7 +160,7 @@ export class Dialer {
     this.supervision = new Supervision({ db, ari, router: this.router, agents: this.agents, callOfAgent: (id) => this.callOfAgent(id), log }, opts.supervision ?? defaultSupervisionOptions);
     this.gate = new DialGate({ db, policies, ...(opts.node ? { fence: opts.node.fence } : {}) });
     this.contexts = new DialContextLoader(db);
-    this.calls = new CallWriter(db, opts.node ?? null);
+    this.calls = new CallWriter(db, opts.node ?? null, opts.callWrites ?? defaultCallWriterOptions);
     this.dbHealth = healthOf(db);
     this.agents.on('agent-lost', (_s, callId) => {
       // The agent's softphone left while a customer was with them (their own hang-up, a lost phone).

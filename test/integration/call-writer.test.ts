@@ -84,9 +84,10 @@ describe('CallWriter: batched call rows (PostgreSQL)', () => {
     const contact = await addContact(db, { campaignId, phone });
     const attempt = await createAttempt(db, { campaignId, contactId: contact.id, phone, idempotencyKey: randomUUID() });
     const at = new Date();
-    // All pushed in the same tick: b's join first (it starts a statement alone), then the rest
-    // gather into the next one: a new row, a join alone (c), a join and its end (a), b's end,
-    // which must keep the join written before it.
+    // All pushed in the same tick: b's join first (held for the gather window), then the new row,
+    // which is never held and takes b's join along in one statement; the rest gather into the
+    // next one: a join alone (c), a join and its end (a), b's end, which must keep the join
+    // written before it.
     const pool = poolOf(db);
     const query = pool.query.bind(pool);
     let statements = 0;
@@ -113,6 +114,29 @@ describe('CallWriter: batched call rows (PostgreSQL)', () => {
     expect(await row(c!.callId)).toEqual({ attempt_id: c!.attemptId, agent_id: agent.id, bridge_id: 'bridge-3', answered_at: join(c!, 3).answeredAt, bridged_at: join(c!, 3).bridgedAt, ended_at: null, ring_ms: null });
     expect(await db.selectFrom('attempts').where('id', 'in', [a!.attemptId, b!.attemptId, c!.attemptId]).select(['id', 'state']).orderBy('id').execute())
       .toEqual([a!, b!, c!].map((x) => ({ id: x.attemptId, state: x === c ? 'dialing' : 'completed' })).sort((x, y) => x.id.localeCompare(y.id)));
+  });
+
+  it('holds joins and ends for the gather window, never a new row: it takes them along at once', async () => {
+    const [a, b] = await Promise.all([openCall(), openCall()]);
+    const slow = new CallWriter(db, null, { gatherMs: 400 });
+    // An end alone waits the window (nobody is waiting on it) ...
+    let t0 = performance.now();
+    expect(await slow.close(end(a!, new Date(), 5))).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+    // ... a new row does not, and the end gathered before it goes in its statement.
+    const lazy = new CallWriter(db, null, { gatherMs: 60_000 });
+    const phone = `+1305559${String(1000 + n++).padStart(4, '0')}`;
+    const contact = await addContact(db, { campaignId, phone });
+    const attempt = await createAttempt(db, { campaignId, contactId: contact.id, phone, idempotencyKey: randomUUID() });
+    t0 = performance.now();
+    const [closed, id] = await Promise.all([
+      lazy.close(end(b!, new Date(), 6)),
+      lazy.insert({ attemptId: attempt.id, campaignId, contactId: contact.id, phone, callerId, trunkId, channelId: randomUUID() }),
+    ]);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(closed).toBe(true);
+    expect(await db.selectFrom('calls').where('id', '=', id).select('attempt_id').executeTakeFirstOrThrow()).toEqual({ attempt_id: attempt.id });
+    expect(await db.selectFrom('calls').where('id', '=', b!.callId).select('ring_ms').executeTakeFirstOrThrow()).toEqual({ ring_ms: 6 });
   });
 
   it('a new row that a stale node owner may not write fails its own caller only', async () => {

@@ -24,6 +24,14 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ REPORT_SUCCESS_RESULTS: 'Sale!' })).toThrow(/REPORT_SUCCESS_RESULTS: must be comma-separated/);
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16/);
   });
+  it('reads the call writer\'s gather window (ms, 0 to 1000)', () => {
+    expect(loadConfig({}).CALL_WRITE_GATHER_MS).toBe(15);
+    expect(loadConfig({ CALL_WRITE_GATHER_MS: '0' }).CALL_WRITE_GATHER_MS).toBe(0);
+    expect(loadConfig({ CALL_WRITE_GATHER_MS: '50' }).CALL_WRITE_GATHER_MS).toBe(50);
+    expect(() => loadConfig({ CALL_WRITE_GATHER_MS: '-1' })).toThrow(/CALL_WRITE_GATHER_MS/);
+    expect(() => loadConfig({ CALL_WRITE_GATHER_MS: '2000' })).toThrow(/CALL_WRITE_GATHER_MS/);
+    expect(() => loadConfig({ CALL_WRITE_GATHER_MS: 'soon' })).toThrow(/CALL_WRITE_GATHER_MS/);
+  });
   it('reads where agents\' browsers reach Asterisk\'s websocket (ws or wss only)', () => {
     expect(loadConfig({}).WEBRTC_WS_URL).toBe('ws://127.0.0.1:8088/ws');
     expect(loadConfig({ WEBRTC_WS_URL: 'wss://pbx.example.com:8089/ws' }).WEBRTC_WS_URL).toBe('wss://pbx.example.com:8089/ws');
