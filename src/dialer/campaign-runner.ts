@@ -28,6 +28,7 @@ import {
   ROLLING_30_DAYS,
   seedAbandonmentMeter,
   type AbandonmentBucket,
+  type AbandonmentStats,
   type Pacer,
   type PacingSnapshot,
 } from './pacing/index.js';
@@ -142,6 +143,11 @@ export class CampaignRunner {
     } else if (s.outcome !== 'failed' || s.hangupCause !== null) {
       c.statistics.recordNoAnswer((s.endedAt.getTime() - s.startedAt.getTime()) / 1000);
     }
+  }
+
+  /** What the campaign's abandonment meter says at `nowMs` (null: this runner does not pace the campaign now). */
+  abandonmentOf(campaignId: string, nowMs = Date.now()): AbandonmentStats | null {
+    return this.campaigns.get(campaignId)?.abandonment.stats(nowMs) ?? null;
   }
 
   start(): void {
