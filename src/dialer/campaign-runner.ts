@@ -98,6 +98,7 @@ interface PacedAgent {
 export class CampaignRunner {
   private readonly campaigns = new Map<string, CampaignPacing>();
   private lastIdleCheck = 0;
+  private lastForget = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private round = 0;
@@ -349,6 +350,9 @@ export class CampaignRunner {
 
   /** Calls counted longer ago than SEEN_MS cannot come again (seeding counts them by the second). */
   private forgetSeen(): void {
+    // Every 10 s is soon enough (a busy campaign remembers tens of thousands of calls).
+    if (Date.now() - this.lastForget < 10_000) return;
+    this.lastForget = Date.now();
     const before = Date.now() - SEEN_MS;
     for (const c of this.campaigns.values()) for (const seen of [c.seenPlaced, c.seenEnded]) for (const [id, at] of seen) if (at < before) seen.delete(id);
   }
