@@ -29,6 +29,7 @@ import { installationTasks } from './singletons.js';
 import type { Fence } from '../cluster/leases.repository.js';
 import type { AgentBus } from '../cluster/agent-bus.js';
 import { runSupervision } from '../dialer/supervision.js';
+import { hangupCall } from '../dialer/call-control.js';
 import { AgentCommandError, runAgentCommand } from '../dialer/agent-commands.js';
 import { takeOverNode } from '../dialer/takeover.js';
 import type { LogoutReason } from '../dialer/agent-pool.js';
@@ -156,7 +157,11 @@ export async function startEngine(
       // The softphone is called from this node: its endpoint here is as stored now (a node change included).
       if (command.kind === 'login') await syncAgent(db, ari, agentId).catch((err: unknown) => log.warn({ err, agentId }, 'pushing the agent endpoint failed'));
       return runAgentCommand(dialer, a, command);
-    }, (agentId, command) => runSupervision(dialer.supervision, agentId, command));
+    }, {
+      supervise: (agentId, command) => runSupervision(dialer.supervision, agentId, command),
+      // A call of this node hung up by its id from any process.
+      hangupCall: (callId, actor) => hangupCall(db, dialer, actor, callId),
+    });
     // Live supervisions, for GET /supervisions in every process.
     dialer.supervision.on('started', (v) => bus.publishSupervision(node.name, leases.owner, v.id, v));
     dialer.supervision.on('changed', (v) => bus.publishSupervision(node.name, leases.owner, v.id, v));

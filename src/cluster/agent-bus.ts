@@ -4,6 +4,7 @@
 // the node's lease) and answered on the sender's own reply channel, or fails at its deadline.
 // Supervision (listen, whisper, stop) travels the same way, to the engine holding the agent's
 // call; the engines also mirror their live supervisions into a hash of their own for any process.
+// A hang-up by call id goes to the engine driving the node that placed the call.
 // Redis pub/sub rather than PostgreSQL NOTIFY: LISTEN needs a session connection of its own,
 // which a transaction pooler does not give (the reason leases are rows, not advisory locks).
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,9 @@ import type { Db } from '../db/database.js';
 import type { AgentSession } from '../dialer/agent-pool.js';
 import { agentView, AgentCommandError, loggedOut, type AgentCommand, type AgentCommandResult, type AgentView } from '../dialer/agent-commands.js';
 import { SupervisionError, type SupervisionCommand, type SupervisionView } from '../dialer/supervision.js';
+import { CallControlError } from '../dialer/call-session.js';
+import type { CallControlResult } from '../dialer/call-control.js';
+import type { Actor } from '../auth/audit.repository.js';
 import { ClientError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { redisOutage, watchRedis } from '../dialer/queue.js';
@@ -23,21 +27,37 @@ interface BoardEntry extends AgentView {
   engine: string;
 }
 
+/** A live call hung up by its id (a supervisor's), on the engine driving the call's node. */
+interface CallCommand {
+  kind: 'hangup-call';
+  callId: string;
+  actor: Actor;
+}
+
 interface CommandRequest {
   id: string;
-  agentId: string;
+  /** The agent commanded (null for a call command). */
+  agentId: string | null;
   node: string;
   engine: string;
-  command: AgentCommand | SupervisionCommand;
+  command: AgentCommand | SupervisionCommand | CallCommand;
   replyTo: string;
 }
 
-type CommandReply = { id: string; ok: true; view: AgentCommandResult | SupervisionView } | { id: string; ok: false; status: ClientError['status']; message: string; field?: string };
+type CommandReply = { id: string; ok: true; view: AgentCommandResult | SupervisionView | CallControlResult } | { id: string; ok: false; status: ClientError['status']; message: string; field?: string };
 
 /** Carries a command out on the engine driving the node. */
 export type AgentCommandHandler = (agentId: string, command: AgentCommand) => Promise<AgentCommandResult>;
 /** Carries a supervision request out on the engine driving the node. */
 export type SupervisionHandler = (agentId: string, command: SupervisionCommand) => Promise<SupervisionView>;
+/** Hangs a call of the node up by its id, on the engine driving the node. */
+export type CallHangupHandler = (callId: string, actor: Actor) => Promise<CallControlResult>;
+
+/** What an engine carries out beside agent commands (without one: 503, it cannot now). */
+export interface MoreHandlers {
+  supervise?: SupervisionHandler;
+  hangupCall?: CallHangupHandler;
+}
 
 export class AgentBus {
   private readonly pub: Redis;
@@ -45,7 +65,7 @@ export class AgentBus {
   private readonly replyChannel: string;
   private readonly pending = new Map<string, (r: CommandReply) => void>();
   /** Per node driven here: the engine (lease owner id) and its handler. */
-  private readonly handlers = new Map<string, { engine: string; handle: AgentCommandHandler; supervise?: SupervisionHandler | undefined }>();
+  private readonly handlers = new Map<string, { engine: string; handle: AgentCommandHandler } & MoreHandlers>();
 
   constructor(
     redisUrl: string,
@@ -97,8 +117,8 @@ export class AgentBus {
   }
 
   /** Takes the commands for a node this process drives (until the returned function is called). */
-  handle(node: string, engine: string, handle: AgentCommandHandler, supervise?: SupervisionHandler): () => void {
-    this.handlers.set(node, { engine, handle, supervise });
+  handle(node: string, engine: string, handle: AgentCommandHandler, more: MoreHandlers = {}): () => void {
+    this.handlers.set(node, { engine, handle, ...more });
     return () => {
       if (this.handlers.get(node)?.handle === handle) this.handlers.delete(node);
     };
@@ -111,9 +131,12 @@ export class AgentBus {
     let reply: CommandReply;
     try {
       const c = req.command;
-      let view: AgentView | SupervisionView;
-      if (c.kind !== 'supervise') view = await h.handle(req.agentId, c);
-      else if (h.supervise) view = await h.supervise(req.agentId, c);
+      let view: AgentView | SupervisionView | CallControlResult;
+      if (c.kind === 'hangup-call') {
+        if (!h.hangupCall) throw new CallControlError(`the engine driving node ${req.node} cannot control calls now; try again in a moment`, 503);
+        view = await h.hangupCall(c.callId, c.actor);
+      } else if (c.kind !== 'supervise') view = await h.handle(req.agentId!, c);
+      else if (h.supervise) view = await h.supervise(req.agentId!, c);
       else throw new SupervisionError(`the engine driving node ${req.node} cannot supervise calls now; try again in a moment`, 503);
       reply = { id: req.id, ok: true, view };
     } catch (err) {
@@ -200,13 +223,14 @@ export class AgentBus {
   async command(agentId: string, command: AgentCommand): Promise<AgentCommandResult> {
     const [e, owners, home] = await Promise.all([this.entry(agentId), this.owners(), agentNode(this.db, agentId)]);
     const live = e && owners.get(e.node) === e.engine && e.state !== 'logged-out' ? e : null;
-    // A login goes to the agent's own node (their softphone is called from it).
+    // A login goes to the agent's own node (their softphone is called from it); so does a preview
+    // for an agent logged in nowhere, whose engine answers with the preview's own reason (409).
     const node = live?.node ?? home ?? [...owners.keys()][0];
     const engine = node ? owners.get(node) : undefined;
     if (!node || !engine) {
       throw new AgentCommandError(node ? `no engine drives node ${node} (the agent's) now: try again once one takes it over` : 'no engine drives a node now: agent sessions are held until one takes over', 503);
     }
-    if (!live && command.kind !== 'login') {
+    if (!live && command.kind !== 'login' && !command.kind.startsWith('preview-')) {
       if (command.kind === 'logout' || command.kind === 'wrapped-up') return loggedOut;
       throw new AgentCommandError(`agent ${agentId} is not logged in`, 409);
     }
@@ -232,6 +256,25 @@ export class AgentBus {
     return r.view as SupervisionView;
   }
 
+  /**
+   * Hangs a live call up on the engine driving the node that placed it (null: placed before nodes
+   * existed, the default node) and answers its result, or its CallControlError as it raised it;
+   * 503 when no engine drives that node or none answered by the deadline.
+   */
+  async hangupCall(callId: string, node: string | null, actor: Actor): Promise<CallControlResult> {
+    const owners = await this.owners();
+    const at = node ?? [...owners.keys()][0];
+    const engine = at ? owners.get(at) : undefined;
+    if (!at || !engine) {
+      throw new CallControlError(at
+        ? `call ${callId} is on node ${at}, which no engine drives now (its engine died or the node is disabled): try again once one takes it over`
+        : `no engine drives a node now: call ${callId} cannot be hung up until one takes over`, 503);
+    }
+    const r = await this.send(null, at, engine, { kind: 'hangup-call', callId, actor });
+    if (!r.ok) throw new CallControlError(r.message, r.status < 500 || r.status === 502 ? r.status : 503, r.field);
+    return r.view as CallControlResult;
+  }
+
   /** Mirrors a supervision of a node driven here (null: it ended) for every process. */
   publishSupervision(node: string, engine: string, id: string, v: SupervisionView | null): void {
     const done = v ? this.pub.hset(this.supervisionsKey, id, JSON.stringify({ ...v, node, engine })) : this.pub.hdel(this.supervisionsKey, id);
@@ -248,7 +291,7 @@ export class AgentBus {
   }
 
   /** Publishes a request to the engine and waits for its reply (or the deadline). */
-  private async send(agentId: string, node: string, engine: string, command: AgentCommand | SupervisionCommand): Promise<CommandReply> {
+  private async send(agentId: string | null, node: string, engine: string, command: AgentCommand | SupervisionCommand | CallCommand): Promise<CommandReply> {
     const id = randomUUID();
     const reply = new Promise<CommandReply>((resolve) => {
       const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 // What an agent (or a supervisor for them) asks of their session — log in, log out, ready, pause,
-// end of wrap-up — carried out on the dialer that holds the session. The API calls this directly
+// end of wrap-up, preview (take, dial, skip) — carried out on the dialer that holds the session. The API calls this directly
 // when the session is in its own process, and through the agent command bus (src/cluster/) when
 // another engine owns the node: either way the same rules and the same answers.
 import { ClientError } from '../errors.js';
@@ -7,11 +7,15 @@ import { AgentLoginError, type AgentSession, type AgentState } from './agent-poo
 import type { Dialer } from './dialer.js';
 import type { Actor } from '../auth/audit.repository.js';
 import { runCallCommand, type CallAction, type CallControlResult, type CallScreen } from './call-control.js';
+import { dialPreview, skipPreview, takePreview, type PreviewContact } from './callbacks.js';
+import type { DialResult } from './dialer.js';
 
 export type AgentCommand =
   | { kind: 'login' } | { kind: 'logout' } | { kind: 'ready' } | { kind: 'pause'; reason: string } | { kind: 'wrapped-up' }
   /** Call control of the agent's current call (src/dialer/call-control.ts), audited as `actor`. */
-  | { kind: 'call'; action: CallAction; actor: Actor };
+  | { kind: 'call'; action: CallAction; actor: Actor }
+  /** Preview dialing (src/dialer/callbacks.ts): hold the next due contact for the agent, dial it, or skip it. */
+  | { kind: 'preview-take' } | { kind: 'preview-dial'; attemptId: string } | { kind: 'preview-skip'; attemptId: string };
 
 /** An agent's session as every process may see it. */
 export interface AgentView {
@@ -22,8 +26,11 @@ export interface AgentView {
   pauseReason: string | null;
 }
 
-/** A command's answer: the session after it, and for a call-control command its result. */
-export type AgentCommandResult = AgentView & { call?: CallControlResult | CallScreen };
+/**
+ * A command's answer: the session after it, and for a call-control command its result; for a
+ * preview take the contact held (null: none is due), for a preview dial the dial's result.
+ */
+export type AgentCommandResult = AgentView & { call?: CallControlResult | CallScreen; preview?: PreviewContact | null; dial?: DialResult };
 
 export const loggedOut: AgentView = { state: 'logged-out', since: null, callId: null, lastCallId: null, pauseReason: null };
 
@@ -72,5 +79,17 @@ export async function runAgentCommand(dialer: Dialer, agent: { id: string; name:
       const call = await runCallCommand(dialer, cmd.actor, agent.id, cmd.action);
       return { ...agentView(pool.get(agent.id)), call };
     }
+    // The preview's own rules answer a logged-out agent (409, as they always did).
+    case 'preview-take': {
+      const preview = await takePreview(dialer.db, dialer, agent.id);
+      return { ...agentView(pool.get(agent.id)), preview };
+    }
+    case 'preview-dial': {
+      const dial = await dialPreview(dialer.db, dialer, agent.id, cmd.attemptId);
+      return { ...agentView(pool.get(agent.id)), dial };
+    }
+    case 'preview-skip':
+      await skipPreview(dialer.db, dialer, agent.id, cmd.attemptId);
+      return agentView(pool.get(agent.id));
   }
 }

@@ -155,17 +155,23 @@ export function callScreen(dialer: Dialer, agentId: string): CallScreen {
   };
 }
 
-/** A supervisor hangs up any live call (`dialer` undefined: this process runs none). */
-export async function hangupCall(db: Db, dialer: Dialer | undefined, actor: Actor, callId: string): Promise<CallControlResult> {
+/**
+ * A supervisor hangs up any live call by its id: on this dialer when it holds the call (`dialer`
+ * undefined: this process runs none), else through `elsewhere`, which carries it to the engine
+ * driving the call's node (`node`: the node that placed it, null before nodes existed).
+ */
+export async function hangupCall(
+  db: Db, dialer: Dialer | undefined, actor: Actor, callId: string,
+  elsewhere?: (node: string | null) => Promise<CallControlResult>,
+): Promise<CallControlResult> {
   const call = dialer?.call(callId);
-  if (!call || call.phase === 'ended') {
-    const row = await db.selectFrom('calls').where('id', '=', callId).select(['ended_at']).executeTakeFirst();
-    if (!row) throw new CallControlError(`call ${callId} does not exist`, 404);
-    if (row.ended_at) throw new CallControlError(`call ${callId} has already ended`, 409);
-    if (!dialer) throw new CallControlError('the dialer engine does not run in this process; live calls are controlled there', 503);
-    throw new CallControlError(`call ${callId} is not handled by this dialer process`, 409);
-  }
-  return hangup(db, actor, call, 'supervisor');
+  if (call && call.phase !== 'ended') return hangup(db, actor, call, 'supervisor');
+  const row = await db.selectFrom('calls as k').leftJoin('nodes as n', 'n.id', 'k.node_id').where('k.id', '=', callId).select(['k.ended_at', 'n.name as node']).executeTakeFirst();
+  if (!row) throw new CallControlError(`call ${callId} does not exist`, 404);
+  if (row.ended_at) throw new CallControlError(`call ${callId} has already ended`, 409);
+  if (elsewhere) return elsewhere(row.node);
+  if (!dialer) throw new CallControlError('the dialer engine does not run in this process; live calls are controlled there', 503);
+  throw new CallControlError(`call ${callId} is not in progress on this engine (it may be ending, or be closed from Asterisk's record)`, 409);
 }
 
 async function hangup(db: Db, actor: Actor, call: CallSession, by: 'agent' | 'supervisor'): Promise<CallControlResult> {

@@ -3,19 +3,18 @@
 // when its agent has not been ready for a grace period); a preview hands the next contact to an
 // agent who then dials or skips it. Either way the dial passes the compliance gate like any other.
 import { sql } from 'kysely';
+import { ClientError } from '../errors.js';
 import { createAttempt, markCallback } from './attempts.repository.js';
 import { assignContact } from '../contacts/contacts.repository.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { Dialer } from './dialer.js';
 
-export class CallbackError extends Error {
+/** A callback or preview the client asked for that cannot be: 400, 404 or 409 with the reason. */
+export class CallbackError extends ClientError {
   override readonly name = 'CallbackError';
-  constructor(
-    message: string,
-    readonly status: 400 | 404 | 409,
-  ) {
-    super(message);
+  constructor(message: string, status: 400 | 404 | 409) {
+    super(message, status);
   }
 }
 

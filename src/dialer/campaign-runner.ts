@@ -8,6 +8,8 @@
 // how many calls to place for the whole campaign, and splits them across nodes by the ready
 // agents each node can still cover; each goes to its node's queue, so the customer is
 // originated on the node of the agents who will take them.
+// A pacer that takes a campaign (its lease moved here, or the campaign runs again) first seeds
+// the campaign's abandonment meter from the calls in PostgreSQL, so the cap holds across a move.
 import { sql } from 'kysely';
 import type { Queue } from 'bullmq';
 import { healthOf, type Db } from '../db/database.js';
@@ -20,9 +22,13 @@ import {
   AbandonmentMeter,
   AgentCoverage,
   CallStatisticsCollector,
+  liveAnswerOf,
   PredictivePacer,
   ProgressivePacer,
   ROLLING_30_DAYS,
+  seedAbandonmentMeter,
+  type AbandonmentBucket,
+  type AbandonmentStats,
   type Pacer,
   type PacingSnapshot,
 } from './pacing/index.js';
@@ -40,6 +46,11 @@ interface CampaignPacing {
   pacer: Pacer;
   statistics: CallStatisticsCollector;
   abandonment: AbandonmentMeter;
+  /** Whether the meter has the campaign's calls from the record (seeded once, when this runner took the campaign). */
+  seeded: boolean;
+  /** Calls whose placement, and whose end, the meter has counted (by call id, for a while): each is counted once. */
+  seenPlaced: Map<string, number>;
+  seenEnded: Map<string, number>;
   placed: number[];
   maxConcurrent: number;
   maxCps: number;
@@ -51,6 +62,13 @@ const claims = new WeakMap<LeaseKeeper, Map<string, CampaignRunner>>();
 
 /** How long a handed-over attempt counts as on its way without hearing back from the dialer. */
 const HANDED_TTL_MS = 10_000;
+
+/**
+ * How long a call counted by the meter is remembered by id: longer than the other nodes' recent
+ * calls are read back (cluster-view.ts) and than a call's live event can lag its row; calls
+ * older than this at a seeding are counted in the database, by the second.
+ */
+const SEEN_MS = 300_000;
 
 export interface CampaignRunnerOptions {
   /** How often running campaigns that chose completeWhenIdleDays are checked for having nothing left (default a minute). */
@@ -80,13 +98,12 @@ interface PacedAgent {
 export class CampaignRunner {
   private readonly campaigns = new Map<string, CampaignPacing>();
   private lastIdleCheck = 0;
+  private lastForget = 0;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private round = 0;
-  /** The other nodes as last read (cluster pacing), and their calls already fed to the statistics. */
+  /** The other nodes as last read (cluster pacing). */
   private view: ClusterView | null = null;
-  private readonly seenPlaced = new Map<string, number>();
-  private readonly seenEnded = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -95,9 +112,10 @@ export class CampaignRunner {
     private readonly log: Logger,
     private readonly opts: CampaignRunnerOptions = { tickMs: 1000 },
   ) {
-    dialer.callPlaced.push((campaignId, at) => {
+    dialer.callPlaced.push((campaignId, at, callId) => {
       const c = this.campaigns.get(campaignId);
-      if (!c) return;
+      if (!c || c.seenPlaced.has(callId)) return;
+      c.seenPlaced.set(callId, Date.now());
       c.placed.push(at.getTime());
       c.abandonment.recordPlaced(at.getTime());
     });
@@ -111,18 +129,26 @@ export class CampaignRunner {
     dialer.callEnded.push((s) => this.record(s));
   }
 
-  /** Feeds a finished call into its campaign's statistics and abandonment meter. */
-  private record(s: Pick<CallSummary, 'campaignId' | 'startedAt' | 'answeredAt' | 'bridgedAt' | 'endedAt' | 'hangupCause' | 'outcome'>): void {
+  /** Feeds a finished call into its campaign's statistics and abandonment meter (once per call). */
+  private record(s: Pick<CallSummary, 'callId' | 'campaignId' | 'startedAt' | 'answeredAt' | 'bridgedAt' | 'endedAt' | 'hangupCause' | 'outcome'>): void {
     const c = this.campaigns.get(s.campaignId);
-    if (!c) return;
-    // An answering machine needs no agent and is not a live answer to regulators either.
-    if (s.answeredAt && s.outcome !== 'machine') {
+    if (!c || c.seenEnded.has(s.callId)) return;
+    c.seenEnded.set(s.callId, Date.now());
+    // An answering machine needs no agent and is not a live answer to regulators either (the
+    // same rule seeds the meter from the record: abandonment-seed.ts).
+    const answer = liveAnswerOf({ answeredAtMs: s.answeredAt?.getTime() ?? null, outcome: s.outcome });
+    if (s.answeredAt && answer) {
       c.statistics.recordLiveAnswer((s.answeredAt.getTime() - s.startedAt.getTime()) / 1000);
-      c.abandonment.recordLiveAnswered(s.answeredAt.getTime(), s.outcome === 'abandoned');
+      c.abandonment.recordLiveAnswered(answer.atMs, answer.abandoned);
       if (s.bridgedAt) c.statistics.recordTalk((s.endedAt.getTime() - s.bridgedAt.getTime()) / 1000);
     } else if (s.outcome !== 'failed' || s.hangupCause !== null) {
       c.statistics.recordNoAnswer((s.endedAt.getTime() - s.startedAt.getTime()) / 1000);
     }
+  }
+
+  /** What the campaign's abandonment meter says at `nowMs` (null: this runner does not pace the campaign now). */
+  abandonmentOf(campaignId: string, nowMs = Date.now()): AbandonmentStats | null {
+    return this.campaigns.get(campaignId)?.abandonment.stats(nowMs) ?? null;
   }
 
   start(): void {
@@ -191,7 +217,13 @@ export class CampaignRunner {
       let handed = 0;
       this.wantPacers(running.map((r) => r.id));
       const paced = running.filter((r) => this.mayRun(`pacer:${r.id}`)).map((row) => ({ row, c: this.pacingFor(row.id, row.dial_mode, row.max_concurrent, row.max_cps, row.abandon_cap) }));
-      await this.readCluster(paced.map((p) => p.row.id), now.getTime());
+      // A campaign just taken (here first, from another engine, or running again) counts the calls
+      // already made before its pacer decides anything; campaigns paced elsewhere now are
+      // forgotten, so taking one back seeds it again rather than trusting a meter that missed calls.
+      for (const id of this.campaigns.keys()) if (!paced.some((p) => p.row.id === id)) this.campaigns.delete(id);
+      for (const { row, c } of paced) if (!c.seeded) await this.seedAbandonment(row.id, c, now);
+      this.forgetSeen();
+      await this.readCluster(paced.map((p) => p.row.id));
       for (const { c } of paced) this.forgetStaleHanded(c, now.getTime());
       const coverage = this.coverage(running.map((r) => r.id));
       // Campaigns sharing agents take turns at going first.
@@ -207,7 +239,6 @@ export class CampaignRunner {
         for (let i = 0; i < placed; i++) coverage?.add(row.id);
         handed += placed;
       }
-      for (const id of this.campaigns.keys()) if (!running.some((r) => r.id === id)) this.campaigns.delete(id);
       if (now.getTime() - this.lastIdleCheck >= (this.opts.idleCheckMs ?? 60_000)) {
         this.lastIdleCheck = now.getTime();
         await this.completeIdleCampaigns(now);
@@ -257,6 +288,9 @@ export class CampaignRunner {
         handedTo: c?.handedTo ?? new Map(),
         statistics: c?.statistics ?? new CallStatisticsCollector(),
         abandonment: c?.abandonment ?? new AbandonmentMeter(ROLLING_30_DAYS),
+        seeded: c?.seeded ?? false,
+        seenPlaced: c?.seenPlaced ?? new Map(),
+        seenEnded: c?.seenEnded ?? new Map(),
         placed: c?.placed ?? [],
         maxConcurrent,
         maxCps,
@@ -268,6 +302,59 @@ export class CampaignRunner {
     c.maxCps = maxCps;
     c.abandonCap = abandonCap;
     return c;
+  }
+
+  /**
+   * Seeds the campaign's abandonment meter from PostgreSQL: every call of the meter's window (and
+   * a day before it, for answers inside it of calls placed before it), counted as the live pacer
+   * counts them. Calls of the last SEEN_MS one by one, remembered by id so that their live events
+   * (here, or read from the other nodes) are not counted twice, and those already counted since the
+   * campaign was taken are left out; older ones by the second, counted in the database.
+   */
+  private async seedAbandonment(campaignId: string, c: CampaignPacing, now: Date): Promise<void> {
+    const lookFrom = new Date(c.abandonment.windowStart(now.getTime()) - 86_400_000);
+    const horizon = new Date(Date.now() - SEEN_MS);
+    const [recent, old] = await Promise.all([
+      this.db
+        .selectFrom('calls')
+        .where('campaign_id', '=', campaignId)
+        .where('created_at', '>', lookFrom)
+        .where((eb) => eb.or([eb('created_at', '>', horizon), eb('ended_at', 'is', null), eb('ended_at', '>', horizon)]))
+        .select(['id', 'created_at', 'answered_at', 'ended_at', 'outcome'])
+        .execute(),
+      sql<{ sec: number; placed: number; answered: number; abandoned: number }>`
+        with old as (
+          select created_at, answered_at, outcome from calls
+          where campaign_id = ${campaignId} and created_at > ${lookFrom} and created_at <= ${horizon} and ended_at <= ${horizon})
+        select sec::float8 as sec, sum(p)::int as placed, sum(a)::int as answered, sum(b)::int as abandoned from (
+          select floor(extract(epoch from created_at)) as sec, 1 as p, 0 as a, 0 as b from old
+          union all
+          select floor(extract(epoch from answered_at)), 0, 1, case when outcome = 'abandoned' then 1 else 0 end from old
+          where answered_at is not null and outcome is distinct from 'machine'
+        ) e group by sec order by sec`.execute(this.db),
+    ]);
+    const buckets: AbandonmentBucket[] = old.rows.map((r) => ({ sec: r.sec, placed: r.placed, liveAnswered: r.answered, abandoned: r.abandoned }));
+    seedAbandonmentMeter(c.abandonment, buckets, recent.map((r) => ({
+      placedAtMs: r.created_at.getTime(), answeredAtMs: r.answered_at?.getTime() ?? null, ended: r.ended_at !== null, outcome: r.outcome,
+      skipPlaced: c.seenPlaced.has(r.id), skipAnswer: c.seenEnded.has(r.id),
+    })));
+    const t = Date.now();
+    for (const r of recent) {
+      if (!c.seenPlaced.has(r.id)) c.seenPlaced.set(r.id, t);
+      if (r.ended_at && !c.seenEnded.has(r.id)) c.seenEnded.set(r.id, t);
+    }
+    c.seeded = true;
+    const stats = c.abandonment.stats(now.getTime());
+    this.log.info({ campaignId, placed: stats.placed, liveAnswered: stats.liveAnswered, abandoned: stats.abandoned, rate: stats.rate }, 'pacer took the campaign: abandonment meter seeded from the record');
+  }
+
+  /** Calls counted longer ago than SEEN_MS cannot come again (seeding counts them by the second). */
+  private forgetSeen(): void {
+    // Every 10 s is soon enough (a busy campaign remembers tens of thousands of calls).
+    if (Date.now() - this.lastForget < 10_000) return;
+    this.lastForget = Date.now();
+    const before = Date.now() - SEEN_MS;
+    for (const c of this.campaigns.values()) for (const seen of [c.seenPlaced, c.seenEnded]) for (const [id, at] of seen) if (at < before) seen.delete(id);
   }
 
   /** Which campaigns each agent serves (campaign_agents), for the pool and the pacers. */
@@ -297,7 +384,7 @@ export class CampaignRunner {
    * forgets this pacer's handed attempts another node has taken (PostgreSQL counts them now).
    * The view is null (pace alone, as a single node) with one node, or when it cannot be read.
    */
-  private async readCluster(campaignIds: string[], nowMs: number): Promise<void> {
+  private async readCluster(campaignIds: string[]): Promise<void> {
     const cl = this.opts.cluster;
     this.view = null;
     if (!cl || campaignIds.length === 0) return;
@@ -309,19 +396,13 @@ export class CampaignRunner {
       return;
     }
     for (const p of view.placed) {
-      if (this.seenPlaced.has(p.callId)) continue;
-      this.seenPlaced.set(p.callId, nowMs);
       const c = this.campaigns.get(p.campaignId);
-      if (!c) continue;
+      if (!c || c.seenPlaced.has(p.callId)) continue;
+      c.seenPlaced.set(p.callId, Date.now());
       c.placed.push(p.at.getTime());
       c.abandonment.recordPlaced(p.at.getTime());
     }
-    for (const e of view.ended) {
-      if (this.seenEnded.has(e.callId)) continue;
-      this.seenEnded.set(e.callId, nowMs);
-      this.record(e);
-    }
-    for (const seen of [this.seenPlaced, this.seenEnded]) for (const [id, at] of seen) if (at < nowMs - 120_000) seen.delete(id);
+    for (const e of view.ended) this.record(e);
     const queued = new Set(view.calls.filter((x) => x.phase === 'queued').map((x) => x.attemptId));
     for (const c of this.campaigns.values()) {
       for (const [id, node] of c.handedTo) {

@@ -137,7 +137,7 @@ export class Dialer {
   private stopping = false;
 
   /** Listeners for calls placed and calls over (pacing statistics, supervisors' figures). */
-  readonly callPlaced: Array<(campaignId: string, at: Date) => void> = [];
+  readonly callPlaced: Array<(campaignId: string, at: Date, callId: string) => void> = [];
   /** Every dialAttempt's end, dialed or not (the runner stops counting it as on its way). */
   readonly dialFinished: Array<(attemptId: string) => void> = [];
   readonly callEnded: Array<(summary: CallSummary) => void> = [];
@@ -578,7 +578,7 @@ export class Dialer {
         .catch(() => undefined)
         .finally(() => this.unknown.delete(attempt.id));
     }
-    for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt);
+    for (const l of this.callPlaced) l(ctx.campaign.id, session.startedAt, callId);
     return { status: 'dialing', callId, channelId, decisionId: gate.decisionId };
   }
 

@@ -59,6 +59,17 @@ export class AbandonmentMeter {
     if (abandoned) this.lifetimeAbandoned++;
   }
 
+  /**
+   * Several events of one instant at once (seeding the meter from the record): `placed` calls
+   * originated and `liveAnswered` live answers, `abandoned` of them abandoned, at `atMs`.
+   */
+  recordCounts(atMs: number, placed: number, liveAnswered: number, abandoned: number): void {
+    if (placed === 0 && liveAnswered === 0) return;
+    this.add(atMs, placed, liveAnswered, abandoned);
+    this.lifetimeAnswered += liveAnswered;
+    this.lifetimeAbandoned += abandoned;
+  }
+
   /** Counts and rate in the window that ends at `nowMs`. */
   stats(nowMs: number): AbandonmentStats {
     const windowStartMs = this.windowStart(nowMs);
@@ -83,7 +94,8 @@ export class AbandonmentMeter {
     };
   }
 
-  private windowStart(nowMs: number): number {
+  /** Where the window that ends at `nowMs` starts (events at or before it, for a rolling window, are out). */
+  windowStart(nowMs: number): number {
     const w = this.window;
     if (w.kind === 'rolling') return nowMs - w.durationMs;
     if (!(nowMs >= this.dayStart && nowMs < this.dayEnd)) {

@@ -22,6 +22,8 @@ export { VicidialAdaptivePacer } from './vicidial-adaptive-pacer.js';
 export type { VicidialAdaptiveOptions, VicidialDialMethod } from './vicidial-adaptive-pacer.js';
 export { AbandonmentMeter, ROLLING_30_DAYS, calendarDay } from './abandonment-meter.js';
 export type { AbandonmentWindow } from './abandonment-meter.js';
+export { liveAnswerOf, seedAbandonmentMeter } from './abandonment-seed.js';
+export type { AbandonmentBucket, MeteredCall } from './abandonment-seed.js';
 export { CallStatisticsCollector } from './call-statistics.js';
 export type { CallStatisticsOptions } from './call-statistics.js';
 export { DEFAULT_SIMULATION, simulate } from './simulator.js';

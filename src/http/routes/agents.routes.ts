@@ -6,7 +6,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { agentView, loggedOut, runAgentCommand, type AgentCommand, type AgentCommandResult, type AgentView } from '../../dialer/agent-commands.js';
 import { maskPhone } from '../../compliance/phone.js';
-import { CallbackError, dialPreview, skipPreview, takePreview } from '../../dialer/callbacks.js';
 import type { Access } from '../auth.js';
 import { actorOf } from '../auth.js';
 import { dispositionOwner } from '../../cdr/cdr.repository.js';
@@ -14,15 +13,6 @@ import type { CallScreen } from '../../dialer/call-control.js';
 
 const noScreen: CallScreen = { onHold: false, consult: null, transferTargets: [] };
 import { HttpError } from '../errors.js';
-
-async function callbackRun<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    if (err instanceof CallbackError) throw new HttpError(err.status, err.message);
-    throw err;
-  }
-}
 import type { ApiDeps } from '../server.js';
 
 const params = z.object({ id: z.uuid('must be an agent id (a UUID)') });
@@ -41,10 +31,12 @@ export async function sessionOf(deps: ApiDeps, agentId: string): Promise<AgentVi
   return deps.agentBus ? deps.agentBus.view(agentId) : agentView(local);
 }
 
-/** Runs an agent command on the engine holding the session: here when it is here, else through the bus. */
+/**
+ * Runs an agent command on the engine holding the session: here when it is here, else through the
+ * bus (a login, or a preview for an agent logged in nowhere, to the engine of the agent's node).
+ */
 export async function commandAgent(deps: ApiDeps, agent: { id: string; name: string; endpoint: string }, cmd: AgentCommand): Promise<AgentCommandResult> {
   const local = deps.dialer?.agents.get(agent.id);
-  // A login goes to the engine of the agent's node (through the bus, which reaches this process too).
   if (deps.dialer && (!deps.agentBus || (local && local.state !== 'logged-out'))) return runAgentCommand(deps.dialer, agent, cmd);
   if (deps.agentBus) return deps.agentBus.command(agent.id, cmd);
   if (cmd.kind === 'logout' || cmd.kind === 'wrapped-up') return loggedOut;
@@ -52,10 +44,6 @@ export async function commandAgent(deps: ApiDeps, agent: { id: string; name: str
 }
 
 export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
-  const requireDialer = () => {
-    if (!deps.dialer) throw new HttpError(503, 'the dialer engine does not run in this process; agent sessions live there');
-    return deps.dialer;
-  };
   const agentRow = async (id: string) => {
     const a = await deps.db.selectFrom('agents').where('id', '=', id).select(['id', 'name', 'endpoint', 'phone_type as phoneType']).executeTakeFirst();
     if (!a) throw new HttpError(404, `agent ${id} does not exist`);
@@ -126,22 +114,23 @@ export function agentRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       const a = await agentRow(req.params.id);
       return { agentId: a.id, ...view(await commandAgent(deps, a, { kind: 'ready' })) };
     });
+    // Preview: on the engine holding the session (here, or through the agent bus), with its answers.
     app.post('/agents/:id/preview', { schema: { params }, config: own }, async (req, reply) => {
       const a = await agentRow(req.params.id);
-      const p = await callbackRun(() => takePreview(deps.db, requireDialer(), a.id));
+      const p = (await commandAgent(deps, a, { kind: 'preview-take' })).preview;
       if (!p) return reply.status(404).send({ error: 'no contact is due in a running preview campaign' });
       return { ...p, contact: { ...p.contact, phone: maskPhone(p.contact.phone) } };
     });
     const previewParams = z.object({ id: z.uuid('must be an agent id (a UUID)'), attemptId: z.uuid('must be an attempt id (a UUID)') });
     app.post('/agents/:id/preview/:attemptId/dial', { schema: { params: previewParams }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      const r = await callbackRun(() => dialPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
-      return { attemptId: req.params.attemptId, ...r };
+      const r = await commandAgent(deps, a, { kind: 'preview-dial', attemptId: req.params.attemptId });
+      return { attemptId: req.params.attemptId, ...r.dial };
     });
     app.post('/agents/:id/preview/:attemptId/skip', { schema: { params: previewParams }, config: own }, async (req) => {
       const a = await agentRow(req.params.id);
-      await callbackRun(() => skipPreview(deps.db, requireDialer(), a.id, req.params.attemptId));
-      return { attemptId: req.params.attemptId, skipped: true, ...view(agentView(deps.dialer?.agents.get(a.id))) };
+      const r = await commandAgent(deps, a, { kind: 'preview-skip', attemptId: req.params.attemptId });
+      return { attemptId: req.params.attemptId, skipped: true, ...view(r) };
     });
     app.post(
       '/agents/:id/pause',

@@ -4,7 +4,7 @@
 // same for any agent (calls.control) and hangs up any live call by its id. Each answers with the
 // result once Asterisk has done it; audited, with its effect on the CDR (call_events, ended_by,
 // hold_ms). Any API process answers: the action runs on the engine holding the agent's session
-// (here, or through the agent bus).
+// (here, or through the agent bus); a hang-up by call id on the engine driving the call's node.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { hangupCall, type CallAction, type CallControlResult } from '../../dialer/call-control.js';
@@ -53,7 +53,12 @@ export function callControlRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.post(
       '/calls/:id/hangup',
       { schema: { params: z.object({ id: z.uuid('must be a call id (a UUID)') }) }, config: { access: { perm: 'calls.control' } } },
-      async (req) => hangupCall(deps.db, deps.dialer, actorOf(req), req.params.id),
+      async (req) => {
+        // A call this process does not hold: hung up by the engine driving its node, over the agent bus.
+        const actor = actorOf(req);
+        const bus = deps.agentBus;
+        return hangupCall(deps.db, deps.dialer, actor, req.params.id, bus ? (node) => bus.hangupCall(req.params.id, node, actor) : undefined);
+      },
     );
   };
 }
