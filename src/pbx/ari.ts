@@ -137,6 +137,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   /** Opens the event websocket for the application; resolves once it is open. */
   private openSocket(): Promise<void> {
+    this.endpointSubscriptions.clear();
     const u = new URL('/ari/events', this.base);
     u.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('api_key', `${this.opts.user}:${this.opts.password}`);
@@ -420,7 +421,10 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return this.request<AriChannel>(
       'channels.originate', 'POST', '/channels',
       {
-        endpoint: p.endpoint, channelId: p.channelId, app: p.app, appArgs: p.appArgs ?? '', timeout: p.timeout ?? 30,
+        endpoint: p.endpoint, channelId: p.channelId, timeout: p.timeout ?? 30,
+        ...(p.dialplan
+          ? { context: p.dialplan.context, extension: p.dialplan.extension, priority: p.dialplan.priority ?? 1 }
+          : { app: p.app, appArgs: p.appArgs ?? '' }),
         callerId: p.callerId, otherChannelId: p.otherChannelId, formats: p.formats,
       },
       p.variables ? { variables: p.variables } : undefined,
@@ -500,6 +504,43 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Moves a channel in Stasis (of any application) into this one, with these arguments. */
   async moveChannel(channelId: string, appArgs: string): Promise<void> {
     await this.request('channels.move', 'POST', `/channels/${enc(channelId)}/move`, { app: this.opts.app, appArgs });
+  }
+
+  /**
+   * Subscribes the application to every channel of an endpoint (POST /applications/{app}/
+   * subscription?eventSource=endpoint:<tech>/<resource>): a customer originated into the dialplan
+   * (not into the application) reports its Dial events and its end from its creation on, the
+   * application's event filter applying as to its own channels (measured). Asterisk keeps the
+   * subscription while the application exists, across websockets, but not across a delete and
+   * re-creation of the endpoint (measured, 22.10). False when the application does not exist
+   * (no engine ever connected to it): its engine subscribes once it does.
+   */
+  async subscribeEndpoint(tech: string, resource: string): Promise<boolean> {
+    try {
+      await this.request('applications.subscribe', 'POST', `/applications/${enc(this.opts.app)}/subscription`, { eventSource: `endpoint:${tech}/${resource}` });
+      return true;
+    } catch (err) {
+      if (err instanceof AriError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Endpoints subscribed to on this websocket (subscribeEndpoint), by `<tech>/<resource>`. */
+  private readonly endpointSubscriptions = new Map<string, Promise<void>>();
+
+  /**
+   * The endpoint's channels report to the application: subscribed once per endpoint per websocket
+   * (again after a reconnect: Asterisk may have restarted), so a call costs no request for it.
+   */
+  endpointEvents(tech: string, resource: string): Promise<void> {
+    const key = `${tech}/${resource}`;
+    let sub = this.endpointSubscriptions.get(key);
+    if (!sub) {
+      sub = this.subscribeEndpoint(tech, resource).then(() => undefined);
+      sub.catch(() => this.endpointSubscriptions.delete(key));
+      this.endpointSubscriptions.set(key, sub);
+    }
+    return sub;
   }
 
   /** Keeps this channel's events coming while it is outside Stasis (e.g. in AMD). */
