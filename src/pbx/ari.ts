@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
+import { ARI_EVENT_TYPES, eventChannelId, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
 export interface AriOptions {
   url: string;
@@ -221,7 +221,30 @@ export class AriGateway extends EventEmitter<AriEvents> {
       this.probes.get(e.eventname)?.();
       return;
     }
+    if (this.isRepeat(e)) return;
     this.emit('event', e);
+  }
+
+  /** Keys of the latest events that may come twice (isRepeat), oldest first. */
+  private readonly recentKeys = new Set<string>();
+
+  /**
+   * Whether the event is a second copy of one just handed on. A customer's channel in Stasis is
+   * subscribed twice (as a channel of the application, and through its trunk's endpoint, see
+   * subscribeEndpoint): Asterisk then sends its playback and hold events twice, identical
+   * (measured, 22.10); channel snapshots (StasisStart, ChannelDestroyed) and Dial come once, and
+   * are let through without a look.
+   */
+  private isRepeat(e: AriEvent): boolean {
+    if (e.type === 'Dial' || e.type === 'StasisStart' || e.type === 'ChannelDestroyed') return false;
+    const id = e.type === 'PlaybackFinished' ? e.playback.id
+      : e.type === 'RecordingStarted' || e.type === 'RecordingFinished' || e.type === 'RecordingFailed' ? e.recording.name
+        : (eventChannelId(e) ?? '');
+    const key = `${e.type}|${e.timestamp}|${id}`;
+    if (this.recentKeys.has(key)) return true;
+    this.recentKeys.add(key);
+    if (this.recentKeys.size > 512) this.recentKeys.delete(this.recentKeys.values().next().value!);
+    return false;
   }
 
   private readonly probes = new Map<string, () => void>();
