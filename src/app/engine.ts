@@ -193,10 +193,26 @@ export async function startEngine(
     await reconcileCdrs(true);
   };
   let amiEverUp = ami.connected;
+  // Customers are originated into [dialwell-customer] (asterisk-config/extensions.conf): an
+  // Asterisk still running an older configuration would hang every answered customer up.
+  const missingDialplan = (said: string) => log.error(
+    { node: opts.node?.name ?? null, said: said.slice(0, 200) },
+    'this Asterisk has no [dialwell-customer] dialplan (asterisk-config/extensions.conf): answered customers are hung up. Render this version\'s configuration (scripts/stack.sh, the container) and run `dialplan reload`',
+  );
+  // The CLI command fails (AMI "Response: Error") when the context does not exist (measured).
+  const checkDialplan = () => void ami.command('dialplan show s@dialwell-customer').then((out) => {
+    if (!out.includes('Stasis(${DIALWELL_APP},customer')) missingDialplan(out);
+  }, (err: unknown) => {
+    const message = (err as Error).message;
+    if (message.startsWith('AMI Command failed')) missingDialplan(message);
+    else log.warn({ err: message }, 'checking the node\'s dialplan failed');
+  });
+  if (ami.connected) checkDialplan();
   ami.on('connected', () => {
     // Cdr events were lost while AMI was away.
     if (amiEverUp) void reconcileCdrs();
     amiEverUp = true;
+    checkDialplan();
   });
   // A node whose Asterisk stays away (stopped, not a blip): its agents are logged out with reason
   // node-down and its calls closed from its record, so the pacer (here or in another engine) places

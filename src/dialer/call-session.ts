@@ -21,6 +21,7 @@ import { recordCallEvent, settleCallRecording, type CallWriter } from '../cdr/cd
 import { trunkDialString } from '../pbx/pjsip-config.js';
 import type { DialContext } from './dial.repository.js';
 import { outcomeOf, type CallOutcome } from './outcome.js';
+import { answeredBeforeStasis } from './stasis-channels.js';
 
 /** The longest a join waits for the recording announcement to report its end. */
 const ANNOUNCEMENT_MAX_MS = 30_000;
@@ -212,12 +213,15 @@ export class CallSession {
         if (e.dialstatus === 'RINGING' && !this.ringingAt) this.ringingAt = new Date(e.timestamp);
         if (e.dialstatus) this.dialStatus = e.dialstatus;
         return;
-      case 'StasisStart':
+      case 'StasisStart': {
         if (e.args[0] === 'customer-amd') return this.amdVerdict(e.args[2] ?? 'NOTSURE', e.args[3] ?? '');
         // Already taken over as answered (adoptAnswered): its StasisStart came late.
         if (this.answeredAt || this.endedAt) return;
+        const waited = answeredBeforeStasis(e);
+        if (waited) return this.answeredWhileUnheard(waited);
         if (this.ctx.campaign.amd) return this.detectMachine(new Date(e.timestamp));
         return this.answered(new Date(e.timestamp));
+      }
       case 'PlaybackFinished':
         if (e.playback.id === this.lastPlayback) await this.finishCall();
         return;
@@ -230,6 +234,23 @@ export class CallSession {
       default:
         return;
     }
+  }
+
+  /**
+   * Answered at `at` while no engine listened on the application (the dialplan kept the customer
+   * up until this one did): joined within what is left of the connect rule, else the
+   * information message and abandoned.
+   */
+  private async answeredWhileUnheard(at: Date): Promise<void> {
+    const left = this.deps.connectTimeoutMs - (Date.now() - at.getTime());
+    if (left <= 0) {
+      this.answeredAt = at;
+      this.log.warn({ answeredAt: at }, 'the customer answered while no engine listened, past the connect rule: information message');
+      await this.deps.calls.update(this.callId, { answered_at: at });
+      return this.abandon();
+    }
+    if (this.ctx.campaign.amd) return this.detectMachine(at);
+    return this.answered(at, left);
   }
 
   /** Answered, with AMD on: the dialplan's AMD() listens first. */
@@ -252,7 +273,7 @@ export class CallSession {
     return this.answered(at);
   }
 
-  private async answered(at: Date): Promise<void> {
+  private async answered(at: Date, joinWithinMs = this.deps.connectTimeoutMs): Promise<void> {
     this.answeredAt = at;
     this.armMaxDuration(at);
     // A recorded call may first tell the customer so. The announcement counts as connecting: the
@@ -262,7 +283,7 @@ export class CallSession {
     const announcement = media?.length ? this.announce(media) : null;
     // A call for one agent (preview, callback) goes to that agent, reserved before the dial.
     const mine = this.assignedAgentId ? this.deps.agents.get(this.assignedAgentId) : undefined;
-    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(this.deps.connectTimeoutMs, this.ctx.campaign.id, this.callId);
+    const agent = mine && mine.state === 'reserved' ? mine : await this.deps.agents.reserveWithin(joinWithinMs, this.ctx.campaign.id, this.callId);
     if (!agent) {
       if (announcement) await this.stopAnnouncement(announcement);
       await this.deps.calls.update(this.callId, { answered_at: at });

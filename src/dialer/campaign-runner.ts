@@ -33,6 +33,7 @@ import {
   type PacingSnapshot,
 } from './pacing/index.js';
 import { enqueueAttempt, type DialJob, type NodeQueues } from './queue.js';
+import { agentAssignments } from './dial.repository.js';
 import { readClusterView, type BoardReader, type ClusterView } from './cluster-view.js';
 import { offerDueCallbacks } from './callbacks.js';
 import { completeIfIdle } from '../admin/campaigns.service.js';
@@ -359,14 +360,7 @@ export class CampaignRunner {
 
   /** Which campaigns each agent serves (campaign_agents), for the pool and the pacers. */
   private async loadAssignments(): Promise<void> {
-    const rows = await this.db.selectFrom('campaign_agents').select(['agent_id', 'campaign_id']).execute();
-    const map = new Map<string, Set<string>>();
-    for (const r of rows) {
-      const set = map.get(r.agent_id) ?? new Set<string>();
-      set.add(r.campaign_id);
-      map.set(r.agent_id, set);
-    }
-    this.dialer.agents.setAssignments(map);
+    this.dialer.agents.setAssignments(await agentAssignments(this.db));
   }
 
   /** A job taken by another process never reports back here: forget it after a while. */

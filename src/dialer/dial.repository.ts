@@ -206,3 +206,15 @@ export async function releaseUndialed(db: Db, attemptId: string): Promise<void> 
 export async function finishAttempt(db: Db, attemptId: string, state: 'completed' | 'failed', outcome: string): Promise<void> {
   await db.updateTable('attempts').set({ state, outcome, updated_at: new Date() }).where('id', '=', attemptId).execute();
 }
+
+/** Which campaigns each agent is listed on (campaign_agents), for the agent pool. */
+export async function agentAssignments(db: Db): Promise<Map<string, Set<string>>> {
+  const rows = await db.selectFrom('campaign_agents').select(['agent_id', 'campaign_id']).execute();
+  const map = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const set = map.get(r.agent_id) ?? new Set<string>();
+    set.add(r.campaign_id);
+    map.set(r.agent_id, set);
+  }
+  return map;
+}

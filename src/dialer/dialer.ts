@@ -9,7 +9,7 @@ import { isConnectionError, type DatabaseHealth } from '../db/health.js';
 import type { Logger } from '../log.js';
 import { AriError, type AriGateway } from '../pbx/ari.js';
 import type { AriChannel, AriEvent } from '../pbx/ari-types.js';
-import { trunkDialString } from '../pbx/pjsip-config.js';
+import { trunkDialString, trunkObjectId } from '../pbx/pjsip-config.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { AgentPool, type AgentPoolOptions, type LogoutReason, type PendingCall } from './agent-pool.js';
 import { CallControlError, CallSession, type CallEndReason, type CallSummary, type ConsultEnd, type ConsultView } from './call-session.js';
@@ -20,7 +20,7 @@ import type { PolicyResolver } from '../compliance/store/policies.repository.js'
 import { callOfChannel, DialContextLoader, DialSetupError, finishAttempt, putBackForTrunk, releaseReservation, releaseUndialed, type DialContext } from './dial.repository.js';
 import { CallWriter, defaultCallWriterOptions, type CallWriterOptions } from '../cdr/cdr.repository.js';
 import { EventRouter } from './event-router.js';
-import { isCustomerInStasis } from './stasis-channels.js';
+import { answeredBeforeStasis, isCustomerInStasis } from './stasis-channels.js';
 import { defaultSupervisionOptions, Supervision, type SupervisionOptions } from './supervision.js';
 import type { DialJob } from './queue.js';
 import { UnavailableError } from '../errors.js';
@@ -90,6 +90,22 @@ const UNKNOWN_SETTLE_AFTER_MS = 3_000;
 const UNKNOWN_SETTLE_MAX_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** Where an originated customer goes once answered (asterisk-config/extensions.conf). */
+const CUSTOMER_DIALPLAN = { context: 'dialwell-customer', extension: 's', priority: 1 } as const;
+/** What that dialplan plays by itself when no engine comes back (the default abandonMedia). */
+const DIALPLAN_DEFAULT_INFO = 'im-sorry&telephone-number';
+
+/**
+ * The information message as Playback()'s argument for the dialplan's own fallback, or null for
+ * its default: the default itself (nothing to send with every call), or media Playback cannot
+ * play (anything but `sound:`).
+ */
+export function dialplanMedia(media: readonly string[]): string | null {
+  if (media.length === 0 || !media.every((m) => /^sound:[A-Za-z0-9_/-]+$/.test(m))) return null;
+  const arg = media.map((m) => m.slice(6)).join('&');
+  return arg === DIALPLAN_DEFAULT_INFO ? null : arg;
+}
 
 /** PostgreSQL is not reachable: the job is retried later (the worker is paused meanwhile). */
 export class DatabaseUnavailableError extends UnavailableError {
@@ -264,7 +280,8 @@ export class Dialer {
     } else if (kind === 'customer' || kind === 'customer-amd') {
       // Back from answering-machine detection, the answer was earlier than this StasisStart and
       // is not known: the channel's creation bounds it.
-      void this.adoptChannel(e.channel, kind === 'customer' ? new Date(e.timestamp) : null, 'entered Stasis with no session');
+      // A customer who answered while no engine listened comes with their answer time.
+      void this.adoptChannel(e.channel, kind === 'customer' ? (answeredBeforeStasis(e) ?? new Date(e.timestamp)) : null, 'entered Stasis with no session');
     } else if (kind === 'transfer') {
       // An outside number answering after its transfer was given up (cancelled, timed out).
       this.log.warn({ channel: e.channel.id, args: e.args }, 'a transfer leg no call holds entered Stasis: hung up');
@@ -508,6 +525,15 @@ export class Dialer {
     }
     const callerId = ctx.callerId;
     ctx = this.withPolicyLimit(ctx, gate.policies);
+    // The customer is originated into the dialplan (see below): the trunk's channels must report
+    // to the application from their creation. Once per trunk per websocket; a resolved promise after.
+    try {
+      await this.ari.endpointEvents('PJSIP', trunkObjectId(ctx.trunk.name));
+    } catch (err) {
+      await releaseUndialed(this.db, attempt.id);
+      this.log.warn({ attemptId, trunk: ctx.trunk.name, err: (err as Error).message }, 'subscribing to the trunk\'s channels failed: not dialed');
+      return { status: 'not-dialed', reason: `the trunk's channels cannot report to the application: ${(err as Error).message}` };
+    }
     const channelId = randomUUID();
     const busy = await this.trunkSlot(ctx, attempt.id, channelId);
     if (busy) return busy;
@@ -548,18 +574,24 @@ export class Dialer {
     this.track(session);
     session.listen();
     try {
+      // Into the dialplan, not straight into the application: answered, the customer enters
+      // Stasis(<app>,customer,<call id>) there; should no engine listen at that moment (the
+      // node's owner died, its standby has not taken over yet), the dialplan keeps them up and
+      // tries again until one does, then with their answer time (the connect rule applies to it),
+      // and with no engine back at all plays the information message itself
+      // (asterisk-config/extensions.conf, [dialwell-customer]). Answered straight into an
+      // application with no websocket, Asterisk hangs the customer up at once (measured).
+      const info = dialplanMedia(ctx.campaign.informationMessage ?? this.opts.abandonMedia);
       await this.ari.originate({
         endpoint: trunkDialString(attempt.phone, ctx.trunk.name),
         channelId,
-        app: this.ari.app,
-        appArgs: `customer,${callId}`,
+        dialplan: CUSTOMER_DIALPLAN,
         callerId: `"${ctx.campaign.name.replace(/["\\]/g, '')}" <${callerId}>`,
         timeout: this.ringTimeoutFor(ctx.campaign, gate.policies),
         // For answering-machine detection the answered call runs AMD() in the dialplan and
-        // comes back to this application with the verdict.
-        ...(ctx.campaign.amd ? { variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId } } : {}),
+        // comes back to this application with the verdict (the same two variables).
+        variables: { DIALWELL_APP: this.ari.app, DIALWELL_CALL: callId, ...(info === null ? {} : { DIALWELL_INFO: info }) },
       });
-      if (ctx.campaign.amd) await this.ari.subscribeChannel(channelId);
     } catch (err) {
       if (!(err instanceof AriError && err.outcomeUnknown)) {
         await session.originateFailed(err as Error);

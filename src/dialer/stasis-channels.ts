@@ -1,7 +1,7 @@
 // Which of Dialwell's roles a channel Asterisk holds plays, read from where it sits in the
 // dialplan (Stasis(<app>,<args>)): after the ARI connection came back, or in a process that did not
 // place the call, this is how customers' and agents' channels are told apart.
-import type { AriChannel } from '../pbx/ari-types.js';
+import type { AriChannel, AriEventOf } from '../pbx/ari-types.js';
 
 function stasisArgs(c: AriChannel, app: string): string[] | null {
   if (c.dialplan?.app_name !== 'Stasis') return null;
@@ -26,4 +26,15 @@ export function isCustomerInStasis(c: AriChannel, app: string): boolean {
  * customer, customer-amd, agent, supervisor, snoop), or null when it is not in it. */
 export function roleOfChannel(c: AriChannel, app: string): string | null {
   return stasisArgs(c, app)?.[0] ?? null;
+}
+
+/**
+ * When a customer entering Stasis answered, if the dialplan kept them waiting for an engine to
+ * listen (no websocket on the application when they answered, asterisk-config/extensions.conf):
+ * the answer time it passes as the third argument (`customer,<call id>,<ms since the epoch>`),
+ * which the connect rule applies to. Null for a StasisStart at the answer itself.
+ */
+export function answeredBeforeStasis(e: AriEventOf<'StasisStart'>): Date | null {
+  const ms = e.args[0] === 'customer' && e.args[2] ? Number(e.args[2]) : NaN;
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : null;
 }

@@ -23,6 +23,7 @@ import { scanCelFile } from '../pbx/cel-records.js';
 import { agentOfBridgeName, type AgentSession, type AgentState } from './agent-pool.js';
 import type { AgentView } from './agent-commands.js';
 import type { Dialer } from './dialer.js';
+import { agentAssignments } from './dial.repository.js';
 import { agentOfChannel, roleOfChannel } from './stasis-channels.js';
 import { agentsByIds, callsOfChannels, lastAgentStates, type CallOnChannel } from './takeover.repository.js';
 
@@ -77,6 +78,9 @@ export async function takeOverNode(dialer: Dialer, deps: TakeoverDeps): Promise<
   const listensFrom = new Map<string, number>();
   const listening = (key: string) => listensFrom.set(key, seen.length);
   try {
+    // Which campaigns each agent serves, before any customer is joined to one (in this process
+    // the campaign runner has not loaded them yet: every agent would serve every campaign).
+    dialer.agents.setAssignments(await agentAssignments(db));
     const [application, channels, bridges] = await Promise.all([ari.application(), ari.listChannels(), ari.listBridges()]);
     const held = new Set(application.channel_ids);
     const mine = channels.filter((c) => held.has(c.id));

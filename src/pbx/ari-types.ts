@@ -80,8 +80,11 @@ export function eventChannelId(e: AriEvent): string | undefined {
 export interface OriginateParams {
   endpoint: string;
   channelId: string;
-  app: string;
+  /** Where the answered channel goes: straight into this Stasis application (with `appArgs`),
+   * or to a dialplan extension (which enters Stasis itself, see asterisk-config/extensions.conf). */
+  app?: string;
   appArgs?: string;
+  dialplan?: { context: string; extension: string; priority?: number };
   callerId?: string;
   timeout?: number;
   variables?: Record<string, string>;

@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { ARI_EVENT_TYPES, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
+import { ARI_EVENT_TYPES, eventChannelId, type AriBridge, type AriChannel, type AriEvent, type AriLiveRecording, type OriginateParams } from './ari-types.js';
 
 export interface AriOptions {
   url: string;
@@ -142,6 +142,7 @@ export class AriGateway extends EventEmitter<AriEvents> {
 
   /** Opens the event websocket for the application; resolves once it is open. */
   private openSocket(): Promise<void> {
+    this.endpointSubscriptions.clear();
     const u = new URL('/ari/events', this.base);
     u.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('api_key', `${this.opts.user}:${this.opts.password}`);
@@ -225,7 +226,30 @@ export class AriGateway extends EventEmitter<AriEvents> {
       this.probes.get(e.eventname)?.();
       return;
     }
+    if (this.isRepeat(e)) return;
     this.emit('event', e);
+  }
+
+  /** Keys of the latest events that may come twice (isRepeat), oldest first. */
+  private readonly recentKeys = new Set<string>();
+
+  /**
+   * Whether the event is a second copy of one just handed on. A customer's channel in Stasis is
+   * subscribed twice (as a channel of the application, and through its trunk's endpoint, see
+   * subscribeEndpoint): Asterisk then sends its playback and hold events twice, identical
+   * (measured, 22.10); channel snapshots (StasisStart, ChannelDestroyed) and Dial come once, and
+   * are let through without a look.
+   */
+  private isRepeat(e: AriEvent): boolean {
+    if (e.type === 'Dial' || e.type === 'StasisStart' || e.type === 'ChannelDestroyed') return false;
+    const id = e.type === 'PlaybackFinished' ? e.playback.id
+      : e.type === 'RecordingStarted' || e.type === 'RecordingFinished' || e.type === 'RecordingFailed' ? e.recording.name
+        : (eventChannelId(e) ?? '');
+    const key = `${e.type}|${e.timestamp}|${id}`;
+    if (this.recentKeys.has(key)) return true;
+    this.recentKeys.add(key);
+    if (this.recentKeys.size > 512) this.recentKeys.delete(this.recentKeys.values().next().value!);
+    return false;
   }
 
   private readonly probes = new Map<string, () => void>();
@@ -430,7 +454,10 @@ export class AriGateway extends EventEmitter<AriEvents> {
     return this.request<AriChannel>(
       'channels.originate', 'POST', '/channels',
       {
-        endpoint: p.endpoint, channelId: p.channelId, app: p.app, appArgs: p.appArgs ?? '', timeout: p.timeout ?? 30,
+        endpoint: p.endpoint, channelId: p.channelId, timeout: p.timeout ?? 30,
+        ...(p.dialplan
+          ? { context: p.dialplan.context, extension: p.dialplan.extension, priority: p.dialplan.priority ?? 1 }
+          : { app: p.app, appArgs: p.appArgs ?? '' }),
         callerId: p.callerId, otherChannelId: p.otherChannelId, formats: p.formats,
       },
       p.variables ? { variables: p.variables } : undefined,
@@ -510,6 +537,43 @@ export class AriGateway extends EventEmitter<AriEvents> {
   /** Moves a channel in Stasis (of any application) into this one, with these arguments. */
   async moveChannel(channelId: string, appArgs: string): Promise<void> {
     await this.request('channels.move', 'POST', `/channels/${enc(channelId)}/move`, { app: this.opts.app, appArgs });
+  }
+
+  /**
+   * Subscribes the application to every channel of an endpoint (POST /applications/{app}/
+   * subscription?eventSource=endpoint:<tech>/<resource>): a customer originated into the dialplan
+   * (not into the application) reports its Dial events and its end from its creation on, the
+   * application's event filter applying as to its own channels (measured). Asterisk keeps the
+   * subscription while the application exists, across websockets, but not across a delete and
+   * re-creation of the endpoint (measured, 22.10). False when the application does not exist
+   * (no engine ever connected to it): its engine subscribes once it does.
+   */
+  async subscribeEndpoint(tech: string, resource: string): Promise<boolean> {
+    try {
+      await this.request('applications.subscribe', 'POST', `/applications/${enc(this.opts.app)}/subscription`, { eventSource: `endpoint:${tech}/${resource}` });
+      return true;
+    } catch (err) {
+      if (err instanceof AriError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Endpoints subscribed to on this websocket (subscribeEndpoint), by `<tech>/<resource>`. */
+  private readonly endpointSubscriptions = new Map<string, Promise<void>>();
+
+  /**
+   * The endpoint's channels report to the application: subscribed once per endpoint per websocket
+   * (again after a reconnect: Asterisk may have restarted), so a call costs no request for it.
+   */
+  endpointEvents(tech: string, resource: string): Promise<void> {
+    const key = `${tech}/${resource}`;
+    let sub = this.endpointSubscriptions.get(key);
+    if (!sub) {
+      sub = this.subscribeEndpoint(tech, resource).then(() => undefined);
+      sub.catch(() => this.endpointSubscriptions.delete(key));
+      this.endpointSubscriptions.set(key, sub);
+    }
+    return sub;
   }
 
   /** Keeps this channel's events coming while it is outside Stasis (e.g. in AMD). */

@@ -26,7 +26,7 @@ export interface AgentEndpointSpec {
 const CLASS = 'res_pjsip';
 
 /** What pushing live PJSIP configuration needs of an ARI client (an engine's gateway, or a requests-only one). */
-export type PjsipConfigClient = Pick<AriGateway, 'putConfigObject' | 'deleteConfigObject'>;
+export type PjsipConfigClient = Pick<AriGateway, 'putConfigObject' | 'deleteConfigObject'> & Partial<Pick<AriGateway, 'subscribeEndpoint'>>;
 
 /** Settings every Dialwell leg needs: media through Asterisk (the recorder and the dialer need it). */
 function mediaFields(codecs: string[]): Record<string, string> {
@@ -74,6 +74,10 @@ export async function pushTrunk(ari: PjsipConfigClient, t: TrunkSpec): Promise<v
   const fields: Record<string, string> = { ...mediaFields(t.codecs), transport, aors: id };
   if (t.username && t.password) fields.outbound_auth = authId;
   await ari.putConfigObject(CLASS, 'endpoint', id, fields);
+  // The node's application hears the trunk's customers from their creation (they are originated
+  // into the dialplan, not into it): an endpoint deleted and created again (a trunk disabled then
+  // enabled) loses that subscription in Asterisk (measured), so every push makes it again.
+  await ari.subscribeEndpoint?.('PJSIP', id);
 }
 
 export async function removeTrunk(ari: PjsipConfigClient, name: string): Promise<void> {

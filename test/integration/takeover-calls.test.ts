@@ -6,9 +6,15 @@
 // its agent's bridge), then end normally when the customers hang up, each with one CDR closed by
 // the new owner (ended_by customer, not reconciled from Asterisk's record) and its recording
 // stored whole; the agents keep their sessions (seen through the survivor's API without a new
-// login) and take the next calls; nothing is dialed twice. Customers ringing at the kill: one who
-// answers while no engine listens is hung up by Asterisk itself (its Stasis application is not
-// active) and counts as abandoned; one who answers after the takeover is joined to an agent.
+// login) and take the next calls; nothing is dialed twice. Customers ringing at the kill (the
+// standby stopped with SIGSTOP meanwhile, so that they surely answer while no engine listens):
+// the dialplan keeps them up until the standby owns the node ([dialwell-customer] in
+// asterisk-config/extensions.conf); one who answered within the 2 s connect rule of the standby's
+// takeover is joined to their agent, one past it hears the information message (the test's own
+// UDP socket receives its audio) and counts as abandoned; one who answers after the takeover is
+// joined. Each call has one CDR, closed by the standby. DIALWELL_TAKEOVER_PORT_BASE moves every
+// port this file uses (sipp, media, the two processes' HTTP) by base + 0..99 (default 7700).
+import dgram from 'node:dgram';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
@@ -25,6 +31,7 @@ import { createUser, issueToken } from '../../src/auth/users.repository.js';
 import { leaseHolder } from '../../src/cluster/leases.repository.js';
 import { savePolicy } from '../../src/compliance/store/policies.repository.js';
 import { createDb, type Db } from '../../src/db/database.js';
+import { campaignReports } from '../../src/reports/reports.service.js';
 import { Sipp } from '../../src/sim/sipp.js';
 import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
@@ -35,12 +42,18 @@ const ARI_PORT = 8088 + 100 * (NODE - 1);
 const AMI_PORT = 5038 + 100 * (NODE - 1);
 const SIP_PORT = 5060 + 100 * (NODE - 1);
 const CEL_FILE = `/var/cache/dialwell/asterisk22-chroot/var/log/asterisk${NODE === 1 ? '' : `-node${NODE}`}/cel-custom/dialwell-cel.jsonl`;
-const CARRIER = 7700;
-const SOFTPHONE = 7701;
-/** Customers who answer late (customer-late-answer.xml): during the takeover, and after it. */
-const EARLY_ANSWER = 7702;
-const LATE_ANSWER = 7703;
-const PORTS = [7790, 7791];
+const BASE = Number(process.env.DIALWELL_TAKEOVER_PORT_BASE ?? '7700');
+const CARRIER = BASE;
+const SOFTPHONE = BASE + 1;
+/** Customers who answer while no engine listens (customer-heard.xml), past the connect rule of
+ * the takeover and within it, and one who answers after the takeover (customer-late-answer.xml). */
+const PAST_RULE = BASE + 2;
+const WITHIN_RULE = BASE + 4;
+const LATE_ANSWER = BASE + 3;
+/** The test's UDP sockets that hear what Asterisk plays to those two customers. */
+const PAST_RULE_AUDIO = BASE + 60;
+const WITHIN_RULE_AUDIO = BASE + 62;
+const PORTS = [BASE + 90, BASE + 91];
 const AGENTS = 3;
 /** How long each customer talks before hanging up (sipp -d). */
 const TALK_MS = 25_000;
@@ -68,10 +81,11 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
       startedNode = true;
     }
     db = createDb(cfg.DATABASE_URL, 4);
-    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: 7710, pauseMs: TALK_MS }));
-    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: 7720 }));
-    sipps.push(await Sipp.start({ scenario: 'customer-late-answer.xml', port: EARLY_ANSWER, mediaPort: 7730, pauseMs: 30_000, vars: { ringMs: '1500' } }));
-    sipps.push(await Sipp.start({ scenario: 'customer-late-answer.xml', port: LATE_ANSWER, mediaPort: 7740, pauseMs: 6000, vars: { ringMs: '14000' } }));
+    sipps.push(await Sipp.start({ scenario: 'customer-answer.xml', port: CARRIER, mediaPort: BASE + 10, pauseMs: TALK_MS }));
+    sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: SOFTPHONE, mediaPort: BASE + 20 }));
+    sipps.push(await Sipp.start({ scenario: 'customer-heard.xml', port: PAST_RULE, mediaPort: BASE + 30, pauseMs: 30_000, vars: { ringMs: '5000', listenPort: String(PAST_RULE_AUDIO) } }));
+    sipps.push(await Sipp.start({ scenario: 'customer-heard.xml', port: WITHIN_RULE, mediaPort: BASE + 50, pauseMs: 8000, vars: { ringMs: '9000', listenPort: String(WITHIN_RULE_AUDIO) } }));
+    sipps.push(await Sipp.start({ scenario: 'customer-late-answer.xml', port: LATE_ANSWER, mediaPort: BASE + 40, pauseMs: 6000, vars: { ringMs: '20000' } }));
     const user = await createUser(db, { name: `tk-admin-${tag}`, role: 'admin', agentId: null });
     token = (await issueToken(db, user.id, 'takeover-calls')).token;
     // The CEL file is named whenever its directory is there: cel_custom creates the file only at
@@ -238,14 +252,14 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
       await Promise.all([a, b].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     }
   }, 240_000);
-  it('a customer who answers while no engine listens counts as abandoned (closed once); one who answers after the takeover is joined', async () => {
+  it('customers who answer while no engine listens: joined within the connect rule, else the information message and abandoned; one CDR each', async () => {
     const id = randomUUID().slice(0, 8);
     const policyName = `open-tk-${id}`;
     await savePolicy(db, openAllHours(policyName), 'test');
     const callerId = await createCallerId(db, randomCallerNumber());
     // One campaign per customer, each with an agent of its own (ready through the takeover).
     const setups: { which: string; camp: { id: string }; agent: { id: string } }[] = [];
-    for (const [which, port] of [['early', EARLY_ANSWER], ['late', LATE_ANSWER]] as const) {
+    for (const [which, port] of [['past', PAST_RULE], ['within', WITHIN_RULE], ['late', LATE_ANSWER]] as const) {
       const trunk = await createTrunk(db, { name: `tk-${which}-${id}`, host: '127.0.0.1', port });
       const camp = await createCampaign(db, { name: `takeover ${which} ${id}`, trunkId: trunk.id, callerIdId: callerId.id, policyName, dialMode: 'progressive', recordCalls: false, state: 'draft' });
       const agent = await createAgent(db, { name: `TK ${which} agent`, endpoint: `tk-${which}-${id}`, contactUri: `sip:127.0.0.1:${SOFTPHONE}` });
@@ -255,12 +269,41 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
       await createAttempt(db, { campaignId: camp.id, contactId: c.id, phone, idempotencyKey: randomUUID() });
       setups.push({ which, camp, agent });
     }
-    const callOf = (campaignId: string) => db.selectFrom('calls').where('campaign_id', '=', campaignId)
-      .select(['id', 'channel_id', 'agent_id', 'answered_at', 'bridged_at', 'ended_at', 'ended_by', 'outcome', 'reconciled_from']).executeTakeFirst();
-    // A longer lease than the first case's: the early customer (1.5 s of ringing) surely
-    // answers while no engine listens.
-    const env = { LEASE_TTL_MS: '6000' };
-    const [a, b] = [serve(PORTS[0]!, env), serve(PORTS[1]!, env)];
+    const [past, within, late] = setups as [typeof setups[0], typeof setups[0], typeof setups[0]];
+    const callsOf = (campaignId: string) => db.selectFrom('calls').where('campaign_id', '=', campaignId)
+      .select(['id', 'channel_id', 'agent_id', 'bridge_id', 'answered_at', 'bridged_at', 'ended_at', 'ended_by', 'outcome', 'reconciled_from']).execute();
+    const callOf = async (campaignId: string) => (await callsOf(campaignId))[0];
+    const ariFetch = (p: string) => fetch(`http://127.0.0.1:${ARI_PORT}/ari${p}`, { headers: { authorization: ariAuth() } });
+    const channelState = async (channelId: string) => ((await (await ariFetch(`/channels/${channelId}`)).json().catch(() => ({}))) as { state?: string }).state ?? null;
+    /** The answer time the dialplan noted when Stasis() failed (set only when no engine listened). */
+    const answeredUnheard = async (channelId: string) => {
+      const r = await ariFetch(`/channels/${channelId}/variable?variable=DW_ANSWERED`);
+      const v = r.ok ? ((await r.json()) as { value?: string }).value : '';
+      return v ? Number(v) : null;
+    };
+    // What Asterisk plays to the two customers who answer unheard: RTP packets, and those carrying
+    // sound (A-law bytes away from silence, 0xD5/0x55 and their neighbours).
+    const heard = new Map<number, { packets: number; voiced: number; firstVoicedAt: number | null }>();
+    const sockets: dgram.Socket[] = [];
+    for (const port of [PAST_RULE_AUDIO, WITHIN_RULE_AUDIO]) {
+      const h = { packets: 0, voiced: 0, firstVoicedAt: null as number | null };
+      heard.set(port, h);
+      const sock = dgram.createSocket('udp4');
+      sock.on('message', (m) => {
+        h.packets++;
+        const payload = m.subarray(12);
+        let loud = 0;
+        for (const b of payload) if (Math.abs(alawToLinear(b)) > 500) loud++;
+        if (loud > payload.length / 10) {
+          h.voiced++;
+          h.firstVoicedAt ??= Date.now();
+        }
+      });
+      await new Promise<void>((r) => sock.bind(port, '127.0.0.1', () => r()));
+      sockets.push(sock);
+    }
+    const [a, b] = [serve(PORTS[0]!), serve(PORTS[1]!)];
+    let stopped: ChildProcess | null = null;
     try {
       await until(async () => (await healthy(PORTS[0]!)) && (await healthy(PORTS[1]!)), 90_000, 'both processes to serve');
       await until(async () => [a.pid, b.pid].map(String).includes((await holder()).split(':')[1] ?? ''), 30_000, 'an owner for the node');
@@ -270,34 +313,91 @@ describe('takeover with calls up (two serve processes, kill -9 of the owner)', (
       const standbyPort = owner === a ? PORTS[1]! : PORTS[0]!;
       for (const s of setups) expect((await http(standbyPort, 'POST', `/api/v1/agents/${s.agent.id}/login`)).status).toBe(200);
       for (const s of setups) await db.updateTable('campaigns').set({ state: 'running' }).where('id', '=', s.camp.id).execute();
-      // Killed while both customers ring (their channels are in Asterisk, neither answered).
+      // All three ring (their channels are in Asterisk, none answered yet).
       await until(async () => {
         const calls = await Promise.all(setups.map((s) => callOf(s.camp.id)));
         if (calls.some((c) => !c)) return false;
-        const live = await Promise.all(calls.map((c) => fetch(`http://127.0.0.1:${ARI_PORT}/ari/channels/${c!.channel_id}`, { headers: { authorization: ariAuth() } })));
-        return live.every((r) => r.ok);
-      }, 60_000, 'both customers to ring');
+        return (await Promise.all(calls.map((c) => channelState(c!.channel_id)))).every((st) => st === 'Ringing' || st === 'Ring');
+      }, 60_000, 'the three customers to ring');
+      // No engine listens from now on: the standby is stopped, then the owner killed.
+      standby.kill('SIGSTOP');
+      stopped = standby;
       owner.kill('SIGKILL');
+      const pastCall = (await callOf(past.camp.id))!;
+      const withinCall = (await callOf(within.camp.id))!;
+      const lateCall = (await callOf(late.camp.id))!;
+      // Both answer unheard: the dialplan notes their answer time (its first Stasis() failed).
+      await until(async () => (await answeredUnheard(pastCall.channel_id)) !== null, 20_000, 'the first customer to answer while no engine listens');
+      await until(async () => (await answeredUnheard(withinCall.channel_id)) !== null, 20_000, 'the second customer to answer while no engine listens');
+      const pastAnswer = (await answeredUnheard(pastCall.channel_id))!;
+      const withinAnswer = (await answeredUnheard(withinCall.channel_id))!;
+      // The standby wakes up just after the second answer (the first is seconds past the rule).
+      standby.kill('SIGCONT');
+      const resumedAt = Date.now();
+      stopped = null;
+      expect(resumedAt - pastAnswer).toBeGreaterThan(2000);
+      expect(resumedAt - withinAnswer).toBeLessThan(1000);
+      // Both customers are still up (Asterisk kept them), waiting in the dialplan.
+      expect(await channelState(pastCall.channel_id)).toBe('Up');
       await until(async () => (await holder()).split(':')[1] === String(standby.pid), 15_000, 'the standby to take the node');
-      const [early, late] = setups;
-      // Answered while no engine held the application's websocket: Asterisk's Stasis() fails
-      // ("Stasis app ... not active", measured on 22.10) and hangs the customer up at once, so
-      // they hear no information message. The new owner closes the call once, from Asterisk's
-      // record, counted as abandoned (answered, never joined); its agent was not given it.
-      await until(async () => !!(await callOf(early!.camp.id))?.ended_at, 40_000, 'the early customer\'s call to end');
-      expect(await callOf(early!.camp.id)).toMatchObject({ outcome: 'abandoned', agent_id: null, reconciled_from: 'asterisk-cel' });
-      expect((await callOf(early!.camp.id))!.answered_at).not.toBeNull();
+
+      // Within the rule: joined to their agent, in the agent's bridge, within 2 s of the answer.
+      await until(async () => !!(await callOf(within.camp.id))?.bridged_at, 10_000, 'the customer within the rule to be joined');
+      const joined = (await callOf(within.camp.id))!;
+      expect(joined).toMatchObject({ agent_id: within.agent.id });
+      expect(joined.answered_at!.getTime()).toBe(withinAnswer);
+      const connectMs = joined.bridged_at!.getTime() - withinAnswer;
+      expect(connectMs).toBeLessThan(2000);
+      const bridge = await (await ariFetch(`/bridges/${joined.bridge_id}`)).json() as { channels: string[] };
+      expect(bridge.channels).toContain(joined.channel_id);
+      expect(bridge.channels.length).toBe(2);
+
+      // Past the rule: the information message (heard on the customer's line), then abandoned.
+      await until(async () => !!(await callOf(past.camp.id))?.ended_at, 30_000, 'the call past the rule to end');
+      const told = heard.get(PAST_RULE_AUDIO)!;
+      // im-sorry + telephone-number: ~2.4 s of speech, 50 packets a second.
+      expect(told.voiced, `${told.packets} RTP packets heard, ${told.voiced} with sound`).toBeGreaterThan(40);
+      expect(told.firstVoicedAt!).toBeGreaterThanOrEqual(resumedAt);
+      const abandoned = (await callsOf(past.camp.id));
+      expect(abandoned).toHaveLength(1);
+      expect(abandoned[0]).toMatchObject({ outcome: 'abandoned', agent_id: null, bridged_at: null, reconciled_from: null });
+      expect(abandoned[0]!.answered_at!.getTime()).toBe(pastAnswer);
+      const period = { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) };
+      const [pastReport] = await campaignReports(db, { ...period, campaignId: past.camp.id }, { effectiveTalkSeconds: 30, successResults: [] });
+      expect(pastReport).toMatchObject({ abandoned: 1 });
+
+      // The joined call ends when the customer hangs up: one CDR, closed by the standby.
+      await until(async () => !!(await callOf(within.camp.id))?.ended_at, 30_000, 'the joined call to end');
+      const ended = await callsOf(within.camp.id);
+      expect(ended).toHaveLength(1);
+      expect(ended[0]).toMatchObject({ outcome: 'answered', ended_by: 'customer', reconciled_from: null });
+      const [withinReport] = await campaignReports(db, { ...period, campaignId: within.camp.id }, { effectiveTalkSeconds: 30, successResults: [] });
+      expect(withinReport).toMatchObject({ abandoned: 0 });
+
       // Answered after the takeover: its StasisStart reached the new owner, joined to the agent.
-      await until(async () => !!(await callOf(late!.camp.id))?.bridged_at, 30_000, 'the late customer to be joined to an agent');
-      expect(await callOf(late!.camp.id)).toMatchObject({ agent_id: late!.agent.id });
-      await until(async () => !!(await callOf(late!.camp.id))?.ended_at, 30_000, 'the late customer\'s call to end');
-      expect(await callOf(late!.camp.id)).toMatchObject({ outcome: 'answered', ended_by: 'customer', reconciled_from: null });
-      // The early campaign's agent was kept, and is still ready for the next call.
-      expect((await agentState(standbyPort, early!.agent.id)).state).toBe('ready');
+      await until(async () => !!(await callOf(late.camp.id))?.bridged_at, 30_000, 'the late customer to be joined to an agent');
+      expect(await callOf(late.camp.id)).toMatchObject({ agent_id: late.agent.id, channel_id: lateCall.channel_id });
+      await until(async () => !!(await callOf(late.camp.id))?.ended_at, 30_000, 'the late customer\'s call to end');
+      expect(await callsOf(late.camp.id)).toMatchObject([{ outcome: 'answered', ended_by: 'customer', reconciled_from: null }]);
+      // The agent of the abandoned call was kept, and is still ready for the next call.
+      expect((await agentState(standbyPort, past.agent.id)).state).toBe('ready');
+      process.stdout.write(`takeover-calls: answered unheard, joined ${connectMs} ms after the answer; past the rule: ${told.voiced} voiced RTP packets of the information message (first ${told.firstVoicedAt! - pastAnswer} ms after the answer)\n`);
     } finally {
+      if (stopped) stopped.kill('SIGCONT');
+      for (const sock of sockets) sock.close();
       for (const s of setups) await db.updateTable('campaigns').set({ state: 'completed' }).where('id', '=', s.camp.id).execute();
       for (const c of [a, b]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
       await Promise.all([a, b].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     }
   }, 240_000);
 });
+
+/** G.711 A-law to linear (ITU-T G.711). */
+function alawToLinear(a: number): number {
+  const v = a ^ 0x55;
+  const seg = (v & 0x70) >> 4;
+  let t = (v & 0x0f) << 4;
+  t += seg === 0 ? 8 : 0x108;
+  if (seg > 1) t <<= seg - 1;
+  return v & 0x80 ? t : -t;
+}
