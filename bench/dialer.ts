@@ -847,7 +847,7 @@ async function main(): Promise<void> {
 
     const breakdowns: { label: string; c: number; outcomes: DialOutcome[]; marks: Map<string, Marks>; gate: number[]; poolWaitMax: number; poolWaitMean: number }[] = [];
     const rawCycles = new Map<string, number[]>();
-    const profiles: { label: string; file: string; byModule: [string, number][]; totalMs: number }[] = [];
+    const profiles: Profile[] = [];
     let nextAttempt = 0;
 
     const runDialer = async (source: string[], count: number, concurrency: number, label: string): Promise<Row> => {
@@ -1045,7 +1045,7 @@ async function main(): Promise<void> {
     if (raw100) cold.ratio = cold.sustained / raw100.sustained;
     if (rawb100) cold.ratioBridge = cold.sustained / rawb100.sustained;
     rows.push(cold);
-    const engineRows = TWO_NODES ? await runEngineRows({ db, dbUrl, policyName, recDir, queueAttempts, notes }) : [];
+    const engineRows = TWO_NODES ? await runEngineRows({ db, dbUrl, policyName, recDir, queueAttempts, notes, profiles }) : [];
 
     // --- report
     const envs = [SCALE === 1 ? '' : `BENCH_SCALE=${SCALE}`, NODE === null ? '' : `BENCH_NODE=${NODE}`, process.env.BENCH_NODES ? `BENCH_NODES=${ENGINE_NODES.join(',')}` : '', TWO_NODES ? '' : 'BENCH_TWO_NODES=0', PORT_BASE === null ? '' : `BENCH_PORT_BASE=${PORT_BASE}`, process.env.BENCH_DB ? `BENCH_DB=${DB_NAME}` : ''].filter(Boolean);
@@ -1165,6 +1165,8 @@ interface EngineRun {
   ok: number;
   failures: [string, number][];
   hangupErrors: number;
+  /** BENCH_PROFILE=1: the engine process's CPU profile of the run, summarised (and its file). */
+  profile?: Profile;
 }
 
 type FromEngine = { kind: 'ready'; loginMs: number } | { kind: 'ran'; run: EngineRun } | { kind: 'failed'; error: string };
@@ -1206,6 +1208,7 @@ async function engineProcess(): Promise<void> {
   const epoch = (t: number) => performance.timeOrigin + t;
   const runOnce = async (ids: string[], concurrency: number): Promise<EngineRun> => {
     hangupErrors = 0;
+    const profiler = PROFILE ? await startProfile() : null;
     const run = await drive(ids.length, concurrency, async (i): Promise<{ connectMs?: number; why?: string }> => {
       const id = ids[i]!;
       try {
@@ -1218,12 +1221,19 @@ async function engineProcess(): Promise<void> {
         return { why: String(err).slice(0, 100) };
       }
     });
+    let profile: Profile | undefined;
+    if (profiler) {
+      const p = await profiler.stop();
+      const file = path.join(tmpdir(), `bench-dialer-${tag}-engine-${process.pid}-${randomUUID().slice(0, 4)}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(p));
+      profile = { label: '', file, ...summariseProfile(p) };
+    }
     const failures = new Map<string, number>();
     for (const r of run.results) if (r.why !== undefined) failures.set(r.why, (failures.get(r.why) ?? 0) + 1);
     return {
       ends: run.ends.map(epoch), startedAt: epoch(run.startedAt), endedAt: epoch(run.endedAt),
       connect: run.results.flatMap((r) => (r.connectMs !== undefined ? [r.connectMs] : [])),
-      ok: run.results.filter((r) => r.connectMs !== undefined).length, failures: [...failures], hangupErrors,
+      ok: run.results.filter((r) => r.connectMs !== undefined).length, failures: [...failures], hangupErrors, ...(profile ? { profile } : {}),
     };
   };
   process.on('message', (m: ToEngine) => {
@@ -1327,6 +1337,7 @@ interface EngineSetup {
   recDir: string;
   queueAttempts: (campaignId: string, phones: string[]) => Promise<string[]>;
   notes: string[];
+  profiles: Profile[];
 }
 
 /**
@@ -1402,6 +1413,7 @@ async function runEngineRows(s: EngineSetup): Promise<EngineRow[]> {
         const where = `${label}, ${engineLabel(jobs[k]!.e)}`;
         if (r.failures.length) s.notes.push(`${where}: failures: ${r.failures.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
         if (r.hangupErrors) s.notes.push(`${where}: ${r.hangupErrors} bench hangups failed`);
+        if (r.profile) s.profiles.push({ ...r.profile, label: where });
       });
       const pctOf = (name: string) => c.groups.get(name) ?? 0;
       const served = (e: (typeof engines)[number]) => jobs.find((j) => j.e === e)?.count ?? 0;
@@ -1429,8 +1441,10 @@ async function runEngineRows(s: EngineSetup): Promise<EngineRow[]> {
     const TWO = `two engines over two nodes (nodes ${a.node} + ${b.node})`;
     console.error(`bench:dialer: engine processes: warm-up, then one node, two nodes, two nodes, one node (c=${ENGINE_C} in all)`);
     const notesBefore = s.notes.length;
+    const profilesBefore = s.profiles.length;
     await measure('warm-up', [{ e: a, count: WARMUP, c: ENGINE_C / 2 }, { e: b, count: WARMUP, c: ENGINE_C / 2 }]);
     s.notes.length = notesBefore;
+    s.profiles.length = profilesBefore;
     const one1 = await measure(ONE, [{ e: a, count: 2 * quarter, c: ENGINE_C }]);
     const two1 = await measure(TWO, [{ e: a, count: quarter, c: ENGINE_C / 2 }, { e: b, count: quarter, c: ENGINE_C / 2 }]);
     const two2 = await measure(TWO, [{ e: a, count: quarter, c: ENGINE_C / 2 }, { e: b, count: quarter, c: ENGINE_C / 2 }]);
@@ -1509,6 +1523,14 @@ async function asteriskVersion(raw: RawAri): Promise<string> {
   }
 }
 
+
+/** A CPU profile of one run, summarised by module. */
+interface Profile {
+  label: string;
+  file: string;
+  byModule: [string, number][];
+  totalMs: number;
+}
 
 interface RunningProfile {
   stop(): Promise<Profiler.Profile>;
