@@ -1179,7 +1179,6 @@ type FromEngine = { kind: 'ready'; loginMs: number } | { kind: 'ran'; run: Engin
  * agent (as the in-process rows do).
  */
 async function engineProcess(): Promise<void> {
-  const send = (m: FromEngine) => process.send?.(m);
   process.on('disconnect', () => process.exit(1));
   const ecfg = loadConfig(process.env);
   const db = createDb(ecfg.DATABASE_URL, 20);
@@ -1190,12 +1189,29 @@ async function engineProcess(): Promise<void> {
   await host.start();
   const engine = host.engine ?? (await withTimeout(new Promise<Engine>((resolve) => host.on('engine', (_node, e) => e && resolve(e))), 60_000, `driving node ${ecfg.ENGINE_NODES.join(',')}`));
   engine.runner.stop();
+  try {
+    await engineReady(host, engine, db);
+  } catch (err) {
+    // Agents logged in so far are logged out (their softphone legs hung up) before the process ends.
+    await host.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The engine process's set-up after its engine is up: agents logged in, the runs and the stop answered. */
+async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<void> {
+  const send = (m: FromEngine) => process.send?.(m);
+  const ecfg = loadConfig(process.env);
   // The number profile is cached per exchange: warmed for every exchange the runs use, as in the parent.
   for (let i = 0; i < WARM_EXCHANGES; i++) await profileNumber(phoneOf(i));
   const agentIds = (process.env.BENCH_AGENT_IDS ?? '').split(',').filter(Boolean);
   const agents = await db.selectFrom('agents').where('id', 'in', agentIds).select(['id', 'name', 'endpoint']).execute();
   const loginStart = performance.now();
-  await drive(agents.length, 10, (i) => engine.dialer.agents.login(agents[i]!));
+  // A login under a heavy load can meet ARI's request timeout: tried once more (set-up, not measured).
+  await drive(agents.length, 10, (i) => engine.dialer.agents.login(agents[i]!).catch(async () => {
+    await new Promise((r) => setTimeout(r, 1000));
+    return engine.dialer.agents.login(agents[i]!);
+  }));
   const loginMs = performance.now() - loginStart;
   if (engine.dialer.agents.countIn('ready') !== agentIds.length) throw new Error(`only ${engine.dialer.agents.countIn('ready')} of ${agentIds.length} agents ready`);
   const agentChannels = new Set(engine.dialer.agents.list().map((s) => s.channelId));
