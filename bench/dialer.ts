@@ -1167,6 +1167,8 @@ interface EngineRun {
   hangupErrors: number;
   /** BENCH_PROFILE=1: the engine process's CPU profile of the run, summarised (and its file). */
   profile?: Profile;
+  /** SQL statements the engine process sent during the run, by kind (its background work included). */
+  sql: [string, number][];
 }
 
 type FromEngine = { kind: 'ready'; loginMs: number } | { kind: 'ran'; run: EngineRun } | { kind: 'failed'; error: string };
@@ -1225,18 +1227,22 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
   const runOnce = async (ids: string[], concurrency: number): Promise<EngineRun> => {
     hangupErrors = 0;
     const profiler = PROFILE ? await startProfile() : null;
+    statements.counts.clear();
+    statements.on = true;
     const run = await drive(ids.length, concurrency, async (i): Promise<{ connectMs?: number; why?: string }> => {
       const id = ids[i]!;
       try {
         const r = await engine.dialer.dialAttempt(id);
         if (r.status !== 'dialing') return { why: r.status === 'denied' ? `denied: ${r.reasons.join('; ')}` : r.status === 'not-dialed' ? r.reason : r.status };
-        const summary = await withTimeout(engine.dialer.callDone(id), CALL_TIMEOUT_MS, `call of attempt ${id}`);
+        // Failures are counted by kind: the attempt is left out of the reason.
+        const summary = await withTimeout(engine.dialer.callDone(id), CALL_TIMEOUT_MS, 'a call');
         if (summary.outcome === 'answered' && summary.connectMs !== null) return { connectMs: summary.connectMs };
         return { why: `outcome ${summary.outcome}${summary.connectMs === null ? ' (not bridged)' : ''}` };
       } catch (err) {
         return { why: String(err).slice(0, 100) };
       }
     });
+    statements.on = false;
     let profile: Profile | undefined;
     if (profiler) {
       const p = await profiler.stop();
@@ -1250,6 +1256,7 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
       ends: run.ends.map(epoch), startedAt: epoch(run.startedAt), endedAt: epoch(run.endedAt),
       connect: run.results.flatMap((r) => (r.connectMs !== undefined ? [r.connectMs] : [])),
       ok: run.results.filter((r) => r.connectMs !== undefined).length, failures: [...failures], hangupErrors, ...(profile ? { profile } : {}),
+      sql: [...statements.counts].sort((x, y) => y[1] - x[1]),
     };
   };
   process.on('message', (m: ToEngine) => {
@@ -1430,6 +1437,8 @@ async function runEngineRows(s: EngineSetup): Promise<EngineRow[]> {
         if (r.failures.length) s.notes.push(`${where}: failures: ${r.failures.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
         if (r.hangupErrors) s.notes.push(`${where}: ${r.hangupErrors} bench hangups failed`);
         if (r.profile) s.profiles.push({ ...r.profile, label: where });
+        const n = jobs[k]!.count;
+        s.notes.push(`${where}: SQL statements (round trips) per call ${fmt(r.sql.reduce((x, [, v]) => x + v, 0) / n, 2)}: ${r.sql.map(([kind, v]) => `${kind} ${fmt(v / n, 2)}`).join(', ')}`);
       });
       const pctOf = (name: string) => c.groups.get(name) ?? 0;
       const served = (e: (typeof engines)[number]) => jobs.find((j) => j.e === e)?.count ?? 0;
