@@ -1045,6 +1045,13 @@ async function main(): Promise<void> {
     if (raw100) cold.ratio = cold.sustained / raw100.sustained;
     if (rawb100) cold.ratioBridge = cold.sustained / rawb100.sustained;
     rows.push(cold);
+    if (TWO_NODES) {
+      // The engine rows may run on this node: its agent legs and the raw client's leave it first.
+      await dialer.close();
+      dialer = null;
+      await rb.close();
+      rawBridges = null;
+    }
     const engineRows = TWO_NODES ? await runEngineRows({ db, dbUrl, policyName, recDir, queueAttempts, notes, profiles }) : [];
 
     // --- report
@@ -1153,7 +1160,7 @@ async function main(): Promise<void> {
 // Engines in processes of their own (the engine rows): the parent sets up, the engines dial.
 
 /** What the parent asks of an engine process (one request at a time). */
-type ToEngine = { kind: 'run'; ids: string[]; concurrency: number } | { kind: 'stop' };
+type ToEngine = { kind: 'run'; ids: string[]; concurrency: number } | { kind: 'login' } | { kind: 'logout' } | { kind: 'stop' };
 
 /** One engine's share of a run. Times in ms since the epoch: each process has its own perf clock. */
 interface EngineRun {
@@ -1171,7 +1178,7 @@ interface EngineRun {
   sql: [string, number][];
 }
 
-type FromEngine = { kind: 'ready'; loginMs: number } | { kind: 'ran'; run: EngineRun } | { kind: 'failed'; error: string };
+type FromEngine = { kind: 'ready'; loginMs: number } | { kind: 'ran'; run: EngineRun } | { kind: 'done' } | { kind: 'failed'; error: string };
 
 /**
  * An engine process (BENCH_ENGINE_PROCESS=1, forked by the parent with the database, the node and
@@ -1208,15 +1215,20 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
   for (let i = 0; i < WARM_EXCHANGES; i++) await profileNumber(phoneOf(i));
   const agentIds = (process.env.BENCH_AGENT_IDS ?? '').split(',').filter(Boolean);
   const agents = await db.selectFrom('agents').where('id', 'in', agentIds).select(['id', 'name', 'endpoint']).execute();
-  const loginStart = performance.now();
-  // A login under a heavy load can meet ARI's request timeout: tried once more (set-up, not measured).
-  await drive(agents.length, 10, (i) => engine.dialer.agents.login(agents[i]!).catch(async () => {
-    await new Promise((r) => setTimeout(r, 1000));
-    return engine.dialer.agents.login(agents[i]!);
-  }));
-  const loginMs = performance.now() - loginStart;
-  if (engine.dialer.agents.countIn('ready') !== agentIds.length) throw new Error(`only ${engine.dialer.agents.countIn('ready')} of ${agentIds.length} agents ready`);
-  const agentChannels = new Set(engine.dialer.agents.list().map((s) => s.channelId));
+  const agentChannels = new Set<string>();
+  const login = async (): Promise<number> => {
+    const loginStart = performance.now();
+    // A login under a heavy load can meet ARI's request timeout: tried once more (set-up, not measured).
+    await drive(agents.length, 10, (i) => engine.dialer.agents.login(agents[i]!).catch(async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return engine.dialer.agents.login(agents[i]!);
+    }));
+    if (engine.dialer.agents.countIn('ready') !== agentIds.length) throw new Error(`only ${engine.dialer.agents.countIn('ready')} of ${agentIds.length} agents ready`);
+    agentChannels.clear();
+    for (const a of engine.dialer.agents.list()) agentChannels.add(a.channelId);
+    return performance.now() - loginStart;
+  };
+  const loginMs = await login();
   let hangupErrors = 0;
   const origAdd = engine.ari.addToBridge.bind(engine.ari);
   engine.ari.addToBridge = async (bridgeId: string, channelId: string) => {
@@ -1262,6 +1274,10 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
   process.on('message', (m: ToEngine) => {
     if (m.kind === 'run') {
       runOnce(m.ids, m.concurrency).then((run) => send({ kind: 'ran', run }), (err: unknown) => send({ kind: 'failed', error: String(err) }));
+      return;
+    }
+    if (m.kind === 'login' || m.kind === 'logout') {
+      (m.kind === 'login' ? login() : engine.dialer.agents.logoutAll('requested')).then(() => send({ kind: 'done' }), (err: unknown) => send({ kind: 'failed', error: String(err) }));
       return;
     }
     // Stop: agents logged out, then what the engine pushed to the node taken back out.
@@ -1318,6 +1334,14 @@ class EngineProcess {
   private answer(ms: number): Promise<FromEngine> {
     if (this.exited) return Promise.resolve({ kind: 'failed', error: this.exited });
     return withTimeout(new Promise<FromEngine>((resolve) => (this.next = resolve)), ms, `an answer from the engine on node ${this.node}`);
+  }
+
+  /** Logs its agents in (their softphone legs called) or out: a node with agents logged in is not idle. */
+  async agents(kind: 'login' | 'logout'): Promise<void> {
+    const answer = this.answer(180_000);
+    this.child.send({ kind } satisfies ToEngine);
+    const m = await answer;
+    if (m.kind !== 'done') throw new Error(`engine on node ${this.node}: ${kind}: ${m.kind === 'failed' ? m.error : m.kind}`);
   }
 
   async run(ids: string[], concurrency: number): Promise<EngineRun> {
@@ -1408,7 +1432,8 @@ async function runEngineRows(s: EngineSetup): Promise<EngineRow[]> {
     const loginMs = await Promise.all(engines.map((e) => e.proc.ready));
     await poolQuery(s.db, 'analyze');
     // Each softphone leg plays the 7 s g711 pcap after its login's ACK: its media has stopped before anything is measured.
-    await new Promise((r) => setTimeout(r, 8000));
+    const pcapPlayed = () => new Promise((r) => setTimeout(r, 8000));
+    await pcapPlayed();
     console.error(`bench:dialer: engine processes on nodes ${ENGINE_NODES.join(' and ')} up, ${AGENTS} agents each logged in (${loginMs.map((x) => fmt(x)).join(' / ')} ms)`);
     const engineLabel = (e: (typeof engines)[number]) => `engine on node ${e.node}`;
     const asteriskLabel = (e: (typeof engines)[number]) => `Asterisk node ${e.node}`;
@@ -1470,9 +1495,15 @@ async function runEngineRows(s: EngineSetup): Promise<EngineRow[]> {
     await measure('warm-up', [{ e: a, count: WARMUP, c: ENGINE_C / 2 }, { e: b, count: WARMUP, c: ENGINE_C / 2 }]);
     s.notes.length = notesBefore;
     s.profiles.length = profilesBefore;
+    // The second node carries no agents while the first runs alone: 100 agent legs sitting in
+    // their bridges cost an Asterisk CPU even without calls (10-50% of a core was measured here).
+    await b.proc.agents('logout');
     const one1 = await measure(ONE, [{ e: a, count: 2 * quarter, c: ENGINE_C }]);
+    await b.proc.agents('login');
+    await pcapPlayed();
     const two1 = await measure(TWO, [{ e: a, count: quarter, c: ENGINE_C / 2 }, { e: b, count: quarter, c: ENGINE_C / 2 }]);
     const two2 = await measure(TWO, [{ e: a, count: quarter, c: ENGINE_C / 2 }, { e: b, count: quarter, c: ENGINE_C / 2 }]);
+    await b.proc.agents('logout');
     const one2 = await measure(ONE, [{ e: a, count: 2 * quarter, c: ENGINE_C }]);
     const one = mergeEngineRows(one1, one2);
     const two = mergeEngineRows(two1, two2);
