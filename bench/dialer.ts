@@ -1229,6 +1229,15 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
     return performance.now() - loginStart;
   };
   const loginMs = await login();
+  // A logout ends when the softphone leg is gone: a login before that finds the session still there.
+  const logout = async (): Promise<void> => {
+    await engine.dialer.agents.logoutAll('requested');
+    const until = Date.now() + 30_000;
+    while (engine.dialer.agents.list().some((a) => a.state !== 'logged-out')) {
+      if (Date.now() > until) throw new Error('agents still logged in 30 s after their logout');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   let hangupErrors = 0;
   const origAdd = engine.ari.addToBridge.bind(engine.ari);
   engine.ari.addToBridge = async (bridgeId: string, channelId: string) => {
@@ -1277,7 +1286,7 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
       return;
     }
     if (m.kind === 'login' || m.kind === 'logout') {
-      (m.kind === 'login' ? login() : engine.dialer.agents.logoutAll('requested')).then(() => send({ kind: 'done' }), (err: unknown) => send({ kind: 'failed', error: String(err) }));
+      (m.kind === 'login' ? login() : logout()).then(() => send({ kind: 'done' }), (err: unknown) => send({ kind: 'failed', error: String(err) }));
       return;
     }
     // Stop: agents logged out, then what the engine pushed to the node taken back out.
