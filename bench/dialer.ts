@@ -1216,7 +1216,10 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
   const agentIds = (process.env.BENCH_AGENT_IDS ?? '').split(',').filter(Boolean);
   const agents = await db.selectFrom('agents').where('id', 'in', agentIds).select(['id', 'name', 'endpoint']).execute();
   const agentChannels = new Set<string>();
+  // While agents log in, the bridges joined are theirs (no customer is dialed meanwhile).
+  let loggingIn = false;
   const login = async (): Promise<number> => {
+    loggingIn = true;
     const loginStart = performance.now();
     // A login under a heavy load can meet ARI's request timeout: tried once more (set-up, not measured).
     await drive(agents.length, 10, (i) => engine.dialer.agents.login(agents[i]!).catch(async () => {
@@ -1226,6 +1229,7 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
     if (engine.dialer.agents.countIn('ready') !== agentIds.length) throw new Error(`only ${engine.dialer.agents.countIn('ready')} of ${agentIds.length} agents ready`);
     agentChannels.clear();
     for (const a of engine.dialer.agents.list()) agentChannels.add(a.channelId);
+    loggingIn = false;
     return performance.now() - loginStart;
   };
   const loginMs = await login();
@@ -1242,7 +1246,7 @@ async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<vo
   const origAdd = engine.ari.addToBridge.bind(engine.ari);
   engine.ari.addToBridge = async (bridgeId: string, channelId: string) => {
     await origAdd(bridgeId, channelId);
-    if (!agentChannels.has(channelId)) engine.ari.hangup(channelId).catch(() => hangupErrors++);
+    if (!loggingIn && !agentChannels.has(channelId)) engine.ari.hangup(channelId).catch(() => hangupErrors++);
   };
   const epoch = (t: number) => performance.timeOrigin + t;
   const runOnce = async (ids: string[], concurrency: number): Promise<EngineRun> => {
