@@ -11,18 +11,30 @@
 //     both runs have the same SIP flow; the dialer adds its decision, its DB writes and the bridge.
 // Runs are interleaved on the same Asterisk, each row in two halves (raw, raw + bridge, dialer, then
 // dialer, raw + bridge, raw) so that other programs' load on the shared machine weighs on all alike.
-// Prints a Markdown table. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
-// Ports: SIP 5600-5699, sipp media 18000-19999, ARI applications dialwell-bench-<random>.
+//  3. Engine rows (BENCH_TWO_NODES=0 skips them): two engines over two Asterisk nodes against one
+//     engine over one, in the same run. Each engine is a process of its own (this file, forked with
+//     BENCH_ENGINE_PROCESS=1) built as `dialwell serve --role engine` builds it (EngineHost →
+//     startEngine: node row and lease, fenced writes, trunk limiter on Redis), with its own sipp
+//     carrier, its own 100 agents on its own sipp softphone, its pacer stopped; the parent hands
+//     each engine its attempts, which it dials with dialAttempt() as in 2. 100 calls in flight in
+//     all (one engine: 100; two: 50 each), rows in halves (one, two, two, one). CPU is counted per
+//     engine process and per node's Asterisk. Nodes: BENCH_NODES=A,B, else BENCH_NODE and the next
+//     (2 and 3 without BENCH_NODE); both must be up (`bash scripts/stack.sh node-up N`).
+// Prints Markdown tables. BENCH_SCALE (e.g. 0.2) shrinks the call counts for a quick look.
+// Ports: SIP 5600-5699 and 5800-5821 (engine rows), sipp media 18000-19999, ARI applications
+// dialwell-bench-<random>[-<node>].
 // BENCH_NODE=N (2-12) runs against Asterisk node N of `bash scripts/stack.sh node-up N` (ARI on
 // 8088+100(N-1)) and counts only that node's Asterisk process, so that other programs' calls on
 // node 1 stay out of its Asterisk CPU; BENCH_PORT_BASE moves sipp's SIP and media ports (carrier
-// base, softphone base+20, media base+50 and base+150); BENCH_DB names the database.
-import { execFileSync } from 'node:child_process';
+// base, softphone base+20, media base+50 and base+150; the engine rows base+200 to base+399);
+// BENCH_DB names the database.
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Session, type Profiler } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
@@ -30,7 +42,11 @@ import pg from 'pg';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { addContact, createAgent, createCallerId, createCampaign, createTrunk } from '../src/admin/provision.js';
+import { listNodes, createNode } from '../src/admin/nodes.service.js';
 import { syncAgent, syncTrunk } from '../src/admin/pbx-sync.js';
+import { EngineHost, nodeConfig } from '../src/app/engine-host.js';
+import type { Engine } from '../src/app/engine.js';
+import { systemActor } from '../src/auth/audit.repository.js';
 import type { PolicyInput } from '../src/compliance/policy.js';
 import { profileNumber } from '../src/compliance/store/dial-gate.js';
 import { PolicyResolver, savePolicy } from '../src/compliance/store/policies.repository.js';
@@ -39,7 +55,7 @@ import { createDb, poolOf, recreateDatabase, type Db } from '../src/db/database.
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { CallSummary } from '../src/dialer/call-session.js';
 import { Dialer, defaultDialerOptions, type DialResult } from '../src/dialer/dialer.js';
-import { AriGateway } from '../src/pbx/ari.js';
+import { AriGateway, ariOptions } from '../src/pbx/ari.js';
 import { removeAgentEndpoint, removeTrunk, trunkDialString } from '../src/pbx/pjsip-config.js';
 import { LocalRecordingStore } from '../src/recordings/store.js';
 import { Sipp } from '../src/sim/sipp.js';
@@ -56,7 +72,7 @@ const CONCURRENCIES = [50, 100];
 const AGENTS = 100;
 const CALL_TIMEOUT_MS = 30_000;
 /** The whole run is bounded: past this, it reports what it has and exits non-zero. */
-const DEADLINE_MS = 6 * 60_000;
+const DEADLINE_MS = (process.env.BENCH_TWO_NODES === '0' ? 6 : 10) * 60_000;
 
 const PORT_BASE = process.env.BENCH_PORT_BASE ? Number(process.env.BENCH_PORT_BASE) : null;
 if (PORT_BASE !== null && !(Number.isInteger(PORT_BASE) && PORT_BASE > 1024)) throw new Error('BENCH_PORT_BASE must be a port number');
@@ -68,6 +84,32 @@ const NODE = process.env.BENCH_NODE ? Number(process.env.BENCH_NODE) : null;
 if (NODE !== null && !(Number.isInteger(NODE) && NODE >= 2 && NODE <= 12)) throw new Error('BENCH_NODE must be a node number from 2 to 12 (scripts/stack.sh node-up N)');
 const DB_NAME = process.env.BENCH_DB ?? 'dialwell_bench_dialer';
 if (!/^[a-z_][a-z0-9_]*$/.test(DB_NAME)) throw new Error('BENCH_DB must be a plain lower-case database name');
+
+/**
+ * The engine rows (BENCH_TWO_NODES=0 skips them): Dialwell's engine as `dialwell serve --role
+ * engine` builds it (EngineHost → startEngine: node lease, fenced writes, trunk limiter, BullMQ
+ * worker, CDR reconciler), each in a process of its own over its own Asterisk node, with its own sipp
+ * carrier and softphone; one engine over one node, then two over two, the same calls in flight in all.
+ */
+const TWO_NODES = process.env.BENCH_TWO_NODES !== '0';
+/** The engine rows' nodes: BENCH_NODES=A,B, else BENCH_NODE and the next one (2 and 3 without BENCH_NODE). */
+const ENGINE_NODES: [number, number] = (() => {
+  const first = NODE ?? 2;
+  const ns = (process.env.BENCH_NODES ?? `${first},${first + 1}`).split(',').map((v) => Number(v.trim()));
+  if (ns.length !== 2 || ns[0] === ns[1] || ns.some((n) => !Number.isInteger(n) || n < 2 || n > 12)) {
+    throw new Error('BENCH_NODES must be two different node numbers from 2 to 12, such as 4,5 (scripts/stack.sh node-up N)');
+  }
+  return [ns[0]!, ns[1]!];
+})();
+/** Calls in flight in each engine row, in all: one engine holds them all, each of two holds half. */
+const ENGINE_C = 100;
+/** The engine rows' sipp ports: carrier and softphone SIP at base+200/+220 (+ the engine's index),
+ * their media at base+250, +290 (first engine) and base+330, +370 (second). */
+const enginePorts = (k: number) => {
+  const base = PORT_BASE ?? 5600;
+  const media = PORT_BASE === null ? 19000 + 200 * k : base + 250 + 80 * k;
+  return { carrier: base + 200 + k, softphone: base + 220 + k, carrierMedia: media, softphoneMedia: media + 40 };
+};
 
 const envCfg = loadConfig(process.env);
 const cfg = NODE === null ? envCfg : { ...envCfg, ARI_URL: `http://127.0.0.1:${8088 + 100 * (NODE - 1)}` };
@@ -153,14 +195,18 @@ interface CpuSnapshot {
   asterisk: number;
   postgres: Map<number, number>;
   sipp: number;
+  /** Ticks of each named group of processes (an engine process, one node's Asterisk). */
+  groups: Map<string, number>;
   machine: { busy: number; total: number };
   at: number;
 }
 
 class CpuMeter {
+  /** `groups`: more parts, each a named set of processes, counted apart (and out of "others"). */
   constructor(
     private readonly asteriskPids: number[],
     private readonly sippPids: () => number[],
+    private readonly groups: [string, () => number[]][] = [],
   ) {}
 
   snap(): CpuSnapshot {
@@ -172,13 +218,14 @@ class CpuMeter {
       // (their process title names it), per PID, so backends that come and go count right.
       postgres: new Map(pidsNamed('postgres').filter((p) => isBenchBackend(p)).map((p) => [p, procTicks(p)])),
       sipp: sum(this.sippPids()),
+      groups: new Map(this.groups.map(([name, pids]) => [name, sum(pids())])),
       machine: machineTicks(),
       at: performance.now(),
     };
   }
 
   /** CPU of each part between two snapshots, in % of one core. */
-  static diff(a: CpuSnapshot, b: CpuSnapshot): { wallMs: number; nodeMs: number; node: number; asterisk: number; postgres: number; sipp: number; machine: number; others: number } {
+  static diff(a: CpuSnapshot, b: CpuSnapshot): { wallMs: number; nodeMs: number; node: number; asterisk: number; postgres: number; sipp: number; groups: Map<string, number>; machine: number; others: number } {
     const wallMs = b.at - a.at;
     const nodeMs = (b.node.user - a.node.user + b.node.system - a.node.system) / 1000;
     const pct = (ticks: number) => (100 * ticks * TICK_MS) / wallMs;
@@ -190,12 +237,14 @@ class CpuMeter {
       asterisk: pct(b.asterisk - a.asterisk),
       postgres: pct([...b.postgres].reduce((sum, [pid, t]) => sum + t - (a.postgres.get(pid) ?? 0), 0)),
       sipp: pct(b.sipp - a.sipp),
+      groups: new Map([...b.groups].map(([name, t]) => [name, pct(t - (a.groups.get(name) ?? 0))])),
       // whole machine, in % of all its cores
       machine: mt > 0 ? (100 * (b.machine.busy - a.machine.busy)) / mt : NaN,
       // everything else running meanwhile (other sessions' tests, the kernel's softirq, ...), in % of one core
       others: NaN,
     };
-    out.others = mt > 0 ? (100 * CORES * (b.machine.busy - a.machine.busy)) / mt - out.node - out.asterisk - out.postgres - out.sipp : NaN;
+    const grouped = [...out.groups.values()].reduce((x, y) => x + y, 0);
+    out.others = mt > 0 ? (100 * CORES * (b.machine.busy - a.machine.busy)) / mt - out.node - out.asterisk - out.postgres - out.sipp - grouped : NaN;
     return out;
   }
 }
@@ -602,6 +651,16 @@ async function main(): Promise<void> {
 
   const asteriskPids = asteriskPidsOf(NODE);
   if (asteriskPids.length === 0) throw new Error('no asterisk process: run `bash scripts/stack.sh up`');
+  // The engine rows' second node must be up before the long single-node part runs.
+  if (TWO_NODES) {
+    for (const n of ENGINE_NODES) {
+      try {
+        asteriskPidsOf(n);
+      } catch (err) {
+        throw new Error(`${(err as Error).message} (the two-node rows run engines over nodes ${ENGINE_NODES.join(' and ')}: BENCH_NODES=A,B picks others, BENCH_TWO_NODES=0 skips them)`, { cause: err });
+      }
+    }
+  }
   if (NODE === null && asteriskPids.length > 1) console.error(`bench:dialer: ${asteriskPids.length} asterisk processes run: their CPU is counted together (BENCH_NODE=N counts node N's alone)`);
 
   console.error(`bench:dialer: database ${new URL(dbUrl).pathname.slice(1)}, app dialwell-bench-${tag}, ${CALLS} calls per run (+${WARMUP} warm-up), scale ${SCALE}`);
@@ -656,26 +715,26 @@ async function main(): Promise<void> {
     });
     // One contact through the admin path; the rest in bulk (the same columns).
     await addContact(db, { campaignId: campaign.id, phone: phoneOf(0), name: 'Bench 0' });
-    const queueAttempts = async (phones: string[]): Promise<string[]> => {
+    const queueAttempts = async (campaignId: string, phones: string[]): Promise<string[]> => {
       const ids: string[] = [];
       for (let from = 0; from < phones.length; from += 1000) {
         const chunk = phones.slice(from, from + 1000);
         const contacts = await db
           .insertInto('contacts')
-          .values(chunk.map((phone) => ({ campaign_id: campaign.id, phone, name: `Bench ${phone}` })))
+          .values(chunk.map((phone) => ({ campaign_id: campaignId, phone, name: `Bench ${phone}` })))
           .returning(['id', 'phone'])
           .execute();
         const attempts = await db
           .insertInto('attempts')
-          .values(contacts.map((c) => ({ campaign_id: campaign.id, contact_id: c.id, phone: c.phone, idempotency_key: randomUUID() })))
+          .values(contacts.map((c) => ({ campaign_id: campaignId, contact_id: c.id, phone: c.phone, idempotency_key: randomUUID() })))
           .returning('id')
           .execute();
         ids.push(...attempts.map((a) => a.id));
       }
       return ids;
     };
-    const warmIds = await queueAttempts(Array.from({ length: CALLS * (CONCURRENCIES.length + 1) + WARMUP }, (_, i) => phoneOf(i + 1)));
-    const coldIds = await queueAttempts(Array.from({ length: COLD_CALLS }, (_, j) => coldPhoneOf(j)));
+    const warmIds = await queueAttempts(campaign.id, Array.from({ length: CALLS * (CONCURRENCIES.length + 1) + WARMUP }, (_, i) => phoneOf(i + 1)));
+    const coldIds = await queueAttempts(campaign.id, Array.from({ length: COLD_CALLS }, (_, j) => coldPhoneOf(j)));
     // Fresh statistics: the gate's plans are made on a table that just grew from empty.
     await poolQuery(db, 'analyze');
 
@@ -788,7 +847,7 @@ async function main(): Promise<void> {
 
     const breakdowns: { label: string; c: number; outcomes: DialOutcome[]; marks: Map<string, Marks>; gate: number[]; poolWaitMax: number; poolWaitMean: number }[] = [];
     const rawCycles = new Map<string, number[]>();
-    const profiles: { label: string; file: string; byModule: [string, number][]; totalMs: number }[] = [];
+    const profiles: Profile[] = [];
     let nextAttempt = 0;
 
     const runDialer = async (source: string[], count: number, concurrency: number, label: string): Promise<Row> => {
@@ -986,9 +1045,17 @@ async function main(): Promise<void> {
     if (raw100) cold.ratio = cold.sustained / raw100.sustained;
     if (rawb100) cold.ratioBridge = cold.sustained / rawb100.sustained;
     rows.push(cold);
+    if (TWO_NODES) {
+      // The engine rows may run on this node: its agent legs and the raw client's leave it first.
+      await dialer.close();
+      dialer = null;
+      await rb.close();
+      rawBridges = null;
+    }
+    const engineRows = TWO_NODES ? await runEngineRows({ db, dbUrl, policyName, recDir, queueAttempts, notes, profiles }) : [];
 
     // --- report
-    const envs = [SCALE === 1 ? '' : `BENCH_SCALE=${SCALE}`, NODE === null ? '' : `BENCH_NODE=${NODE}`, PORT_BASE === null ? '' : `BENCH_PORT_BASE=${PORT_BASE}`, process.env.BENCH_DB ? `BENCH_DB=${DB_NAME}` : ''].filter(Boolean);
+    const envs = [SCALE === 1 ? '' : `BENCH_SCALE=${SCALE}`, NODE === null ? '' : `BENCH_NODE=${NODE}`, process.env.BENCH_NODES ? `BENCH_NODES=${ENGINE_NODES.join(',')}` : '', TWO_NODES ? '' : 'BENCH_TWO_NODES=0', PORT_BASE === null ? '' : `BENCH_PORT_BASE=${PORT_BASE}`, process.env.BENCH_DB ? `BENCH_DB=${DB_NAME}` : ''].filter(Boolean);
     const cmd = [...envs, 'npx tsx bench/dialer.ts'].join(' ');
     const out: string[] = [];
     out.push('');
@@ -1063,6 +1130,7 @@ async function main(): Promise<void> {
           `rate ${fmt((100 * (r.ratioBridge ?? NaN)))}% of raw + bridge; connect p99 ${fmt(r.connectP99 ?? NaN)} ms against raw + bridge's ${fmt(b?.connectP99 ?? NaN)} ms.`,
       );
     }
+    if (engineRows.length) out.push(...engineRowsReport(engineRows));
     for (const n of new Set(notes)) out.push(`- ${n}`);
     for (const p of profiles) {
       out.push('');
@@ -1088,6 +1156,428 @@ async function main(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Engines in processes of their own (the engine rows): the parent sets up, the engines dial.
+
+/** What the parent asks of an engine process (one request at a time). */
+type ToEngine = { kind: 'run'; ids: string[]; concurrency: number } | { kind: 'login' } | { kind: 'logout' } | { kind: 'stop' };
+
+/** One engine's share of a run. Times in ms since the epoch: each process has its own perf clock. */
+interface EngineRun {
+  ends: number[];
+  startedAt: number;
+  endedAt: number;
+  /** Connect times (the dialer's own: customer answered → joined to an agent) of answered calls. */
+  connect: number[];
+  ok: number;
+  failures: [string, number][];
+  hangupErrors: number;
+  /** BENCH_PROFILE=1: the engine process's CPU profile of the run, summarised (and its file). */
+  profile?: Profile;
+  /** SQL statements the engine process sent during the run, by kind (its background work included). */
+  sql: [string, number][];
+}
+
+type FromEngine = { kind: 'ready'; loginMs: number } | { kind: 'ran'; run: EngineRun } | { kind: 'done' } | { kind: 'failed'; error: string };
+
+/**
+ * An engine process (BENCH_ENGINE_PROCESS=1, forked by the parent with the database, the node and
+ * the agents in its environment): the engine as an engine host builds it for its node, its pacer
+ * stopped (the parent hands it attempts, as the in-process rows call dialAttempt), its agents
+ * logged in; then it dials what it is sent, and plays the customer hanging up once joined to an
+ * agent (as the in-process rows do).
+ */
+async function engineProcess(): Promise<void> {
+  process.on('disconnect', () => process.exit(1));
+  const ecfg = loadConfig(process.env);
+  const db = createDb(ecfg.DATABASE_URL, 20);
+  const host = new EngineHost(ecfg, db, new PolicyResolver(db), log, {
+    tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+    dialer: { agents: { ...defaultDialerOptions.agents, autoReadyAfterMs: 0 } },
+  });
+  await host.start();
+  const engine = host.engine ?? (await withTimeout(new Promise<Engine>((resolve) => host.on('engine', (_node, e) => e && resolve(e))), 60_000, `driving node ${ecfg.ENGINE_NODES.join(',')}`));
+  engine.runner.stop();
+  try {
+    await engineReady(host, engine, db);
+  } catch (err) {
+    // Agents logged in so far are logged out (their softphone legs hung up) before the process ends.
+    await host.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The engine process's set-up after its engine is up: agents logged in, the runs and the stop answered. */
+async function engineReady(host: EngineHost, engine: Engine, db: Db): Promise<void> {
+  const send = (m: FromEngine) => process.send?.(m);
+  const ecfg = loadConfig(process.env);
+  // The number profile is cached per exchange: warmed for every exchange the runs use, as in the parent.
+  for (let i = 0; i < WARM_EXCHANGES; i++) await profileNumber(phoneOf(i));
+  const agentIds = (process.env.BENCH_AGENT_IDS ?? '').split(',').filter(Boolean);
+  const agents = await db.selectFrom('agents').where('id', 'in', agentIds).select(['id', 'name', 'endpoint']).execute();
+  const agentChannels = new Set<string>();
+  // While agents log in, the bridges joined are theirs (no customer is dialed meanwhile).
+  let loggingIn = false;
+  const login = async (): Promise<number> => {
+    loggingIn = true;
+    const loginStart = performance.now();
+    // A login under a heavy load can meet ARI's request timeout: tried once more (set-up, not measured).
+    await drive(agents.length, 10, (i) => engine.dialer.agents.login(agents[i]!).catch(async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return engine.dialer.agents.login(agents[i]!);
+    }));
+    if (engine.dialer.agents.countIn('ready') !== agentIds.length) throw new Error(`only ${engine.dialer.agents.countIn('ready')} of ${agentIds.length} agents ready`);
+    agentChannels.clear();
+    for (const a of engine.dialer.agents.list()) agentChannels.add(a.channelId);
+    loggingIn = false;
+    return performance.now() - loginStart;
+  };
+  const loginMs = await login();
+  // A logout ends when the softphone leg is gone: a login before that finds the session still there.
+  const logout = async (): Promise<void> => {
+    await engine.dialer.agents.logoutAll('requested');
+    const until = Date.now() + 30_000;
+    while (engine.dialer.agents.list().some((a) => a.state !== 'logged-out')) {
+      if (Date.now() > until) throw new Error('agents still logged in 30 s after their logout');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  let hangupErrors = 0;
+  const origAdd = engine.ari.addToBridge.bind(engine.ari);
+  engine.ari.addToBridge = async (bridgeId: string, channelId: string) => {
+    await origAdd(bridgeId, channelId);
+    if (!loggingIn && !agentChannels.has(channelId)) engine.ari.hangup(channelId).catch(() => hangupErrors++);
+  };
+  const epoch = (t: number) => performance.timeOrigin + t;
+  const runOnce = async (ids: string[], concurrency: number): Promise<EngineRun> => {
+    hangupErrors = 0;
+    const profiler = PROFILE ? await startProfile() : null;
+    statements.counts.clear();
+    statements.on = true;
+    const run = await drive(ids.length, concurrency, async (i): Promise<{ connectMs?: number; why?: string }> => {
+      const id = ids[i]!;
+      try {
+        const r = await engine.dialer.dialAttempt(id);
+        if (r.status !== 'dialing') return { why: r.status === 'denied' ? `denied: ${r.reasons.join('; ')}` : r.status === 'not-dialed' ? r.reason : r.status };
+        // Failures are counted by kind: the attempt is left out of the reason.
+        const summary = await withTimeout(engine.dialer.callDone(id), CALL_TIMEOUT_MS, 'a call');
+        if (summary.outcome === 'answered' && summary.connectMs !== null) return { connectMs: summary.connectMs };
+        return { why: `outcome ${summary.outcome}${summary.connectMs === null ? ' (not bridged)' : ''}` };
+      } catch (err) {
+        return { why: String(err).slice(0, 100) };
+      }
+    });
+    statements.on = false;
+    let profile: Profile | undefined;
+    if (profiler) {
+      const p = await profiler.stop();
+      const file = path.join(tmpdir(), `bench-dialer-${tag}-engine-${process.pid}-${randomUUID().slice(0, 4)}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(p));
+      profile = { label: '', file, ...summariseProfile(p) };
+    }
+    const failures = new Map<string, number>();
+    for (const r of run.results) if (r.why !== undefined) failures.set(r.why, (failures.get(r.why) ?? 0) + 1);
+    return {
+      ends: run.ends.map(epoch), startedAt: epoch(run.startedAt), endedAt: epoch(run.endedAt),
+      connect: run.results.flatMap((r) => (r.connectMs !== undefined ? [r.connectMs] : [])),
+      ok: run.results.filter((r) => r.connectMs !== undefined).length, failures: [...failures], hangupErrors, ...(profile ? { profile } : {}),
+      sql: [...statements.counts].sort((x, y) => y[1] - x[1]),
+    };
+  };
+  process.on('message', (m: ToEngine) => {
+    if (m.kind === 'run') {
+      runOnce(m.ids, m.concurrency).then((run) => send({ kind: 'ran', run }), (err: unknown) => send({ kind: 'failed', error: String(err) }));
+      return;
+    }
+    if (m.kind === 'login' || m.kind === 'logout') {
+      (m.kind === 'login' ? login() : logout()).then(() => send({ kind: 'done' }), (err: unknown) => send({ kind: 'failed', error: String(err) }));
+      return;
+    }
+    // Stop: agents logged out, then what the engine pushed to the node taken back out.
+    void (async () => {
+      await host.close();
+      const pushed = await AriGateway.connect(ariOptions(nodeConfig(ecfg, (await listNodes(db)).find((n) => n.name === ecfg.ENGINE_NODES[0])!), log));
+      for (const a of await db.selectFrom('agents').select('endpoint').execute()) await removeAgentEndpoint(pushed, a.endpoint).catch(() => undefined);
+      for (const t of await db.selectFrom('trunks').select('name').execute()) await removeTrunk(pushed, t.name).catch(() => undefined);
+      pushed.close();
+      await db.destroy();
+      process.exit(0);
+    })();
+  });
+  send({ kind: 'ready', loginMs });
+}
+
+/** An engine process seen from the parent. */
+class EngineProcess {
+  private next: ((m: FromEngine) => void) | null = null;
+  private exited: string | null = null;
+  readonly ready: Promise<number>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly node: number,
+  ) {
+    child.on('message', (m: FromEngine) => {
+      const n = this.next;
+      this.next = null;
+      n?.(m);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = `the engine process on node ${node} exited (${signal ?? `code ${code}`})`;
+      const n = this.next;
+      this.next = null;
+      n?.({ kind: 'failed', error: this.exited });
+    });
+    this.ready = this.answer(180_000).then((m) => {
+      if (m.kind !== 'ready') throw new Error(`engine on node ${node}: ${m.kind === 'failed' ? m.error : m.kind}`);
+      return m.loginMs;
+    });
+  }
+
+  /** Forks this file as an engine process for `nodeName`, with its own ARI application. */
+  static start(node: number, env: Record<string, string>): EngineProcess {
+    const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ...env, BENCH_ENGINE_PROCESS: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new EngineProcess(child, node);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  private answer(ms: number): Promise<FromEngine> {
+    if (this.exited) return Promise.resolve({ kind: 'failed', error: this.exited });
+    return withTimeout(new Promise<FromEngine>((resolve) => (this.next = resolve)), ms, `an answer from the engine on node ${this.node}`);
+  }
+
+  /** Logs its agents in (their softphone legs called) or out: a node with agents logged in is not idle. */
+  async agents(kind: 'login' | 'logout'): Promise<void> {
+    const answer = this.answer(180_000);
+    this.child.send({ kind } satisfies ToEngine);
+    const m = await answer;
+    if (m.kind !== 'done') throw new Error(`engine on node ${this.node}: ${kind}: ${m.kind === 'failed' ? m.error : m.kind}`);
+  }
+
+  async run(ids: string[], concurrency: number): Promise<EngineRun> {
+    const answer = this.answer(CALL_TIMEOUT_MS + 5 * 60_000);
+    this.child.send({ kind: 'run', ids, concurrency } satisfies ToEngine);
+    const m = await answer;
+    if (m.kind !== 'ran') throw new Error(`engine on node ${this.node}: ${m.kind === 'failed' ? m.error : m.kind}`);
+    return m.run;
+  }
+
+  /** Asks it to stop (logouts, endpoints removed); killed if it has not within 30 s. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ kind: 'stop' } satisfies ToEngine);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
+    await gone;
+    clearTimeout(t);
+  }
+}
+
+/** A row of the engine rows: CPU of each part (% of a core) and the calls it served (0: idle). */
+interface EngineRow extends Row {
+  parts: Map<string, { pct: number; calls: number }>;
+}
+
+function mergeEngineRows(a: EngineRow, b: EngineRow): EngineRow {
+  const m = mergeRows(a, b);
+  const parts = new Map([...a.parts].map(([k, p]) => {
+    const q = b.parts.get(k) ?? { pct: 0, calls: 0 };
+    return [k, { pct: (p.pct * a.wallMs + q.pct * b.wallMs) / m.wallMs, calls: p.calls + q.calls }];
+  }));
+  return { ...m, parts };
+}
+
+interface EngineSetup {
+  db: Db;
+  dbUrl: string;
+  policyName: string;
+  recDir: string;
+  queueAttempts: (campaignId: string, phones: string[]) => Promise<string[]>;
+  notes: string[];
+  profiles: Profile[];
+}
+
+/**
+ * One engine over one node against two engines over two nodes, in one run: each row in two halves
+ * (one, two, two, one), ENGINE_C calls in flight in all. Returns the merged rows (one node first).
+ */
+async function runEngineRows(s: EngineSetup): Promise<EngineRow[]> {
+  const sipps: Sipp[] = [];
+  const procs: EngineProcess[] = [];
+  const quarter = Math.ceil(CALLS / 4);
+  try {
+    const engines: { node: number; proc: EngineProcess; ids: string[]; next: number; asterisk: number[] }[] = [];
+    for (const [k, n] of ENGINE_NODES.entries()) {
+      const ports = enginePorts(k);
+      sipps.push(await Sipp.start({ scenario: 'bench-customer.xml', port: ports.carrier, mediaPort: ports.carrierMedia, pauseMs: 0 }));
+      sipps.push(await Sipp.start({ scenario: 'agent-softphone.xml', port: ports.softphone, mediaPort: ports.softphoneMedia }));
+      const node = await createNode(s.db, systemActor('cli'), {
+        name: `bench-${tag}-n${n}`, ariUrl: `http://127.0.0.1:${8088 + 100 * (n - 1)}`, ariUser: cfg.ARI_USER, ariPassword: cfg.ARI_PASSWORD,
+        amiHost: cfg.AMI_HOST, amiPort: 5038 + 100 * (n - 1), amiUser: cfg.AMI_USER, amiPassword: cfg.AMI_PASSWORD,
+        sipAddress: `127.0.0.1:${5060 + 100 * (n - 1)}`,
+        // No CEL file: the CDR reconciler runs at start and hourly, never during the runs.
+        celFile: null, enabled: true,
+      });
+      // The engine holds the trunk's limits on Redis (one script per dial): set as high as the API allows, so they never bind.
+      const trunk = await createTrunk(s.db, { name: `bench-carrier-${tag}-n${n}`, host: '127.0.0.1', port: ports.carrier, maxCps: 1000, maxChannels: 10_000 });
+      const callerId = await createCallerId(s.db, `+1305555020${k}`, `bench line, node ${n}`);
+      const campaign = await createCampaign(s.db, {
+        name: `bench ${tag} node ${n}`, trunkId: trunk.id, callerIdId: callerId.id, state: 'running', policyName: s.policyName, recordCalls: false,
+      });
+      const agentIds: string[] = [];
+      for (let i = 0; i < AGENTS; i++) {
+        const a = await createAgent(s.db, { name: `Bench agent ${i}, node ${n}`, endpoint: `bench-n${n}-${tag}-${String(i).padStart(3, '0')}`, contactUri: `sip:127.0.0.1:${ports.softphone}` });
+        agentIds.push(a.id);
+      }
+      // The first engine dials the one-node row and its half of the two-node row; the second, its half.
+      const count = WARMUP + (k === 0 ? 4 * quarter : 0) + 2 * quarter;
+      const ids = await s.queueAttempts(campaign.id, Array.from({ length: count }, (_, i) => phoneOf(1_000_000 + 500_000 * k + i)));
+      const proc = EngineProcess.start(n, {
+        DATABASE_URL: s.dbUrl, ENGINE_NODES: node.name, ARI_APP: `dialwell-bench-${tag}`, DIAL_QUEUE: `dial-bench-${tag}`,
+        RECORDINGS_DIR: s.recDir, BENCH_AGENT_IDS: agentIds.join(','),
+      });
+      procs.push(proc);
+      engines.push({ node: n, proc, ids, next: 0, asterisk: asteriskPidsOf(n) });
+    }
+    const loginMs = await Promise.all(engines.map((e) => e.proc.ready));
+    await poolQuery(s.db, 'analyze');
+    // Each softphone leg plays the 7 s g711 pcap after its login's ACK: its media has stopped before anything is measured.
+    const pcapPlayed = () => new Promise((r) => setTimeout(r, 8000));
+    await pcapPlayed();
+    console.error(`bench:dialer: engine processes on nodes ${ENGINE_NODES.join(' and ')} up, ${AGENTS} agents each logged in (${loginMs.map((x) => fmt(x)).join(' / ')} ms)`);
+    const engineLabel = (e: (typeof engines)[number]) => `engine on node ${e.node}`;
+    const asteriskLabel = (e: (typeof engines)[number]) => `Asterisk node ${e.node}`;
+    const meter = new CpuMeter([], () => sipps.map((x) => x.pid ?? 0).filter((p) => p > 0), [
+      ...engines.map((e): [string, () => number[]] => [engineLabel(e), () => [e.proc.pid]]),
+      ...engines.map((e): [string, () => number[]] => [asteriskLabel(e), () => e.asterisk]),
+      // Redis carries the trunk limiter's one script per dial; the server is this machine's, shared.
+      ['Redis (the shared server)', () => pidsNamed('redis-server')],
+    ]);
+    const take = (e: (typeof engines)[number], n: number) => e.ids.slice(e.next, (e.next += n));
+
+    const measure = async (label: string, jobs: { e: (typeof engines)[number]; count: number; c: number }[]): Promise<EngineRow> => {
+      const before = meter.snap();
+      const runs = await Promise.all(jobs.map((j) => j.e.proc.run(take(j.e, j.count), j.c)));
+      const after = meter.snap();
+      const c = CpuMeter.diff(before, after);
+      const calls = jobs.reduce((a, j) => a + j.count, 0);
+      const concurrency = jobs.reduce((a, j) => a + j.c, 0);
+      const ends = runs.flatMap((r) => r.ends);
+      const startedAt = Math.min(...runs.map((r) => r.startedAt));
+      const { sustained, overall } = rates(ends, startedAt, Math.max(...runs.map((r) => r.endedAt)), concurrency);
+      const connect = runs.flatMap((r) => r.connect).sort((a, b) => a - b);
+      const ok = runs.reduce((a, r) => a + r.ok, 0);
+      runs.forEach((r, k) => {
+        const where = `${label}, ${engineLabel(jobs[k]!.e)}`;
+        if (r.failures.length) s.notes.push(`${where}: failures: ${r.failures.map(([why, n]) => `${n} × ${why}`).join(', ')}`);
+        if (r.hangupErrors) s.notes.push(`${where}: ${r.hangupErrors} bench hangups failed`);
+        if (r.profile) s.profiles.push({ ...r.profile, label: where });
+        const n = jobs[k]!.count;
+        s.notes.push(`${where}: SQL statements (round trips) per call ${fmt(r.sql.reduce((x, [, v]) => x + v, 0) / n, 2)}: ${r.sql.map(([kind, v]) => `${kind} ${fmt(v / n, 2)}`).join(', ')}`);
+      });
+      const pctOf = (name: string) => c.groups.get(name) ?? 0;
+      const served = (e: (typeof engines)[number]) => jobs.find((j) => j.e === e)?.count ?? 0;
+      const parts = new Map<string, { pct: number; calls: number }>([
+        ...engines.map((e): [string, { pct: number; calls: number }] => [engineLabel(e), { pct: pctOf(engineLabel(e)), calls: served(e) }]),
+        ...engines.map((e): [string, { pct: number; calls: number }] => [asteriskLabel(e), { pct: pctOf(asteriskLabel(e)), calls: served(e) }]),
+        ['PostgreSQL', { pct: c.postgres, calls }],
+        ['sipp', { pct: c.sipp, calls }],
+        ['bench process (parent)', { pct: c.node, calls }],
+        ['Redis (the shared server)', { pct: pctOf('Redis (the shared server)'), calls }],
+      ]);
+      const enginesMs = engines.reduce((a, e) => a + (pctOf(engineLabel(e)) * c.wallMs) / 100, 0);
+      return {
+        run: label, c: concurrency, calls, ok, failed: calls - ok, sustained, overall, ratio: null, ratioBridge: null, eventsPerCall: NaN,
+        connectP50: percentile(connect, 50), connectP99: percentile(connect, 99), connectMax: connect[connect.length - 1] ?? NaN, maxConcurrent: null,
+        // The engines' CPU with the parent's: partsMsPerCall() adds it to Asterisk's, PostgreSQL's and sipp's.
+        nodeCpuPct: c.node + engines.reduce((a, e) => a + pctOf(engineLabel(e)), 0), nodeCpuMsPerCall: (c.nodeMs + enginesMs) / calls, rssMb: NaN,
+        asteriskPct: engines.reduce((a, e) => a + pctOf(asteriskLabel(e)), 0), postgresPct: c.postgres, sippPct: c.sipp,
+        machinePct: c.machine, othersPct: c.others, loopP99: NaN, wallMs: c.wallMs, connect, parts,
+      };
+    };
+
+    const [a, b] = [engines[0]!, engines[1]!];
+    const ONE = `one engine over one node (node ${a.node})`;
+    const TWO = `two engines over two nodes (nodes ${a.node} + ${b.node})`;
+    console.error(`bench:dialer: engine processes: warm-up, then one node, two nodes, two nodes, one node (c=${ENGINE_C} in all)`);
+    const notesBefore = s.notes.length;
+    const profilesBefore = s.profiles.length;
+    await measure('warm-up', [{ e: a, count: WARMUP, c: ENGINE_C / 2 }, { e: b, count: WARMUP, c: ENGINE_C / 2 }]);
+    s.notes.length = notesBefore;
+    s.profiles.length = profilesBefore;
+    // The second node carries no agents while the first runs alone: 100 agent legs sitting in
+    // their bridges cost an Asterisk CPU even without calls (10-50% of a core was measured here).
+    await b.proc.agents('logout');
+    const one1 = await measure(ONE, [{ e: a, count: 2 * quarter, c: ENGINE_C }]);
+    await b.proc.agents('login');
+    await pcapPlayed();
+    const two1 = await measure(TWO, [{ e: a, count: quarter, c: ENGINE_C / 2 }, { e: b, count: quarter, c: ENGINE_C / 2 }]);
+    const two2 = await measure(TWO, [{ e: a, count: quarter, c: ENGINE_C / 2 }, { e: b, count: quarter, c: ENGINE_C / 2 }]);
+    await b.proc.agents('logout');
+    const one2 = await measure(ONE, [{ e: a, count: 2 * quarter, c: ENGINE_C }]);
+    const one = mergeEngineRows(one1, one2);
+    const two = mergeEngineRows(two1, two2);
+    two.ratio = two.sustained / one.sustained;
+    return [one, two];
+  } finally {
+    await Promise.all(procs.map((p) => p.stop().catch((err: unknown) => console.error('stopping an engine process failed', err))));
+    for (const x of sipps) await x.stop().catch(() => undefined);
+  }
+}
+
+/** The engine rows' table, and the capacity they give per node and per engine core. */
+function engineRowsReport(rows: EngineRow[]): string[] {
+  const out: string[] = [''];
+  const names = [...rows[0]!.parts.keys()];
+  const msPerCall = (r: EngineRow, name: string): number => {
+    const p = r.parts.get(name);
+    return p && p.calls > 0 ? (p.pct * r.wallMs) / 100 / p.calls : NaN;
+  };
+  const cell = (r: EngineRow, name: string): string => {
+    const p = r.parts.get(name);
+    if (!p) return '–';
+    return p.calls > 0 ? fmt(msPerCall(r, name), 2) : `idle (${fmt(p.pct, 1)}% of a core)`;
+  };
+  const engineNames = names.filter((n) => n.startsWith('engine on node'));
+  const asteriskNames = names.filter((n) => n.startsWith('Asterisk node'));
+  out.push(
+    `Engine processes (the engine as \`dialwell serve --role engine\` builds it: EngineHost → startEngine, node lease and fenced writes, the trunk limiter on Redis), each over its own Asterisk node with its own sipp carrier and ${AGENTS} agents on its own sipp softphone, ` +
+      `driven as the Dialwell rows above (Dialer.dialAttempt() in the engine process, no BullMQ, the customer hung up once joined to the agent); ${ENGINE_C} calls in flight in all (two engines: ${ENGINE_C / 2} each); each row in two halves, in the order one, two, two, one. ` +
+      'CPU ms per call of a part: its CPU over the calls it served (an engine or an Asterisk: its own calls; the others: all calls); a part that served none shows its idle CPU. Redis is the machine\'s shared server (other programs\' use included); it is not in "all parts".',
+  );
+  out.push('');
+  out.push(`| run | engines × calls in flight | calls | ok | failed | calls/s sustained (middle 80%) | calls/s overall | vs one node | connect p50 / p99 / max ms | ${names.map((n) => `${n}, CPU ms per call`).join(' | ')} | all parts, CPU ms per call | machine busy % (others, % of a core) |`);
+  out.push(`|---|---|${'---:|'.repeat(7 + names.length + 2)}`);
+  for (const r of rows) {
+    const engines = engineNames.filter((n) => (r.parts.get(n)?.calls ?? 0) > 0).length;
+    out.push(
+      `| ${r.run} | ${engines} × ${r.c / engines} | ${r.calls} | ${r.ok} | ${r.failed} | ${fmt(r.sustained, 1)} | ${fmt(r.overall, 1)} | ${r.ratio === null ? '–' : `${fmt(r.ratio * 100)}%`} | ` +
+        `${fmt(r.connectP50 ?? NaN)} / ${fmt(r.connectP99 ?? NaN)} / ${fmt(r.connectMax ?? NaN)} | ${names.map((n) => cell(r, n)).join(' | ')} | ${fmt(partsMsPerCall(r), 2)} | ${fmt(r.machinePct)} (${fmt(r.othersPct)}) |`,
+    );
+  }
+  out.push('');
+  const mean = (xs: number[]) => {
+    const v = xs.filter((x) => Number.isFinite(x));
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+  };
+  for (const r of rows) {
+    const e = mean(engineNames.map((n) => msPerCall(r, n)));
+    const a = mean(asteriskNames.map((n) => msPerCall(r, n)));
+    const p = msPerCall(r, 'PostgreSQL');
+    const sp = msPerCall(r, 'sipp');
+    out.push(
+      `- Capacity from "${r.run}": an engine process ${fmt(e, 2)} ms of CPU per call (one core: ~${fmt(1000 / e)} calls/s), an Asterisk node ${fmt(a, 2)} ms (one core: ~${fmt(1000 / a)} calls/s), ` +
+        `PostgreSQL ${fmt(p, 2)} ms for every node's calls (one core: ~${fmt(1000 / p)} calls/s), sipp ${fmt(sp, 2)} ms (the simulated far ends, not part of a deployment); others took ${fmt(r.othersPct)}% of a core meanwhile.`,
+    );
+  }
+  const two = rows.find((r) => r.ratio !== null);
+  if (two) out.push(`- Target (issue 10): two nodes on this ${CORES}-core machine at least 90% of the one-node rate: ${fmt((two.ratio ?? NaN) * 100)}%.`);
+  return out;
+}
+
 async function poolQuery(db: Db, text: string): Promise<void> {
   await sql.raw(text).execute(db);
 }
@@ -1102,6 +1592,14 @@ async function asteriskVersion(raw: RawAri): Promise<string> {
   }
 }
 
+
+/** A CPU profile of one run, summarised by module. */
+interface Profile {
+  label: string;
+  file: string;
+  byModule: [string, number][];
+  totalMs: number;
+}
 
 interface RunningProfile {
   stop(): Promise<Profiler.Profile>;
@@ -1146,8 +1644,9 @@ function summariseProfile(p: Profiler.Profile): { byModule: [string, number][]; 
   return { byModule: sorted, totalMs: sorted.reduce((a, [, v]) => a + v, 0) };
 }
 
-main().then(
-  () => process.exit(0),
+(process.env.BENCH_ENGINE_PROCESS === '1' ? engineProcess : main)().then(
+  // An engine process exits when the parent tells it to stop.
+  () => process.env.BENCH_ENGINE_PROCESS === '1' || process.exit(0),
   (err: unknown) => {
     console.error(err);
     process.exit(1);
