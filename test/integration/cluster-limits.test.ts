@@ -183,7 +183,9 @@ describe('two nodes, two engines, one API (nodes 1 and 3, PostgreSQL, Redis, sip
     } finally {
       sse.close();
     }
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    // The node's snapshot (what /metrics reads) follows its changes within 100 ms.
+    let metrics = '';
+    await until(async () => (metrics = await (await fetch(`${url}/metrics`)).text()).includes(`dialwell_agents{node="${B}",state="paused"} 1`), 2000, 'the pause in /metrics');
     for (const n of [A, B]) {
       expect(metrics).toMatch(new RegExp(`dialwell_node_owner\\{node="${n}",engine="[^"]+"\\} 1`));
       expect(metrics).toMatch(new RegExp(`dialwell_node_lease_epoch\\{node="${n}"\\} \\d+`));
