@@ -35,6 +35,17 @@ export class ServeProcesses {
     return this.output.entries();
   }
 
+  /** SIGTERM to every process still running, then kill -9 of any not gone within `graceMs`. */
+  async stopAll(graceMs = 20_000): Promise<void> {
+    for (const c of this.children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, graceMs))]);
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+  }
+
   /** kill -9 of every process still running (afterAll). */
   killAll(): void {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

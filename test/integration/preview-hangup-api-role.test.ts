@@ -6,7 +6,7 @@
 // not held 409, no contact due 404, unknown call 404, ended call 409); a call on a node no engine
 // drives answers 503 naming the node.
 // Node 7 of `scripts/stack.sh node-up 7` (started here if down, stopped after), or DIALWELL_API_ROLE_NODE.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 import { openAllHours } from '../helpers/harness.js';
 import { sippInMediaRange } from '../helpers/sipp-ports.js';
+import { ServeProcesses } from '../helpers/serve-process.js';
 
 const NODE = Number(process.env.DIALWELL_API_ROLE_NODE ?? '7');
 const ARI_PORT = 8088 + 100 * (NODE - 1);
@@ -50,7 +51,7 @@ describe('preview and hang-up by call id through an API process that runs no eng
   let token: string;
   let startedNode = false;
   const sipps: Sipp[] = [];
-  const children: ChildProcess[] = [];
+  const procs = new ServeProcesses();
 
   beforeAll(async () => {
     const ariAuth = `Basic ${Buffer.from(`${cfg.ARI_USER}:${cfg.ARI_PASSWORD}`).toString('base64')}`;
@@ -76,13 +77,7 @@ describe('preview and hang-up by call id through an API process that runs no eng
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of children) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }
+    await procs.stopAll();
     for (const s of sipps) await s.stop();
     // Out of service: other test files' engines (not pinned to a node) must not drive it.
     await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
@@ -91,19 +86,13 @@ describe('preview and hang-up by call id through an API process that runs no eng
   }, 60_000);
 
   function serve(port: number, role: 'all' | 'api'): ChildProcess {
-    const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve', '--role', role], {
-      cwd: root,
-      env: {
-        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), LOG_LEVEL: 'warn',
-        // Both processes on this test's own queue (the agent bus's key prefix), node and ARI application.
-        ARI_APP: `dwpv${tag}`, DIAL_QUEUE: `dial-pvapi-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
-        ARI_URL: ari, AMI_PORT: String(AMI_PORT),
-        RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-pvapi-')),
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    return procs.start(role, {
+      DATABASE_URL: cfg.DATABASE_URL, PORT: String(port),
+      // Both processes on this test's own queue (the agent bus's key prefix), node and ARI application.
+      ARI_APP: `dwpv${tag}`, DIAL_QUEUE: `dial-pvapi-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
+      ARI_URL: ari, AMI_PORT: String(AMI_PORT),
+      RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-pvapi-')),
     });
-    children.push(child);
-    return child;
   }
 
   const api = async (method: string, url: string, body?: unknown) => {

@@ -3,7 +3,7 @@
 // Redis, sipp customer and agent softphones): every action goes over the agent bus to the owner
 // and answers with its result: an attended transfer (consult, accept, complete), hold, a refused
 // second hold (409) and a bad number (400 with its field) as the engine raised them, the hang-up.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { until } from '../helpers/engine-harness.js';
 import { randomCallerNumber, testConfig } from '../helpers/env.js';
 import { openAllHours } from '../helpers/harness.js';
 import { sippInMediaRange } from '../helpers/sipp-ports.js';
+import { ServeProcesses } from '../helpers/serve-process.js';
 
 // This file's ports: SIP 7503-7505, sipp media 7560-7589, HTTP 7590-7591.
 const CARRIER = 7503;
@@ -31,7 +32,6 @@ const AGENT_B = 7505;
 const ENGINE_PORT = 7590;
 const API_PORT = 7591;
 const startSipp = sippInMediaRange(7560, 7590);
-const root = path.resolve(import.meta.dirname, '../..');
 
 describe('call control through an API process that runs no engine (serve --role api)', () => {
   const cfg = testConfig();
@@ -40,7 +40,7 @@ describe('call control through an API process that runs no engine (serve --role 
   let db: Db;
   let token: string;
   const sipps: Sipp[] = [];
-  const children: ChildProcess[] = [];
+  const procs = new ServeProcesses();
 
   beforeAll(async () => {
     db = createDb(cfg.DATABASE_URL, 4);
@@ -56,13 +56,7 @@ describe('call control through an API process that runs no engine (serve --role 
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of children) {
-      if (c.exitCode !== null || c.signalCode !== null) continue;
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }
+    await procs.stopAll();
     for (const s of sipps) await s.stop();
     // Out of service: other test files' engines (not pinned to a node) must not drive it.
     await db?.updateTable('nodes').set({ enabled: false }).where('name', '=', nodeName).execute();
@@ -70,18 +64,12 @@ describe('call control through an API process that runs no engine (serve --role 
   }, 60_000);
 
   function serve(port: number, role: 'all' | 'api'): ChildProcess {
-    const child = spawn(process.execPath, [path.join(root, 'bin/dialwell.js'), 'serve', '--role', role], {
-      cwd: root,
-      env: {
-        ...process.env, LOG_FILE: undefined, DATABASE_URL: cfg.DATABASE_URL, PORT: String(port), LOG_LEVEL: 'warn',
-        // Both processes on this test's own queue (the agent bus's key prefix), node and ARI application.
-        ARI_APP: `dwxa${tag}`, DIAL_QUEUE: `dial-xapi-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
-        RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-xapi-')),
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    return procs.start(role, {
+      DATABASE_URL: cfg.DATABASE_URL, PORT: String(port),
+      // Both processes on this test's own queue (the agent bus's key prefix), node and ARI application.
+      ARI_APP: `dwxa${tag}`, DIAL_QUEUE: `dial-xapi-${tag}`, ENGINE_NODES: nodeName, NODE_NAME: nodeName,
+      RECORDINGS_DIR: mkdtempSync(path.join(tmpdir(), 'dialwell-xapi-')),
     });
-    children.push(child);
-    return child;
   }
 
   const http = async (port: number, method: string, url: string, body?: unknown) => {
